@@ -1,0 +1,22 @@
+package dev.quiver.client;
+
+/**
+ * The names of Quiver's DoAction types. Bodies and results are UTF-8 JSON objects.
+ *
+ * <ul>
+ *   <li>{@value #DROP_TABLE}: body {@code {"namespace": "ns", "table": "t"}}; result {@code
+ *       {"dropped": "ns.t"}}. NOT_FOUND if absent.
+ *   <li>{@value #LIST_SNAPSHOTS}: body as drop-table; result {@code {"table": "ns.t",
+ *       "current_snapshot_id": S, "snapshots": [{"snapshot_id", "parent_id", "timestamp_ms",
+ *       "operation", "added_records", "total_records", "added_files"}]}}, oldest first.
+ *   <li>{@value #SERVER_INFO}: empty body; result {@code {"name", "version", "arrow_version",
+ *       "iceberg_version", "java_version", "data_dir", "location"}}.
+ * </ul>
+ */
+public final class QuiverActions {
+  public static final String DROP_TABLE = "drop-table";
+  public static final String LIST_SNAPSHOTS = "list-snapshots";
+  public static final String SERVER_INFO = "server-info";
+
+  private QuiverActions() {}
+}
