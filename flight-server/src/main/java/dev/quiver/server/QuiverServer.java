@@ -1,0 +1,192 @@
+package dev.quiver.server;
+
+import dev.quiver.server.config.CommandLine;
+import dev.quiver.server.config.DataSize;
+import dev.quiver.server.config.ServerConfig;
+import dev.quiver.server.flight.QuiverProducer;
+import dev.quiver.server.memory.MemoryGovernor;
+import dev.quiver.server.table.DuckDbParquetWriter;
+import dev.quiver.server.table.IcebergTableStore;
+import dev.quiver.server.table.ParquetWriteOptions;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+import org.apache.arrow.flight.FlightServer;
+import org.apache.arrow.flight.Location;
+import org.apache.arrow.util.AutoCloseables;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Quiver server: wires configuration, memory, the table store and the Flight producer, and
+ * serves Flight (and the gRPC health service) on one port.
+ *
+ * <p>{@link #close()} shuts down gracefully (running calls finish, bounded), then forcibly;
+ * closing twice is harmless.
+ */
+public final class QuiverServer implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(QuiverServer.class);
+  private static final long DRAIN_SECONDS = 10;
+
+  private final FlightServer flight;
+  private final HealthStatusManager health;
+  private final ExecutorService streams;
+  private final IcebergTableStore store;
+  private final DuckDbParquetWriter writer;
+  private final MemoryGovernor memory;
+  private final Location location;
+  private final AtomicBoolean closed = new AtomicBoolean();
+
+  private QuiverServer(
+      FlightServer flight,
+      HealthStatusManager health,
+      ExecutorService streams,
+      IcebergTableStore store,
+      DuckDbParquetWriter writer,
+      MemoryGovernor memory,
+      Location location) {
+    this.flight = flight;
+    this.health = health;
+    this.streams = streams;
+    this.store = store;
+    this.writer = writer;
+    this.memory = memory;
+    this.location = location;
+  }
+
+  /** Starts a server with {@code config}; the caller closes it. */
+  public static QuiverServer start(ServerConfig config) throws IOException {
+    Path dataDir = config.dataDir().toAbsolutePath().normalize();
+    Files.createDirectories(dataDir);
+    List<AutoCloseable> opened = new ArrayList<>();
+    try {
+      MemoryGovernor memory = new MemoryGovernor(config.memoryTotal(), config.memoryQueryLimit());
+      opened.add(memory);
+      Path spill = dataDir.resolve("tmp");
+      Files.createDirectories(spill);
+      DuckDbParquetWriter writer =
+          new DuckDbParquetWriter(spill, config.duckdbThreads(), config.duckdbMemoryLimit());
+      opened.add(0, writer);
+      ParquetWriteOptions writeOptions =
+          new ParquetWriteOptions(
+              config.compression(),
+              config.compressionLevel(),
+              config.rowGroupRows(),
+              config.targetFileBytes());
+      IcebergTableStore store = IcebergTableStore.open(dataDir, writer, writeOptions);
+      opened.add(0, store);
+      ExecutorService streams = Executors.newCachedThreadPool(daemonThreads("quiver-stream"));
+      opened.add(0, streams::shutdownNow);
+      HealthStatusManager health = new HealthStatusManager();
+      Location bind = Location.forGrpcInsecure(config.host(), config.port());
+      QuiverProducer producer =
+          new QuiverProducer(store, memory, config, streams, bind.getUri().toString());
+      Consumer<NettyServerBuilder> addHealth = b -> b.addService(health.getHealthService());
+      FlightServer flight =
+          FlightServer.builder(memory.root(), bind, producer)
+              .transportHint("grpc.builderConsumer", addHealth)
+              .build()
+              .start();
+      Location location = Location.forGrpcInsecure(config.host(), flight.getPort());
+      health.setStatus("", ServingStatus.SERVING);
+      health.setStatus("arrow.flight.protocol.FlightService", ServingStatus.SERVING);
+      return new QuiverServer(flight, health, streams, store, writer, memory, location);
+    } catch (IOException | RuntimeException e) {
+      try {
+        AutoCloseables.close(opened);
+      } catch (Exception suppressed) {
+        e.addSuppressed(suppressed);
+      }
+      throw e;
+    }
+  }
+
+  /** Where clients reach this server. */
+  public Location location() {
+    return location;
+  }
+
+  public int port() {
+    return flight.getPort();
+  }
+
+  /** Blocks until the server has shut down. */
+  public void awaitTermination() throws InterruptedException {
+    flight.awaitTermination();
+  }
+
+  @Override
+  public void close() throws Exception {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    health.enterTerminalState();
+    flight.shutdown();
+    if (!flight.awaitTermination(DRAIN_SECONDS, TimeUnit.SECONDS)) {
+      LOG.warn("Calls still running after {} s; closing them", DRAIN_SECONDS);
+    }
+    streams.shutdown();
+    if (!streams.awaitTermination(DRAIN_SECONDS, TimeUnit.SECONDS)) {
+      streams.shutdownNow();
+    }
+    AutoCloseables.close(flight, store, writer, memory);
+  }
+
+  private static java.util.concurrent.ThreadFactory daemonThreads(String prefix) {
+    AtomicInteger count = new AtomicInteger();
+    return r -> {
+      Thread t = new Thread(r, prefix + "-" + count.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    };
+  }
+
+  /** Starts the server from the command line and serves until SIGTERM or SIGINT. */
+  public static void main(String[] args) throws Exception {
+    ServerConfig config;
+    try {
+      CommandLine cli = CommandLine.parse(Arrays.asList(args));
+      if (cli.help()) {
+        System.out.print(CommandLine.usage());
+        return;
+      }
+      config = ServerConfig.load(cli.fileProperties(), System.getenv(), cli.flags());
+    } catch (IllegalArgumentException e) {
+      System.err.println("quiver: " + e.getMessage());
+      System.exit(2);
+      return;
+    }
+    QuiverServer server = start(config);
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  try {
+                    server.close();
+                  } catch (Exception e) {
+                    LOG.error("Shutdown failed", e);
+                  }
+                },
+                "quiver-shutdown"));
+    LOG.info(
+        "Data in {}; memory.total {}, memory.query-limit {}",
+        config.dataDir().toAbsolutePath().normalize(),
+        DataSize.format(config.memoryTotal()),
+        DataSize.format(config.memoryQueryLimit()));
+    System.out.println("Quiver listening on " + server.location().getUri());
+    System.out.flush();
+    server.awaitTermination();
+  }
+}

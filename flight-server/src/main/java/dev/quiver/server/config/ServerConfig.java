@@ -1,0 +1,289 @@
+package dev.quiver.server.config;
+
+import static java.util.Objects.requireNonNull;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * The server's whole configuration, immutable and validated.
+ *
+ * <p>Built by {@link #load} from a properties file, the environment ({@code QUIVER_*}) and
+ * command-line flags: flags override the environment, which overrides the file. Unknown keys fail
+ * the start, so a typo never silently runs with a default.
+ *
+ * @param host address the Flight server binds
+ * @param port Flight port; 0 picks a free one
+ * @param dataDir folder holding the catalog database and the tables' files
+ * @param compression Parquet compression codec
+ * @param compressionLevel codec level; 0 means the codec's default
+ * @param rowGroupRows rows per Parquet row group
+ * @param targetFileBytes a put rolls to a new data file past this size
+ * @param endpointTargetBytes GetFlightInfo splits a scan into endpoints of about this many bytes
+ * @param maxEndpoints the most endpoints one scan is split into
+ * @param stallTimeout a DoGet whose client reads nothing for this long is cancelled
+ * @param scanBatchRows rows per record batch a scan sends
+ * @param memoryTotal bytes of Arrow memory all calls together may hold
+ * @param memoryQueryLimit bytes of Arrow memory one call may hold
+ * @param duckdbThreads threads DuckDB (the Parquet writer) may use
+ * @param duckdbMemoryLimit memory DuckDB may use before spilling
+ */
+public record ServerConfig(
+    String host,
+    int port,
+    Path dataDir,
+    String compression,
+    int compressionLevel,
+    long rowGroupRows,
+    long targetFileBytes,
+    long endpointTargetBytes,
+    int maxEndpoints,
+    Duration stallTimeout,
+    int scanBatchRows,
+    long memoryTotal,
+    long memoryQueryLimit,
+    int duckdbThreads,
+    long duckdbMemoryLimit) {
+
+  public static final ConfigKey HOST =
+      new ConfigKey("flight.host", "127.0.0.1", "Address the Flight server binds.");
+  public static final ConfigKey PORT =
+      new ConfigKey("flight.port", "8815", "Flight port; 0 picks a free port.");
+  public static final ConfigKey ENDPOINT_TARGET_SIZE =
+      new ConfigKey(
+          "flight.endpoint-target-size",
+          "256MB",
+          "A scan is split into endpoints (tickets) of about this much Parquet data each.");
+  public static final ConfigKey MAX_ENDPOINTS =
+      new ConfigKey("flight.max-endpoints", "16", "The most endpoints one scan is split into.");
+  public static final ConfigKey STALL_TIMEOUT =
+      new ConfigKey(
+          "flight.stall-timeout",
+          "5m",
+          "A DoGet whose client reads nothing for this long is cancelled (ms, s, m, h).");
+  public static final ConfigKey DATA_DIR =
+      new ConfigKey(
+          "storage.data-dir",
+          "./quiver-data",
+          "Folder for the SQLite catalog (catalog.db) and the tables' Parquet and metadata files.");
+  public static final ConfigKey COMPRESSION =
+      new ConfigKey(
+          "storage.compression",
+          "zstd",
+          "Parquet codec: zstd, snappy, gzip, lz4 or uncompressed.");
+  public static final ConfigKey COMPRESSION_LEVEL =
+      new ConfigKey(
+          "storage.compression-level", "0", "Codec level (zstd: 1-22); 0 is the codec default.");
+  public static final ConfigKey ROW_GROUP_ROWS =
+      new ConfigKey("storage.row-group-rows", "1048576", "Rows per Parquet row group.");
+  public static final ConfigKey TARGET_FILE_SIZE =
+      new ConfigKey(
+          "storage.target-file-size", "512MB", "A put rolls to a new data file past this size.");
+  public static final ConfigKey SCAN_BATCH_ROWS =
+      new ConfigKey("scan.batch-rows", "65536", "Rows per record batch a scan sends.");
+  public static final ConfigKey MEMORY_TOTAL =
+      new ConfigKey(
+          "memory.total",
+          "auto",
+          "Arrow memory all calls together may hold; auto is 3/4 of the JVM's direct memory.");
+  public static final ConfigKey MEMORY_QUERY_LIMIT =
+      new ConfigKey(
+          "memory.query-limit",
+          "256MB",
+          "Arrow memory one call may hold (capped at memory.total).");
+  public static final ConfigKey DUCKDB_THREADS =
+      new ConfigKey("duckdb.threads", "2", "Threads the embedded DuckDB Parquet writer may use.");
+  public static final ConfigKey DUCKDB_MEMORY_LIMIT =
+      new ConfigKey(
+          "duckdb.memory-limit", "512MB", "Memory DuckDB may use before spilling to disk.");
+
+  /** Every key, in the order {@code --help} lists them. */
+  public static final List<ConfigKey> KEYS =
+      List.of(
+          HOST,
+          PORT,
+          ENDPOINT_TARGET_SIZE,
+          MAX_ENDPOINTS,
+          STALL_TIMEOUT,
+          DATA_DIR,
+          COMPRESSION,
+          COMPRESSION_LEVEL,
+          ROW_GROUP_ROWS,
+          TARGET_FILE_SIZE,
+          SCAN_BATCH_ROWS,
+          MEMORY_TOTAL,
+          MEMORY_QUERY_LIMIT,
+          DUCKDB_THREADS,
+          DUCKDB_MEMORY_LIMIT);
+
+  private static final Set<String> CODECS = Set.of("zstd", "snappy", "gzip", "lz4", "uncompressed");
+
+  public ServerConfig {
+    requireNonNull(host, "host is null");
+    requireNonNull(dataDir, "dataDir is null");
+    requireNonNull(compression, "compression is null");
+    check(port >= 0 && port <= 65535, PORT, port);
+    check(CODECS.contains(compression), COMPRESSION, compression);
+    check(compressionLevel >= 0 && compressionLevel <= 22, COMPRESSION_LEVEL, compressionLevel);
+    check(rowGroupRows > 0, ROW_GROUP_ROWS, rowGroupRows);
+    check(targetFileBytes >= 1024 * 1024, TARGET_FILE_SIZE, targetFileBytes);
+    check(endpointTargetBytes > 0, ENDPOINT_TARGET_SIZE, endpointTargetBytes);
+    check(maxEndpoints >= 1, MAX_ENDPOINTS, maxEndpoints);
+    requireNonNull(stallTimeout, "stallTimeout is null");
+    check(stallTimeout.toMillis() > 0, STALL_TIMEOUT, stallTimeout);
+    check(scanBatchRows > 0, SCAN_BATCH_ROWS, scanBatchRows);
+    check(memoryTotal > 0, MEMORY_TOTAL, memoryTotal);
+    check(memoryQueryLimit > 0, MEMORY_QUERY_LIMIT, memoryQueryLimit);
+    check(duckdbThreads >= 1, DUCKDB_THREADS, duckdbThreads);
+    check(duckdbMemoryLimit >= 16 * 1024 * 1024, DUCKDB_MEMORY_LIMIT, duckdbMemoryLimit);
+    memoryQueryLimit = Math.min(memoryQueryLimit, memoryTotal);
+  }
+
+  /** The configuration with every default. */
+  public static ServerConfig defaults() {
+    return load(Map.of(), Map.of(), Map.of());
+  }
+
+  /**
+   * Builds the configuration from the three sources, later ones winning.
+   *
+   * @param file properties read from {@code --config}, or empty
+   * @param env the process environment; only {@code QUIVER_*} variables are read
+   * @param flags key to value from the command line
+   * @throws IllegalArgumentException naming every unknown key, or the first bad value
+   */
+  public static ServerConfig load(
+      Map<String, String> file, Map<String, String> env, Map<String, String> flags) {
+    Map<String, String> values = new HashMap<>();
+    for (ConfigKey key : KEYS) {
+      values.put(key.name(), key.defaultValue());
+    }
+    List<String> unknown = new ArrayList<>();
+    file.forEach((k, v) -> put(values, k, v, "in the config file", unknown));
+    Map<String, ConfigKey> byEnv = new HashMap<>();
+    KEYS.forEach(k -> byEnv.put(k.envName(), k));
+    for (Map.Entry<String, String> e : new java.util.TreeMap<>(env).entrySet()) {
+      if (!e.getKey().startsWith("QUIVER_")) {
+        continue;
+      }
+      ConfigKey key = byEnv.get(e.getKey());
+      if (key == null) {
+        unknown.add(e.getKey() + " (environment)");
+      } else {
+        values.put(key.name(), e.getValue().trim());
+      }
+    }
+    flags.forEach((k, v) -> put(values, k, v, "on the command line", unknown));
+    if (!unknown.isEmpty()) {
+      throw new IllegalArgumentException(
+          "Unknown configuration keys: " + String.join(", ", unknown) + "; known keys: " + names());
+    }
+    return fromValues(values);
+  }
+
+  private static void put(
+      Map<String, String> values, String key, String value, String where, List<String> unknown) {
+    if (!values.containsKey(key)) {
+      unknown.add(key + " (" + where + ")");
+    } else {
+      values.put(key, value.trim());
+    }
+  }
+
+  private static ServerConfig fromValues(Map<String, String> v) {
+    long total =
+        v.get(MEMORY_TOTAL.name()).equalsIgnoreCase("auto")
+            ? autoMemoryTotal()
+            : size(v, MEMORY_TOTAL);
+    return new ServerConfig(
+        v.get(HOST.name()),
+        integer(v, PORT),
+        Path.of(v.get(DATA_DIR.name())),
+        v.get(COMPRESSION.name()).toLowerCase(Locale.ROOT),
+        integer(v, COMPRESSION_LEVEL),
+        longValue(v, ROW_GROUP_ROWS),
+        size(v, TARGET_FILE_SIZE),
+        size(v, ENDPOINT_TARGET_SIZE),
+        integer(v, MAX_ENDPOINTS),
+        duration(v, STALL_TIMEOUT),
+        integer(v, SCAN_BATCH_ROWS),
+        total,
+        size(v, MEMORY_QUERY_LIMIT),
+        integer(v, DUCKDB_THREADS),
+        size(v, DUCKDB_MEMORY_LIMIT));
+  }
+
+  /** Three quarters of the direct memory the JVM allows (Arrow allocates direct memory). */
+  private static long autoMemoryTotal() {
+    long direct = io.netty.util.internal.PlatformDependent.maxDirectMemory();
+    return direct > 0 ? direct / 4 * 3 : Runtime.getRuntime().maxMemory() / 4 * 3;
+  }
+
+  private static int integer(Map<String, String> v, ConfigKey key) {
+    long value = longValue(v, key);
+    if (value < Integer.MIN_VALUE || value > Integer.MAX_VALUE) {
+      throw bad(key, v.get(key.name()), "it is out of range");
+    }
+    return (int) value;
+  }
+
+  private static long longValue(Map<String, String> v, ConfigKey key) {
+    try {
+      return Long.parseLong(v.get(key.name()));
+    } catch (NumberFormatException e) {
+      throw bad(key, v.get(key.name()), "it is not a whole number");
+    }
+  }
+
+  private static long size(Map<String, String> v, ConfigKey key) {
+    try {
+      return DataSize.parseBytes(v.get(key.name()));
+    } catch (IllegalArgumentException e) {
+      throw bad(key, v.get(key.name()), e.getMessage());
+    }
+  }
+
+  private static Duration duration(Map<String, String> v, ConfigKey key) {
+    String text = v.get(key.name()).toLowerCase(Locale.ROOT);
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)\\s*(ms|s|m|h)").matcher(text);
+    if (!m.matches()) {
+      throw bad(key, text, "use a whole number with a unit ms, s, m or h, e.g. 30s");
+    }
+    long n = Long.parseLong(m.group(1));
+    return switch (m.group(2)) {
+      case "ms" -> Duration.ofMillis(n);
+      case "s" -> Duration.ofSeconds(n);
+      case "m" -> Duration.ofMinutes(n);
+      default -> Duration.ofHours(n);
+    };
+  }
+
+  /** {@link #stallTimeout} in milliseconds. */
+  public long stallTimeoutMillis() {
+    return stallTimeout.toMillis();
+  }
+
+  private static void check(boolean ok, ConfigKey key, Object value) {
+    if (!ok) {
+      throw bad(key, String.valueOf(value), "it is out of range: " + key.description());
+    }
+  }
+
+  private static IllegalArgumentException bad(ConfigKey key, String value, String why) {
+    return new IllegalArgumentException(
+        "Invalid value '" + value + "' for " + key.name() + ": " + why);
+  }
+
+  private static String names() {
+    Set<String> names = new TreeSet<>();
+    KEYS.forEach(k -> names.add(k.name()));
+    return String.join(", ", names);
+  }
+}

@@ -1,0 +1,147 @@
+package dev.quiver.server.flight;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.quiver.client.QuiverActions;
+import dev.quiver.client.QuiverErrorCode;
+import dev.quiver.client.QuiverException;
+import dev.quiver.client.TableId;
+import dev.quiver.server.config.ServerConfig;
+import dev.quiver.server.table.IcebergTableStore;
+import dev.quiver.server.table.QuiverTable;
+import java.io.IOException;
+import java.util.List;
+import java.util.Map;
+import org.apache.arrow.flight.Action;
+import org.apache.arrow.flight.ActionType;
+import org.apache.arrow.flight.FlightProducer.StreamListener;
+import org.apache.arrow.flight.Result;
+import org.apache.iceberg.Snapshot;
+
+/** DoAction and ListActions: table administration and introspection, JSON in and out. */
+final class ActionHandler {
+  static final List<ActionType> ACTIONS =
+      List.of(
+          new ActionType(
+              QuiverActions.DROP_TABLE,
+              "Drop a table and delete its files. Body: {\"namespace\": \"ns\", \"table\": \"t\"}."
+                  + " Result: {\"dropped\": \"ns.t\"}."),
+          new ActionType(
+              QuiverActions.LIST_SNAPSHOTS,
+              "List a table's snapshots, oldest first. Body: {\"namespace\": \"ns\", \"table\":"
+                  + " \"t\"}. Result: {\"table\", \"current_snapshot_id\", \"snapshots\": [...]}."),
+          new ActionType(
+              QuiverActions.SERVER_INFO,
+              "Describe the server: name, version, Arrow and Iceberg versions, data folder."));
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final int MAX_BODY_BYTES = 64 * 1024;
+
+  private final IcebergTableStore store;
+  private final ServerConfig config;
+  private final String location;
+
+  ActionHandler(IcebergTableStore store, ServerConfig config, String location) {
+    this.store = store;
+    this.config = config;
+    this.location = location;
+  }
+
+  void doAction(Action action, StreamListener<Result> listener) {
+    JsonNode result =
+        switch (action.getType()) {
+          case QuiverActions.DROP_TABLE -> dropTable(tableOf(action));
+          case QuiverActions.LIST_SNAPSHOTS -> listSnapshots(tableOf(action));
+          case QuiverActions.SERVER_INFO -> serverInfo();
+          default ->
+              throw new QuiverException(
+                  QuiverErrorCode.UNSUPPORTED_OPERATION,
+                  "Unknown action '%s'; ListActions names the supported ones",
+                  truncate(action.getType()));
+        };
+    try {
+      listener.onNext(new Result(JSON.writeValueAsBytes(result)));
+    } catch (IOException e) {
+      throw new IllegalStateException("Cannot serialise the result of " + action.getType(), e);
+    }
+    listener.onCompleted();
+  }
+
+  private JsonNode dropTable(TableId id) {
+    store.drop(id);
+    return JSON.createObjectNode().put("dropped", id.toString());
+  }
+
+  private JsonNode listSnapshots(TableId id) {
+    QuiverTable table = store.load(id);
+    ObjectNode result = JSON.createObjectNode().put("table", id.toString());
+    result.put("current_snapshot_id", table.currentSnapshotId().orElse(0L));
+    ArrayNode snapshots = result.putArray("snapshots");
+    for (Snapshot s : table.table().snapshots()) {
+      Map<String, String> summary = s.summary();
+      ObjectNode node = snapshots.addObject();
+      node.put("snapshot_id", s.snapshotId());
+      if (s.parentId() == null) {
+        node.putNull("parent_id");
+      } else {
+        node.put("parent_id", s.parentId());
+      }
+      node.put("timestamp_ms", s.timestampMillis());
+      node.put("operation", s.operation());
+      node.put("added_records", Long.parseLong(summary.getOrDefault("added-records", "0")));
+      node.put("total_records", Long.parseLong(summary.getOrDefault("total-records", "0")));
+      node.put("added_files", Long.parseLong(summary.getOrDefault("added-data-files", "0")));
+    }
+    return result;
+  }
+
+  private JsonNode serverInfo() {
+    ObjectNode info = JSON.createObjectNode();
+    info.put("name", "quiver");
+    info.put("version", versionOf(ActionHandler.class));
+    info.put("arrow_version", versionOf(org.apache.arrow.flight.FlightServer.class));
+    info.put("iceberg_version", versionOf(org.apache.iceberg.Table.class));
+    info.put("java_version", Runtime.version().toString());
+    info.put("data_dir", config.dataDir().toAbsolutePath().normalize().toString());
+    info.put("location", location);
+    return info;
+  }
+
+  private static String versionOf(Class<?> type) {
+    String version = type.getPackage().getImplementationVersion();
+    return version == null ? "dev" : version;
+  }
+
+  private static TableId tableOf(Action action) {
+    byte[] body = action.getBody();
+    if (body == null || body.length == 0 || body.length > MAX_BODY_BYTES) {
+      throw new QuiverException(
+          QuiverErrorCode.INVALID_ACTION,
+          "Action %s needs a JSON body {\"namespace\": ..., \"table\": ...} of at most %d bytes",
+          action.getType(),
+          MAX_BODY_BYTES);
+    }
+    JsonNode node;
+    try {
+      node = JSON.readTree(body);
+    } catch (IOException e) {
+      throw new QuiverException(
+          QuiverErrorCode.INVALID_ACTION, "The body of action %s is not JSON", action.getType());
+    }
+    if (node == null
+        || !node.path("namespace").isTextual()
+        || !node.path("table").isTextual()) {
+      throw new QuiverException(
+          QuiverErrorCode.INVALID_ACTION,
+          "Action %s needs a JSON body {\"namespace\": ..., \"table\": ...}",
+          action.getType());
+    }
+    return TableId.of(node.get("namespace").asText(), node.get("table").asText());
+  }
+
+  private static String truncate(String text) {
+    return text.length() > 100 ? text.substring(0, 100) + "..." : text;
+  }
+}

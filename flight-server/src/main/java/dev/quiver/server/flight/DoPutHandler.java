@@ -1,0 +1,64 @@
+package dev.quiver.server.flight;
+
+import dev.quiver.client.PutReceipt;
+import dev.quiver.client.QuiverErrorCode;
+import dev.quiver.client.QuiverException;
+import dev.quiver.client.TableId;
+import dev.quiver.server.memory.MemoryGovernor;
+import dev.quiver.server.table.IcebergTableStore;
+import org.apache.arrow.flight.FlightDescriptor;
+import org.apache.arrow.flight.FlightProducer.StreamListener;
+import org.apache.arrow.flight.FlightStream;
+import org.apache.arrow.flight.PutResult;
+import org.apache.arrow.memory.ArrowBuf;
+import org.apache.arrow.memory.BufferAllocator;
+
+/**
+ * DoPut: appends the uploaded stream to the table its path names, committing once, atomically,
+ * when the client finishes; replies with one PutResult carrying the {@link PutReceipt} JSON.
+ *
+ * <p>Runs on Flight's executor (blocking is fine there). The stream is pulled batch by batch by
+ * the Parquet writer, so the server reads only as fast as it writes. A stream that fails or is
+ * cancelled commits nothing.
+ */
+final class DoPutHandler {
+  private final IcebergTableStore store;
+  private final MemoryGovernor memory;
+
+  DoPutHandler(IcebergTableStore store, MemoryGovernor memory) {
+    this.store = store;
+    this.memory = memory;
+  }
+
+  Runnable acceptPut(FlightStream stream, StreamListener<PutResult> ack) {
+    return () -> {
+      String call = "DoPut";
+      try {
+        TableId table = tableOf(stream.getDescriptor());
+        call = "DoPut " + table;
+        try (BufferAllocator allocator = memory.newCallAllocator(call);
+            FlightStreamReader reader = new FlightStreamReader(allocator, stream)) {
+          PutReceipt receipt = store.append(table, reader, allocator);
+          byte[] json = receipt.toJson();
+          ArrowBuf buffer = allocator.buffer(json.length);
+          try (PutResult result = PutResult.metadata(buffer)) {
+            buffer.writeBytes(json);
+            ack.onNext(result);
+          }
+        }
+        ack.onCompleted();
+      } catch (Throwable t) {
+        ack.onError(FlightErrors.toFlight(call, t));
+      }
+    };
+  }
+
+  private static TableId tableOf(FlightDescriptor descriptor) {
+    if (descriptor.isCommand()) {
+      throw new QuiverException(
+          QuiverErrorCode.UNSUPPORTED_OPERATION,
+          "DoPut takes a path descriptor [namespace, table]; commands are not supported yet");
+    }
+    return TableId.fromPath(descriptor.getPath());
+  }
+}

@@ -1,0 +1,89 @@
+package dev.quiver.server.flight;
+
+import dev.quiver.client.QuiverErrorCode;
+import dev.quiver.client.QuiverException;
+import dev.quiver.client.TableId;
+import dev.quiver.server.config.ServerConfig;
+import dev.quiver.server.table.IcebergTableStore;
+import dev.quiver.server.table.QuiverTable;
+import dev.quiver.server.table.ScanShares;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.apache.arrow.flight.Criteria;
+import org.apache.arrow.flight.FlightDescriptor;
+import org.apache.arrow.flight.FlightEndpoint;
+import org.apache.arrow.flight.FlightInfo;
+import org.apache.arrow.flight.FlightProducer.StreamListener;
+import org.apache.arrow.flight.Ticket;
+import org.apache.iceberg.Snapshot;
+
+/**
+ * GetFlightInfo, GetSchema and ListFlights over tables: plans a scan against its pinned snapshot
+ * and cuts it into endpoints whose tickets each read a disjoint share of the files.
+ */
+final class FlightInfoHandler {
+  private final IcebergTableStore store;
+  private final ServerConfig config;
+
+  FlightInfoHandler(IcebergTableStore store, ServerConfig config) {
+    this.store = store;
+    this.config = config;
+  }
+
+  FlightInfo flightInfo(FlightDescriptor descriptor, ScanRequest request) {
+    ScanPlan plan = ScanPlan.plan(store, request);
+    int shares =
+        request.limit() >= 0
+            ? 1 // a limit applies per endpoint, so a limited scan is one endpoint
+            : ScanShares.count(plan.files(), config.endpointTargetBytes(), config.maxEndpoints());
+    List<FlightEndpoint> endpoints = new ArrayList<>();
+    for (int i = 0; i < shares; i++) {
+      if (i > 0 && ScanShares.share(plan.files(), i, shares).isEmpty()) {
+        continue;
+      }
+      byte[] ticket = request.toTicket(plan.snapshotId(), i, shares).toByteArray();
+      endpoints.add(new FlightEndpoint(new Ticket(ticket)));
+    }
+    long records = request.isFullScan() ? plan.totalRecords() : -1;
+    if (request.filter().isEmpty() && request.limit() >= 0) {
+      records = Math.min(request.limit(), plan.totalRecords());
+    }
+    return FlightInfo.builder(plan.schema(), descriptor, endpoints)
+        .setBytes(plan.totalBytes())
+        .setRecords(records)
+        .setOrdered(true)
+        .build();
+  }
+
+  void listFlights(Criteria criteria, StreamListener<FlightInfo> listener) {
+    byte[] expression = criteria == null ? null : criteria.getExpression();
+    Optional<String> namespace =
+        expression == null || expression.length == 0
+            ? Optional.empty()
+            : Optional.of(new String(expression, StandardCharsets.UTF_8));
+    if (namespace.isPresent() && !TableId.isValidName(namespace.get())) {
+      throw new QuiverException(
+          QuiverErrorCode.INVALID_NAME,
+          "ListFlights criteria must be a namespace name, not '%s'",
+          namespace.get().length() > 100 ? namespace.get().substring(0, 100) + "..." : namespace.get());
+    }
+    for (TableId id : store.list(namespace)) {
+      Optional<QuiverTable> table = store.find(id);
+      if (table.isEmpty()) {
+        continue; // dropped while listing
+      }
+      Snapshot current = table.get().table().currentSnapshot();
+      Map<String, String> summary = current == null ? Map.of() : current.summary();
+      listener.onNext(
+          FlightInfo.builder(
+                  table.get().arrowSchema(), FlightDescriptor.path(id.path()), List.of())
+              .setRecords(Long.parseLong(summary.getOrDefault("total-records", "0")))
+              .setBytes(Long.parseLong(summary.getOrDefault("total-files-size", "0")))
+              .build());
+    }
+    listener.onCompleted();
+  }
+}

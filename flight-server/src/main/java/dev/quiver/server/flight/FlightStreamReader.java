@@ -1,0 +1,85 @@
+package dev.quiver.server.flight;
+
+import java.io.IOException;
+import java.util.HashMap;
+import java.util.Map;
+import org.apache.arrow.flight.FlightStream;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.FieldVector;
+import org.apache.arrow.vector.VectorLoader;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.VectorUnloader;
+import org.apache.arrow.vector.dictionary.Dictionary;
+import org.apache.arrow.vector.ipc.ArrowReader;
+import org.apache.arrow.vector.ipc.message.ArrowRecordBatch;
+import org.apache.arrow.vector.types.pojo.Schema;
+import org.apache.arrow.vector.util.TransferPair;
+
+/**
+ * An {@link ArrowReader} over a DoPut's {@link FlightStream}, so the upload can be handed to a
+ * consumer of readers (the Parquet writer) batch by batch, without copying the data.
+ *
+ * <p>Each batch's buffers move from the stream's root to this reader's root by reference
+ * counting. Reading pulls from the network only when the consumer asks for the next batch, so a
+ * fast client cannot fill the server's memory. Not thread-safe: one consumer thread at a time.
+ * Closing the reader does not close the stream (Flight owns it).
+ */
+public final class FlightStreamReader extends ArrowReader {
+  private final FlightStream stream;
+
+  public FlightStreamReader(BufferAllocator allocator, FlightStream stream) {
+    super(allocator);
+    this.stream = stream;
+  }
+
+  @Override
+  public boolean loadNextBatch() throws IOException {
+    prepareLoadNextBatch();
+    if (!stream.next()) {
+      return false;
+    }
+    VectorSchemaRoot source = stream.getRoot();
+    copyDictionaries();
+    try (ArrowRecordBatch batch = new VectorUnloader(source).getRecordBatch()) {
+      new VectorLoader(getVectorSchemaRoot()).load(batch);
+    }
+    return true;
+  }
+
+  private void copyDictionaries() throws IOException {
+    Map<Long, Dictionary> mine = getDictionaryVectors();
+    if (mine.isEmpty()) {
+      return;
+    }
+    Map<Long, Dictionary> theirs = new HashMap<>();
+    for (long id : mine.keySet()) {
+      Dictionary dictionary = stream.getDictionaryProvider().lookup(id);
+      if (dictionary == null) {
+        throw new IOException("The stream sent no dictionary " + id + " before its batch");
+      }
+      theirs.put(id, dictionary);
+    }
+    for (Map.Entry<Long, Dictionary> e : mine.entrySet()) {
+      FieldVector source = theirs.get(e.getKey()).getVector();
+      FieldVector target = e.getValue().getVector();
+      target.clear();
+      TransferPair pair = source.makeTransferPair(target);
+      pair.splitAndTransfer(0, source.getValueCount());
+    }
+  }
+
+  @Override
+  public long bytesRead() {
+    return 0;
+  }
+
+  @Override
+  protected void closeReadSource() {
+    // The FlightStream belongs to Flight, which closes it when the call ends.
+  }
+
+  @Override
+  protected Schema readSchema() {
+    return stream.getSchema();
+  }
+}

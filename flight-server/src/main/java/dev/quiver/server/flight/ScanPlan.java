@@ -1,0 +1,63 @@
+package dev.quiver.server.flight;
+
+import dev.quiver.server.table.FilterTranslator;
+import dev.quiver.server.table.IcebergTableStore;
+import dev.quiver.server.table.LocalFileIO;
+import dev.quiver.server.table.QuiverTable;
+import dev.quiver.server.table.ScanFilter;
+import java.nio.ByteBuffer;
+import java.util.List;
+import org.apache.arrow.vector.types.pojo.Schema;
+import org.apache.iceberg.DataFile;
+import org.apache.iceberg.expressions.Expressions;
+
+/**
+ * A scan resolved against the table: the pinned snapshot, the files that may match, the output
+ * schema and the filter in both its forms (Substrait for the Parquet scan, Iceberg for pruning).
+ *
+ * @param table the table as loaded
+ * @param snapshotId the pinned snapshot, 0 for a table with no data
+ * @param files the data files to read, in put order
+ * @param schema the output schema (the projection of the table's Arrow schema)
+ * @param substraitFilter the filter for arrow-dataset, or null
+ */
+record ScanPlan(
+    QuiverTable table, long snapshotId, List<DataFile> files, Schema schema, ByteBuffer substraitFilter) {
+
+  static ScanPlan plan(IcebergTableStore store, ScanRequest request) {
+    QuiverTable table = store.load(request.table());
+    Schema schema = request.project(table.arrowSchema());
+    ScanFilter filter =
+        request.filter().isPresent()
+            ? FilterTranslator.translate(request.table(), request.filter().get(), table.arrowSchema())
+            : null;
+    long snapshotId =
+        request.snapshotId().orElseGet(() -> table.currentSnapshotId().orElse(0L));
+    List<DataFile> files =
+        snapshotId == 0
+            ? List.of()
+            : table.files(
+                snapshotId, filter == null ? Expressions.alwaysTrue() : filter.iceberg());
+    return new ScanPlan(table, snapshotId, files, schema, filter == null ? null : filter.substrait());
+  }
+
+  long totalBytes() {
+    long total = 0;
+    for (DataFile f : files) {
+      total += f.fileSizeInBytes();
+    }
+    return total;
+  }
+
+  long totalRecords() {
+    long total = 0;
+    for (DataFile f : files) {
+      total += f.recordCount();
+    }
+    return total;
+  }
+
+  static List<String> uris(List<DataFile> files) {
+    return files.stream().map(f -> LocalFileIO.toLocation(LocalFileIO.toPath(f.location()))).toList();
+  }
+}

@@ -1,0 +1,348 @@
+package dev.quiver.server.table;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.quiver.client.PutReceipt;
+import dev.quiver.client.QuiverErrorCode;
+import dev.quiver.client.QuiverException;
+import dev.quiver.client.TableId;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.ipc.ArrowReader;
+import org.apache.arrow.vector.types.pojo.Field;
+import org.apache.arrow.vector.types.pojo.Schema;
+import org.apache.iceberg.AppendFiles;
+import org.apache.iceberg.CatalogProperties;
+import org.apache.iceberg.DataFile;
+import org.apache.iceberg.DataFiles;
+import org.apache.iceberg.FileFormat;
+import org.apache.iceberg.PartitionSpec;
+import org.apache.iceberg.Table;
+import org.apache.iceberg.TableProperties;
+import org.apache.iceberg.Transaction;
+import org.apache.iceberg.catalog.Namespace;
+import org.apache.iceberg.catalog.TableIdentifier;
+import org.apache.iceberg.exceptions.AlreadyExistsException;
+import org.apache.iceberg.exceptions.NoSuchTableException;
+import org.apache.iceberg.jdbc.JdbcCatalog;
+import org.apache.iceberg.mapping.MappingUtil;
+import org.apache.iceberg.mapping.NameMappingParser;
+import org.apache.iceberg.types.Type;
+import org.apache.iceberg.types.TypeUtil;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Quiver's tables: Iceberg tables in a JdbcCatalog (an SQLite file in the data folder by default)
+ * whose data files are Parquet written by {@link DuckDbParquetWriter}.
+ *
+ * <p>Thread-safe. Each put stages its files in a folder of its own and commits them as one
+ * Iceberg snapshot; a put that fails at any point deletes its folder and commits nothing.
+ * Concurrent appends to one table are retried by Iceberg's optimistic commit, so none is lost.
+ */
+public final class IcebergTableStore implements AutoCloseable {
+  /** Table property holding the exact Arrow schema clients put, as Arrow JSON. */
+  public static final String ARROW_SCHEMA_PROPERTY = "quiver.arrow-schema";
+
+  private static final Logger LOG = LoggerFactory.getLogger(IcebergTableStore.class);
+  private static final String FIELD_ID_KEY = "PARQUET:field_id";
+
+  private final JdbcCatalog catalog;
+  private final Path warehouse;
+  private final DuckDbParquetWriter writer;
+  private final ParquetWriteOptions writeOptions;
+
+  private IcebergTableStore(
+      JdbcCatalog catalog,
+      Path warehouse,
+      DuckDbParquetWriter writer,
+      ParquetWriteOptions writeOptions) {
+    this.catalog = catalog;
+    this.warehouse = warehouse;
+    this.writer = writer;
+    this.writeOptions = writeOptions;
+  }
+
+  /**
+   * Opens (creating if needed) the store in {@code dataDir}: the catalog in {@code catalog.db}
+   * and the tables under {@code warehouse/}. The store does not own {@code writer}.
+   */
+  public static IcebergTableStore open(
+      Path dataDir, DuckDbParquetWriter writer, ParquetWriteOptions writeOptions) {
+    Path root = dataDir.toAbsolutePath().normalize();
+    Path warehouse = root.resolve("warehouse");
+    try {
+      Files.createDirectories(warehouse);
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot create data folder " + warehouse, e);
+    }
+    Map<String, String> props = new HashMap<>();
+    props.put(CatalogProperties.URI, "jdbc:sqlite:" + root.resolve("catalog.db"));
+    props.put(CatalogProperties.WAREHOUSE_LOCATION, LocalFileIO.toLocation(warehouse));
+    props.put(CatalogProperties.FILE_IO_IMPL, LocalFileIO.class.getName());
+    props.put("jdbc.schema-version", "V1");
+    // SQLite serialises writers; wait for the lock rather than fail a concurrent commit.
+    props.put("jdbc.busy_timeout", "30000");
+    JdbcCatalog catalog = new JdbcCatalog();
+    catalog.initialize("quiver", props);
+    return new IcebergTableStore(
+        catalog, warehouse, requireNonNull(writer, "writer is null"), writeOptions);
+  }
+
+  /** The table, or TABLE_NOT_FOUND. */
+  public QuiverTable load(TableId id) {
+    return find(id)
+        .orElseThrow(
+            () -> new QuiverException(QuiverErrorCode.TABLE_NOT_FOUND, "Table %s does not exist", id));
+  }
+
+  /** The table if it exists. */
+  public Optional<QuiverTable> find(TableId id) {
+    try {
+      return Optional.of(wrap(id, catalog.loadTable(identifier(id))));
+    } catch (NoSuchTableException e) {
+      return Optional.empty();
+    }
+  }
+
+  /** Every table, or those of one namespace (empty when the namespace does not exist). */
+  public List<TableId> list(Optional<String> namespace) {
+    List<Namespace> namespaces = new ArrayList<>();
+    if (namespace.isPresent()) {
+      Namespace ns = Namespace.of(namespace.get());
+      if (catalog.namespaceExists(ns)) {
+        namespaces.add(ns);
+      }
+    } else {
+      namespaces.addAll(catalog.listNamespaces());
+    }
+    List<TableId> ids = new ArrayList<>();
+    for (Namespace ns : namespaces) {
+      for (TableIdentifier t : catalog.listTables(ns)) {
+        if (TableId.isValidName(ns.level(0)) && TableId.isValidName(t.name())) {
+          ids.add(TableId.of(ns.level(0), t.name()));
+        }
+      }
+    }
+    ids.sort(java.util.Comparator.comparing(TableId::toString));
+    return ids;
+  }
+
+  /** Drops the table and deletes its files; TABLE_NOT_FOUND if it does not exist. */
+  public void drop(TableId id) {
+    QuiverTable table = load(id);
+    if (!catalog.dropTable(identifier(id), true)) {
+      throw new QuiverException(QuiverErrorCode.TABLE_NOT_FOUND, "Table %s does not exist", id);
+    }
+    Path location = LocalFileIO.toPath(table.table().location());
+    if (location.toAbsolutePath().normalize().startsWith(warehouse)) {
+      try {
+        LocalFileIO.deleteRecursively(location);
+      } catch (IOException e) {
+        LOG.warn("Dropped table {} but could not delete its folder {}", id, location, e);
+      }
+    }
+  }
+
+  /**
+   * Appends the rows of {@code stream} to the table, creating it (and its namespace) from the
+   * stream's schema if absent, as one atomic snapshot.
+   *
+   * <p>Blocks until the stream ends and the commit is done. The stream's schema is checked before
+   * any data is written (SCHEMA_MISMATCH, UNSUPPORTED_TYPE). If the stream fails, nothing is
+   * committed and every staged file is deleted; the stream's exception propagates.
+   */
+  public PutReceipt append(TableId id, ArrowReader stream, BufferAllocator allocator)
+      throws IOException {
+    Schema streamSchema = stripFieldIds(stream.getVectorSchemaRoot().getSchema());
+    Optional<QuiverTable> existing = find(id);
+    Schema tableSchema;
+    org.apache.iceberg.Schema icebergSchema;
+    String location;
+    if (existing.isPresent()) {
+      tableSchema = existing.get().arrowSchema();
+      ArrowSchemas.checkAppendCompatible(id, tableSchema, streamSchema);
+      icebergSchema = existing.get().table().schema();
+      location = existing.get().table().location();
+    } else {
+      tableSchema = streamSchema;
+      icebergSchema = ArrowSchemas.toIceberg(streamSchema);
+      location =
+          LocalFileIO.toLocation(
+              warehouse
+                  .resolve(id.namespace())
+                  .resolve(id.name() + "-" + UUID.randomUUID().toString().substring(0, 8)));
+    }
+    Path staging =
+        LocalFileIO.toPath(location).resolve("data").resolve("put-" + UUID.randomUUID());
+    boolean committed = false;
+    try {
+      List<WrittenFile> written =
+          writer.write(stream, allocator, tableSchema, icebergSchema, staging, writeOptions);
+      PutReceipt receipt =
+          existing.isPresent()
+              ? commitAppend(existing.get().table(), written)
+              : commitCreate(id, tableSchema, icebergSchema, location, written);
+      committed = true;
+      return receipt;
+    } finally {
+      if (!committed) {
+        LocalFileIO.deleteRecursively(staging);
+      }
+    }
+  }
+
+  private PutReceipt commitAppend(Table table, List<WrittenFile> written) {
+    if (written.isEmpty()) {
+      long current = table.currentSnapshot() == null ? 0 : table.currentSnapshot().snapshotId();
+      return new PutReceipt(0, 0, 0, current);
+    }
+    AppendFiles append = table.newAppend();
+    written.forEach(f -> append.appendFile(dataFile(table.spec(), f)));
+    append.commit();
+    return receipt(written, table.currentSnapshot().snapshotId());
+  }
+
+  private PutReceipt commitCreate(
+      TableId id,
+      Schema tableSchema,
+      org.apache.iceberg.Schema icebergSchema,
+      String location,
+      List<WrittenFile> written) {
+    createNamespace(id.namespace());
+    Map<String, String> props = new HashMap<>();
+    props.put(ARROW_SCHEMA_PROPERTY, tableSchema.toJson());
+    props.put(
+        TableProperties.DEFAULT_NAME_MAPPING,
+        NameMappingParser.toJson(MappingUtil.create(icebergSchema)));
+    props.put(TableProperties.FORMAT_VERSION, needsV3(icebergSchema) ? "3" : "2");
+    props.put(TableProperties.COMMIT_NUM_RETRIES, "50");
+    props.put(TableProperties.COMMIT_MIN_RETRY_WAIT_MS, "10");
+    props.put(TableProperties.COMMIT_MAX_RETRY_WAIT_MS, "500");
+    props.put(TableProperties.PARQUET_COMPRESSION, writeOptions.compression().toString());
+    try {
+      Transaction tx =
+          catalog.newCreateTableTransaction(
+              identifier(id), icebergSchema, PartitionSpec.unpartitioned(), location, props);
+      if (!written.isEmpty()) {
+        AppendFiles append = tx.newAppend();
+        written.forEach(f -> append.appendFile(dataFile(tx.table().spec(), f)));
+        append.commit();
+      }
+      tx.commitTransaction();
+      Table table = catalog.loadTable(identifier(id));
+      long snapshot = table.currentSnapshot() == null ? 0 : table.currentSnapshot().snapshotId();
+      return receipt(written, snapshot);
+    } catch (AlreadyExistsException raced) {
+      // Another put created the table first: append to it if our rows fit its schema. Our files
+      // carry field ids from our own schema, which match only if the schemas are equal.
+      QuiverTable winner = load(id);
+      ArrowSchemas.checkAppendCompatible(id, winner.arrowSchema(), tableSchema);
+      if (!winner.table().schema().sameSchema(icebergSchema)) {
+        throw new QuiverException(
+            QuiverErrorCode.COMMIT_CONFLICT,
+            "Table %s was created concurrently with a different schema; retry the put",
+            id);
+      }
+      return commitAppend(winner.table(), written);
+    }
+  }
+
+  private void createNamespace(String namespace) {
+    Namespace ns = Namespace.of(namespace);
+    if (!catalog.namespaceExists(ns)) {
+      try {
+        catalog.createNamespace(ns);
+      } catch (AlreadyExistsException raced) {
+        // Created concurrently by another put: fine.
+      }
+    }
+  }
+
+  private static DataFile dataFile(PartitionSpec spec, WrittenFile file) {
+    return DataFiles.builder(spec)
+        .withPath(LocalFileIO.toLocation(file.path()))
+        .withFileSizeInBytes(file.bytes())
+        .withFormat(FileFormat.PARQUET)
+        .withMetrics(file.metrics())
+        .build();
+  }
+
+  private static PutReceipt receipt(List<WrittenFile> written, long snapshotId) {
+    long rows = 0;
+    long bytes = 0;
+    for (WrittenFile f : written) {
+      rows += f.rows();
+      bytes += f.bytes();
+    }
+    return new PutReceipt(rows, bytes, written.size(), snapshotId);
+  }
+
+  private static boolean needsV3(org.apache.iceberg.Schema schema) {
+    return TypeUtil.indexById(schema.asStruct()).values().stream()
+        .map(f -> f.type().typeId())
+        .anyMatch(t -> t == Type.TypeID.TIMESTAMP_NANO);
+  }
+
+  private static QuiverTable wrap(TableId id, Table table) {
+    String json = table.properties().get(ARROW_SCHEMA_PROPERTY);
+    Schema arrow;
+    try {
+      if (json == null) {
+        throw new QuiverException(
+            QuiverErrorCode.UNSUPPORTED_OPERATION,
+            "Table %s was not created by Quiver (it has no %s property)",
+            id,
+            ARROW_SCHEMA_PROPERTY);
+      }
+      arrow = Schema.fromJSON(json);
+    } catch (IOException e) {
+      throw new QuiverException(
+          QuiverErrorCode.INTERNAL, e, "Table %s has an unreadable Arrow schema property", id);
+    }
+    return new QuiverTable(id, table, arrow);
+  }
+
+  private static Schema stripFieldIds(Schema schema) {
+    List<Field> fields = new ArrayList<>();
+    for (Field f : schema.getFields()) {
+      fields.add(stripFieldIds(f));
+    }
+    return new Schema(fields, schema.getCustomMetadata());
+  }
+
+  private static Field stripFieldIds(Field field) {
+    List<Field> children = new ArrayList<>();
+    for (Field c : field.getChildren()) {
+      children.add(stripFieldIds(c));
+    }
+    Map<String, String> metadata = field.getMetadata();
+    if (metadata != null && metadata.containsKey(FIELD_ID_KEY)) {
+      metadata = new HashMap<>(metadata);
+      metadata.remove(FIELD_ID_KEY);
+    }
+    return new Field(
+        field.getName(),
+        new org.apache.arrow.vector.types.pojo.FieldType(
+            field.isNullable(), field.getType(), field.getDictionary(), metadata),
+        children);
+  }
+
+  private static TableIdentifier identifier(TableId id) {
+    return TableIdentifier.of(id.namespace(), id.name());
+  }
+
+  @Override
+  public void close() throws IOException {
+    catalog.close();
+  }
+}

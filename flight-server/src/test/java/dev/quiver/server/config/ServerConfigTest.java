@@ -1,0 +1,166 @@
+package dev.quiver.server.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ServerConfigTest {
+  @Test
+  void defaults() {
+    ServerConfig config = ServerConfig.load(Map.of(), Map.of(), Map.of("memory.total", "1GB"));
+    assertThat(config.host()).isEqualTo("127.0.0.1");
+    assertThat(config.port()).isEqualTo(8815);
+    assertThat(config.dataDir()).isEqualTo(Path.of("./quiver-data"));
+    assertThat(config.compression()).isEqualTo("zstd");
+    assertThat(config.compressionLevel()).isZero();
+    assertThat(config.rowGroupRows()).isEqualTo(1_048_576);
+    assertThat(config.targetFileBytes()).isEqualTo(512L << 20);
+    assertThat(config.endpointTargetBytes()).isEqualTo(256L << 20);
+    assertThat(config.maxEndpoints()).isEqualTo(16);
+    assertThat(config.stallTimeout()).isEqualTo(Duration.ofMinutes(5));
+    assertThat(config.scanBatchRows()).isEqualTo(65_536);
+    assertThat(config.memoryTotal()).isEqualTo(1L << 30);
+    assertThat(config.memoryQueryLimit()).isEqualTo(256L << 20);
+    assertThat(config.duckdbThreads()).isEqualTo(2);
+    assertThat(config.duckdbMemoryLimit()).isEqualTo(512L << 20);
+  }
+
+  @Test
+  void autoMemoryTotalIsAShareOfDirectMemory() {
+    ServerConfig config = ServerConfig.defaults();
+    assertThat(config.memoryTotal()).isPositive();
+    assertThat(config.memoryQueryLimit()).isLessThanOrEqualTo(config.memoryTotal());
+  }
+
+  @Test
+  void explicitProperties() {
+    Map<String, String> flags =
+        Map.ofEntries(
+            Map.entry("flight.host", "0.0.0.0"),
+            Map.entry("flight.port", "0"),
+            Map.entry("flight.endpoint-target-size", "64MB"),
+            Map.entry("flight.max-endpoints", "4"),
+            Map.entry("flight.stall-timeout", "30s"),
+            Map.entry("storage.data-dir", "/tmp/q"),
+            Map.entry("storage.compression", "SNAPPY"),
+            Map.entry("storage.compression-level", "3"),
+            Map.entry("storage.row-group-rows", "1000"),
+            Map.entry("storage.target-file-size", "8MB"),
+            Map.entry("scan.batch-rows", "1024"),
+            Map.entry("memory.total", "2GB"),
+            Map.entry("memory.query-limit", "64MB"),
+            Map.entry("duckdb.threads", "1"),
+            Map.entry("duckdb.memory-limit", "128MB"));
+    ServerConfig config = ServerConfig.load(Map.of(), Map.of(), flags);
+    assertThat(config)
+        .isEqualTo(
+            new ServerConfig(
+                "0.0.0.0",
+                0,
+                Path.of("/tmp/q"),
+                "snappy",
+                3,
+                1000,
+                8L << 20,
+                64L << 20,
+                4,
+                Duration.ofSeconds(30),
+                1024,
+                2L << 30,
+                64L << 20,
+                1,
+                128L << 20));
+    assertThat(flags.keySet())
+        .as("every key is covered by this test")
+        .containsExactlyInAnyOrderElementsOf(
+            ServerConfig.KEYS.stream().map(ConfigKey::name).toList());
+  }
+
+  @Test
+  void flagsOverrideEnvironmentWhichOverridesTheFile() {
+    Map<String, String> file = Map.of("flight.port", "1111", "scan.batch-rows", "10");
+    Map<String, String> env =
+        Map.of("QUIVER_FLIGHT_PORT", "2222", "QUIVER_SCAN_BATCH_ROWS", "20", "PATH", "/bin");
+    Map<String, String> flags = Map.of("flight.port", "3333");
+    ServerConfig config = ServerConfig.load(file, env, flags);
+    assertThat(config.port()).isEqualTo(3333);
+    assertThat(config.scanBatchRows()).isEqualTo(20);
+  }
+
+  @Test
+  void unknownKeysFailTheStart() {
+    assertThatThrownBy(
+            () ->
+                ServerConfig.load(
+                    Map.of("memory.totl", "1GB"), Map.of("QUIVER_NOPE", "1"), Map.of()))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("Unknown configuration keys: memory.totl (in the config file)")
+        .hasMessageContaining("QUIVER_NOPE (environment)");
+  }
+
+  @Test
+  void badValuesNameTheKey() {
+    assertThatThrownBy(() -> ServerConfig.load(Map.of(), Map.of(), Map.of("flight.port", "x")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("Invalid value 'x' for flight.port: it is not a whole number");
+    assertThatThrownBy(
+            () -> ServerConfig.load(Map.of(), Map.of(), Map.of("storage.compression", "brotli")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("Invalid value 'brotli' for storage.compression");
+    assertThatThrownBy(
+            () -> ServerConfig.load(Map.of(), Map.of(), Map.of("memory.query-limit", "12XB")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("Invalid value '12XB' for memory.query-limit");
+    assertThatThrownBy(
+            () -> ServerConfig.load(Map.of(), Map.of(), Map.of("flight.stall-timeout", "5 days")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("Invalid value '5 days' for flight.stall-timeout");
+  }
+
+  @Test
+  void queryLimitIsCappedAtTheTotal() {
+    ServerConfig config =
+        ServerConfig.load(
+            Map.of(), Map.of(), Map.of("memory.total", "100MB", "memory.query-limit", "1GB"));
+    assertThat(config.memoryQueryLimit()).isEqualTo(100L << 20);
+  }
+
+  @Test
+  void commandLineReadsShorthandsKeysAndTheConfigFile(@TempDir Path dir) throws Exception {
+    Path file = dir.resolve("quiver.properties");
+    Files.writeString(file, "scan.batch-rows=77\n");
+    CommandLine cli =
+        CommandLine.parse(
+            List.of(
+                "--port", "0", "--data-dir=/d", "--memory.total", "1GB", "--config",
+                file.toString()));
+    assertThat(cli.flags())
+        .containsEntry("flight.port", "0")
+        .containsEntry("storage.data-dir", "/d")
+        .containsEntry("memory.total", "1GB");
+    ServerConfig config = ServerConfig.load(cli.fileProperties(), Map.of(), cli.flags());
+    assertThat(config.scanBatchRows()).isEqualTo(77);
+    assertThatThrownBy(() -> CommandLine.parse(List.of("--port")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("Missing value for --port");
+    assertThatThrownBy(() -> CommandLine.parse(List.of("serve")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("Unexpected argument 'serve'; see --help");
+  }
+
+  @Test
+  void dataSizesUseBinaryUnits() {
+    assertThat(DataSize.parseBytes("256MB")).isEqualTo(256L << 20);
+    assertThat(DataSize.parseBytes("1 gib")).isEqualTo(1L << 30);
+    assertThat(DataSize.parseBytes("512")).isEqualTo(512);
+    assertThat(DataSize.format(64L << 20)).isEqualTo("64.0 MB");
+    assertThat(DataSize.format(100)).isEqualTo("100 B");
+  }
+}
