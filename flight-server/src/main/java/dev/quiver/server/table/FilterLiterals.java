@@ -373,7 +373,7 @@ final class FilterLiterals {
       scaled = value.setScale(type.getScale(), RoundingMode.UNNECESSARY);
     } catch (ArithmeticException e) {
       throw mismatch(
-          table, column, literal, "has more than " + type.getScale() + " digits after the point");
+          table, column, literal, "more precise than the column's scale " + type.getScale());
     }
     if (scaled.precision() > type.getPrecision()) {
       throw mismatch(table, column, literal, "out of range");
