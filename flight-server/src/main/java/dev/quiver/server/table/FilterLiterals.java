@@ -50,7 +50,13 @@ final class FilterLiterals {
       case Bool:
         return bool(table, column, literal);
       case Int:
-        return integer(table, column, literal, (ArrowType.Int) type);
+        ArrowType.Int integer = (ArrowType.Int) type;
+        if (!integer.getIsSigned() && integer.getBitWidth() == 64) {
+          // Arrow compares uint64 with an int64 literal by casting the column to int64, which
+          // fails on values above 2^63 - 1; there is no uint64 literal Arrow's consumer reads.
+          throw notComparable(table, column);
+        }
+        return integer(table, column, literal, integer);
       case FloatingPoint:
         return floating(table, column, literal, (ArrowType.FloatingPoint) type);
       case Utf8:
@@ -65,12 +71,16 @@ final class FilterLiterals {
       case Decimal:
         return decimal(table, column, literal, (ArrowType.Decimal) type);
       default:
-        throw invalid(
-            table,
-            "column %s is %s, which filters cannot compare with a literal",
-            column.getName(),
-            describe(type));
+        throw notComparable(table, column);
     }
+  }
+
+  private static QuiverException notComparable(TableId table, Field column) {
+    return invalid(
+        table,
+        "column %s is %s, which filters cannot compare with a literal",
+        column.getName(),
+        describe(column.getType()));
   }
 
   private static ColumnLiteral bool(TableId table, Field column, Literal literal) {
@@ -104,7 +114,7 @@ final class FilterLiterals {
     }
     Expression.Literal.Builder substrait = Expression.Literal.newBuilder();
     if (!type.getIsSigned() || bits == 64) {
-      // Arrow compares an unsigned column with an int64 literal by widening both to int64.
+      // Arrow compares uint8..uint32 with an int64 literal by widening both to int64.
       substrait.setI64(value);
     } else if (bits == 8) {
       substrait.setI8((int) value);
@@ -167,11 +177,7 @@ final class FilterLiterals {
           org.apache.iceberg.expressions.Literal.of(single));
     }
     if (type.getPrecision() != FloatingPointPrecision.DOUBLE) {
-      throw invalid(
-          table,
-          "column %s is %s, which filters cannot compare with a literal",
-          column.getName(),
-          describe(type));
+      throw notComparable(table, column);
     }
     return new ColumnLiteral(
         expression(Expression.Literal.newBuilder().setFp64(value)),
@@ -211,11 +217,7 @@ final class FilterLiterals {
   private static ColumnLiteral date(TableId table, Field column, Literal literal) {
     if (((ArrowType.Date) column.getType()).getUnit()
         != org.apache.arrow.vector.types.DateUnit.DAY) {
-      throw invalid(
-          table,
-          "column %s is %s, which filters cannot compare with a literal",
-          column.getName(),
-          describe(column.getType()));
+      throw notComparable(table, column);
     }
     long days;
     switch (literal.getValueCase()) {
@@ -338,11 +340,7 @@ final class FilterLiterals {
   private static ColumnLiteral decimal(
       TableId table, Field column, Literal literal, ArrowType.Decimal type) {
     if (type.getBitWidth() != 128) {
-      throw invalid(
-          table,
-          "column %s is %s, which filters cannot compare with a literal",
-          column.getName(),
-          describe(type));
+      throw notComparable(table, column);
     }
     BigDecimal value;
     switch (literal.getValueCase()) {

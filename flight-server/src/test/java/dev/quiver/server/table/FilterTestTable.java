@@ -36,10 +36,12 @@ import org.apache.arrow.vector.TimeStampMilliVector;
 import org.apache.arrow.vector.TimeStampNanoVector;
 import org.apache.arrow.vector.TinyIntVector;
 import org.apache.arrow.vector.UInt1Vector;
+import org.apache.arrow.vector.UInt8Vector;
 import org.apache.arrow.vector.VarBinaryVector;
 import org.apache.arrow.vector.VarCharVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.complex.ListVector;
+import org.apache.arrow.vector.complex.StructVector;
 import org.apache.arrow.vector.complex.impl.UnionListWriter;
 import org.apache.arrow.vector.ipc.ArrowReader;
 import org.apache.arrow.vector.ipc.ArrowStreamReader;
@@ -54,8 +56,8 @@ import org.apache.arrow.vector.types.pojo.Schema;
 
 /**
  * A six-row table of every column type filters handle, plus columns they cannot compare (uint8 is
- * handled; large_string and a list are not), written to Parquet by arrow-dataset and scanned back
- * with a {@link ScanFilter}.
+ * and uint64 are handled; large_string, a list and a struct are not), written to Parquet by
+ * arrow-dataset and scanned back with a {@link ScanFilter}.
  *
  * <p>Row {@code id} {@code i} holds: small = SMALL[i], num = 10 * (i + 1), ratio = RATIO[i], name =
  * NAME[i], day = 2024-01-01 + i days, every timestamp = 2024-01-01T00:00 + i hours, amount =
@@ -94,6 +96,15 @@ final class FilterTestTable {
               field("ts_ns", new ArrowType.Timestamp(TimeUnit.NANOSECOND, null), true),
               field("amount", new ArrowType.Decimal(18, 2, 128), true),
               field("unsigned", new ArrowType.Int(8, false), true),
+              field("huge", new ArrowType.Int(64, false), true),
+              field(
+                  "tsny", new ArrowType.Timestamp(TimeUnit.MICROSECOND, "America/New_York"), true),
+              new Field(
+                  "point",
+                  FieldType.nullable(ArrowType.Struct.INSTANCE),
+                  List.of(
+                      field("x", new ArrowType.Int(32, true), true),
+                      field("y", ArrowType.Utf8.INSTANCE, true))),
               field("label", ArrowType.LargeUtf8.INSTANCE, true),
               new Field(
                   "tags",
@@ -203,6 +214,14 @@ final class FilterTestTable {
       ((DecimalVector) root.getVector("amount"))
           .setSafe(row, new BigDecimal(AMOUNT[row]).setScale(2));
       ((UInt1Vector) root.getVector("unsigned")).setSafe(row, UNSIGNED[row]);
+      // 2^63 on the last row: above every int64
+      ((UInt8Vector) root.getVector("huge")).setSafe(row, row == ROWS - 1 ? Long.MIN_VALUE : row);
+      ((TimeStampMicroTZVector) root.getVector("tsny")).setSafe(row, micros);
+      StructVector point = (StructVector) root.getVector("point");
+      point.setIndexDefined(row);
+      ((IntVector) point.getChild("x")).setSafe(row, row);
+      ((VarCharVector) point.getChild("y"))
+          .setSafe(row, NAME[row].getBytes(StandardCharsets.UTF_8));
       ((LargeVarCharVector) root.getVector("label"))
           .setSafe(row, ("label" + row).getBytes(StandardCharsets.UTF_8));
     }

@@ -168,6 +168,12 @@ class FilterTranslatorErrorTest {
     assertInvalid(
         filter(compare("tags", EQ, of(1))),
         "column tags is list, which filters cannot compare with a literal");
+    assertInvalid(
+        filter(compare("point", EQ, of(1))),
+        "column point is struct, which filters cannot compare with a literal");
+    assertInvalid(
+        filter(compare("huge", GT, of(1))),
+        "column huge is uint64, which filters cannot compare with a literal");
   }
 
   @Test

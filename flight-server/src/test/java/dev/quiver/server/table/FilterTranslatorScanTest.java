@@ -128,6 +128,8 @@ class FilterTranslatorScanTest {
         .containsExactly(0L, 1L);
     assertThat(scan(allocator, compare("ts_ms", EQ, of(thirdHourMicros / 1_000L))))
         .containsExactly(3L);
+    assertThat(scan(allocator, compare("tsny", GE, of("2024-01-01T02:00:00Z"))))
+        .containsExactly(2L, 3L, 5L);
     assertThat(scan(allocator, compare("ts_ns", GT, of("2024-01-01T02:59:59.999999"))))
         .containsExactly(3L, 5L);
   }
@@ -171,6 +173,8 @@ class FilterTranslatorScanTest {
     assertThat(scan(allocator, isNull("label"))).containsExactly(4L);
     assertThat(scan(allocator, isNotNull("tags"))).containsExactly(0L, 1L, 2L, 3L, 5L);
     assertThat(scan(allocator, isNull("unsigned"))).containsExactly(4L);
+    assertThat(scan(allocator, isNull("point"))).containsExactly(4L);
+    assertThat(scan(allocator, isNotNull("huge"))).containsExactly(0L, 1L, 2L, 3L, 5L);
   }
 
   @Test
