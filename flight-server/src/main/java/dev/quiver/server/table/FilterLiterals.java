@@ -243,6 +243,8 @@ final class FilterLiterals {
         org.apache.iceberg.expressions.Literal.of((int) days).to(Types.DateType.get()));
   }
 
+  // Substrait deprecated the microsecond timestamp literals, but they are the ones Arrow reads.
+  @SuppressWarnings("deprecation")
   private static ColumnLiteral timestamp(
       TableId table, Field column, Literal literal, ArrowType.Timestamp type) {
     BigInteger perSecond = BigInteger.TEN.pow(SubstraitTypes.precisionDigits(type.getUnit()));

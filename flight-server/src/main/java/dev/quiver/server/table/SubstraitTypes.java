@@ -139,6 +139,9 @@ final class SubstraitTypes {
     }
   }
 
+  // Substrait deprecated the microsecond timestamp types, but they are the ones Arrow maps to
+  // timestamp[us]; it reads precision_timestamp types too, but not their literals.
+  @SuppressWarnings("deprecation")
   private static Type timestampType(ArrowType.Timestamp arrowType, Type.Nullability nullability) {
     Type.Builder type = Type.newBuilder();
     boolean zoned = arrowType.getTimezone() != null;

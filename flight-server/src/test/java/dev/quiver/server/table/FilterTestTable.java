@@ -145,12 +145,18 @@ final class FilterTestTable {
   /** The ids of the rows of the Parquet files under {@code dir} that {@code filter} keeps. */
   static List<Long> scanIds(BufferAllocator allocator, Path dir, ScanFilter filter)
       throws Exception {
+    return scanIds(allocator, dir, filter, Optional.empty());
+  }
+
+  /** As {@link #scanIds(BufferAllocator, Path, ScanFilter)}, reading only {@code columns}. */
+  // Dataset and Scanner declare close() throws Exception, which -Xlint:try reports.
+  @SuppressWarnings("try")
+  static List<Long> scanIds(
+      BufferAllocator allocator, Path dir, ScanFilter filter, Optional<String[]> columns)
+      throws Exception {
     List<Long> ids = new ArrayList<>();
     ScanOptions options =
-        new ScanOptions.Builder(1024)
-            .columns(Optional.empty())
-            .substraitFilter(filter.substrait())
-            .build();
+        new ScanOptions.Builder(1024).columns(columns).substraitFilter(filter.substrait()).build();
     try (FileSystemDatasetFactory factory =
             new FileSystemDatasetFactory(
                 allocator,

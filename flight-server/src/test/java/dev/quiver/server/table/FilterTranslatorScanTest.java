@@ -27,6 +27,7 @@ import java.time.LocalDate;
 import java.time.LocalDateTime;
 import java.time.ZoneOffset;
 import java.util.List;
+import java.util.Optional;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
 import org.apache.iceberg.expressions.Expressions;
@@ -194,6 +195,18 @@ class FilterTranslatorScanTest {
     assertThat(passedThrough.substrait().isDirect()).isTrue();
     assertThat(passedThrough.substrait()).isEqualTo(ByteBuffer.wrap(serialized));
     assertThat(FilterTestTable.scanIds(allocator, table, passedThrough)).containsExactly(1L);
+  }
+
+  @Test
+  void filterMayTestColumnsTheScanDoesNotReturn(BufferAllocator allocator) throws Exception {
+    ScanFilter scanFilter =
+        FilterTranslator.translate(
+            TABLE, filter(compare("name", EQ, of("dave"))), FilterTestTable.SCHEMA);
+
+    List<Long> ids =
+        FilterTestTable.scanIds(allocator, table, scanFilter, Optional.of(new String[] {"id"}));
+
+    assertThat(ids).containsExactly(3L);
   }
 
   @Test
