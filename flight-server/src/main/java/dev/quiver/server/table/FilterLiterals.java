@@ -274,15 +274,15 @@ final class FilterLiterals {
     }
     // Arrow's consumer reads only microsecond timestamp literals (not precision_timestamp), and
     // compares them with a column of any unit by casting to the finer unit.
+    if (type.getUnit() == TimeUnit.NANOSECOND && value % 1_000L != 0) {
+      throw mismatch(
+          table, column, literal, "finer than a microsecond, the finest unit filters support");
+    }
     long micros;
     try {
       micros = toMicros(value, type.getUnit());
     } catch (ArithmeticException e) {
       throw mismatch(table, column, literal, "out of range");
-    }
-    if (micros == Long.MIN_VALUE) {
-      throw mismatch(
-          table, column, literal, "finer than a microsecond, the finest unit filters support");
     }
     Expression.Literal.Builder substrait = Expression.Literal.newBuilder();
     if (type.getTimezone() != null) {
@@ -293,10 +293,7 @@ final class FilterLiterals {
     return new ColumnLiteral(expression(substrait), icebergTimestamp(micros, type));
   }
 
-  /**
-   * {@code value} in {@code unit} as microseconds; {@code Long.MIN_VALUE} (never a valid result
-   * here) when it is not a whole number of microseconds.
-   */
+  /** {@code value} in {@code unit} as microseconds, truncating nanoseconds. */
   private static long toMicros(long value, TimeUnit unit) {
     switch (unit) {
       case SECOND:
@@ -306,7 +303,7 @@ final class FilterLiterals {
       case MICROSECOND:
         return value;
       default:
-        return value % 1_000L == 0 ? value / 1_000L : Long.MIN_VALUE;
+        return value / 1_000L;
     }
   }
 

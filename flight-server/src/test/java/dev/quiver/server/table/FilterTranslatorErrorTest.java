@@ -127,6 +127,11 @@ class FilterTranslatorErrorTest {
             "column ts_ns is timestamp[ns] but the literal '2024-01-01T00:00:00.000000001' is"
                 + " finer than a microsecond, the finest unit filters support"),
         Arguments.of(
+            "ts_ns",
+            of(1_500L),
+            "column ts_ns is timestamp[ns] but the literal 1500 is finer than a microsecond, the"
+                + " finest unit filters support"),
+        Arguments.of(
             "ts_ms",
             of(Long.MAX_VALUE),
             "column ts_ms is timestamp[ms] but the literal 9223372036854775807 is out of range"),

@@ -129,6 +129,10 @@ class FilterTranslatorScanTest {
         .containsExactly(0L, 1L);
     assertThat(scan(allocator, compare("ts_ms", EQ, of(thirdHourMicros / 1_000L))))
         .containsExactly(3L);
+    assertThat(scan(allocator, compare("ts_ns", EQ, of(thirdHourMicros * 1_000L))))
+        .containsExactly(3L);
+    assertThat(scan(allocator, compare("ts", GT, of(Long.MIN_VALUE))))
+        .containsExactly(0L, 1L, 2L, 3L, 5L);
     assertThat(scan(allocator, compare("tsny", GE, of("2024-01-01T02:00:00Z"))))
         .containsExactly(2L, 3L, 5L);
     assertThat(scan(allocator, compare("ts_ns", GT, of("2024-01-01T02:59:59.999999"))))
