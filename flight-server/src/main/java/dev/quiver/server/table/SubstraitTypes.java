@@ -36,9 +36,9 @@ final class SubstraitTypes {
   }
 
   /**
-   * The exact Substrait type of a column, or empty when Substrait (as Arrow reads it) has none.
-   * Names of the column and its struct children are appended to {@code names} in Substrait's
-   * depth-first order.
+   * The Substrait type of a column: its exact type, or a stand-in when Substrait (as Arrow reads
+   * it) has none. Names of the column and its struct children are appended to {@code names} in
+   * Substrait's depth-first order.
    */
   private static Type type(
       Field field, SubstraitExpressions extensions, NamedStruct.Builder names) {
@@ -56,7 +56,7 @@ final class SubstraitTypes {
       return Type.newBuilder().setStruct(struct).build();
     }
     Optional<Type> exact = exactType(field, nullability, extensions);
-    return exact.orElseGet(() -> standIn(nullability, extensions));
+    return exact.orElseGet(() -> standIn(extensions));
   }
 
   private static Optional<Type> exactType(
@@ -178,14 +178,15 @@ final class SubstraitTypes {
     }
   }
 
-  private static Type standIn(Type.Nullability nullability, SubstraitExpressions extensions) {
+  private static Type standIn(SubstraitExpressions extensions) {
     // Arrow's "null" extension type: any type would do, since Arrow rebinds the filter to the
     // dataset's real schema and the translator never compares such a column with a literal.
+    // Always nullable, as a non-nullable null column would be a contradiction.
     return Type.newBuilder()
         .setUserDefined(
             Type.UserDefined.newBuilder()
                 .setTypeReference(extensions.arrowType("null"))
-                .setNullability(nullability))
+                .setNullability(Type.Nullability.NULLABILITY_NULLABLE))
         .build();
   }
 

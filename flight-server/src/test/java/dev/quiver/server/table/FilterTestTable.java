@@ -28,6 +28,7 @@ import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.Float4Vector;
 import org.apache.arrow.vector.Float8Vector;
 import org.apache.arrow.vector.IntVector;
+import org.apache.arrow.vector.LargeVarBinaryVector;
 import org.apache.arrow.vector.LargeVarCharVector;
 import org.apache.arrow.vector.SmallIntVector;
 import org.apache.arrow.vector.TimeStampMicroTZVector;
@@ -56,8 +57,8 @@ import org.apache.arrow.vector.types.pojo.Schema;
 
 /**
  * A six-row table of every column type filters handle, plus columns they cannot compare (uint8 is
- * and uint64 are handled; large_string, a list and a struct are not), written to Parquet by
- * arrow-dataset and scanned back with a {@link ScanFilter}.
+ * and uint64 are handled; large_string, large_binary, a list and a struct are not), written to
+ * Parquet by arrow-dataset and scanned back with a {@link ScanFilter}.
  *
  * <p>Row {@code id} {@code i} holds: small = SMALL[i], num = 10 * (i + 1), ratio = RATIO[i], name =
  * NAME[i], day = 2024-01-01 + i days, every timestamp = 2024-01-01T00:00 + i hours, amount =
@@ -106,6 +107,7 @@ final class FilterTestTable {
                       field("x", new ArrowType.Int(32, true), true),
                       field("y", ArrowType.Utf8.INSTANCE, true))),
               field("label", ArrowType.LargeUtf8.INSTANCE, true),
+              field("code", ArrowType.LargeBinary.INSTANCE, false),
               new Field(
                   "tags",
                   FieldType.nullable(ArrowType.List.INSTANCE),
@@ -193,6 +195,7 @@ final class FilterTestTable {
       LocalDateTime time = FIRST_TIME.plusHours(row);
       long micros = time.toEpochSecond(ZoneOffset.UTC) * 1_000_000L;
       ((BigIntVector) root.getVector("id")).setSafe(row, row);
+      ((LargeVarBinaryVector) root.getVector("code")).setSafe(row, new byte[] {(byte) row});
       if (row == NULL_ROW) {
         for (FieldVector vector : root.getFieldVectors()) {
           if (vector.getField().isNullable()) {

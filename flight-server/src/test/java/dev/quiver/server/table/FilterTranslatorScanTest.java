@@ -176,6 +176,7 @@ class FilterTranslatorScanTest {
     assertThat(scan(allocator, isNotNull("num"))).containsExactly(0L, 1L, 2L, 3L, 5L);
     assertThat(scan(allocator, isNull("id"))).isEmpty();
     assertThat(scan(allocator, isNull("label"))).containsExactly(4L);
+    assertThat(scan(allocator, isNull("code"))).isEmpty();
     assertThat(scan(allocator, isNotNull("tags"))).containsExactly(0L, 1L, 2L, 3L, 5L);
     assertThat(scan(allocator, isNull("unsigned"))).containsExactly(4L);
     assertThat(scan(allocator, isNull("point"))).containsExactly(4L);
