@@ -25,6 +25,7 @@ import org.apache.arrow.vector.BitVector;
 import org.apache.arrow.vector.DateDayVector;
 import org.apache.arrow.vector.DecimalVector;
 import org.apache.arrow.vector.FieldVector;
+import org.apache.arrow.vector.FixedSizeBinaryVector;
 import org.apache.arrow.vector.Float4Vector;
 import org.apache.arrow.vector.Float8Vector;
 import org.apache.arrow.vector.IntVector;
@@ -56,13 +57,13 @@ import org.apache.arrow.vector.types.pojo.FieldType;
 import org.apache.arrow.vector.types.pojo.Schema;
 
 /**
- * A six-row table of every column type filters handle, plus columns they cannot compare (uint8 is
- * and uint64 are handled; large_string, large_binary, a list and a struct are not), written to
- * Parquet by arrow-dataset and scanned back with a {@link ScanFilter}.
+ * A six-row table of every column type filters compare, plus columns they can only null-check
+ * (uint64, large_string, large_binary, a list, a struct), written to Parquet by arrow-dataset and
+ * scanned back with a {@link ScanFilter}.
  *
  * <p>Row {@code id} {@code i} holds: small = SMALL[i], num = 10 * (i + 1), ratio = RATIO[i], name =
- * NAME[i], day = 2024-01-01 + i days, every timestamp = 2024-01-01T00:00 + i hours, amount =
- * AMOUNT[i]. Row 4 is null in every nullable column.
+ * NAME[i], pair = {i, 9}, day = 2024-01-01 + i days, every timestamp = 2024-01-01T00:00 + i hours,
+ * amount = AMOUNT[i]. Row 4 is null in every nullable column.
  */
 final class FilterTestTable {
   static final int ROWS = 6;
@@ -90,6 +91,7 @@ final class FilterTestTable {
               field("active", ArrowType.Bool.INSTANCE, true),
               field("name", ArrowType.Utf8.INSTANCE, true),
               field("payload", ArrowType.Binary.INSTANCE, true),
+              field("pair", new ArrowType.FixedSizeBinary(2), true),
               field("day", new ArrowType.Date(DateUnit.DAY), true),
               field("ts", new ArrowType.Timestamp(TimeUnit.MICROSECOND, null), true),
               field("tstz", new ArrowType.Timestamp(TimeUnit.MICROSECOND, "UTC"), true),
@@ -214,6 +216,7 @@ final class FilterTestTable {
       ((VarCharVector) root.getVector("name"))
           .setSafe(row, NAME[row].getBytes(StandardCharsets.UTF_8));
       ((VarBinaryVector) root.getVector("payload")).setSafe(row, PAYLOAD[row]);
+      ((FixedSizeBinaryVector) root.getVector("pair")).setSafe(row, new byte[] {(byte) row, 9});
       ((DateDayVector) root.getVector("day"))
           .setSafe(row, (int) FIRST_DAY.plusDays(row).toEpochDay());
       ((TimeStampMicroVector) root.getVector("ts")).setSafe(row, micros);

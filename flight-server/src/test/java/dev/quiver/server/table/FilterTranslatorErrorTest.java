@@ -50,7 +50,8 @@ class FilterTranslatorErrorTest {
         Arguments.of(
             "amount",
             of("1.234"),
-            "column amount is decimal(18,2) but the literal '1.234' is more precise than the column's scale 2"),
+            "column amount is decimal(18,2) but the literal '1.234' is more precise than the"
+                + " column's scale 2"),
         Arguments.of(
             "amount",
             of("12345678901234567"),
@@ -90,6 +91,10 @@ class FilterTranslatorErrorTest {
         Arguments.of("name", of(5), "column name is string but the literal 5 is not a string"),
         Arguments.of(
             "payload", of("abc"), "column payload is binary but the literal 'abc' is not binary"),
+        Arguments.of(
+            "pair",
+            of(new byte[] {1, 2, 3}),
+            "column pair is fixed_size_binary(2) but the literal 0x010203 is not 2 bytes long"),
         Arguments.of(
             "day",
             of("01/02/2024"),

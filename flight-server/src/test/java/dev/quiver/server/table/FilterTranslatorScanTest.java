@@ -102,6 +102,7 @@ class FilterTranslatorScanTest {
     assertThat(scan(allocator, compare("name", EQ, of("carol")))).containsExactly(2L);
     assertThat(scan(allocator, compare("name", GT, of("c")))).containsExactly(2L, 3L, 5L);
     assertThat(scan(allocator, compare("payload", EQ, of(new byte[] {1, 2})))).containsExactly(2L);
+    assertThat(scan(allocator, compare("pair", EQ, of(new byte[] {3, 9})))).containsExactly(3L);
   }
 
   @Test
