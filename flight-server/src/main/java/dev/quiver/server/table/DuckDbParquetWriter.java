@@ -1,0 +1,340 @@
+package dev.quiver.server.table;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.quiver.client.QuiverErrorCode;
+import dev.quiver.client.QuiverException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+import org.apache.arrow.c.ArrowArrayStream;
+import org.apache.arrow.c.Data;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.ipc.ArrowReader;
+import org.apache.arrow.vector.types.pojo.Field;
+import org.apache.arrow.vector.types.pojo.Schema;
+import org.apache.iceberg.types.Type;
+import org.apache.iceberg.types.Types;
+import org.duckdb.DuckDBConnection;
+
+/**
+ * Writes Arrow streams into compressed Parquet files with an embedded, in-memory DuckDB.
+ *
+ * <p>Why DuckDB and not arrow-dataset: arrow-dataset 18.3.0's {@code DatasetFileWriter} writes only
+ * uncompressed Parquet with 32K-row row groups and has no options. So Quiver runs {@code COPY
+ * (SELECT * FROM <arrow stream>) TO '<dir>' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE n,
+ * FIELD_IDS {...}, FILE_SIZE_BYTES x, RETURN_STATS true)}: the put stream is exported through the
+ * Arrow C Data interface ({@link Data#exportArrayStream}) and registered on a DuckDB connection
+ * with {@code registerArrowStream}. DuckDB pulls batches as it writes, so an upload is never held
+ * in memory as a whole; it compresses, writes the Iceberg field ids as Parquet field ids, rolls to
+ * a new file past the target size, and returns per-file row counts, sizes and column statistics,
+ * which become Iceberg metrics. {@code preserve_insertion_order} keeps rows in put order.
+ *
+ * <p>DuckDB cannot import float16 and keeps zoned timestamps in microseconds, so the stream is
+ * presented through a {@link WriteAdapter} (float16 as float32, timestamp[ns, tz] as timestamp[ns];
+ * dictionary strings decoded). {@link ReadConformer} restores the exact types on read.
+ *
+ * <p>Threading: one writer serves the whole server and is thread-safe. Each {@link #write} runs on
+ * its own {@code duplicate()} connection, so writes run concurrently and share DuckDB's thread pool
+ * ({@code threads}) and memory limit. {@code write} blocks its caller until the file set is
+ * complete, while DuckDB's worker threads pull the source reader (one call at a time): the source
+ * must not be tied to the calling thread.
+ */
+public final class DuckDbParquetWriter implements AutoCloseable {
+  private static final String FILE_PREFIX = "data-";
+
+  private final DuckDBConnection database;
+  private final AtomicLong streams = new AtomicLong();
+  private volatile boolean closed;
+
+  /**
+   * Opens an in-memory DuckDB database for writing.
+   *
+   * @param threads DuckDB worker threads (at least 1)
+   * @param memoryLimitBytes DuckDB's memory limit; past it DuckDB spills to {@code tempDirectory}
+   * @param tempDirectory where DuckDB may spill
+   */
+  public DuckDbParquetWriter(int threads, long memoryLimitBytes, Path tempDirectory) {
+    requireNonNull(tempDirectory, "tempDirectory is null");
+    if (threads < 1) {
+      throw new IllegalArgumentException("threads must be positive, got " + threads);
+    }
+    if (memoryLimitBytes < 1) {
+      throw new IllegalArgumentException(
+          "memoryLimitBytes must be positive, got " + memoryLimitBytes);
+    }
+    try {
+      database = (DuckDBConnection) DriverManager.getConnection("jdbc:duckdb:");
+      try (Statement statement = database.createStatement()) {
+        statement.execute("SET GLOBAL threads = " + threads);
+        statement.execute("SET GLOBAL memory_limit = '" + memoryLimitBytes + "B'");
+        statement.execute("SET GLOBAL temp_directory = " + sqlString(tempDirectory.toString()));
+        statement.execute("SET GLOBAL preserve_insertion_order = true");
+        // Parquet is built in; never try to download extensions from a server.
+        statement.execute("SET GLOBAL autoinstall_known_extensions = false");
+      }
+    } catch (SQLException e) {
+      throw new QuiverException(
+          QuiverErrorCode.INTERNAL, e, "Cannot start DuckDB: %s", e.getMessage());
+    }
+  }
+
+  /**
+   * Writes {@code source} to new Parquet files in {@code directory} and returns one entry per
+   * non-empty file, in row order.
+   *
+   * <p>{@code directory} must not exist or be empty. On any failure, including the source throwing,
+   * the files written so far are deleted (and the directory, if this call created it), and the
+   * exception is rethrown: the source's own exception when it threw one (a {@link QuiverException}
+   * from the source comes out unchanged), else a QuiverException INTERNAL with the DuckDB error as
+   * cause. The caller keeps ownership of {@code source} and closes it; this method reads it to the
+   * end (or to the failure) and does not close it.
+   *
+   * @param source the stream, whose schema matches {@code tableArrowSchema} (see {@link
+   *     ArrowSchemas#checkAppendCompatible})
+   * @param allocator allocates the adapted batches and C Data structures; all freed on return
+   * @param tableArrowSchema the table's Arrow schema
+   * @param icebergSchema the table's Iceberg schema; its ids become Parquet field ids
+   */
+  public List<WrittenFile> write(
+      ArrowReader source,
+      BufferAllocator allocator,
+      Schema tableArrowSchema,
+      org.apache.iceberg.Schema icebergSchema,
+      Path directory,
+      ParquetWriteOptions options)
+      throws IOException {
+    requireNonNull(source, "source is null");
+    requireNonNull(allocator, "allocator is null");
+    requireNonNull(tableArrowSchema, "tableArrowSchema is null");
+    requireNonNull(icebergSchema, "icebergSchema is null");
+    requireNonNull(directory, "directory is null");
+    requireNonNull(options, "options is null");
+    if (closed) {
+      throw new IllegalStateException("The Parquet writer is closed");
+    }
+    Path target = directory.toAbsolutePath();
+    boolean created = prepareDirectory(target);
+    String view = "quiver_put_" + streams.incrementAndGet();
+    String sql = copySql(tableArrowSchema, icebergSchema, target, options, view);
+    boolean succeeded = false;
+    try {
+      List<WrittenFile> files = run(source, allocator, tableArrowSchema, icebergSchema, view, sql);
+      succeeded = true;
+      return files;
+    } finally {
+      if (!succeeded) {
+        deleteQuietly(target, created);
+      }
+    }
+  }
+
+  private List<WrittenFile> run(
+      ArrowReader source,
+      BufferAllocator allocator,
+      Schema tableArrowSchema,
+      org.apache.iceberg.Schema icebergSchema,
+      String view,
+      String sql)
+      throws IOException {
+    WriteAdapter adapter = new WriteAdapter(allocator, source, tableArrowSchema);
+    try (ArrowArrayStream stream = ArrowArrayStream.allocateNew(allocator)) {
+      try {
+        // From here the stream owns the adapter: releasing the stream closes it.
+        Data.exportArrayStream(allocator, adapter, stream);
+      } catch (RuntimeException e) {
+        adapter.close();
+        throw e;
+      }
+      try (DuckDBConnection connection = database.duplicate()) {
+        connection.registerArrowStream(view, stream);
+        try (Statement statement = connection.createStatement();
+            ResultSet result = statement.executeQuery(sql)) {
+          return readStats(result, tableArrowSchema, icebergSchema);
+        }
+      } catch (SQLException e) {
+        throw failure(adapter, e);
+      }
+    }
+  }
+
+  private static RuntimeException failure(WriteAdapter adapter, SQLException e) throws IOException {
+    Throwable cause = adapter.failure();
+    if (cause == null) {
+      return new QuiverException(
+          QuiverErrorCode.INTERNAL, e, "Cannot write Parquet files: %s", e.getMessage());
+    }
+    cause.addSuppressed(e);
+    if (cause instanceof IOException) {
+      throw (IOException) cause;
+    }
+    if (cause instanceof RuntimeException) {
+      return (RuntimeException) cause;
+    }
+    if (cause instanceof Error) {
+      throw (Error) cause;
+    }
+    return new QuiverException(QuiverErrorCode.INTERNAL, cause, "The put stream failed: %s", cause);
+  }
+
+  private static List<WrittenFile> readStats(
+      ResultSet result, Schema tableArrowSchema, org.apache.iceberg.Schema icebergSchema)
+      throws SQLException, IOException {
+    List<WrittenFile> files = new ArrayList<>();
+    while (result.next()) {
+      Path path = Path.of(result.getString("filename"));
+      long rows = result.getLong("count");
+      if (rows == 0) {
+        // With FILE_SIZE_BYTES DuckDB may leave an empty trailing file.
+        Files.deleteIfExists(path);
+        continue;
+      }
+      long bytes = result.getLong("file_size_bytes");
+      Object statistics = result.getObject("column_statistics");
+      files.add(
+          new WrittenFile(
+              path,
+              rows,
+              bytes,
+              ParquetMetrics.from(rows, (Map<?, ?>) statistics, tableArrowSchema, icebergSchema)));
+    }
+    files.sort(Comparator.comparingLong(file -> fileIndex(file.path())));
+    return List.copyOf(files);
+  }
+
+  private static long fileIndex(Path path) {
+    String name = path.getFileName().toString();
+    String digits = name.substring(FILE_PREFIX.length(), name.indexOf('.'));
+    return Long.parseLong(digits);
+  }
+
+  private static boolean prepareDirectory(Path directory) throws IOException {
+    if (Files.isDirectory(directory)) {
+      try (Stream<Path> entries = Files.list(directory)) {
+        if (entries.findAny().isPresent()) {
+          throw new IllegalArgumentException("Directory " + directory + " is not empty");
+        }
+      }
+      return false;
+    }
+    Files.createDirectories(directory);
+    return true;
+  }
+
+  private static void deleteQuietly(Path directory, boolean deleteDirectory) {
+    try (Stream<Path> entries = Files.list(directory)) {
+      for (Path entry : (Iterable<Path>) entries::iterator) {
+        Files.deleteIfExists(entry);
+      }
+      if (deleteDirectory) {
+        Files.deleteIfExists(directory);
+      }
+    } catch (IOException | UncheckedIOException e) {
+      // The caller sees the write's own failure; a leftover file in a never-committed directory
+      // is an orphan for the janitor, not a second error.
+    }
+  }
+
+  static String copySql(
+      Schema tableArrowSchema,
+      org.apache.iceberg.Schema icebergSchema,
+      Path directory,
+      ParquetWriteOptions options,
+      String view) {
+    StringBuilder sql = new StringBuilder();
+    sql.append("COPY (SELECT * FROM \"").append(view).append("\") TO ");
+    sql.append(sqlString(directory.toString()));
+    sql.append(" (FORMAT parquet, COMPRESSION ").append(options.compression().sqlName());
+    options.compressionLevel().ifPresent(level -> sql.append(", COMPRESSION_LEVEL ").append(level));
+    sql.append(", ROW_GROUP_SIZE ").append(options.rowGroupRows());
+    sql.append(", FILE_SIZE_BYTES ").append(options.targetFileBytes());
+    sql.append(", FILENAME_PATTERN '").append(FILE_PREFIX).append("{i}'");
+    sql.append(", FIELD_IDS ").append(fieldIds(tableArrowSchema, icebergSchema));
+    sql.append(", RETURN_STATS true)");
+    return sql.toString();
+  }
+
+  /** DuckDB's FIELD_IDS struct for the table, nested fields included. */
+  static String fieldIds(Schema tableArrowSchema, org.apache.iceberg.Schema icebergSchema) {
+    List<Field> fields = tableArrowSchema.getFields();
+    List<Types.NestedField> columns = icebergSchema.columns();
+    if (fields.size() != columns.size()) {
+      throw new IllegalArgumentException(
+          "The Arrow schema has "
+              + fields.size()
+              + " columns but the Iceberg schema "
+              + columns.size());
+    }
+    StringBuilder out = new StringBuilder("{");
+    for (int i = 0; i < fields.size(); i++) {
+      if (i > 0) {
+        out.append(", ");
+      }
+      out.append(identifier(fields.get(i).getName())).append(": ");
+      appendFieldId(out, fields.get(i), columns.get(i).fieldId(), columns.get(i).type());
+    }
+    return out.append('}').toString();
+  }
+
+  private static void appendFieldId(StringBuilder out, Field field, int id, Type type) {
+    if (type.isPrimitiveType()) {
+      out.append(id);
+      return;
+    }
+    out.append("{__duckdb_field_id: ").append(id);
+    if (type.isListType()) {
+      Types.ListType list = type.asListType();
+      out.append(", element: ");
+      appendFieldId(out, field.getChildren().get(0), list.elementId(), list.elementType());
+    } else if (type.isMapType()) {
+      Types.MapType map = type.asMapType();
+      Field entries = field.getChildren().get(0);
+      out.append(", key: ");
+      appendFieldId(out, entries.getChildren().get(0), map.keyId(), map.keyType());
+      out.append(", value: ");
+      appendFieldId(out, entries.getChildren().get(1), map.valueId(), map.valueType());
+    } else {
+      List<Types.NestedField> children = type.asStructType().fields();
+      for (int i = 0; i < children.size(); i++) {
+        Field child = field.getChildren().get(i);
+        out.append(", ").append(identifier(child.getName())).append(": ");
+        appendFieldId(out, child, children.get(i).fieldId(), children.get(i).type());
+      }
+    }
+    out.append('}');
+  }
+
+  static String identifier(String name) {
+    return '"' + name.replace("\"", "\"\"") + '"';
+  }
+
+  static String sqlString(String value) {
+    return '\'' + value.replace("'", "''") + '\'';
+  }
+
+  /** Closes the database; a second call does nothing. Writes in progress fail. */
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    try {
+      database.close();
+    } catch (SQLException e) {
+      throw new QuiverException(
+          QuiverErrorCode.INTERNAL, e, "Cannot close DuckDB: %s", e.getMessage());
+    }
+  }
+}

@@ -1,0 +1,119 @@
+package dev.quiver.server.table;
+
+import static java.util.Objects.requireNonNull;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.FieldVector;
+import org.apache.arrow.vector.ValueVector;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.dictionary.Dictionary;
+import org.apache.arrow.vector.dictionary.DictionaryEncoder;
+import org.apache.arrow.vector.ipc.ArrowReader;
+import org.apache.arrow.vector.types.FloatingPointPrecision;
+import org.apache.arrow.vector.types.pojo.ArrowType;
+import org.apache.arrow.vector.types.pojo.Field;
+import org.apache.arrow.vector.types.pojo.FieldType;
+import org.apache.arrow.vector.types.pojo.Schema;
+
+/**
+ * Presents a put stream to DuckDB in types DuckDB imports without loss: float16 becomes float32 (a
+ * converted copy), timestamp[ns, tz] becomes timestamp[ns] (the same buffers, relabelled),
+ * dictionary-encoded strings are decoded, and everything else passes through zero-copy.
+ *
+ * <p>The source stays owned by the caller: closing this reader does not close it. This reader's own
+ * vectors are closed with it. DuckDB calls {@link #loadNextBatch} from its worker threads, one call
+ * at a time; the first exception the source (or a conversion) throws is kept in {@link #failure()}
+ * because DuckDB hands it on only as the text of an SQLException.
+ */
+public final class WriteAdapter extends ArrowReader {
+  private final ArrowReader source;
+  private final Schema presented;
+  private volatile Throwable failure;
+
+  /**
+   * A reader over {@code source}'s batches, whose schema must have the types of {@code tableSchema}
+   * (as checked by {@link ArrowSchemas#checkAppendCompatible}).
+   */
+  public WriteAdapter(BufferAllocator allocator, ArrowReader source, Schema tableSchema) {
+    super(allocator);
+    this.source = requireNonNull(source, "source is null");
+    this.presented = presentedSchema(tableSchema);
+  }
+
+  /** The schema DuckDB sees for a table schema (top-level columns only are adapted). */
+  public static Schema presentedSchema(Schema tableSchema) {
+    List<Field> fields = new ArrayList<>();
+    for (Field field : tableSchema.getFields()) {
+      fields.add(presentedField(field));
+    }
+    return new Schema(fields);
+  }
+
+  private static Field presentedField(Field field) {
+    ArrowType type = field.getType();
+    if (type instanceof ArrowType.FloatingPoint
+        && ((ArrowType.FloatingPoint) type).getPrecision() == FloatingPointPrecision.HALF) {
+      type = new ArrowType.FloatingPoint(FloatingPointPrecision.SINGLE);
+    } else if (type instanceof ArrowType.Timestamp
+        && ((ArrowType.Timestamp) type).getTimezone() != null
+        && ((ArrowType.Timestamp) type).getUnit()
+            == org.apache.arrow.vector.types.TimeUnit.NANOSECOND) {
+      type = new ArrowType.Timestamp(org.apache.arrow.vector.types.TimeUnit.NANOSECOND, null);
+    }
+    // A dictionary field's type is already its value type; dropping the encoding decodes it.
+    return new Field(
+        field.getName(), new FieldType(field.isNullable(), type, null), field.getChildren());
+  }
+
+  /** The first exception the source or a conversion threw, or null. */
+  public Throwable failure() {
+    return failure;
+  }
+
+  @Override
+  public boolean loadNextBatch() throws IOException {
+    try {
+      if (!source.loadNextBatch()) {
+        return false;
+      }
+      VectorSchemaRoot in = source.getVectorSchemaRoot();
+      VectorSchemaRoot out = getVectorSchemaRoot();
+      for (int i = 0; i < out.getFieldVectors().size(); i++) {
+        FieldVector vector = in.getVector(i);
+        if (vector.getField().getDictionary() != null) {
+          Dictionary dictionary = source.lookup(vector.getField().getDictionary().getId());
+          try (ValueVector decoded = DictionaryEncoder.decode(vector, dictionary, allocator)) {
+            VectorConversions.copyInto((FieldVector) decoded, out.getVector(i), allocator);
+          }
+        } else {
+          VectorConversions.copyInto(vector, out.getVector(i), allocator);
+        }
+      }
+      out.setRowCount(in.getRowCount());
+      return true;
+    } catch (IOException | RuntimeException | Error e) {
+      if (failure == null) {
+        failure = e;
+      }
+      throw e;
+    }
+  }
+
+  @Override
+  public long bytesRead() {
+    return source.bytesRead();
+  }
+
+  @Override
+  protected void closeReadSource() {
+    // The caller owns the source.
+  }
+
+  @Override
+  protected Schema readSchema() {
+    return presented;
+  }
+}
