@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.OptionalInt;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -33,8 +34,8 @@ import org.slf4j.LoggerFactory;
  * The Quiver server: wires configuration, memory, the table store and the Flight producer, and
  * serves Flight (and the gRPC health service) on one port.
  *
- * <p>{@link #close()} shuts down gracefully (running calls finish, bounded), then forcibly;
- * closing twice is harmless.
+ * <p>{@link #close()} shuts down gracefully (running calls finish, bounded), then forcibly; closing
+ * twice is harmless.
  */
 public final class QuiverServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(QuiverServer.class);
@@ -77,12 +78,14 @@ public final class QuiverServer implements AutoCloseable {
       Path spill = dataDir.resolve("tmp");
       Files.createDirectories(spill);
       DuckDbParquetWriter writer =
-          new DuckDbParquetWriter(spill, config.duckdbThreads(), config.duckdbMemoryLimit());
+          new DuckDbParquetWriter(config.duckdbThreads(), config.duckdbMemoryLimit(), spill);
       opened.add(0, writer);
       ParquetWriteOptions writeOptions =
           new ParquetWriteOptions(
-              config.compression(),
-              config.compressionLevel(),
+              ParquetWriteOptions.Compression.fromName(config.compression()),
+              config.compressionLevel() == 0
+                  ? OptionalInt.empty()
+                  : OptionalInt.of(config.compressionLevel()),
               config.rowGroupRows(),
               config.targetFileBytes());
       IcebergTableStore store = IcebergTableStore.open(dataDir, writer, writeOptions);

@@ -88,7 +88,8 @@ public record CommandLine(Map<String, String> flags, Path configFile, boolean he
             "Usage: quiver [--host H] [--port P] [--data-dir D] [--config FILE] [--key value ...]\n"
                 + "Flags override QUIVER_* environment variables, which override the file.\n\n");
     for (ConfigKey key : ServerConfig.KEYS) {
-      text.append(String.format("  %-28s %-14s %s%n", key.name(), key.defaultValue(), key.description()));
+      text.append(
+          String.format("  %-28s %-14s %s%n", key.name(), key.defaultValue(), key.description()));
       text.append(String.format("  %-28s %-14s%n", "  env " + key.envName(), ""));
     }
     return text.toString();

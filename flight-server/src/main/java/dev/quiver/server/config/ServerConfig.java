@@ -75,9 +75,7 @@ public record ServerConfig(
           "Folder for the SQLite catalog (catalog.db) and the tables' Parquet and metadata files.");
   public static final ConfigKey COMPRESSION =
       new ConfigKey(
-          "storage.compression",
-          "zstd",
-          "Parquet codec: zstd, snappy, gzip, lz4 or uncompressed.");
+          "storage.compression", "zstd", "Parquet codec: zstd, snappy, gzip, lz4 or uncompressed.");
   public static final ConfigKey COMPRESSION_LEVEL =
       new ConfigKey(
           "storage.compression-level", "0", "Codec level (zstd: 1-22); 0 is the codec default.");
@@ -252,7 +250,8 @@ public record ServerConfig(
 
   private static Duration duration(Map<String, String> v, ConfigKey key) {
     String text = v.get(key.name()).toLowerCase(Locale.ROOT);
-    java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)\\s*(ms|s|m|h)").matcher(text);
+    java.util.regex.Matcher m =
+        java.util.regex.Pattern.compile("(\\d+)\\s*(ms|s|m|h)").matcher(text);
     if (!m.matches()) {
       throw bad(key, text, "use a whole number with a unit ms, s, m or h, e.g. 30s");
     }

@@ -130,9 +130,7 @@ final class ActionHandler {
       throw new QuiverException(
           QuiverErrorCode.INVALID_ACTION, "The body of action %s is not JSON", action.getType());
     }
-    if (node == null
-        || !node.path("namespace").isTextual()
-        || !node.path("table").isTextual()) {
+    if (node == null || !node.path("namespace").isTextual() || !node.path("table").isTextual()) {
       throw new QuiverException(
           QuiverErrorCode.INVALID_ACTION,
           "Action %s needs a JSON body {\"namespace\": ..., \"table\": ...}",

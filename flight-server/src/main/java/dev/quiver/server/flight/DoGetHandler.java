@@ -21,11 +21,11 @@ import org.apache.iceberg.DataFile;
 /**
  * DoGet: streams one ticket's share of a pinned snapshot.
  *
- * <p>The work runs on the server's stream executor, not on the gRPC call thread: gRPC delivers
- * the listener's onReady signal on that thread, so blocking it would starve the very signal the
- * stream waits for. The stream sends a batch only when the client is ready, waiting without
- * spinning, and gives up on a client that stays not ready past the stall timeout. The call's
- * memory comes from its own child allocator, closed on every path.
+ * <p>The work runs on the server's stream executor, not on the gRPC call thread: gRPC delivers the
+ * listener's onReady signal on that thread, so blocking it would starve the very signal the stream
+ * waits for. The stream sends a batch only when the client is ready, waiting without spinning, and
+ * gives up on a client that stays not ready past the stall timeout. The call's memory comes from
+ * its own child allocator, closed on every path.
  */
 final class DoGetHandler {
   private final IcebergTableStore store;
@@ -124,7 +124,8 @@ final class DoGetHandler {
     try {
       parsed = ScanTicket.parseFrom(ticket.getBytes());
     } catch (InvalidProtocolBufferException e) {
-      throw new QuiverException(QuiverErrorCode.INVALID_TICKET, "The ticket is not a Quiver ticket");
+      throw new QuiverException(
+          QuiverErrorCode.INVALID_TICKET, "The ticket is not a Quiver ticket");
     }
     if (!parsed.hasTable()
         || parsed.getShareCount() < 1

@@ -14,11 +14,11 @@ import org.apache.arrow.memory.ArrowBuf;
 import org.apache.arrow.memory.BufferAllocator;
 
 /**
- * DoPut: appends the uploaded stream to the table its path names, committing once, atomically,
- * when the client finishes; replies with one PutResult carrying the {@link PutReceipt} JSON.
+ * DoPut: appends the uploaded stream to the table its path names, committing once, atomically, when
+ * the client finishes; replies with one PutResult carrying the {@link PutReceipt} JSON.
  *
- * <p>Runs on Flight's executor (blocking is fine there). The stream is pulled batch by batch by
- * the Parquet writer, so the server reads only as fast as it writes. A stream that fails or is
+ * <p>Runs on Flight's executor (blocking is fine there). The stream is pulled batch by batch by the
+ * Parquet writer, so the server reads only as fast as it writes. A stream that fails or is
  * cancelled commits nothing.
  */
 final class DoPutHandler {

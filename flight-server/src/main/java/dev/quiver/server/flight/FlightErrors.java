@@ -14,9 +14,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The one place that turns whatever a handler threw into the Flight status the client sees.
  *
- * <p>Expected errors ({@link QuiverException}, statuses raised by Flight itself) pass through
- * with their code; anything else is a bug or an environment failure, logged with its stack and
- * reported as INTERNAL with the exception's message (never a stack trace).
+ * <p>Expected errors ({@link QuiverException}, statuses raised by Flight itself) pass through with
+ * their code; anything else is a bug or an environment failure, logged with its stack and reported
+ * as INTERNAL with the exception's message (never a stack trace).
  */
 public final class FlightErrors {
   private static final Logger LOG = LoggerFactory.getLogger(FlightErrors.class);

@@ -68,7 +68,9 @@ final class FlightInfoHandler {
       throw new QuiverException(
           QuiverErrorCode.INVALID_NAME,
           "ListFlights criteria must be a namespace name, not '%s'",
-          namespace.get().length() > 100 ? namespace.get().substring(0, 100) + "..." : namespace.get());
+          namespace.get().length() > 100
+              ? namespace.get().substring(0, 100) + "..."
+              : namespace.get());
     }
     for (TableId id : store.list(namespace)) {
       Optional<QuiverTable> table = store.find(id);
@@ -78,8 +80,7 @@ final class FlightInfoHandler {
       Snapshot current = table.get().table().currentSnapshot();
       Map<String, String> summary = current == null ? Map.of() : current.summary();
       listener.onNext(
-          FlightInfo.builder(
-                  table.get().arrowSchema(), FlightDescriptor.path(id.path()), List.of())
+          FlightInfo.builder(table.get().arrowSchema(), FlightDescriptor.path(id.path()), List.of())
               .setRecords(Long.parseLong(summary.getOrDefault("total-records", "0")))
               .setBytes(Long.parseLong(summary.getOrDefault("total-files-size", "0")))
               .build());

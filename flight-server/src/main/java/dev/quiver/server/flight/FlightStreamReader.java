@@ -19,10 +19,10 @@ import org.apache.arrow.vector.util.TransferPair;
  * An {@link ArrowReader} over a DoPut's {@link FlightStream}, so the upload can be handed to a
  * consumer of readers (the Parquet writer) batch by batch, without copying the data.
  *
- * <p>Each batch's buffers move from the stream's root to this reader's root by reference
- * counting. Reading pulls from the network only when the consumer asks for the next batch, so a
- * fast client cannot fill the server's memory. Not thread-safe: one consumer thread at a time.
- * Closing the reader does not close the stream (Flight owns it).
+ * <p>Each batch's buffers move from the stream's root to this reader's root by reference counting.
+ * Reading pulls from the network only when the consumer asks for the next batch, so a fast client
+ * cannot fill the server's memory. Not thread-safe: one consumer thread at a time. Closing the
+ * reader does not close the stream (Flight owns it).
  */
 public final class FlightStreamReader extends ArrowReader {
   private final FlightStream stream;

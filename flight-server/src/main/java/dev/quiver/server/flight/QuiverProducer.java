@@ -25,9 +25,9 @@ import org.apache.arrow.flight.sql.NoOpFlightSqlProducer;
 /**
  * Quiver's one FlightProducer: maps Flight RPCs onto tables, each RPC in a handler of its own.
  *
- * <p>It is a Flight SQL producer so that one port will serve both Flight and Flight SQL; Flight
- * SQL commands are answered UNIMPLEMENTED until the SQL engine lands. Every handler error goes
- * through {@link FlightErrors}, the one place that picks the Flight status.
+ * <p>It is a Flight SQL producer so that one port will serve both Flight and Flight SQL; Flight SQL
+ * commands are answered UNIMPLEMENTED until the SQL engine lands. Every handler error goes through
+ * {@link FlightErrors}, the one place that picks the Flight status.
  */
 public final class QuiverProducer extends NoOpFlightSqlProducer {
   private static final String FLIGHT_SQL_TYPE_PREFIX =

@@ -22,23 +22,27 @@ import org.apache.iceberg.expressions.Expressions;
  * @param substraitFilter the filter for arrow-dataset, or null
  */
 record ScanPlan(
-    QuiverTable table, long snapshotId, List<DataFile> files, Schema schema, ByteBuffer substraitFilter) {
+    QuiverTable table,
+    long snapshotId,
+    List<DataFile> files,
+    Schema schema,
+    ByteBuffer substraitFilter) {
 
   static ScanPlan plan(IcebergTableStore store, ScanRequest request) {
     QuiverTable table = store.load(request.table());
     Schema schema = request.project(table.arrowSchema());
     ScanFilter filter =
         request.filter().isPresent()
-            ? FilterTranslator.translate(request.table(), request.filter().get(), table.arrowSchema())
+            ? FilterTranslator.translate(
+                request.table(), request.filter().get(), table.arrowSchema())
             : null;
-    long snapshotId =
-        request.snapshotId().orElseGet(() -> table.currentSnapshotId().orElse(0L));
+    long snapshotId = request.snapshotId().orElseGet(() -> table.currentSnapshotId().orElse(0L));
     List<DataFile> files =
         snapshotId == 0
             ? List.of()
-            : table.files(
-                snapshotId, filter == null ? Expressions.alwaysTrue() : filter.iceberg());
-    return new ScanPlan(table, snapshotId, files, schema, filter == null ? null : filter.substrait());
+            : table.files(snapshotId, filter == null ? Expressions.alwaysTrue() : filter.iceberg());
+    return new ScanPlan(
+        table, snapshotId, files, schema, filter == null ? null : filter.substrait());
   }
 
   long totalBytes() {
@@ -58,6 +62,8 @@ record ScanPlan(
   }
 
   static List<String> uris(List<DataFile> files) {
-    return files.stream().map(f -> LocalFileIO.toLocation(LocalFileIO.toPath(f.location()))).toList();
+    return files.stream()
+        .map(f -> LocalFileIO.toLocation(LocalFileIO.toPath(f.location())))
+        .toList();
   }
 }

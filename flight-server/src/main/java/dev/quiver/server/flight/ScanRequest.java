@@ -28,7 +28,11 @@ import org.apache.arrow.vector.types.pojo.Schema;
  * @param snapshotId the snapshot to read, if pinned
  */
 record ScanRequest(
-    TableId table, List<String> columns, Optional<Filter> filter, long limit, Optional<Long> snapshotId) {
+    TableId table,
+    List<String> columns,
+    Optional<Filter> filter,
+    long limit,
+    Optional<Long> snapshotId) {
   ScanRequest {
     requireNonNull(table, "table is null");
     columns = List.copyOf(columns);
@@ -43,7 +47,9 @@ record ScanRequest(
   static ScanRequest of(ScanCommand command) {
     if (command.hasLimit() && command.getLimit() < 0) {
       throw new QuiverException(
-          QuiverErrorCode.INVALID_COMMAND, "Scan limit must be 0 or more, not %d", command.getLimit());
+          QuiverErrorCode.INVALID_COMMAND,
+          "Scan limit must be 0 or more, not %d",
+          command.getLimit());
     }
     return new ScanRequest(
         tableId(command.getTable()),

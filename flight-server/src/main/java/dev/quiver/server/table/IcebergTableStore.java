@@ -45,9 +45,9 @@ import org.slf4j.LoggerFactory;
  * Quiver's tables: Iceberg tables in a JdbcCatalog (an SQLite file in the data folder by default)
  * whose data files are Parquet written by {@link DuckDbParquetWriter}.
  *
- * <p>Thread-safe. Each put stages its files in a folder of its own and commits them as one
- * Iceberg snapshot; a put that fails at any point deletes its folder and commits nothing.
- * Concurrent appends to one table are retried by Iceberg's optimistic commit, so none is lost.
+ * <p>Thread-safe. Each put stages its files in a folder of its own and commits them as one Iceberg
+ * snapshot; a put that fails at any point deletes its folder and commits nothing. Concurrent
+ * appends to one table are retried by Iceberg's optimistic commit, so none is lost.
  */
 public final class IcebergTableStore implements AutoCloseable {
   /** Table property holding the exact Arrow schema clients put, as Arrow JSON. */
@@ -73,8 +73,8 @@ public final class IcebergTableStore implements AutoCloseable {
   }
 
   /**
-   * Opens (creating if needed) the store in {@code dataDir}: the catalog in {@code catalog.db}
-   * and the tables under {@code warehouse/}. The store does not own {@code writer}.
+   * Opens (creating if needed) the store in {@code dataDir}: the catalog in {@code catalog.db} and
+   * the tables under {@code warehouse/}. The store does not own {@code writer}.
    */
   public static IcebergTableStore open(
       Path dataDir, DuckDbParquetWriter writer, ParquetWriteOptions writeOptions) {
@@ -102,7 +102,9 @@ public final class IcebergTableStore implements AutoCloseable {
   public QuiverTable load(TableId id) {
     return find(id)
         .orElseThrow(
-            () -> new QuiverException(QuiverErrorCode.TABLE_NOT_FOUND, "Table %s does not exist", id));
+            () ->
+                new QuiverException(
+                    QuiverErrorCode.TABLE_NOT_FOUND, "Table %s does not exist", id));
   }
 
   /** The table if it exists. */
@@ -182,8 +184,7 @@ public final class IcebergTableStore implements AutoCloseable {
                   .resolve(id.namespace())
                   .resolve(id.name() + "-" + UUID.randomUUID().toString().substring(0, 8)));
     }
-    Path staging =
-        LocalFileIO.toPath(location).resolve("data").resolve("put-" + UUID.randomUUID());
+    Path staging = LocalFileIO.toPath(location).resolve("data").resolve("put-" + UUID.randomUUID());
     boolean committed = false;
     try {
       List<WrittenFile> written =
@@ -228,7 +229,9 @@ public final class IcebergTableStore implements AutoCloseable {
     props.put(TableProperties.COMMIT_NUM_RETRIES, "50");
     props.put(TableProperties.COMMIT_MIN_RETRY_WAIT_MS, "10");
     props.put(TableProperties.COMMIT_MAX_RETRY_WAIT_MS, "500");
-    props.put(TableProperties.PARQUET_COMPRESSION, writeOptions.compression().toString());
+    props.put(
+        TableProperties.PARQUET_COMPRESSION,
+        writeOptions.compression().name().toLowerCase(java.util.Locale.ROOT));
     try {
       Transaction tx =
           catalog.newCreateTableTransaction(

@@ -24,9 +24,9 @@ import org.apache.iceberg.io.SeekableInputStream;
  * An Iceberg {@link FileIO} over the local file system with java.nio, and no Hadoop.
  *
  * <p>iceberg-core has no local FileIO of its own (HadoopFileIO needs Hadoop). Locations keep the
- * {@code file:} URIs they are given, new files are created exclusively (Iceberg relies on that
- * for metadata files), and every file is fsynced on close so a committed snapshot survives a
- * crash. Thread-safe: it holds no state.
+ * {@code file:} URIs they are given, new files are created exclusively (Iceberg relies on that for
+ * metadata files), and every file is fsynced on close so a committed snapshot survives a crash.
+ * Thread-safe: it holds no state.
  */
 public final class LocalFileIO implements FileIO {
   private Map<String, String> properties = Map.of();

@@ -24,8 +24,8 @@ import org.apache.iceberg.io.CloseableIterable;
 /**
  * A loaded table: its id, the Iceberg table as of loading, and the exact Arrow schema clients put.
  *
- * <p>Immutable view: it sees the snapshot that was current when it was loaded (Iceberg tables
- * are not refreshed here), so a reader working from one QuiverTable never sees a later commit.
+ * <p>Immutable view: it sees the snapshot that was current when it was loaded (Iceberg tables are
+ * not refreshed here), so a reader working from one QuiverTable never sees a later commit.
  *
  * @param id the table's name
  * @param table the Iceberg table
@@ -51,10 +51,7 @@ public record QuiverTable(TableId id, Table table, Schema arrowSchema) {
     Snapshot snapshot = table.snapshot(snapshotId);
     if (snapshot == null) {
       throw new QuiverException(
-          QuiverErrorCode.SNAPSHOT_NOT_FOUND,
-          "Table %s has no snapshot %d",
-          id,
-          snapshotId);
+          QuiverErrorCode.SNAPSHOT_NOT_FOUND, "Table %s has no snapshot %d", id, snapshotId);
     }
     return snapshot;
   }

@@ -58,6 +58,11 @@ public final class ReadConformer implements AutoCloseable {
     return new Schema(fields, tableSchema.getCustomMetadata());
   }
 
+  /** The root {@link #conform} fills: the same object for this conformer's whole life. */
+  public VectorSchemaRoot root() {
+    return root;
+  }
+
   /** The schema of the roots {@link #conform} returns. */
   public Schema schema() {
     return root.getSchema();

@@ -9,8 +9,8 @@ import org.apache.iceberg.DataFile;
  *
  * <p>Shares are contiguous runs of the files in put order, of roughly equal bytes, so reading the
  * endpoints one after another returns rows in the order they were put. The split depends only on
- * the files and the share count, so a DoGet recomputes exactly the share its ticket names from
- * the (immutable) snapshot: tickets never carry file paths.
+ * the files and the share count, so a DoGet recomputes exactly the share its ticket names from the
+ * (immutable) snapshot: tickets never carry file paths.
  */
 public final class ScanShares {
   private ScanShares() {}

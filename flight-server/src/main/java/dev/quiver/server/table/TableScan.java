@@ -14,15 +14,16 @@ import org.apache.arrow.dataset.source.Dataset;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.util.AutoCloseables;
 import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.dictionary.DictionaryProvider;
 import org.apache.arrow.vector.ipc.ArrowReader;
 import org.apache.arrow.vector.types.pojo.Schema;
 
 /**
- * Streams the rows of some Parquet data files through arrow-dataset, with projection, a pushed
- * down Substrait filter and a row limit, conformed to the table's exact Arrow types.
+ * Streams the rows of some Parquet data files through arrow-dataset, with projection, a pushed down
+ * Substrait filter and a row limit, conformed to the table's exact Arrow types.
  *
- * <p>Not thread-safe: one thread calls {@link #next()} and reads {@link #root()}. The root is
- * owned by the scan and refilled by each {@code next()}; close the scan to release everything.
+ * <p>Not thread-safe: one thread calls {@link #next()} and reads {@link #root()}. The root is owned
+ * by the scan and refilled by each {@code next()}; close the scan to release everything.
  */
 public final class TableScan implements AutoCloseable {
   private final FileSystemDatasetFactory factory;
@@ -34,9 +35,9 @@ public final class TableScan implements AutoCloseable {
   private long rows;
 
   /**
-   * Opens a scan; {@code files} are file URIs in the order to read, {@code columns} the
-   * projection (table column names, in order), {@code filter} a direct buffer or null, {@code
-   * limit} negative for none.
+   * Opens a scan; {@code files} are file URIs in the order to read, {@code columns} the projection
+   * (table column names, in order), {@code filter} a direct buffer or null, {@code limit} negative
+   * for none.
    */
   public TableScan(
       BufferAllocator allocator,
@@ -85,12 +86,17 @@ public final class TableScan implements AutoCloseable {
 
   /** The schema of the rows this scan returns. */
   public Schema schema() {
-    return conformer.root().getSchema();
+    return conformer.schema();
   }
 
   /** The root holding the current batch; the same object for the whole scan. */
   public VectorSchemaRoot root() {
     return conformer.root();
+  }
+
+  /** The dictionaries of dictionary-encoded columns; none today (they are served decoded). */
+  public DictionaryProvider dictionaries() {
+    return new DictionaryProvider.MapDictionaryProvider();
   }
 
   /** Loads the next non-empty batch into {@link #root()}; false at the end or at the limit. */
@@ -103,8 +109,7 @@ public final class TableScan implements AutoCloseable {
       if (scanned.getRowCount() == 0) {
         continue;
       }
-      conformer.conform(scanned);
-      VectorSchemaRoot out = conformer.root();
+      VectorSchemaRoot out = conformer.conform(scanned);
       if (limit >= 0 && rows + out.getRowCount() > limit) {
         out.setRowCount((int) (limit - rows));
       }

@@ -139,7 +139,12 @@ class ServerConfigTest {
     CommandLine cli =
         CommandLine.parse(
             List.of(
-                "--port", "0", "--data-dir=/d", "--memory.total", "1GB", "--config",
+                "--port",
+                "0",
+                "--data-dir=/d",
+                "--memory.total",
+                "1GB",
+                "--config",
                 file.toString()));
     assertThat(cli.flags())
         .containsEntry("flight.port", "0")

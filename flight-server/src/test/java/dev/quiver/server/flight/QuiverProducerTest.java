@@ -108,8 +108,7 @@ class QuiverProducerTest {
                 .setTable(TableRef.newBuilder().setNamespace("ns").setName("t"))
                 .setSnapshotId(snapshots.get(i))
                 .build();
-        FlightInfo info =
-            client.getInfo(FlightDescriptor.command(Any.pack(scan).toByteArray()));
+        FlightInfo info = client.getInfo(FlightDescriptor.command(Any.pack(scan).toByteArray()));
         assertThat(readIds(client, info)).isEqualTo(range(0, (i + 1) * 10));
       }
       String json = action(client, "list-snapshots", "{\"namespace\":\"ns\",\"table\":\"t\"}");
@@ -301,5 +300,4 @@ class QuiverProducerTest {
     }
     return ids;
   }
-
 }
