@@ -285,7 +285,7 @@ public final class QuiverClient implements AutoCloseable {
     try {
       return body.get();
     } catch (FlightRuntimeException e) {
-      throw QuiverException.fromFlight(e);
+      throw FlightErrors.toQuiver(e);
     }
   }
 }

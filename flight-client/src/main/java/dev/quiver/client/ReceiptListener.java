@@ -13,8 +13,8 @@ import org.apache.arrow.memory.ArrowBuf;
 /**
  * Collects the one PutResult of a DoPut and the call's end, for {@link QuiverClient#put}.
  *
- * <p>gRPC calls it on its own threads. The receipt bytes are copied out and each PutResult closed
- * at once, so no Arrow buffer outlives the callback whatever the caller does next.
+ * <p>gRPC calls it on its own threads. The receipt bytes are copied out of the PutResult (which
+ * Arrow closes after the callback), so no Arrow buffer outlives the call.
  */
 final class ReceiptListener implements FlightClient.PutListener {
   private final TableId table;
@@ -27,13 +27,12 @@ final class ReceiptListener implements FlightClient.PutListener {
 
   @Override
   public void onNext(PutResult result) {
-    try (result) {
-      ArrowBuf metadata = result.getApplicationMetadata();
-      if (receipt == null && metadata != null) {
-        byte[] bytes = new byte[(int) metadata.readableBytes()];
-        metadata.getBytes(metadata.readerIndex(), bytes);
-        receipt = bytes;
-      }
+    // Arrow closes the PutResult when this returns, so the bytes are copied out now.
+    ArrowBuf metadata = result.getApplicationMetadata();
+    if (receipt == null && metadata != null) {
+      byte[] bytes = new byte[(int) metadata.readableBytes()];
+      metadata.getBytes(metadata.readerIndex(), bytes);
+      receipt = bytes;
     }
   }
 
@@ -74,7 +73,7 @@ final class ReceiptListener implements FlightClient.PutListener {
     } catch (ExecutionException e) {
       Throwable cause = e.getCause();
       if (cause instanceof FlightRuntimeException flight) {
-        throw QuiverException.fromFlight(flight);
+        throw FlightErrors.toQuiver(flight);
       }
       throw new QuiverException(
           QuiverErrorCode.INTERNAL, cause, "The put to %s failed: %s", table, cause);
