@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -88,6 +89,7 @@ final class FakeQuiverProducer extends NoOpFlightProducer implements AutoCloseab
   private final AtomicInteger cancelledStreams = new AtomicInteger();
   private final AtomicInteger completedStreams = new AtomicInteger();
   private final AtomicInteger failedPuts = new AtomicInteger();
+  private final Map<ServerStreamListener, Long> blockedSince = new ConcurrentHashMap<>();
   private volatile FlightRuntimeException nextFailure;
   private volatile CountDownLatch putGate = new CountDownLatch(0);
   private long nextSnapshotId = 1000;
@@ -127,6 +129,16 @@ final class FakeQuiverProducer extends NoOpFlightProducer implements AutoCloseab
 
   int cancelledStreams() {
     return cancelledStreams.get();
+  }
+
+  /**
+   * DoGet streams that have waited at least {@code duration} without a break because the client
+   * takes no more: backpressure, as opposed to the brief stalls of a busy but reading client.
+   */
+  int streamsBlockedFor(Duration duration) {
+    long now = System.nanoTime();
+    return (int)
+        blockedSince.values().stream().filter(since -> now - since >= duration.toNanos()).count();
   }
 
   int completedStreams() {
@@ -394,18 +406,26 @@ final class FakeQuiverProducer extends NoOpFlightProducer implements AutoCloseab
   }
 
   /** Waits for the client to take more; false once it cancelled. */
-  private static boolean awaitReady(ServerStreamListener listener) {
-    long deadline = System.nanoTime() + STALL.toNanos();
-    while (!listener.isReady()) {
-      if (listener.isCancelled()) {
-        return false;
-      }
-      if (System.nanoTime() > deadline) {
-        throw new IllegalStateException("Client stalled for " + STALL);
-      }
-      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
+  private boolean awaitReady(ServerStreamListener listener) {
+    if (listener.isReady()) {
+      return !listener.isCancelled();
     }
-    return !listener.isCancelled();
+    blockedSince.put(listener, System.nanoTime());
+    try {
+      long deadline = System.nanoTime() + STALL.toNanos();
+      while (!listener.isReady()) {
+        if (listener.isCancelled()) {
+          return false;
+        }
+        if (System.nanoTime() > deadline) {
+          throw new IllegalStateException("Client stalled for " + STALL);
+        }
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
+      }
+      return !listener.isCancelled();
+    } finally {
+      blockedSince.remove(listener);
+    }
   }
 
   @Override
