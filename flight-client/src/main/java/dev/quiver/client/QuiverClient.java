@@ -5,9 +5,11 @@ import static java.util.Objects.requireNonNull;
 import com.google.protobuf.Any;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
@@ -41,6 +43,7 @@ public final class QuiverClient implements AutoCloseable {
   private final Location location;
   private final BufferAllocator allocator;
   private final FlightClient flight;
+  private final Optional<Duration> callTimeout;
   private final CallOption[] callOptions;
   private final CallOption[] streamOptions;
   private final PutStream putStream;
@@ -59,6 +62,7 @@ public final class QuiverClient implements AutoCloseable {
       allocator.close();
       throw e;
     }
+    this.callTimeout = options.callTimeout();
     this.streamOptions = options.callOptions().toArray(new CallOption[0]);
     List<CallOption> unary = new ArrayList<>(options.callOptions());
     options
@@ -137,8 +141,9 @@ public final class QuiverClient implements AutoCloseable {
    * caller loads batches. With parallelism 1 the endpoints are read one after another in the
    * server's order; with more, up to that many at once on the reader's own threads, and the order
    * of batches across endpoints is not defined. The caller owns the reader and must close it, which
-   * cancels any stream still open; the reader's root is valid until the next load or close.
-   * Dictionary-encoded columns are not supported (Iceberg has none).
+   * cancels any stream still open; the reader's root is valid until the next load or close. Every
+   * endpoint is read through this client's connection (Quiver serves all shares itself; endpoint
+   * locations are not followed). Dictionary-encoded columns are not supported (Iceberg has none).
    */
   public ArrowReader scan(TableId table, ScanOptions options) {
     requireNonNull(table, "table is null");
@@ -147,7 +152,8 @@ public final class QuiverClient implements AutoCloseable {
         options.needsCommand()
             ? FlightDescriptor.command(Any.pack(options.toCommand(table)).toByteArray())
             : FlightDescriptor.path(table.path());
-    FlightInfo info = call(() -> flight.getInfo(descriptor, callOptions));
+    FlightInfo info =
+        call("Planning the scan of " + table, () -> flight.getInfo(descriptor, callOptions));
     Schema schema =
         info.getSchemaOptional()
             .orElseThrow(
@@ -181,7 +187,9 @@ public final class QuiverClient implements AutoCloseable {
   /** The schema of {@code table}. */
   public Schema schema(TableId table) {
     requireNonNull(table, "table is null");
-    return call(() -> flight.getSchema(FlightDescriptor.path(table.path()), callOptions))
+    return call(
+            "Reading the schema of " + table,
+            () -> flight.getSchema(FlightDescriptor.path(table.path()), callOptions))
         .getSchema();
   }
 
@@ -204,6 +212,7 @@ public final class QuiverClient implements AutoCloseable {
 
   private List<TableId> listTables(Criteria criteria) {
     return call(
+        "Listing tables",
         () -> {
           List<TableId> tables = new ArrayList<>();
           for (FlightInfo info : flight.listFlights(criteria, callOptions)) {
@@ -266,6 +275,7 @@ public final class QuiverClient implements AutoCloseable {
   private byte[] singleResult(String type, byte[] body) {
     List<byte[]> results =
         call(
+            "Action " + type,
             () -> {
               List<byte[]> bodies = new ArrayList<>();
               Iterator<Result> it = flight.doAction(new Action(type, body), callOptions);
@@ -281,11 +291,25 @@ public final class QuiverClient implements AutoCloseable {
     return results.get(0);
   }
 
-  private static <T> T call(Supplier<T> body) {
+  /**
+   * Runs a request-response call, turning its failure into a QuiverException; a deadline gRPC
+   * enforced is reported with what timed out and the configured limit.
+   */
+  private <T> T call(String what, Supplier<T> body) {
     try {
       return body.get();
     } catch (FlightRuntimeException e) {
-      throw FlightErrors.toQuiver(e);
+      QuiverException failure = FlightErrors.toQuiver(e);
+      if (failure.code() == QuiverErrorCode.TIMED_OUT && callTimeout.isPresent()) {
+        throw new QuiverException(
+            QuiverErrorCode.TIMED_OUT,
+            e,
+            "%s did not finish within the call timeout of %s: %s",
+            what,
+            callTimeout.get(),
+            failure.getMessage());
+      }
+      throw failure;
     }
   }
 }

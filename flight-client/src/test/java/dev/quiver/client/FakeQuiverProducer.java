@@ -92,6 +92,7 @@ final class FakeQuiverProducer extends NoOpFlightProducer implements AutoCloseab
   private final Map<ServerStreamListener, Long> blockedSince = new ConcurrentHashMap<>();
   private volatile FlightRuntimeException nextFailure;
   private volatile CountDownLatch putGate = new CountDownLatch(0);
+  private volatile CountDownLatch actionGate = new CountDownLatch(0);
   private long nextSnapshotId = 1000;
 
   FakeQuiverProducer(BufferAllocator allocator, int shares) {
@@ -116,6 +117,15 @@ final class FakeQuiverProducer extends NoOpFlightProducer implements AutoCloseab
 
   void resumePuts() {
     putGate.countDown();
+  }
+
+  /** Makes DoAction wait until {@link #resumeActions()}, so a client deadline passes. */
+  void pauseActions() {
+    actionGate = new CountDownLatch(1);
+  }
+
+  void resumeActions() {
+    actionGate.countDown();
   }
 
   /** The descriptors of every GetFlightInfo so far, oldest first. */
@@ -453,8 +463,21 @@ final class FakeQuiverProducer extends NoOpFlightProducer implements AutoCloseab
   }
 
   @Override
-  public synchronized void doAction(
-      CallContext context, Action action, StreamListener<Result> listener) {
+  public void doAction(CallContext context, Action action, StreamListener<Result> listener) {
+    try {
+      // Outside the lock, so a paused action holds up nothing else.
+      if (!actionGate.await(STALL.toSeconds(), TimeUnit.SECONDS)) {
+        throw new IllegalStateException("Action gate never opened");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      listener.onError(CallStatus.INTERNAL.withCause(e).toRuntimeException());
+      return;
+    }
+    runAction(action, listener);
+  }
+
+  private synchronized void runAction(Action action, StreamListener<Result> listener) {
     try {
       failIfAsked();
       ObjectNode result = JSON.createObjectNode();
@@ -585,17 +608,22 @@ final class FakeQuiverProducer extends NoOpFlightProducer implements AutoCloseab
   }
 
   @Override
-  public void close() throws Exception {
+  public void close() {
     // Not synchronized: stream threads take the lock, and they must finish first.
     streamer.shutdownNow();
-    if (!streamer.awaitTermination(10, TimeUnit.SECONDS)) {
-      throw new IllegalStateException("Fake streams did not stop");
+    try {
+      if (!streamer.awaitTermination(10, TimeUnit.SECONDS)) {
+        throw new IllegalStateException("Fake streams did not stop");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("Interrupted while stopping fake streams", e);
     }
     List<AutoCloseable> batches = new ArrayList<>();
     synchronized (this) {
       tables.values().forEach(table -> batches.addAll(table.batches));
       tables.clear();
     }
-    AutoCloseables.close(batches);
+    closeAll(batches);
   }
 }

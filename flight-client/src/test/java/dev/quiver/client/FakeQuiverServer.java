@@ -43,7 +43,14 @@ final class FakeQuiverServer implements AutoCloseable {
   }
 
   @Override
-  public void close() throws Exception {
-    AutoCloseables.close(server, producer, allocator);
+  public void close() {
+    try {
+      AutoCloseables.close(server, producer, allocator);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("Interrupted while stopping the fake server", e);
+    } catch (Exception e) {
+      throw new IllegalStateException("Cannot stop the fake server", e);
+    }
   }
 }

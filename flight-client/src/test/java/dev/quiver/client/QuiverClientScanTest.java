@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.apache.arrow.flight.FlightDescriptor;
 import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.util.AutoCloseables;
 import org.apache.arrow.vector.ipc.ArrowReader;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -46,9 +47,7 @@ class QuiverClientScanTest {
 
   @AfterEach
   void stop() throws Exception {
-    try (FakeQuiverServer closing = server) {
-      client.close();
-    }
+    AutoCloseables.close(client, server);
   }
 
   /** Puts {@code batches} batches of ten rows, one batch per put call's reader. */

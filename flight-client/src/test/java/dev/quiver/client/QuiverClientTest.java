@@ -13,6 +13,7 @@ import org.apache.arrow.flight.CallStatus;
 import org.apache.arrow.flight.FlightStatusCode;
 import org.apache.arrow.flight.Location;
 import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.util.AutoCloseables;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.ipc.ArrowReader;
 import org.junit.jupiter.api.AfterEach;
@@ -37,9 +38,7 @@ class QuiverClientTest {
 
   @AfterEach
   void stop() throws Exception {
-    try (FakeQuiverServer closing = server) {
-      client.close();
-    }
+    AutoCloseables.close(client, server);
   }
 
   private QuiverClient connect(BufferAllocator allocator, ClientOptions.Builder options) {
@@ -170,6 +169,22 @@ class QuiverClientTest {
                   QuiverException.class, e -> assertThat(e.code()).isEqualTo(code))
               .hasMessage("Plain " + status.code());
         });
+  }
+
+  @Test
+  void callTimeoutBoundsRequestResponseCalls(BufferAllocator allocator) {
+    server.producer().pauseActions();
+    try (QuiverClient hasty =
+        connect(allocator, ClientOptions.builder().callTimeout(Duration.ofMillis(200)))) {
+      assertThatThrownBy(hasty::serverInfo)
+          .isInstanceOfSatisfying(
+              QuiverException.class, e -> assertThat(e.code()).isEqualTo(QuiverErrorCode.TIMED_OUT))
+          .hasMessageStartingWith(
+              "Action server-info did not finish within the call timeout of PT0.2S: CallOptions"
+                  + " deadline exceeded");
+    } finally {
+      server.producer().resumeActions();
+    }
   }
 
   @Test
