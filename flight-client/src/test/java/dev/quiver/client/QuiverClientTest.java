@@ -302,6 +302,19 @@ class QuiverClientTest {
   }
 
   @Test
+  void clientWithoutAParentAllocatorOwnsItsRoot(BufferAllocator allocator) throws Exception {
+    // Its own RootAllocator fails the close below if any scan buffer was left behind.
+    try (QuiverClient standalone = QuiverClient.connect(server.location());
+        VectorSchemaRoot rows = TestRows.root(allocator, 0, 20)) {
+      standalone.put(ORDERS, rows);
+      try (ArrowReader scan =
+          standalone.scan(ORDERS, ScanOptions.builder().parallelism(2).build())) {
+        assertThat(read(scan)).containsExactlyInAnyOrderElementsOf(expected(0, 20));
+      }
+    }
+  }
+
+  @Test
   void closingTwiceIsHarmless(BufferAllocator allocator) {
     int before = allocator.getChildAllocators().size();
     QuiverClient extra = connect(allocator, ClientOptions.builder());
