@@ -89,6 +89,7 @@ public record ClientOptions(
       return this;
     }
 
+    /** The options as set; fails with INVALID_ARGUMENT on a non-positive timeout. */
     public ClientOptions build() {
       return new ClientOptions(
           Optional.ofNullable(parentAllocator),

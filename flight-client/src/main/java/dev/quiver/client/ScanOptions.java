@@ -139,6 +139,9 @@ public record ScanOptions(
       return this;
     }
 
+    /**
+     * The options as set; fails with INVALID_ARGUMENT on a bad limit, column list or parallelism.
+     */
     public ScanOptions build() {
       return new ScanOptions(
           columns,
