@@ -2,19 +2,13 @@ package dev.quiver.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.Writer;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -34,54 +28,42 @@ class PyArrowIT {
   /** pytest's exit code when it collected no tests, which must fail the build too. */
   private static final int NO_TESTS_COLLECTED = 5;
 
+  private static Path pytests;
+  private static Path python;
+
+  @BeforeAll
+  static void createVenv() throws Exception {
+    pytests = Paths.get(QuiverServerProcess.requiredProperty("quiver.pytests.dir"));
+    python = PythonVenv.ensure(pytests.resolve("requirements.txt"));
+  }
+
   @Test
   void pyarrowSuitePassesAgainstTheRealServer(QuiverServerProcess server) throws Exception {
-    Path venv = Paths.get(QuiverServerProcess.requiredProperty("quiver.venv.dir"));
-    Path pytests = Paths.get(QuiverServerProcess.requiredProperty("quiver.pytests.dir"));
-    Path python = venv.resolve("bin").resolve("python");
-    assertThat(python)
-        .as("the venv the build creates in pre-integration-test (exec-maven-plugin)")
-        .isExecutable();
     Path logs = QuiverServerProcess.logsDir();
-    Files.createDirectories(logs);
-
-    List<String> command = new ArrayList<>();
-    command.addAll(
-        List.of(
-            python.toString(),
-            "-m",
-            "pytest",
-            "-q",
-            "-rfEs",
-            "-p",
-            "no:cacheprovider",
-            "--junitxml=" + logs.resolve("pytest-junit.xml"),
-            pytests.toString()));
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                python.toString(),
+                "-m",
+                "pytest",
+                "-q",
+                "-rfEs",
+                "-p",
+                "no:cacheprovider",
+                "--junitxml=" + logs.resolve("pytest-junit.xml").toAbsolutePath(),
+                pytests.toString()));
     String extra = System.getProperty("quiver.pytest.args", "").trim();
     if (!extra.isEmpty()) {
       command.addAll(Arrays.asList(extra.split("\\s+")));
     }
-    ProcessBuilder builder =
-        new ProcessBuilder(command).directory(pytests.toFile()).redirectErrorStream(true);
+    ProcessBuilder builder = new ProcessBuilder(command).directory(pytests.toFile());
     builder.environment().put("QUIVER_URI", server.uri());
-    builder.environment().put("QUIVER_SERVER_LOG", server.logFile().toString());
     // Keep src/test/python free of __pycache__.
     builder.environment().put("PYTHONDONTWRITEBYTECODE", "1");
     builder.environment().put("PYTHONUNBUFFERED", "1");
 
-    Process pytest = builder.start();
-    int exitCode;
-    try {
-      Thread pump = streamOutput(pytest, logs.resolve("pytest.log"));
-      if (!pytest.waitFor(PYTEST_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
-        pytest.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
-        throw new AssertionError("pytest did not finish within " + PYTEST_TIMEOUT);
-      }
-      pump.join(TimeUnit.SECONDS.toMillis(30));
-      exitCode = pytest.exitValue();
-    } finally {
-      pytest.destroyForcibly();
-    }
+    int exitCode =
+        ChildProcesses.run(builder, "[pytest] ", logs.resolve("pytest.log"), PYTEST_TIMEOUT);
 
     assertThat(exitCode)
         .as("pytest collected no tests from %s", pytests)
@@ -92,30 +74,5 @@ class PyArrowIT {
             logs.resolve("pytest.log"), server.logFile())
         .isZero();
     assertThat(server.isAlive()).as("the server survived the suite").isTrue();
-  }
-
-  /** Copies pytest's output line by line to the console and to a log file. */
-  private static Thread streamOutput(Process process, Path logFile) {
-    Thread pump =
-        new Thread(
-            () -> {
-              try (BufferedReader reader =
-                      new BufferedReader(
-                          new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
-                  Writer log = Files.newBufferedWriter(logFile, StandardCharsets.UTF_8)) {
-                String line;
-                while ((line = reader.readLine()) != null) {
-                  System.out.println("[pytest] " + line);
-                  log.write(line);
-                  log.write(System.lineSeparator());
-                }
-              } catch (IOException e) {
-                System.err.println("Lost pytest output: " + e);
-              }
-            },
-            "pytest-output");
-    pump.setDaemon(true);
-    pump.start();
-    return pump;
   }
 }

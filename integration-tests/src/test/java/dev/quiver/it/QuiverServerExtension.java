@@ -1,26 +1,20 @@
 package dev.quiver.it;
 
-import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolver;
 
 /**
- * Starts one {@link QuiverServerProcess} per test class, on a fresh data directory, and stops it
- * after the class's last test.
+ * Starts one {@link QuiverServerProcess} per test class, on a fresh data directory, when a test
+ * first asks for it, and stops it after the class's last test.
  *
  * <p>Use {@code @ExtendWith(QuiverServerExtension.class)} and take a {@link QuiverServerProcess}
  * parameter in a test method, a {@code @BeforeAll}/{@code @BeforeEach} method or the constructor.
  * Tests of one class share the server, so each should use its own table names.
  */
-final class QuiverServerExtension implements BeforeAllCallback, ParameterResolver {
+final class QuiverServerExtension implements ParameterResolver {
   private static final ExtensionContext.Namespace NAMESPACE =
       ExtensionContext.Namespace.create(QuiverServerExtension.class);
-
-  @Override
-  public void beforeAll(ExtensionContext context) {
-    server(context);
-  }
 
   @Override
   public boolean supportsParameter(ParameterContext parameterContext, ExtensionContext context) {
