@@ -167,6 +167,25 @@ def test_get_flight_info_reports_schema_records_and_endpoints(client, table_ref)
     assert sorted_by(read_info(client, info)).equals(data)
 
 
+def test_endpoints_read_in_parallel_cover_the_table_exactly_once(client, connect, table_ref):
+    for first in range(0, 50_000, 10_000):
+        put(client, *table_ref, rows(first, 10_000))
+    info = client.get_flight_info(path(*table_ref))
+    parts = [None] * len(info.endpoints)
+
+    def read(index, endpoint):
+        parts[index] = connect().do_get(endpoint.ticket).read_all()
+
+    readers = [threading.Thread(target=read, args=(i, e)) for i, e in enumerate(info.endpoints)]
+    for reader in readers:
+        reader.start()
+    for reader in readers:
+        reader.join(timeout=120)
+
+    assert all(part is not None for part in parts), "an endpoint read failed or hung"
+    assert sorted_by(pa.concat_tables(parts)).equals(rows(0, 50_000))
+
+
 def test_get_schema_returns_table_schema(client, table_ref):
     data = rows(0, 3)
     put(client, *table_ref, data)

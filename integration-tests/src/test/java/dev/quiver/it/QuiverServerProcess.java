@@ -54,13 +54,16 @@ final class QuiverServerProcess implements AutoCloseable {
   private final Path dataDir;
   private final boolean ownsDataDir;
   private final Path logFile;
+  private final Path tempDir;
   private final Deque<String> tail = new ArrayDeque<>();
   private final CompletableFuture<Integer> listeningPort = new CompletableFuture<>();
   private final Thread outputPump;
   private volatile int port;
   private ExitStatus exitStatus;
 
-  private QuiverServerProcess(Process process, Path dataDir, boolean ownsDataDir, Path logFile) {
+  private QuiverServerProcess(
+      Process process, Path dataDir, boolean ownsDataDir, Path logFile, Path tempDir) {
+    this.tempDir = tempDir;
     this.process = process;
     this.dataDir = dataDir;
     this.ownsDataDir = ownsDataDir;
@@ -103,15 +106,15 @@ final class QuiverServerProcess implements AutoCloseable {
     }
     try {
       Files.createDirectories(logsDir());
-      Path logFile =
-          logsDir()
-              .resolve(
-                  String.format(
-                      "server-%03d-%d.log",
-                      SEQUENCE.incrementAndGet(), ProcessHandle.current().pid()));
+      String name = String.format("server-%03d", SEQUENCE.incrementAndGet());
+      Path logFile = logsDir().resolve(name + ".log");
+      // Each server unpacks ~150 MB of JNI libraries (arrow-dataset, DuckDB) into its temp
+      // directory; a directory per process under target/ is removed when the process stops.
+      Path tempDir = Files.createDirectories(logsDir().resolve(name + "-tmp"));
       List<String> command = new ArrayList<>();
       command.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
       command.addAll(jvmFlags(jvmOptions));
+      command.add("-Djava.io.tmpdir=" + tempDir.toAbsolutePath());
       command.addAll(
           List.of(
               "-jar",
@@ -128,7 +131,8 @@ final class QuiverServerProcess implements AutoCloseable {
               .redirectErrorStream(true)
               .redirectInput(ProcessBuilder.Redirect.PIPE)
               .start();
-      QuiverServerProcess server = new QuiverServerProcess(process, dataDir, ownsDataDir, logFile);
+      QuiverServerProcess server =
+          new QuiverServerProcess(process, dataDir, ownsDataDir, logFile, tempDir);
       server.outputPump.start();
       server.awaitListening(command);
       return server;
@@ -203,8 +207,11 @@ final class QuiverServerProcess implements AutoCloseable {
           "Quiver server %d did not stop within %s of SIGTERM and was killed; its last output:%n%s%n",
           process.pid(), STOP_TIMEOUT, outputTail());
     }
-    if (ownsDataDir && !process.isAlive()) {
-      deleteRecursively(dataDir);
+    if (!process.isAlive()) {
+      deleteRecursively(tempDir);
+      if (ownsDataDir) {
+        deleteRecursively(dataDir);
+      }
     }
     return exitStatus;
   }
