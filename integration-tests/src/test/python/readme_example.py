@@ -19,4 +19,4 @@ print(result.sort_by("id"))
 
 # List the tables of a namespace.
 for f in client.list_flights(b"demo"):
-    print(f.descriptor.path, f.total_records, "rows")
+    print(b".".join(f.descriptor.path).decode(), f.total_records, "rows")

@@ -501,6 +501,12 @@ def test_dropped_table_can_be_created_again(client, table_ref):
     assert len(list_snapshots(client, *table_ref)["snapshots"]) == 1
 
 
+def test_list_actions_names_the_table_actions(client):
+    types = {a.type for a in client.list_actions()}
+
+    assert {"drop-table", "list-snapshots", "server-info"} <= types
+
+
 def test_server_info_answers_json(client):
     [info] = action(client, "server-info")
 
