@@ -13,14 +13,12 @@ Tests share the server, so every test writes to tables of its own (the `table_re
 """
 
 import os
-import re
 import uuid
 
 import pyarrow.flight as flight
 import pytest
 
-MAX_NAME_LENGTH = 128
-
+from quiver_helpers import unique_name
 
 @pytest.fixture(scope="session")
 def quiver_uri():
@@ -68,11 +66,3 @@ def namespace():
 def table_ref(request, session_namespace):
     """(namespace, name) of a table no other test uses, named after the test."""
     return session_namespace, unique_name(request.node.name)
-
-
-def unique_name(hint):
-    suffix = "_" + uuid.uuid4().hex[:8]
-    base = re.sub(r"[^A-Za-z0-9_]", "_", hint).strip("_") or "t"
-    if not re.match(r"[A-Za-z_]", base):
-        base = "t_" + base
-    return base[: MAX_NAME_LENGTH - len(suffix)] + suffix

@@ -14,7 +14,9 @@ FlightServer; the message always starts "Flight returned <status> error, with me
 """
 
 import json
+import re
 import time
+import uuid
 
 import pyarrow as pa
 import pyarrow.flight as flight
@@ -27,6 +29,16 @@ INVALID_ARGUMENT_PREFIX = "invalid argument error"
 NOT_FOUND_PREFIX = "not found error"
 
 SCAN_COMMAND_TYPE_URL = "type.googleapis.com/quiver.v1.ScanCommand"
+MAX_NAME_LENGTH = 128
+
+
+def unique_name(hint):
+    """A valid table name built from `hint`, unique to this call."""
+    suffix = "_" + uuid.uuid4().hex[:8]
+    base = re.sub(r"[^A-Za-z0-9_]", "_", hint).strip("_") or "t"
+    if not re.match(r"[A-Za-z_]", base):
+        base = "t_" + base
+    return base[: MAX_NAME_LENGTH - len(suffix)] + suffix
 
 
 def put(client, namespace, name, table, max_chunksize=None):

@@ -11,7 +11,6 @@ import pyarrow as pa
 import pyarrow.flight as flight
 import pytest
 
-from conftest import unique_name
 from quiver_helpers import (
     INVALID_ARGUMENT,
     INVALID_ARGUMENT_PREFIX,
@@ -27,6 +26,7 @@ from quiver_helpers import (
     read_table,
     scan_descriptor,
     sorted_by,
+    unique_name,
 )
 
 
