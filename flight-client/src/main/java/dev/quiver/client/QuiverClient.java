@@ -1,0 +1,315 @@
+package dev.quiver.client;
+
+import static java.util.Objects.requireNonNull;
+
+import com.google.protobuf.Any;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
+import org.apache.arrow.flight.Action;
+import org.apache.arrow.flight.CallOption;
+import org.apache.arrow.flight.CallOptions;
+import org.apache.arrow.flight.Criteria;
+import org.apache.arrow.flight.FlightClient;
+import org.apache.arrow.flight.FlightDescriptor;
+import org.apache.arrow.flight.FlightInfo;
+import org.apache.arrow.flight.FlightRuntimeException;
+import org.apache.arrow.flight.Location;
+import org.apache.arrow.flight.Result;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.memory.RootAllocator;
+import org.apache.arrow.util.AutoCloseables;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.ipc.ArrowReader;
+import org.apache.arrow.vector.types.pojo.Field;
+import org.apache.arrow.vector.types.pojo.Schema;
+
+/**
+ * The Java client of a Quiver server: write, scan, list and administer tables over Arrow Flight.
+ *
+ * <p>A client is thread-safe and meant to be shared; it holds one gRPC channel and one allocator
+ * (its own root, or a child of the caller's, see {@link ClientOptions}). Readers it returns are not
+ * thread-safe and belong to the caller, who must close them before closing the client. Every
+ * failure is a {@link QuiverException} carrying the server's {@link QuiverErrorCode}.
+ */
+public final class QuiverClient implements AutoCloseable {
+  private final Location location;
+  private final BufferAllocator allocator;
+  private final FlightClient flight;
+  private final Optional<Duration> callTimeout;
+  private final CallOption[] callOptions;
+  private final CallOption[] streamOptions;
+  private final PutStream putStream;
+  private final AtomicBoolean closed = new AtomicBoolean();
+
+  private QuiverClient(Location location, ClientOptions options) {
+    this.location = location;
+    this.allocator =
+        options
+            .parentAllocator()
+            .map(parent -> parent.newChildAllocator("quiver-client", 0, Long.MAX_VALUE))
+            .orElseGet(() -> new RootAllocator(Long.MAX_VALUE));
+    try {
+      this.flight = FlightClient.builder(allocator, location).build();
+    } catch (RuntimeException e) {
+      allocator.close();
+      throw e;
+    }
+    this.callTimeout = options.callTimeout();
+    this.streamOptions = options.callOptions().toArray(new CallOption[0]);
+    List<CallOption> unary = new ArrayList<>(options.callOptions());
+    options
+        .callTimeout()
+        .ifPresent(
+            timeout -> unary.add(CallOptions.timeout(timeout.toNanos(), TimeUnit.NANOSECONDS)));
+    this.callOptions = unary.toArray(new CallOption[0]);
+    this.putStream = new PutStream(flight, options.stallTimeout(), streamOptions);
+  }
+
+  /** A client of the server at {@code location} with the default options; connects lazily. */
+  public static QuiverClient connect(Location location) {
+    return connect(location, ClientOptions.defaults());
+  }
+
+  /**
+   * A client of the server at {@code location}. gRPC connects on the first call, so an unreachable
+   * server shows up there as {@link QuiverErrorCode#UNAVAILABLE}.
+   */
+  public static QuiverClient connect(Location location, ClientOptions options) {
+    requireNonNull(location, "location is null");
+    requireNonNull(options, "options is null");
+    return new QuiverClient(location, options);
+  }
+
+  /**
+   * Appends every batch of {@code batches} to {@code table} in one commit, creating the table from
+   * the batches' schema if absent, and returns the server's receipt.
+   *
+   * <p>Blocks until the server has committed. Sends only as fast as the stream accepts data; a
+   * stream that accepts nothing for {@link ClientOptions#stallTimeout()} fails with TIMED_OUT. On
+   * any failure the call is cancelled and nothing is committed. The caller keeps owning the reader
+   * and closes it.
+   */
+  public PutReceipt put(TableId table, ArrowReader batches) {
+    requireNonNull(table, "table is null");
+    requireNonNull(batches, "batches is null");
+    VectorSchemaRoot root;
+    try {
+      root = batches.getVectorSchemaRoot();
+    } catch (IOException e) {
+      throw new QuiverException(
+          QuiverErrorCode.INTERNAL, e, "Cannot read the schema of the batches for %s", table);
+    }
+    return putStream.put(table, root, batches, batches::loadNextBatch);
+  }
+
+  /**
+   * Appends the one batch in {@code batch} to {@code table} in one commit; as {@link #put(TableId,
+   * ArrowReader)} otherwise. The caller keeps owning the root.
+   */
+  public PutReceipt put(TableId table, VectorSchemaRoot batch) {
+    requireNonNull(table, "table is null");
+    requireNonNull(batch, "batch is null");
+    boolean[] sent = {false};
+    return putStream.put(
+        table,
+        batch,
+        null,
+        () -> {
+          boolean first = !sent[0];
+          sent[0] = true;
+          return first;
+        });
+  }
+
+  /** Every row of the current snapshot of {@code table}; as {@link #scan(TableId, ScanOptions)}. */
+  public ArrowReader scan(TableId table) {
+    return scan(table, ScanOptions.all());
+  }
+
+  /**
+   * A reader of {@code table}'s rows as {@code options} select them.
+   *
+   * <p>The table is planned here (so a missing table or snapshot fails here); data flows as the
+   * caller loads batches. With parallelism 1 the endpoints are read one after another in the
+   * server's order; with more, up to that many at once on the reader's own threads, and the order
+   * of batches across endpoints is not defined. The caller owns the reader and must close it, which
+   * cancels any stream still open; the reader's root is valid until the next load or close. Every
+   * endpoint is read through this client's connection (Quiver serves all shares itself; endpoint
+   * locations are not followed). Dictionary-encoded columns are not supported (Iceberg has none).
+   */
+  public ArrowReader scan(TableId table, ScanOptions options) {
+    requireNonNull(table, "table is null");
+    requireNonNull(options, "options is null");
+    FlightDescriptor descriptor =
+        options.needsCommand()
+            ? FlightDescriptor.command(Any.pack(options.toCommand(table)).toByteArray())
+            : FlightDescriptor.path(table.path());
+    FlightInfo info =
+        call("Planning the scan of " + table, () -> flight.getInfo(descriptor, callOptions));
+    Schema schema =
+        info.getSchemaOptional()
+            .orElseThrow(
+                () ->
+                    new QuiverException(
+                        QuiverErrorCode.INTERNAL, "The server sent no schema for %s", table));
+    for (Field field : schema.getFields()) {
+      if (field.getDictionary() != null) {
+        throw new QuiverException(
+            QuiverErrorCode.UNSUPPORTED_TYPE,
+            "Cannot scan %s: column %s is dictionary-encoded",
+            table,
+            field.getName());
+      }
+    }
+    BufferAllocator scanAllocator = allocator.newChildAllocator("scan " + table, 0, Long.MAX_VALUE);
+    if (options.parallelism() > 1 && info.getEndpoints().size() > 1) {
+      return new ParallelScanReader(
+          scanAllocator,
+          flight,
+          table,
+          schema,
+          info.getEndpoints(),
+          streamOptions,
+          options.parallelism());
+    }
+    return new SequentialScanReader(
+        scanAllocator, flight, table, schema, info.getEndpoints(), streamOptions);
+  }
+
+  /** The schema of {@code table}. */
+  public Schema schema(TableId table) {
+    requireNonNull(table, "table is null");
+    return call(
+            "Reading the schema of " + table,
+            () -> flight.getSchema(FlightDescriptor.path(table.path()), callOptions))
+        .getSchema();
+  }
+
+  /** Every table of every namespace, in the server's order. */
+  public List<TableId> listTables() {
+    return listTables(Criteria.ALL);
+  }
+
+  /** The tables of {@code namespace}, in the server's order; empty if it has none. */
+  public List<TableId> listTables(String namespace) {
+    requireNonNull(namespace, "namespace is null");
+    if (!TableId.isValidName(namespace)) {
+      throw new QuiverException(
+          QuiverErrorCode.INVALID_NAME,
+          "Invalid namespace '%s': names match [A-Za-z_][A-Za-z0-9_]{0,127}",
+          namespace);
+    }
+    return listTables(new Criteria(namespace.getBytes(StandardCharsets.UTF_8)));
+  }
+
+  private List<TableId> listTables(Criteria criteria) {
+    return call(
+        "Listing tables",
+        () -> {
+          List<TableId> tables = new ArrayList<>();
+          for (FlightInfo info : flight.listFlights(criteria, callOptions)) {
+            tables.add(TableId.fromPath(info.getDescriptor().getPath()));
+          }
+          return List.copyOf(tables);
+        });
+  }
+
+  /** The snapshots of {@code table}, oldest first. */
+  public List<SnapshotInfo> snapshots(TableId table) {
+    requireNonNull(table, "table is null");
+    return ActionCodec.snapshots(
+        singleResult(QuiverActions.LIST_SNAPSHOTS, ActionCodec.tableBody(table)));
+  }
+
+  /** Drops {@code table}; TABLE_NOT_FOUND if it does not exist. */
+  public void dropTable(TableId table) {
+    requireNonNull(table, "table is null");
+    ActionCodec.checkDropped(
+        table, singleResult(QuiverActions.DROP_TABLE, ActionCodec.tableBody(table)));
+  }
+
+  /** What the server says about itself. */
+  public ServerInfo serverInfo() {
+    return ActionCodec.serverInfo(singleResult(QuiverActions.SERVER_INFO, new byte[0]));
+  }
+
+  /**
+   * Closes the channel and the client's allocator; a second close does nothing. Fails with INTERNAL
+   * if a reader the client returned is still open (its memory would leak).
+   */
+  @Override
+  public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    try {
+      AutoCloseables.close(flight, allocator);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new QuiverException(
+          QuiverErrorCode.CANCELLED, e, "Interrupted while closing the client of %s", location);
+    } catch (Exception e) {
+      throw new QuiverException(
+          QuiverErrorCode.INTERNAL,
+          e,
+          "Cannot close the client of %s: %s",
+          location,
+          e.getMessage());
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "QuiverClient[" + location.getUri() + "]";
+  }
+
+  /** Runs an action and returns its first result; every result is read so the call ends. */
+  private byte[] singleResult(String type, byte[] body) {
+    List<byte[]> results =
+        call(
+            "Action " + type,
+            () -> {
+              List<byte[]> bodies = new ArrayList<>();
+              Iterator<Result> it = flight.doAction(new Action(type, body), callOptions);
+              while (it.hasNext()) {
+                bodies.add(it.next().getBody());
+              }
+              return bodies;
+            });
+    if (results.isEmpty()) {
+      throw new QuiverException(
+          QuiverErrorCode.INTERNAL, "The server sent no result for action %s", type);
+    }
+    return results.get(0);
+  }
+
+  /**
+   * Runs a request-response call, turning its failure into a QuiverException; a deadline gRPC
+   * enforced is reported with what timed out and the configured limit.
+   */
+  private <T> T call(String what, Supplier<T> body) {
+    try {
+      return body.get();
+    } catch (FlightRuntimeException e) {
+      QuiverException failure = FlightErrors.toQuiver(e);
+      if (failure.code() == QuiverErrorCode.TIMED_OUT && callTimeout.isPresent()) {
+        throw new QuiverException(
+            QuiverErrorCode.TIMED_OUT,
+            e,
+            "%s did not finish within the call timeout of %s: %s",
+            what,
+            callTimeout.get(),
+            failure.getMessage());
+      }
+      throw failure;
+    }
+  }
+}

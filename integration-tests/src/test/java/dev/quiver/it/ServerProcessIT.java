@@ -1,0 +1,69 @@
+package dev.quiver.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.quiver.client.QuiverActions;
+import dev.quiver.testing.ArrowAllocatorExtension;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import org.apache.arrow.flight.FlightClient;
+import org.apache.arrow.memory.BufferAllocator;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The server as a process: it starts, says where it listens, answers, and stops on SIGTERM. */
+@ExtendWith(ArrowAllocatorExtension.class)
+class ServerProcessIT {
+  @TempDir Path dataDir;
+
+  @Test
+  void serverListensOnTheAnnouncedPortAndAnswersServerInfo(BufferAllocator allocator)
+      throws Exception {
+    try (QuiverServerProcess server = QuiverServerProcess.start(dataDir);
+        FlightClient client = FlightClient.builder(allocator, server.location()).build()) {
+      JsonNode info = FlightTables.action(client, QuiverActions.SERVER_INFO, Map.of());
+
+      assertThat(server.port()).isPositive();
+      assertThat(info.path("name").asText()).isNotBlank();
+      assertThat(info.path("version").asText()).isNotBlank();
+      assertThat(Files.readString(server.logFile()))
+          .contains("Quiver listening on " + server.uri());
+    }
+  }
+
+  @Test
+  void sigtermStopsTheServerGracefullyAndPromptly() {
+    QuiverServerProcess server = QuiverServerProcess.start(dataDir);
+    long started = System.nanoTime();
+
+    QuiverServerProcess.ExitStatus status = server.stop();
+
+    assertThat(status.forced()).as("needed a forced kill; log %s", server.logFile()).isFalse();
+    assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(15));
+    assertThat(server.isAlive()).isFalse();
+    assertThat(server.stop()).isEqualTo(status);
+  }
+
+  @Test
+  void twoServersRunSideBySideOnTheirOwnPortsAndData() {
+    try (QuiverServerProcess first = QuiverServerProcess.start();
+        QuiverServerProcess second = QuiverServerProcess.start()) {
+      assertThat(first.port()).isNotEqualTo(second.port());
+      assertThat(first.dataDir()).isNotEqualTo(second.dataDir());
+    }
+  }
+
+  @Test
+  void aServerThatCannotStartFailsWithItsOutput() {
+    assertThatThrownBy(() -> QuiverServerProcess.start(dataDir, "--no-such-option", "x"))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("Quiver server failed to start: the process exited before it was")
+        .hasMessageContaining("no-such-option")
+        .hasMessageMatching("(?s).*last output:\\R.*\\S.*");
+  }
+}
