@@ -46,7 +46,7 @@ final class QuiverServerProcess implements AutoCloseable {
   static final Duration STOP_TIMEOUT = Duration.ofSeconds(20);
 
   private static final Pattern LISTENING =
-      Pattern.compile("Quiver listening on (grpc(?:\\+tls)?://[^:\\s]+:(\\d+))");
+      Pattern.compile("Quiver listening on (grpc(?:\\+[a-z]+)?://[^:\\s]+:(\\d+))");
   private static final int TAIL_LINES = 80;
   private static final AtomicInteger SEQUENCE = new AtomicInteger();
 
