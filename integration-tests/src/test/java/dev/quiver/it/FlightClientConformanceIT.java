@@ -13,19 +13,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.apache.arrow.flight.Criteria;
+import org.apache.arrow.flight.ErrorFlightMetadata;
 import org.apache.arrow.flight.FlightClient;
 import org.apache.arrow.flight.FlightDescriptor;
 import org.apache.arrow.flight.FlightRuntimeException;
 import org.apache.arrow.flight.SyncPutListener;
 import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.vector.BigIntVector;
-import org.apache.arrow.vector.IntVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
-import org.apache.arrow.vector.types.FloatingPointPrecision;
-import org.apache.arrow.vector.types.pojo.ArrowType;
-import org.apache.arrow.vector.types.pojo.Field;
-import org.apache.arrow.vector.types.pojo.FieldType;
-import org.apache.arrow.vector.types.pojo.Schema;
 
 /**
  * The conformance suite over the plain Arrow {@link FlightClient}: what any Flight client gets from
@@ -56,19 +50,10 @@ class FlightClientConformanceIT extends BaseClientConformanceIT {
 
     @Override
     public void appendWithMismatchedSchema(TableId table) {
-      Schema schema =
-          new Schema(
-              List.of(
-                  new Field("id", FieldType.notNullable(new ArrowType.Int(64, true)), null),
-                  Field.nullable("name", new ArrowType.Int(32, true)),
-                  Field.nullable(
-                      "amount", new ArrowType.FloatingPoint(FloatingPointPrecision.DOUBLE))));
-      try (VectorSchemaRoot root = VectorSchemaRoot.create(schema, allocator);
+      try (VectorSchemaRoot root =
+              VectorSchemaRoot.create(FlightTables.mismatchedSchema(), allocator);
           SyncPutListener listener = new SyncPutListener()) {
-        root.allocateNew();
-        ((BigIntVector) root.getVector("id")).setSafe(0, 1);
-        ((IntVector) root.getVector("name")).setSafe(0, 7);
-        root.setRowCount(1);
+        FlightTables.fillMismatched(root);
         FlightClient.ClientStreamListener stream =
             client.startPut(descriptor(table), root, listener);
         stream.putNext();
@@ -121,7 +106,12 @@ class FlightClientConformanceIT extends BaseClientConformanceIT {
     @Override
     public QuiverErrorCode errorCode(Throwable error) {
       if (error instanceof FlightRuntimeException flight) {
-        return QuiverException.fromFlight(flight).code();
+        // Arrow's ErrorFlightMetadata.get throws for an absent key, so look before reading.
+        ErrorFlightMetadata metadata = flight.status().metadata();
+        if (metadata != null && metadata.containsKey(QuiverErrorCode.METADATA_KEY)) {
+          return QuiverException.fromFlight(flight).code();
+        }
+        return QuiverErrorCode.fromFlightStatus(flight.status().code());
       }
       throw new AssertionError("Not a Flight error", error);
     }

@@ -28,8 +28,10 @@ import org.apache.arrow.memory.ArrowBuf;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.BigIntVector;
 import org.apache.arrow.vector.Float8Vector;
+import org.apache.arrow.vector.IntVector;
 import org.apache.arrow.vector.VarCharVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.ipc.ArrowReader;
 import org.apache.arrow.vector.types.FloatingPointPrecision;
 import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Field;
@@ -108,7 +110,8 @@ final class FlightTables {
     }
   }
 
-  private static void fill(VectorSchemaRoot root, long first, int count) {
+  /** Loads rows {@code [first, first + count)} into {@code root}, which has {@link #SCHEMA}. */
+  static void fill(VectorSchemaRoot root, long first, int count) {
     BigIntVector ids = (BigIntVector) root.getVector("id");
     VarCharVector names = (VarCharVector) root.getVector("name");
     Float8Vector amounts = (Float8Vector) root.getVector("amount");
@@ -145,7 +148,22 @@ final class FlightTables {
     return rows;
   }
 
-  private static List<List<Object>> values(VectorSchemaRoot root) {
+  /** Every row the reader yields (it has {@link #SCHEMA}), in id order; closes the reader. */
+  static List<List<Object>> readAll(ArrowReader reader) {
+    List<List<Object>> rows = new ArrayList<>();
+    try (reader) {
+      while (reader.loadNextBatch()) {
+        rows.addAll(values(reader.getVectorSchemaRoot()));
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    rows.sort(Comparator.comparingLong(row -> (Long) row.get(0)));
+    return rows;
+  }
+
+  /** The rows of {@code root}, which has {@link #SCHEMA}, as {@link #row} gives them. */
+  static List<List<Object>> values(VectorSchemaRoot root) {
     List<List<Object>> rows = new ArrayList<>(root.getRowCount());
     for (int i = 0; i < root.getRowCount(); i++) {
       List<Object> row = new ArrayList<>(3);
@@ -156,6 +174,23 @@ final class FlightTables {
       rows.add(row);
     }
     return rows;
+  }
+
+  /** A schema like {@link #SCHEMA} but with {@code name} as int32, which no table here accepts. */
+  static Schema mismatchedSchema() {
+    return new Schema(
+        List.of(
+            SCHEMA.getFields().get(0),
+            Field.nullable("name", new ArrowType.Int(32, true)),
+            SCHEMA.getFields().get(2)));
+  }
+
+  /** Loads one row of {@link #mismatchedSchema()} into {@code root}. */
+  static void fillMismatched(VectorSchemaRoot root) {
+    root.allocateNew();
+    ((BigIntVector) root.getVector("id")).setSafe(0, 1);
+    ((IntVector) root.getVector("name")).setSafe(0, 7);
+    root.setRowCount(1);
   }
 
   /** Runs a DoAction with a JSON body and returns its single JSON result. */
