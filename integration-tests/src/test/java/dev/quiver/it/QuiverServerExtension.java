@@ -3,6 +3,7 @@ package dev.quiver.it;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolver;
+import org.junit.jupiter.api.extension.TestWatcher;
 
 /**
  * Starts one {@link QuiverServerProcess} per test class, on a fresh data directory, when a test
@@ -10,9 +11,10 @@ import org.junit.jupiter.api.extension.ParameterResolver;
  *
  * <p>Use {@code @ExtendWith(QuiverServerExtension.class)} and take a {@link QuiverServerProcess}
  * parameter in a test method, a {@code @BeforeAll}/{@code @BeforeEach} method or the constructor.
- * Tests of one class share the server, so each should use its own table names.
+ * Tests of one class share the server, so each should use its own table names. When a test fails,
+ * the tail of the server's output is printed to stderr.
  */
-final class QuiverServerExtension implements ParameterResolver {
+final class QuiverServerExtension implements ParameterResolver, TestWatcher {
   private static final ExtensionContext.Namespace NAMESPACE =
       ExtensionContext.Namespace.create(QuiverServerExtension.class);
 
@@ -24,6 +26,18 @@ final class QuiverServerExtension implements ParameterResolver {
   @Override
   public Object resolveParameter(ParameterContext parameterContext, ExtensionContext context) {
     return server(context);
+  }
+
+  /** A failed test prints the tail of the server's output beside its own report. */
+  @Override
+  public void testFailed(ExtensionContext context, Throwable cause) {
+    RunningServer running =
+        classContext(context).getStore(NAMESPACE).get("server", RunningServer.class);
+    if (running != null) {
+      System.err.printf(
+          "%s failed; the last output of %s:%n%s%n",
+          context.getDisplayName(), running.server(), running.server().outputTail());
+    }
   }
 
   /** The class's server, started on first use; JUnit closes it when the class context closes. */
