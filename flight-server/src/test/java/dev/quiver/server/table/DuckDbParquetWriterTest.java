@@ -46,6 +46,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 @ExtendWith(ArrowAllocatorExtension.class)
 class DuckDbParquetWriterTest {
@@ -124,17 +126,29 @@ class DuckDbParquetWriterTest {
             List.of("4", "2000"));
   }
 
-  @Test
-  void writesTheRequestedCodec(BufferAllocator allocator) throws Exception {
-    List<WrittenFile> files =
-        writeSequence(
-            allocator,
-            1,
-            100,
-            ParquetWriteOptions.DEFAULTS.withCompression(ParquetWriteOptions.Compression.SNAPPY));
+  @ParameterizedTest
+  @EnumSource(ParquetWriteOptions.Compression.class)
+  void writesEveryCodecThatArrowReads(
+      ParquetWriteOptions.Compression codec, BufferAllocator allocator) throws Exception {
+    Schema schema = TestReaders.sequenceSchema();
+    List<WrittenFile> files;
+    try (ArrowReader source = TestReaders.sequence(allocator, 2, 500)) {
+      files =
+          writer.write(
+              source,
+              allocator,
+              schema,
+              ArrowSchemas.toIceberg(schema),
+              temp.resolve(codec.name()),
+              ParquetWriteOptions.DEFAULTS.withCompression(codec));
+    }
 
+    String expected = codec == ParquetWriteOptions.Compression.LZ4 ? "LZ4_RAW" : codec.name();
     assertThat(query("SELECT DISTINCT compression FROM parquet_metadata(?)", files.get(0).path()))
-        .containsExactly(List.of("SNAPPY"));
+        .containsExactly(List.of(expected));
+    long[] rows = {0};
+    scan(allocator, files.get(0).path(), schema, batch -> rows[0] += batch.getRowCount());
+    assertThat(rows[0]).isEqualTo(1000);
   }
 
   @Test
@@ -416,6 +430,7 @@ class DuckDbParquetWriterTest {
   }
 
   /** Scans one Parquet file with arrow-dataset, handing each batch to {@code consumer}. */
+  @SuppressWarnings("try") // Dataset and Scanner declare close() throws Exception
   static void scan(
       BufferAllocator allocator,
       Path file,

@@ -254,7 +254,7 @@ class ReadConformerTest {
         values.setValueCount(3);
         try (VectorSchemaRoot dictionary = VectorSchemaRoot.of(values)) {
           loadDictionary(
-              new ArrowDictionaryBatch(7, new VectorUnloader(dictionary).getRecordBatch()));
+              new ArrowDictionaryBatch(7, new VectorUnloader(dictionary).getRecordBatch(), false));
         }
       }
       root.allocateNew();
