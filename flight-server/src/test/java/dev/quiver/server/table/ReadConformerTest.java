@@ -157,6 +157,59 @@ class ReadConformerTest {
   }
 
   @Test
+  void restoresDictionaryEncodingWithStreamWideDictionaries(BufferAllocator allocator)
+      throws Exception {
+    Schema table = dictionaryTable();
+    try (ArrowReader source = new DictionaryReader(allocator, table);
+        ReadDictionaries dictionaries = new ReadDictionaries(allocator, table)) {
+      Path file =
+          writer
+              .write(
+                  source,
+                  allocator,
+                  table,
+                  ArrowSchemas.toIceberg(table),
+                  temp.resolve("data"),
+                  ParquetWriteOptions.DEFAULTS)
+              .get(0)
+              .path();
+      assertThat(dictionaries.columns()).containsExactly("colour");
+      Schema firstPass = new Schema(List.of(table.findField("colour")));
+      DuckDbParquetWriterTest.scan(allocator, file, firstPass, dictionaries::collect);
+      dictionaries.finish();
+
+      assertThat(dictionaries.getDictionaryIds()).containsExactly(7L);
+      assertThat(
+              VectorEqualsVisitor.vectorEquals(
+                  dictionaries.lookup(7).getVector(), source.lookup(7).getVector()))
+          .isTrue();
+      VectorSchemaRoot original = source.getVectorSchemaRoot();
+      try (ReadConformer conformer = new ReadConformer(allocator, table, dictionaries)) {
+        assertThat(conformer.schema()).isEqualTo(original.getSchema());
+        List<Integer> rows = new ArrayList<>();
+        DuckDbParquetWriterTest.scan(
+            allocator,
+            file,
+            table,
+            batch -> {
+              VectorSchemaRoot actual = conformer.conform(batch);
+              assertThat(actual.equals(original)).isTrue();
+              rows.add(actual.getRowCount());
+            });
+        assertThat(rows).containsExactly(5);
+      }
+    }
+  }
+
+  private static Schema dictionaryTable() {
+    DictionaryEncoding encoding = new DictionaryEncoding(7, false, new ArrowType.Int(32, true));
+    return new Schema(
+        List.of(
+            new Field("colour", new FieldType(true, ArrowType.Utf8.INSTANCE, encoding), null),
+            Field.nullable("n", new ArrowType.Int(32, true))));
+  }
+
+  @Test
   void columnNamesNeedNoQuoting(BufferAllocator allocator) throws Exception {
     Schema table =
         new Schema(
