@@ -320,6 +320,27 @@ class DuckDbParquetWriterTest {
   }
 
   @Test
+  void refusesToWriteOnceClosedAndClosesTwiceQuietly(BufferAllocator allocator) throws Exception {
+    writer.close();
+    writer.close();
+
+    try (ArrowReader source = TestReaders.sequence(allocator, 1, 10)) {
+      Schema schema = TestReaders.sequenceSchema();
+      assertThatThrownBy(
+              () ->
+                  writer.write(
+                      source,
+                      allocator,
+                      schema,
+                      ArrowSchemas.toIceberg(schema),
+                      temp.resolve("data"),
+                      ParquetWriteOptions.DEFAULTS))
+          .isInstanceOf(IllegalStateException.class)
+          .hasMessage("The Parquet writer is closed");
+    }
+  }
+
+  @Test
   void anEmptyStreamWritesNoFiles(BufferAllocator allocator) throws Exception {
     assertThat(writeSequence(allocator, 0, 10, ParquetWriteOptions.DEFAULTS)).isEmpty();
   }
