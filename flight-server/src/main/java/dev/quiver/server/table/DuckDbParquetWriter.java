@@ -131,6 +131,7 @@ public final class DuckDbParquetWriter implements AutoCloseable {
     if (closed) {
       throw new IllegalStateException("The Parquet writer is closed");
     }
+    checkColumnNames(source.getVectorSchemaRoot().getSchema(), tableArrowSchema);
     Path target = directory.toAbsolutePath();
     boolean created = prepareDirectory(target);
     boolean succeeded = false;
@@ -240,6 +241,20 @@ public final class DuckDbParquetWriter implements AutoCloseable {
               ParquetMetrics.from(rows, (Map<?, ?>) statistics, tableArrowSchema, icebergSchema)));
     }
     return files;
+  }
+
+  /** A cheap guard: the adapter pairs columns by position, so their names must line up. */
+  private static void checkColumnNames(Schema stream, Schema table) {
+    List<String> streamNames = stream.getFields().stream().map(Field::getName).toList();
+    List<String> tableNames = table.getFields().stream().map(Field::getName).toList();
+    if (!streamNames.equals(tableNames)) {
+      throw new IllegalArgumentException(
+          "The stream's columns "
+              + streamNames
+              + " are not the table's "
+              + tableNames
+              + "; check the stream with ArrowSchemas.checkAppendCompatible first");
+    }
   }
 
   private static boolean prepareDirectory(Path directory) throws IOException {

@@ -341,6 +341,27 @@ class DuckDbParquetWriterTest {
   }
 
   @Test
+  void refusesAStreamWhoseColumnsAreNotTheTables(BufferAllocator allocator) throws Exception {
+    Schema table = new Schema(List.of(TestReaders.sequenceSchema().getFields().get(0)));
+    try (ArrowReader source = TestReaders.sequence(allocator, 1, 10)) {
+      assertThatThrownBy(
+              () ->
+                  writer.write(
+                      source,
+                      allocator,
+                      table,
+                      ArrowSchemas.toIceberg(table),
+                      temp.resolve("data"),
+                      ParquetWriteOptions.DEFAULTS))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessage(
+              "The stream's columns [id, name, amount, day, flag] are not the table's [id]; check"
+                  + " the stream with ArrowSchemas.checkAppendCompatible first");
+    }
+    assertThat(temp.resolve("data")).doesNotExist();
+  }
+
+  @Test
   void anEmptyStreamWritesNoFiles(BufferAllocator allocator) throws Exception {
     assertThat(writeSequence(allocator, 0, 10, ParquetWriteOptions.DEFAULTS)).isEmpty();
   }
