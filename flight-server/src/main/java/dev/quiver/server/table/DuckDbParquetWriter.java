@@ -113,6 +113,11 @@ public final class DuckDbParquetWriter implements AutoCloseable {
    * @param allocator allocates the adapted batches and C Data structures; all freed on return
    * @param tableArrowSchema the table's Arrow schema
    * @param icebergSchema the table's Iceberg schema; its ids become Parquet field ids
+   * @param directory where the files go, named data-0.parquet, data-1.parquet, ...
+   * @param options codec, row-group size and target file size
+   * @throws IOException when the directory cannot be prepared or the source throws one
+   * @throws IllegalArgumentException when the directory is not empty or the stream's column names
+   *     are not the table's
    */
   public List<WrittenFile> write(
       ArrowReader source,
@@ -140,15 +145,8 @@ public final class DuckDbParquetWriter implements AutoCloseable {
       long arrowBytes = 0;
       long fileBytes = 0;
       for (int index = 0; ; index++) {
-        long budget =
-            fileBytes == 0
-                ? options.targetFileBytes()
-                : (long)
-                    Math.min(
-                        Long.MAX_VALUE,
-                        options.targetFileBytes() * ((double) arrowBytes / fileBytes));
-        WriteAdapter segment =
-            new WriteAdapter(allocator, source, tableArrowSchema, Math.max(1, budget));
+        long budget = segmentBudget(options.targetFileBytes(), arrowBytes, fileBytes);
+        WriteAdapter segment = new WriteAdapter(allocator, source, tableArrowSchema, budget);
         Path file = target.resolve(FILE_PREFIX + index + ".parquet");
         String view = "quiver_put_" + streams.incrementAndGet();
         String sql = copySql(tableArrowSchema, icebergSchema, file, options, view);
@@ -168,6 +166,18 @@ public final class DuckDbParquetWriter implements AutoCloseable {
         deleteQuietly(target, created);
       }
     }
+  }
+
+  /**
+   * The Arrow bytes to put in the next file: the target scaled by the compression ratio so far, or
+   * the target itself before the first file.
+   */
+  static long segmentBudget(long targetFileBytes, long arrowBytes, long fileBytes) {
+    if (fileBytes == 0 || arrowBytes == 0) {
+      return targetFileBytes;
+    }
+    double budget = targetFileBytes * ((double) arrowBytes / fileBytes);
+    return Math.max(1, budget >= Long.MAX_VALUE ? Long.MAX_VALUE : (long) budget);
   }
 
   /** Writes one segment to one file; null when the segment was empty (its file is deleted). */

@@ -128,11 +128,6 @@ public final class ReadDictionaries implements DictionaryProvider, AutoCloseable
     }
   }
 
-  /** The table field (message format) of a dictionary column, or null. */
-  Field field(String column) {
-    return fields.get(column);
-  }
-
   /** The index type of an encoding; Arrow's default is int32. */
   static ArrowType.Int indexType(DictionaryEncoding encoding) {
     return encoding.getIndexType() == null ? new ArrowType.Int(32, true) : encoding.getIndexType();
