@@ -88,6 +88,8 @@ public final class DuckDbParquetWriter implements AutoCloseable {
         statement.execute("SET GLOBAL memory_limit = '" + memoryLimitBytes + "B'");
         statement.execute("SET GLOBAL temp_directory = " + sqlString(tempDirectory.toString()));
         statement.execute("SET GLOBAL preserve_insertion_order = true");
+        // Column statistics print zoned timestamps in the session zone; ParquetMetrics reads UTC.
+        statement.execute("SET GLOBAL TimeZone = 'UTC'");
         // Parquet is built in; never try to download extensions from a server.
         statement.execute("SET GLOBAL autoinstall_known_extensions = false");
       }

@@ -36,6 +36,7 @@ import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.compare.VectorEqualsVisitor;
 import org.apache.arrow.vector.ipc.ArrowReader;
+import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Schema;
 import org.apache.iceberg.Metrics;
 import org.apache.iceberg.types.Conversions;
@@ -102,6 +103,60 @@ class DuckDbParquetWriterTest {
             assertThat(actual.equals(expected)).isTrue();
           });
       assertThat(checked).hasSize(tableSchema.getFields().size());
+    }
+  }
+
+  @Test
+  void recordsExactTimestampBounds(BufferAllocator allocator) throws Exception {
+    Schema tableSchema = AllTypes.schema();
+    org.apache.iceberg.Schema iceberg = ArrowSchemas.toIceberg(tableSchema);
+    List<WrittenFile> files;
+    try (VectorSchemaRoot batch = AllTypes.batch(allocator);
+        ArrowReader source = TestReaders.repeating(allocator, batch, 1)) {
+      files =
+          writer.write(
+              source,
+              allocator,
+              tableSchema,
+              iceberg,
+              temp.resolve("data"),
+              ParquetWriteOptions.DEFAULTS);
+      Metrics metrics = files.get(0).metrics();
+      int checked = 0;
+      for (FieldVector vector : batch.getFieldVectors()) {
+        if (!(vector.getField().getType() instanceof ArrowType.Timestamp)) {
+          continue;
+        }
+        ArrowType.Timestamp type = (ArrowType.Timestamp) vector.getField().getType();
+        long scale =
+            switch (type.getUnit()) {
+              case SECOND -> 1_000_000L;
+              case MILLISECOND -> 1_000L;
+              default -> 1L; // micros stay micros; nanos are Iceberg timestamp_ns
+            };
+        long min = Long.MAX_VALUE;
+        long max = Long.MIN_VALUE;
+        for (int i = 0; i < batch.getRowCount(); i++) {
+          if (!vector.isNull(i)) {
+            long value = ((org.apache.arrow.vector.TimeStampVector) vector).get(i) * scale;
+            min = Math.min(min, value);
+            max = Math.max(max, value);
+          }
+        }
+        int id = iceberg.findField(vector.getName()).fieldId();
+        assertThat(this.<Long>bound(iceberg, id, metrics.lowerBounds()))
+            .as(vector.getName())
+            .isEqualTo(min);
+        assertThat(this.<Long>bound(iceberg, id, metrics.upperBounds()))
+            .as(vector.getName())
+            .isEqualTo(max);
+        checked++;
+      }
+      assertThat(checked).isEqualTo(8);
+      // No bounds where Quiver cannot be sure: floats, binary, uint64, time.
+      for (String column : List.of("f32", "f64", "bin", "u64", "t64us")) {
+        assertThat(metrics.lowerBounds()).doesNotContainKey(iceberg.findField(column).fieldId());
+      }
     }
   }
 
