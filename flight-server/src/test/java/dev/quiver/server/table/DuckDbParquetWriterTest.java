@@ -107,6 +107,40 @@ class DuckDbParquetWriterTest {
   }
 
   @Test
+  void everyTypeRoundTripsAcrossManyFilesAndBatches(BufferAllocator allocator) throws Exception {
+    Schema tableSchema = AllTypes.schema();
+    List<WrittenFile> files;
+    try (VectorSchemaRoot batch = AllTypes.batch(allocator);
+        ArrowReader source = TestReaders.repeating(allocator, batch, 12)) {
+      files =
+          writer.write(
+              source,
+              allocator,
+              tableSchema,
+              ArrowSchemas.toIceberg(tableSchema),
+              temp.resolve("data"),
+              ParquetWriteOptions.DEFAULTS.withTargetFileBytes(1));
+    }
+    assertThat(files).hasSize(12);
+
+    try (VectorSchemaRoot expected = AllTypes.batch(allocator);
+        ReadConformer conformer = new ReadConformer(allocator, tableSchema)) {
+      int[] batches = {0};
+      for (WrittenFile file : files) {
+        scan(
+            allocator,
+            file.path(),
+            tableSchema,
+            batch -> {
+              assertThat(conformer.conform(batch).equals(expected)).isTrue();
+              batches[0]++;
+            });
+      }
+      assertThat(batches[0]).isEqualTo(12);
+    }
+  }
+
+  @Test
   void recordsExactTimestampBounds(BufferAllocator allocator) throws Exception {
     Schema tableSchema = AllTypes.schema();
     org.apache.iceberg.Schema iceberg = ArrowSchemas.toIceberg(tableSchema);
