@@ -75,9 +75,7 @@ public final class ArrowSchemas {
     ArrowType type = field.getType();
     DictionaryEncoding dictionary = field.getDictionary();
     if (dictionary != null) {
-      if (topLevel
-          && (type instanceof ArrowType.Utf8 || type instanceof ArrowType.LargeUtf8)
-          && dictionary.getIndexType().getIsSigned()) {
+      if (topLevel && (type instanceof ArrowType.Utf8 || type instanceof ArrowType.LargeUtf8)) {
         return Types.StringType.get();
       }
       throw unsupported(

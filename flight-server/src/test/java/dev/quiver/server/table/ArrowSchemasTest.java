@@ -157,6 +157,14 @@ class ArrowSchemasTest {
 
     assertThat(ArrowSchemas.toIceberg(new Schema(List.of(colour))).findField("colour").type())
         .isEqualTo(Types.StringType.get());
+    Field defaultIndex =
+        new Field(
+            "c2",
+            new FieldType(
+                true, ArrowType.LargeUtf8.INSTANCE, new DictionaryEncoding(8, false, null)),
+            null);
+    assertThat(ArrowSchemas.toIceberg(new Schema(List.of(defaultIndex))).findField("c2").type())
+        .isEqualTo(Types.StringType.get());
   }
 
   @Test
