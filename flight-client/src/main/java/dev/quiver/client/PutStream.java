@@ -48,7 +48,7 @@ final class PutStream {
               ? flight.startPut(descriptor, root, listener, callOptions)
               : flight.startPut(descriptor, root, dictionaries, listener, callOptions);
     } catch (FlightRuntimeException e) {
-      throw FlightErrors.toQuiver(e);
+      throw QuiverException.fromFlight(e);
     }
     try {
       // Once the call has ended (a server error) there is no point sending more: the receipt
@@ -105,7 +105,7 @@ final class PutStream {
       return quiver;
     }
     if (t instanceof FlightRuntimeException flight) {
-      return FlightErrors.toQuiver(flight);
+      return QuiverException.fromFlight(flight);
     }
     return new QuiverException(
         QuiverErrorCode.INTERNAL, t, "Cannot send the batches for table %s: %s", table, t);

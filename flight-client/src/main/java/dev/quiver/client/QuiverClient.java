@@ -299,7 +299,7 @@ public final class QuiverClient implements AutoCloseable {
     try {
       return body.get();
     } catch (FlightRuntimeException e) {
-      QuiverException failure = FlightErrors.toQuiver(e);
+      QuiverException failure = QuiverException.fromFlight(e);
       if (failure.code() == QuiverErrorCode.TIMED_OUT && callTimeout.isPresent()) {
         throw new QuiverException(
             QuiverErrorCode.TIMED_OUT,

@@ -46,7 +46,8 @@ public class QuiverException extends RuntimeException {
     CallStatus status = e.status();
     QuiverErrorCode code = QuiverErrorCode.fromFlightStatus(status.code());
     ErrorFlightMetadata metadata = status.metadata();
-    if (metadata != null) {
+    // ErrorFlightMetadata.get throws when the key is absent (errors raised by gRPC itself).
+    if (metadata != null && metadata.containsKey(QuiverErrorCode.METADATA_KEY)) {
       String name = metadata.get(QuiverErrorCode.METADATA_KEY);
       if (name != null) {
         try {

@@ -73,7 +73,7 @@ final class ReceiptListener implements FlightClient.PutListener {
     } catch (ExecutionException e) {
       Throwable cause = e.getCause();
       if (cause instanceof FlightRuntimeException flight) {
-        throw FlightErrors.toQuiver(flight);
+        throw QuiverException.fromFlight(flight);
       }
       throw new QuiverException(
           QuiverErrorCode.INTERNAL, cause, "The put to %s failed: %s", table, cause);

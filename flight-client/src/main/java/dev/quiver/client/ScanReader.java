@@ -106,7 +106,7 @@ abstract class ScanReader extends ArrowReader {
       return quiver;
     }
     if (failure instanceof FlightRuntimeException flight) {
-      return FlightErrors.toQuiver(flight);
+      return QuiverException.fromFlight(flight);
     }
     return new QuiverException(
         QuiverErrorCode.INTERNAL, failure, "Cannot read the scan of %s: %s", table, failure);

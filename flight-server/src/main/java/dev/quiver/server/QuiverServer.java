@@ -23,6 +23,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import org.apache.arrow.flight.FlightServer;
 import org.apache.arrow.flight.Location;
@@ -94,8 +95,8 @@ public final class QuiverServer implements AutoCloseable {
       opened.add(0, streams::shutdownNow);
       HealthStatusManager health = new HealthStatusManager();
       Location bind = Location.forGrpcInsecure(config.host(), config.port());
-      QuiverProducer producer =
-          new QuiverProducer(store, memory, config, streams, bind.getUri().toString());
+      AtomicReference<String> uri = new AtomicReference<>("(starting)");
+      QuiverProducer producer = new QuiverProducer(store, memory, config, streams, uri::get);
       Consumer<NettyServerBuilder> addHealth = b -> b.addService(health.getHealthService());
       FlightServer flight =
           FlightServer.builder(memory.root(), bind, producer)
@@ -103,6 +104,7 @@ public final class QuiverServer implements AutoCloseable {
               .build()
               .start();
       Location location = Location.forGrpcInsecure(config.host(), flight.getPort());
+      uri.set("grpc://" + config.host() + ":" + flight.getPort());
       health.setStatus("", ServingStatus.SERVING);
       health.setStatus("arrow.flight.protocol.FlightService", ServingStatus.SERVING);
       return new QuiverServer(flight, health, streams, store, writer, memory, location);
@@ -123,6 +125,11 @@ public final class QuiverServer implements AutoCloseable {
 
   public int port() {
     return flight.getPort();
+  }
+
+  /** The address clients use, as pyarrow writes it: {@code grpc://host:port}. */
+  public String uri() {
+    return "grpc://" + location.getUri().getHost() + ":" + flight.getPort();
   }
 
   /** Blocks until the server has shut down. */
@@ -188,7 +195,7 @@ public final class QuiverServer implements AutoCloseable {
         config.dataDir().toAbsolutePath().normalize(),
         DataSize.format(config.memoryTotal()),
         DataSize.format(config.memoryQueryLimit()));
-    System.out.println("Quiver listening on " + server.location().getUri());
+    System.out.println("Quiver listening on " + server.uri());
     System.out.flush();
     server.awaitTermination();
   }

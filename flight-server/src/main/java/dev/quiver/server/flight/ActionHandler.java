@@ -14,6 +14,7 @@ import dev.quiver.server.table.QuiverTable;
 import java.io.IOException;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 import org.apache.arrow.flight.Action;
 import org.apache.arrow.flight.ActionType;
 import org.apache.arrow.flight.FlightProducer.StreamListener;
@@ -41,9 +42,9 @@ final class ActionHandler {
 
   private final IcebergTableStore store;
   private final ServerConfig config;
-  private final String location;
+  private final Supplier<String> location;
 
-  ActionHandler(IcebergTableStore store, ServerConfig config, String location) {
+  ActionHandler(IcebergTableStore store, ServerConfig config, Supplier<String> location) {
     this.store = store;
     this.config = config;
     this.location = location;
@@ -105,7 +106,7 @@ final class ActionHandler {
     info.put("iceberg_version", versionOf(org.apache.iceberg.Table.class));
     info.put("java_version", Runtime.version().toString());
     info.put("data_dir", config.dataDir().toAbsolutePath().normalize().toString());
-    info.put("location", location);
+    info.put("location", location.get());
     return info;
   }
 

@@ -10,6 +10,7 @@ import dev.quiver.server.config.ServerConfig;
 import dev.quiver.server.memory.MemoryGovernor;
 import dev.quiver.server.table.IcebergTableStore;
 import java.util.concurrent.ExecutorService;
+import java.util.function.Supplier;
 import org.apache.arrow.flight.Action;
 import org.apache.arrow.flight.ActionType;
 import org.apache.arrow.flight.Criteria;
@@ -42,14 +43,15 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
 
   /**
    * A producer over {@code store}; DoGet streams run on {@code streamExecutor}, which the caller
-   * owns and shuts down after the Flight server.
+   * owns and shuts down after the Flight server. {@code location} names the server in server-info
+   * once it is listening.
    */
   public QuiverProducer(
       IcebergTableStore store,
       MemoryGovernor memory,
       ServerConfig config,
       ExecutorService streamExecutor,
-      String location) {
+      Supplier<String> location) {
     this.store = store;
     this.flightInfo = new FlightInfoHandler(store, config);
     this.doGet =

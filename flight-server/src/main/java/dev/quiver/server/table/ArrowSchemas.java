@@ -33,6 +33,13 @@ import org.apache.iceberg.types.Types;
  * round-trips exactly through {@link DuckDbParquetWriter} and {@link ReadConformer}; everything
  * else is refused up front with {@link QuiverErrorCode#UNSUPPORTED_TYPE}.
  *
+ * <p>Schemas here are in Arrow's message format, as {@code FlightStream.getSchema()} and {@code
+ * ArrowReader.readSchema} give them: a dictionary-encoded field's type is its value type.
+ *
+ * <p>Ids: Iceberg's {@code createTable} assigns fresh ids of its own, so take the ids for {@link
+ * #withFieldIds} and {@link DuckDbParquetWriter} from the created table's schema, not from {@link
+ * #toIceberg}'s result.
+ *
  * <p>Caveat: uint64 maps to Iceberg {@code long}. The Parquet files keep the UINT_64 annotation, so
  * Quiver reads the values back exactly, but engines that read the table through Iceberg see values
  * above {@link Long#MAX_VALUE} as negative numbers. Nanosecond timestamps map to Iceberg's {@code
@@ -68,9 +75,7 @@ public final class ArrowSchemas {
     ArrowType type = field.getType();
     DictionaryEncoding dictionary = field.getDictionary();
     if (dictionary != null) {
-      if (topLevel
-          && (type instanceof ArrowType.Utf8 || type instanceof ArrowType.LargeUtf8)
-          && dictionary.getIndexType().getIsSigned()) {
+      if (topLevel && (type instanceof ArrowType.Utf8 || type instanceof ArrowType.LargeUtf8)) {
         return Types.StringType.get();
       }
       throw unsupported(

@@ -13,7 +13,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
@@ -33,23 +32,35 @@ import org.duckdb.DuckDBConnection;
  *
  * <p>Why DuckDB and not arrow-dataset: arrow-dataset 18.3.0's {@code DatasetFileWriter} writes only
  * uncompressed Parquet with 32K-row row groups and has no options. So Quiver runs {@code COPY
- * (SELECT * FROM <arrow stream>) TO '<dir>' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE n,
- * FIELD_IDS {...}, FILE_SIZE_BYTES x, RETURN_STATS true)}: the put stream is exported through the
- * Arrow C Data interface ({@link Data#exportArrayStream}) and registered on a DuckDB connection
- * with {@code registerArrowStream}. DuckDB pulls batches as it writes, so an upload is never held
- * in memory as a whole; it compresses, writes the Iceberg field ids as Parquet field ids, rolls to
- * a new file past the target size, and returns per-file row counts, sizes and column statistics,
- * which become Iceberg metrics. {@code preserve_insertion_order} keeps rows in put order.
+ * (SELECT * FROM <arrow stream>) TO '<file>' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE n,
+ * FIELD_IDS {...}, RETURN_STATS true)}: the put stream is exported through the Arrow C Data
+ * interface ({@link Data#exportArrayStream}) and registered on a DuckDB connection with {@code
+ * registerArrowStream}. DuckDB pulls batches as it writes, so an upload is never held in memory as
+ * a whole; it compresses, writes the Iceberg field ids as Parquet field ids, and returns the file's
+ * row count, size and column statistics, which become Iceberg metrics. {@code
+ * preserve_insertion_order} keeps rows in put order.
+ *
+ * <p>Files are rolled here, not with DuckDB's {@code FILE_SIZE_BYTES}: with more than one DuckDB
+ * thread that option does not keep insertion order (rows end up interleaved across neighbouring
+ * files; measured with DuckDB 2.0.0), while a single-file COPY does. So each file is its own COPY
+ * over a segment of the stream ({@link WriteAdapter} with a byte budget). The budget, in Arrow
+ * bytes, is the target file size scaled by the compression ratio of the files written so far (the
+ * first file's budget is the target itself, so the first file comes out smaller than the target).
+ * Files end at batch boundaries.
  *
  * <p>DuckDB cannot import float16 and keeps zoned timestamps in microseconds, so the stream is
  * presented through a {@link WriteAdapter} (float16 as float32, timestamp[ns, tz] as timestamp[ns];
  * dictionary strings decoded). {@link ReadConformer} restores the exact types on read.
  *
- * <p>Threading: one writer serves the whole server and is thread-safe. Each {@link #write} runs on
- * its own {@code duplicate()} connection, so writes run concurrently and share DuckDB's thread pool
- * ({@code threads}) and memory limit. {@code write} blocks its caller until the file set is
- * complete, while DuckDB's worker threads pull the source reader (one call at a time): the source
- * must not be tied to the calling thread.
+ * <p>Threading: one writer serves the whole server and is thread-safe. DuckDB runs with {@code
+ * threads = 1}, so each {@link #write} executes on its caller's thread, on its own {@code
+ * duplicate()} connection: concurrent puts write concurrently, one core each, and share the memory
+ * limit. One DuckDB thread per write is deliberate (measured with DuckDB 2.0.0 and an Arrow stream
+ * source): with more threads, {@code FILE_SIZE_BYTES} interleaves rows across files and the
+ * order-preserving single-file COPY writes one row group per incoming batch, ignoring {@code
+ * ROW_GROUP_SIZE}. The source reader is pulled on the calling thread, one batch at a time. Row
+ * groups hold at least {@code rowGroupRows} rows, rounded up to whole DuckDB chunks (up to 2,048
+ * rows) or incoming batches.
  */
 public final class DuckDbParquetWriter implements AutoCloseable {
   private static final String FILE_PREFIX = "data-";
@@ -61,15 +72,11 @@ public final class DuckDbParquetWriter implements AutoCloseable {
   /**
    * Opens an in-memory DuckDB database for writing.
    *
-   * @param threads DuckDB worker threads (at least 1)
    * @param memoryLimitBytes DuckDB's memory limit; past it DuckDB spills to {@code tempDirectory}
    * @param tempDirectory where DuckDB may spill
    */
-  public DuckDbParquetWriter(int threads, long memoryLimitBytes, Path tempDirectory) {
+  public DuckDbParquetWriter(long memoryLimitBytes, Path tempDirectory) {
     requireNonNull(tempDirectory, "tempDirectory is null");
-    if (threads < 1) {
-      throw new IllegalArgumentException("threads must be positive, got " + threads);
-    }
     if (memoryLimitBytes < 1) {
       throw new IllegalArgumentException(
           "memoryLimitBytes must be positive, got " + memoryLimitBytes);
@@ -77,10 +84,12 @@ public final class DuckDbParquetWriter implements AutoCloseable {
     try {
       database = (DuckDBConnection) DriverManager.getConnection("jdbc:duckdb:");
       try (Statement statement = database.createStatement()) {
-        statement.execute("SET GLOBAL threads = " + threads);
+        statement.execute("SET GLOBAL threads = 1"); // see the class comment
         statement.execute("SET GLOBAL memory_limit = '" + memoryLimitBytes + "B'");
         statement.execute("SET GLOBAL temp_directory = " + sqlString(tempDirectory.toString()));
         statement.execute("SET GLOBAL preserve_insertion_order = true");
+        // Column statistics print zoned timestamps in the session zone; ParquetMetrics reads UTC.
+        statement.execute("SET GLOBAL TimeZone = 'UTC'");
         // Parquet is built in; never try to download extensions from a server.
         statement.execute("SET GLOBAL autoinstall_known_extensions = false");
       }
@@ -106,6 +115,11 @@ public final class DuckDbParquetWriter implements AutoCloseable {
    * @param allocator allocates the adapted batches and C Data structures; all freed on return
    * @param tableArrowSchema the table's Arrow schema
    * @param icebergSchema the table's Iceberg schema; its ids become Parquet field ids
+   * @param directory where the files go, named data-0.parquet, data-1.parquet, ...
+   * @param options codec, row-group size and target file size
+   * @throws IOException when the directory cannot be prepared or the source throws one
+   * @throws IllegalArgumentException when the directory is not empty or the stream's column names
+   *     are not the table's
    */
   public List<WrittenFile> write(
       ArrowReader source,
@@ -124,15 +138,31 @@ public final class DuckDbParquetWriter implements AutoCloseable {
     if (closed) {
       throw new IllegalStateException("The Parquet writer is closed");
     }
+    checkColumnNames(source.getVectorSchemaRoot().getSchema(), tableArrowSchema);
     Path target = directory.toAbsolutePath();
     boolean created = prepareDirectory(target);
-    String view = "quiver_put_" + streams.incrementAndGet();
-    String sql = copySql(tableArrowSchema, icebergSchema, target, options, view);
     boolean succeeded = false;
     try {
-      List<WrittenFile> files = run(source, allocator, tableArrowSchema, icebergSchema, view, sql);
-      succeeded = true;
-      return files;
+      List<WrittenFile> files = new ArrayList<>();
+      long arrowBytes = 0;
+      long fileBytes = 0;
+      for (int index = 0; ; index++) {
+        long budget = segmentBudget(options.targetFileBytes(), arrowBytes, fileBytes);
+        WriteAdapter segment = new WriteAdapter(allocator, source, tableArrowSchema, budget);
+        Path file = target.resolve(FILE_PREFIX + index + ".parquet");
+        String view = "quiver_put_" + streams.incrementAndGet();
+        String sql = copySql(tableArrowSchema, icebergSchema, file, options, view);
+        WrittenFile written = run(segment, allocator, tableArrowSchema, icebergSchema, view, sql);
+        if (written != null) {
+          files.add(written);
+          arrowBytes += segment.bytes();
+          fileBytes += written.bytes();
+        }
+        if (segment.sourceExhausted()) {
+          succeeded = true;
+          return List.copyOf(files);
+        }
+      }
     } finally {
       if (!succeeded) {
         deleteQuietly(target, created);
@@ -140,31 +170,44 @@ public final class DuckDbParquetWriter implements AutoCloseable {
     }
   }
 
-  private List<WrittenFile> run(
-      ArrowReader source,
+  /**
+   * The Arrow bytes to put in the next file: the target scaled by the compression ratio so far, or
+   * the target itself before the first file.
+   */
+  static long segmentBudget(long targetFileBytes, long arrowBytes, long fileBytes) {
+    if (fileBytes == 0 || arrowBytes == 0) {
+      return targetFileBytes;
+    }
+    double budget = targetFileBytes * ((double) arrowBytes / fileBytes);
+    return Math.max(1, budget >= Long.MAX_VALUE ? Long.MAX_VALUE : (long) budget);
+  }
+
+  /** Writes one segment to one file; null when the segment was empty (its file is deleted). */
+  private WrittenFile run(
+      WriteAdapter segment,
       BufferAllocator allocator,
       Schema tableArrowSchema,
       org.apache.iceberg.Schema icebergSchema,
       String view,
       String sql)
       throws IOException {
-    WriteAdapter adapter = new WriteAdapter(allocator, source, tableArrowSchema);
     try (ArrowArrayStream stream = ArrowArrayStream.allocateNew(allocator)) {
       try {
-        // From here the stream owns the adapter: releasing the stream closes it.
-        Data.exportArrayStream(allocator, adapter, stream);
+        // From here the stream owns the segment reader: releasing the stream closes it.
+        Data.exportArrayStream(allocator, segment, stream);
       } catch (RuntimeException e) {
-        adapter.close();
+        segment.close();
         throw e;
       }
       try (DuckDBConnection connection = database.duplicate()) {
         connection.registerArrowStream(view, stream);
         try (Statement statement = connection.createStatement();
             ResultSet result = statement.executeQuery(sql)) {
-          return readStats(result, tableArrowSchema, icebergSchema);
+          List<WrittenFile> files = readStats(result, tableArrowSchema, icebergSchema);
+          return files.isEmpty() ? null : files.get(0);
         }
       } catch (SQLException e) {
-        throw failure(adapter, e);
+        throw failure(segment, e);
       }
     }
   }
@@ -196,7 +239,7 @@ public final class DuckDbParquetWriter implements AutoCloseable {
       Path path = Path.of(result.getString("filename"));
       long rows = result.getLong("count");
       if (rows == 0) {
-        // With FILE_SIZE_BYTES DuckDB may leave an empty trailing file.
+        // A segment that began where the source ended.
         Files.deleteIfExists(path);
         continue;
       }
@@ -209,14 +252,21 @@ public final class DuckDbParquetWriter implements AutoCloseable {
               bytes,
               ParquetMetrics.from(rows, (Map<?, ?>) statistics, tableArrowSchema, icebergSchema)));
     }
-    files.sort(Comparator.comparingLong(file -> fileIndex(file.path())));
-    return List.copyOf(files);
+    return files;
   }
 
-  private static long fileIndex(Path path) {
-    String name = path.getFileName().toString();
-    String digits = name.substring(FILE_PREFIX.length(), name.indexOf('.'));
-    return Long.parseLong(digits);
+  /** A cheap guard: the adapter pairs columns by position, so their names must line up. */
+  private static void checkColumnNames(Schema stream, Schema table) {
+    List<String> streamNames = stream.getFields().stream().map(Field::getName).toList();
+    List<String> tableNames = table.getFields().stream().map(Field::getName).toList();
+    if (!streamNames.equals(tableNames)) {
+      throw new IllegalArgumentException(
+          "The stream's columns "
+              + streamNames
+              + " are not the table's "
+              + tableNames
+              + "; check the stream with ArrowSchemas.checkAppendCompatible first");
+    }
   }
 
   private static boolean prepareDirectory(Path directory) throws IOException {
@@ -249,17 +299,15 @@ public final class DuckDbParquetWriter implements AutoCloseable {
   static String copySql(
       Schema tableArrowSchema,
       org.apache.iceberg.Schema icebergSchema,
-      Path directory,
+      Path file,
       ParquetWriteOptions options,
       String view) {
     StringBuilder sql = new StringBuilder();
     sql.append("COPY (SELECT * FROM \"").append(view).append("\") TO ");
-    sql.append(sqlString(directory.toString()));
+    sql.append(sqlString(file.toString()));
     sql.append(" (FORMAT parquet, COMPRESSION ").append(options.compression().sqlName());
     options.compressionLevel().ifPresent(level -> sql.append(", COMPRESSION_LEVEL ").append(level));
     sql.append(", ROW_GROUP_SIZE ").append(options.rowGroupRows());
-    sql.append(", FILE_SIZE_BYTES ").append(options.targetFileBytes());
-    sql.append(", FILENAME_PATTERN '").append(FILE_PREFIX).append("{i}'");
     sql.append(", FIELD_IDS ").append(fieldIds(tableArrowSchema, icebergSchema));
     sql.append(", RETURN_STATS true)");
     return sql.toString();

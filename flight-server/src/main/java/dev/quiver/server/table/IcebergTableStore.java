@@ -12,14 +12,17 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.ipc.ArrowReader;
 import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
+import org.apache.arrow.vector.util.DictionaryUtility;
 import org.apache.iceberg.AppendFiles;
 import org.apache.iceberg.CatalogProperties;
 import org.apache.iceberg.DataFile;
@@ -165,7 +168,7 @@ public final class IcebergTableStore implements AutoCloseable {
    */
   public PutReceipt append(TableId id, ArrowReader stream, BufferAllocator allocator)
       throws IOException {
-    Schema streamSchema = stripFieldIds(stream.getVectorSchemaRoot().getSchema());
+    Schema streamSchema = stripFieldIds(messageSchema(stream));
     Optional<QuiverTable> existing = find(id);
     Schema tableSchema;
     org.apache.iceberg.Schema icebergSchema;
@@ -313,6 +316,20 @@ public final class IcebergTableStore implements AutoCloseable {
           QuiverErrorCode.INTERNAL, e, "Table %s has an unreadable Arrow schema property", id);
     }
     return new QuiverTable(id, table, arrow);
+  }
+
+  /**
+   * The stream's schema as it travels (dictionary-encoded columns typed by their values), not the
+   * reader's in-memory form (typed by their indices).
+   */
+  private static Schema messageSchema(ArrowReader stream) throws IOException {
+    Schema memory = stream.getVectorSchemaRoot().getSchema();
+    Set<Long> dictionaryIds = new HashSet<>();
+    List<Field> fields = new ArrayList<>();
+    for (Field field : memory.getFields()) {
+      fields.add(DictionaryUtility.toMessageFormat(field, stream, dictionaryIds));
+    }
+    return new Schema(fields, memory.getCustomMetadata());
   }
 
   private static Schema stripFieldIds(Schema schema) {

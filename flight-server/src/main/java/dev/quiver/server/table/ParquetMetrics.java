@@ -2,11 +2,16 @@ package dev.quiver.server.table;
 
 import java.math.BigDecimal;
 import java.nio.ByteBuffer;
+import java.time.DateTimeException;
+import java.time.Instant;
 import java.time.LocalDate;
-import java.time.format.DateTimeParseException;
+import java.time.LocalDateTime;
+import java.time.ZoneOffset;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.apache.arrow.vector.types.DateUnit;
 import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Field;
@@ -20,11 +25,11 @@ import org.apache.iceberg.types.Types;
  * Turns DuckDB's RETURN_STATS column statistics of one Parquet file into Iceberg {@link Metrics}.
  *
  * <p>Counts and sizes are recorded for every non-repeated primitive column (top level and inside
- * structs). Bounds are recorded only for top-level int, long (not uint64), boolean, string, date
- * and decimal columns, and only when DuckDB says the value is exact: a wrong bound would make
- * Iceberg skip a file that holds matching rows, a missing one only costs a file read. Floating
- * point (NaN and signed zero rules) and timestamps (DuckDB prints them in the session time zone)
- * get no bounds.
+ * structs). Bounds are recorded only for top-level int, long (not uint64), boolean, string, date,
+ * decimal and timestamp columns, and only when DuckDB says the value is exact and Quiver can parse
+ * it exactly: a wrong bound would make Iceberg skip a file that holds matching rows, a missing one
+ * only costs a file read. Floating point (NaN and signed zero rules), time, binary and uint64
+ * columns get no bounds.
  */
 final class ParquetMetrics {
   private ParquetMetrics() {}
@@ -162,14 +167,52 @@ final class ParquetMetrics {
             return null;
           }
           return (int) LocalDate.parse(text).toEpochDay();
+        case TIMESTAMP:
+          return epoch(text, false);
+        case TIMESTAMP_NANO:
+          return epoch(text, true);
         case DECIMAL:
           int scale = ((Types.DecimalType) type).scale();
           return new BigDecimal(text).setScale(scale); // throws if it would round
         default:
           return null;
       }
-    } catch (NumberFormatException | DateTimeParseException | ArithmeticException e) {
+    } catch (NumberFormatException | DateTimeException | ArithmeticException e) {
       return null;
     }
+  }
+
+  private static final Pattern NAIVE =
+      Pattern.compile("\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?");
+  private static final Pattern ZONED =
+      Pattern.compile(
+          "(\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}(?:\\.\\d{1,9})?)([+-]\\d{2})(?::?(\\d{2}))?");
+
+  /**
+   * A timestamp as DuckDB prints it ({@code 2023-11-14 22:13:20.5}, or with {@code +00} in the
+   * writer's UTC session) in micros or nanos since the epoch; null for anything else (BC dates,
+   * years past 9999) or when micros would lose precision.
+   */
+  private static Long epoch(String text, boolean nanos) {
+    Instant instant;
+    Matcher zoned = ZONED.matcher(text);
+    if (zoned.matches()) {
+      String offset = zoned.group(2) + ":" + (zoned.group(3) == null ? "00" : zoned.group(3));
+      instant =
+          LocalDateTime.parse(zoned.group(1).replace(' ', 'T')).toInstant(ZoneOffset.of(offset));
+    } else if (NAIVE.matcher(text).matches()) {
+      instant = LocalDateTime.parse(text.replace(' ', 'T')).toInstant(ZoneOffset.UTC);
+    } else {
+      return null;
+    }
+    if (nanos) {
+      return Math.addExact(
+          Math.multiplyExact(instant.getEpochSecond(), 1_000_000_000L), instant.getNano());
+    }
+    if (instant.getNano() % 1_000 != 0) {
+      return null;
+    }
+    return Math.addExact(
+        Math.multiplyExact(instant.getEpochSecond(), 1_000_000L), instant.getNano() / 1_000);
   }
 }

@@ -11,9 +11,11 @@ import java.util.OptionalInt;
  *
  * @param compression the Parquet codec
  * @param compressionLevel the codec level, only for zstd (1..22); empty for the codec's default
- * @param rowGroupRows the rows per row group, at least 1
- * @param targetFileBytes the size after which the writer starts a new file, at least 1; files end
- *     at row-group boundaries, so a file may be somewhat larger
+ * @param rowGroupRows the rows per row group, at least 1; DuckDB closes a row group once it holds
+ *     this many rows, so groups come out rounded up to whole chunks (2,048 rows) or incoming
+ *     batches
+ * @param targetFileBytes the file size the writer aims at, at least 1; files end at incoming batch
+ *     boundaries and the size is estimated from the compression ratio so far, so it is approximate
  */
 public record ParquetWriteOptions(
     Compression compression,

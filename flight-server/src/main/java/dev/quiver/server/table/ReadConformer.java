@@ -3,10 +3,15 @@ package dev.quiver.server.table;
 import static java.util.Objects.requireNonNull;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.util.AutoCloseables;
 import org.apache.arrow.vector.FieldVector;
+import org.apache.arrow.vector.ValueVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.dictionary.DictionaryEncoder;
 import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.FieldType;
 import org.apache.arrow.vector.types.pojo.Schema;
@@ -20,9 +25,10 @@ import org.apache.arrow.vector.types.pojo.Schema;
  * for time32, list for large_list, everything nullable, its own list and map child names). This
  * class relabels zero-copy where the layouts match and converts the buffers where they differ.
  *
- * <p>Dictionary-encoded string columns come back as plain strings: {@link #schema()} is the table
- * schema with those columns decoded (Flight sends dictionaries once per stream, so re-encoding
- * would need a stream-wide dictionary, which this class does not build).
+ * <p>Dictionary-encoded string columns: without {@link ReadDictionaries} they come back as plain
+ * strings ({@link #readSchema}); with them, they come back encoded against those stream-wide
+ * dictionaries, in the table's exact type (the root then holds index vectors, as Flight expects
+ * with {@code start(root, dictionaries)}).
  *
  * <p>The root returned by {@link #conform} belongs to this conformer and is reused: it is valid
  * until the next call or {@link #close()}. Not thread-safe; use one conformer per scan.
@@ -30,10 +36,11 @@ import org.apache.arrow.vector.types.pojo.Schema;
 public final class ReadConformer implements AutoCloseable {
   private final BufferAllocator allocator;
   private final VectorSchemaRoot root;
+  private final Map<String, DictionaryColumn> dictionaryColumns = new HashMap<>();
 
   /**
    * A conformer to {@code tableSchema}, which may be a projection of the table's schema (the
-   * scanned batches are matched to it by column name).
+   * scanned batches are matched to it by column name); dictionary columns come back plain.
    */
   public ReadConformer(BufferAllocator allocator, Schema tableSchema) {
     this.allocator = requireNonNull(allocator, "allocator is null");
@@ -41,8 +48,55 @@ public final class ReadConformer implements AutoCloseable {
   }
 
   /**
-   * The schema Quiver serves for a table schema: the table's, with dictionary-encoded columns as
-   * their plain value type.
+   * A conformer that dictionary-encodes the table's dictionary columns against {@code
+   * dictionaries}, which must be finished and hold every value the scan will meet.
+   */
+  public ReadConformer(
+      BufferAllocator allocator, Schema tableSchema, ReadDictionaries dictionaries) {
+    this.allocator = requireNonNull(allocator, "allocator is null");
+    requireNonNull(dictionaries, "dictionaries is null");
+    List<Field> fields = new ArrayList<>();
+    for (Field field : tableSchema.getFields()) {
+      if (field.getDictionary() == null) {
+        fields.add(field);
+      } else {
+        // Memory format: the vector holds the indices.
+        fields.add(
+            new Field(
+                field.getName(),
+                new FieldType(
+                    field.isNullable(),
+                    ReadDictionaries.indexType(field.getDictionary()),
+                    field.getDictionary(),
+                    field.getMetadata()),
+                null));
+      }
+    }
+    this.root =
+        VectorSchemaRoot.create(new Schema(fields, tableSchema.getCustomMetadata()), allocator);
+    try {
+      for (Field field : tableSchema.getFields()) {
+        if (field.getDictionary() != null) {
+          Field plain = new Field(field.getName(), FieldType.nullable(field.getType()), null);
+          dictionaryColumns.put(
+              field.getName(),
+              new DictionaryColumn(
+                  plain.createVector(allocator),
+                  new DictionaryEncoder(
+                      dictionaries.lookup(field.getDictionary().getId()), allocator)));
+        }
+      }
+    } catch (RuntimeException e) {
+      close();
+      throw e;
+    }
+  }
+
+  private record DictionaryColumn(FieldVector plain, DictionaryEncoder encoder) {}
+
+  /**
+   * The schema Quiver serves for a table schema without dictionaries: the table's, with
+   * dictionary-encoded columns as their plain value type.
    */
   public static Schema readSchema(Schema tableSchema) {
     List<Field> fields = new ArrayList<>();
@@ -73,6 +127,8 @@ public final class ReadConformer implements AutoCloseable {
    *
    * <p>The result shares buffers with {@code scanned} where it can (reference-counted), so the
    * caller may close or reuse {@code scanned} at once.
+   *
+   * @throws IllegalArgumentException when a dictionary column holds a value its dictionary lacks
    */
   public VectorSchemaRoot conform(VectorSchemaRoot scanned) {
     requireNonNull(scanned, "scanned is null");
@@ -82,7 +138,15 @@ public final class ReadConformer implements AutoCloseable {
       if (source == null) {
         throw new IllegalStateException("The scanned batch has no column " + name);
       }
-      VectorConversions.copyInto(source, target, allocator);
+      DictionaryColumn dictionary = dictionaryColumns.get(name);
+      if (dictionary == null) {
+        VectorConversions.copyInto(source, target, allocator);
+      } else {
+        VectorConversions.copyInto(source, dictionary.plain(), allocator);
+        try (ValueVector indices = dictionary.encoder().encode(dictionary.plain())) {
+          indices.makeTransferPair(target).transfer();
+        }
+      }
     }
     root.setRowCount(scanned.getRowCount());
     return root;
@@ -90,6 +154,15 @@ public final class ReadConformer implements AutoCloseable {
 
   @Override
   public void close() {
-    root.close();
+    List<AutoCloseable> closeables = new ArrayList<>();
+    closeables.add(root);
+    for (DictionaryColumn column : dictionaryColumns.values()) {
+      closeables.add(column.plain());
+    }
+    try {
+      AutoCloseables.close(closeables);
+    } catch (Exception e) {
+      throw new IllegalStateException("Cannot close the read conformer", e);
+    }
   }
 }

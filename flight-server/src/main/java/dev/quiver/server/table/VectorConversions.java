@@ -23,11 +23,6 @@ import org.apache.arrow.vector.types.pojo.ArrowType;
 final class VectorConversions {
   private VectorConversions() {}
 
-  /** Whether {@link #copyInto} can move data from {@code from} to {@code to} at this level. */
-  static boolean canConvert(ArrowType from, ArrowType to) {
-    return sameLayout(from, to) || conversionKind(from, to) != null;
-  }
-
   /**
    * Replaces {@code target}'s contents with {@code source}'s values, recursively.
    *

@@ -24,23 +24,57 @@ import org.apache.arrow.vector.types.pojo.Schema;
  * dictionary-encoded strings are decoded, and everything else passes through zero-copy.
  *
  * <p>The source stays owned by the caller: closing this reader does not close it. This reader's own
- * vectors are closed with it. DuckDB calls {@link #loadNextBatch} from its worker threads, one call
- * at a time; the first exception the source (or a conversion) throws is kept in {@link #failure()}
- * because DuckDB hands it on only as the text of an SQLException.
+ * vectors are closed with it. DuckDB calls {@link #loadNextBatch} from the thread that runs the
+ * COPY, one call at a time; the first exception the source (or a conversion) throws is kept in
+ * {@link #failure()} because DuckDB hands it on only as the text of an SQLException.
  */
 public final class WriteAdapter extends ArrowReader {
   private final ArrowReader source;
   private final Schema presented;
+  private final long byteBudget;
   private volatile Throwable failure;
+  private volatile boolean sourceExhausted;
+  private volatile long rows;
+  private volatile long bytes;
 
   /**
-   * A reader over {@code source}'s batches, whose schema must have the types of {@code tableSchema}
-   * (as checked by {@link ArrowSchemas#checkAppendCompatible}).
+   * A reader over all of {@code source}'s batches, whose schema must have the types of {@code
+   * tableSchema} (as checked by {@link ArrowSchemas#checkAppendCompatible}).
    */
   public WriteAdapter(BufferAllocator allocator, ArrowReader source, Schema tableSchema) {
+    this(allocator, source, tableSchema, Long.MAX_VALUE);
+  }
+
+  /**
+   * A reader over {@code source}'s next batches that ends (without reading further) once the
+   * batches it presented reach {@code byteBudget} Arrow buffer bytes; the batch that crosses the
+   * budget is still presented, so a segment holds at least one batch. Segment a stream by creating
+   * one adapter after another over the same source until {@link #sourceExhausted()}.
+   */
+  public WriteAdapter(
+      BufferAllocator allocator, ArrowReader source, Schema tableSchema, long byteBudget) {
     super(allocator);
     this.source = requireNonNull(source, "source is null");
     this.presented = presentedSchema(tableSchema);
+    if (byteBudget < 1) {
+      throw new IllegalArgumentException("byteBudget must be positive, got " + byteBudget);
+    }
+    this.byteBudget = byteBudget;
+  }
+
+  /** Whether the source reported its end (as opposed to this segment reaching its budget). */
+  public boolean sourceExhausted() {
+    return sourceExhausted;
+  }
+
+  /** The rows presented so far. */
+  public long rows() {
+    return rows;
+  }
+
+  /** The Arrow buffer bytes presented so far. */
+  public long bytes() {
+    return bytes;
   }
 
   /** The schema DuckDB sees for a table schema (top-level columns only are adapted). */
@@ -76,7 +110,11 @@ public final class WriteAdapter extends ArrowReader {
   @Override
   public boolean loadNextBatch() throws IOException {
     try {
+      if (bytes >= byteBudget || sourceExhausted) {
+        return false;
+      }
       if (!source.loadNextBatch()) {
+        sourceExhausted = true;
         return false;
       }
       VectorSchemaRoot in = source.getVectorSchemaRoot();
@@ -93,6 +131,12 @@ public final class WriteAdapter extends ArrowReader {
         }
       }
       out.setRowCount(in.getRowCount());
+      rows += out.getRowCount();
+      long batchBytes = 0;
+      for (FieldVector vector : out.getFieldVectors()) {
+        batchBytes += vector.getBufferSize();
+      }
+      bytes += batchBytes;
       return true;
     } catch (IOException | RuntimeException | Error e) {
       if (failure == null) {

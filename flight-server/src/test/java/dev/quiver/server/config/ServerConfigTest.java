@@ -161,6 +161,17 @@ class ServerConfigTest {
   }
 
   @Test
+  void readmeDocumentsEveryKeyWithItsDefault() throws Exception {
+    // Surefire runs in the module folder; the README is at the repository root.
+    String readme = Files.readString(Path.of("..", "README.md"));
+    for (ConfigKey key : ServerConfig.KEYS) {
+      assertThat(readme)
+          .as("README.md's configuration table lists %s", key.name())
+          .contains("| `" + key.name() + "` | `" + key.defaultValue() + "` |");
+    }
+  }
+
+  @Test
   void dataSizesUseBinaryUnits() {
     assertThat(DataSize.parseBytes("256MB")).isEqualTo(256L << 20);
     assertThat(DataSize.parseBytes("1 gib")).isEqualTo(1L << 30);
