@@ -13,7 +13,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.apache.arrow.flight.Criteria;
-import org.apache.arrow.flight.ErrorFlightMetadata;
 import org.apache.arrow.flight.FlightClient;
 import org.apache.arrow.flight.FlightDescriptor;
 import org.apache.arrow.flight.FlightRuntimeException;
@@ -106,12 +105,7 @@ class FlightClientConformanceIT extends BaseClientConformanceIT {
     @Override
     public QuiverErrorCode errorCode(Throwable error) {
       if (error instanceof FlightRuntimeException flight) {
-        // Arrow's ErrorFlightMetadata.get throws for an absent key, so look before reading.
-        ErrorFlightMetadata metadata = flight.status().metadata();
-        if (metadata != null && metadata.containsKey(QuiverErrorCode.METADATA_KEY)) {
-          return QuiverException.fromFlight(flight).code();
-        }
-        return QuiverErrorCode.fromFlightStatus(flight.status().code());
+        return QuiverException.fromFlight(flight).code();
       }
       throw new AssertionError("Not a Flight error", error);
     }
