@@ -78,8 +78,7 @@ public final class QuiverServer implements AutoCloseable {
       opened.add(memory);
       Path spill = dataDir.resolve("tmp");
       Files.createDirectories(spill);
-      DuckDbParquetWriter writer =
-          new DuckDbParquetWriter(config.duckdbThreads(), config.duckdbMemoryLimit(), spill);
+      DuckDbParquetWriter writer = new DuckDbParquetWriter(config.duckdbMemoryLimit(), spill);
       opened.add(0, writer);
       ParquetWriteOptions writeOptions =
           new ParquetWriteOptions(

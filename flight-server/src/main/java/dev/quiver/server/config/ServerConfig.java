@@ -32,7 +32,6 @@ import java.util.TreeSet;
  * @param scanBatchRows rows per record batch a scan sends
  * @param memoryTotal bytes of Arrow memory all calls together may hold
  * @param memoryQueryLimit bytes of Arrow memory one call may hold
- * @param duckdbThreads threads DuckDB (the Parquet writer) may use
  * @param duckdbMemoryLimit memory DuckDB may use before spilling
  */
 public record ServerConfig(
@@ -49,7 +48,6 @@ public record ServerConfig(
     int scanBatchRows,
     long memoryTotal,
     long memoryQueryLimit,
-    int duckdbThreads,
     long duckdbMemoryLimit) {
 
   public static final ConfigKey HOST =
@@ -96,8 +94,6 @@ public record ServerConfig(
           "memory.query-limit",
           "256MB",
           "Arrow memory one call may hold (capped at memory.total).");
-  public static final ConfigKey DUCKDB_THREADS =
-      new ConfigKey("duckdb.threads", "2", "Threads the embedded DuckDB Parquet writer may use.");
   public static final ConfigKey DUCKDB_MEMORY_LIMIT =
       new ConfigKey(
           "duckdb.memory-limit", "512MB", "Memory DuckDB may use before spilling to disk.");
@@ -118,7 +114,6 @@ public record ServerConfig(
           SCAN_BATCH_ROWS,
           MEMORY_TOTAL,
           MEMORY_QUERY_LIMIT,
-          DUCKDB_THREADS,
           DUCKDB_MEMORY_LIMIT);
 
   private static final Set<String> CODECS = Set.of("zstd", "snappy", "gzip", "lz4", "uncompressed");
@@ -139,7 +134,6 @@ public record ServerConfig(
     check(scanBatchRows > 0, SCAN_BATCH_ROWS, scanBatchRows);
     check(memoryTotal > 0, MEMORY_TOTAL, memoryTotal);
     check(memoryQueryLimit > 0, MEMORY_QUERY_LIMIT, memoryQueryLimit);
-    check(duckdbThreads >= 1, DUCKDB_THREADS, duckdbThreads);
     check(duckdbMemoryLimit >= 16 * 1024 * 1024, DUCKDB_MEMORY_LIMIT, duckdbMemoryLimit);
     memoryQueryLimit = Math.min(memoryQueryLimit, memoryTotal);
   }
@@ -214,7 +208,6 @@ public record ServerConfig(
         integer(v, SCAN_BATCH_ROWS),
         total,
         size(v, MEMORY_QUERY_LIMIT),
-        integer(v, DUCKDB_THREADS),
         size(v, DUCKDB_MEMORY_LIMIT));
   }
 

@@ -1,8 +1,12 @@
 package dev.quiver.server.flight;
 
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.apache.arrow.flight.FlightStream;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.FieldVector;
@@ -12,7 +16,9 @@ import org.apache.arrow.vector.VectorUnloader;
 import org.apache.arrow.vector.dictionary.Dictionary;
 import org.apache.arrow.vector.ipc.ArrowReader;
 import org.apache.arrow.vector.ipc.message.ArrowRecordBatch;
+import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
+import org.apache.arrow.vector.util.DictionaryUtility;
 import org.apache.arrow.vector.util.TransferPair;
 
 /**
@@ -78,8 +84,19 @@ public final class FlightStreamReader extends ArrowReader {
     // The FlightStream belongs to Flight, which closes it when the call ends.
   }
 
+  /**
+   * The stream's schema in message format (dictionary columns typed by their values): FlightStream
+   * hands out its in-memory form, and ArrowReader converts what this returns to memory format
+   * itself, so passing the in-memory form through would type the dictionaries by their indices.
+   */
   @Override
   protected Schema readSchema() {
-    return stream.getSchema();
+    Schema memory = stream.getSchema();
+    Set<Long> ids = new HashSet<>();
+    List<Field> fields = new ArrayList<>();
+    for (Field field : memory.getFields()) {
+      fields.add(DictionaryUtility.toMessageFormat(field, stream.getDictionaryProvider(), ids));
+    }
+    return new Schema(fields, memory.getCustomMetadata());
   }
 }

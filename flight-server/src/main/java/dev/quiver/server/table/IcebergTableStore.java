@@ -170,39 +170,81 @@ public final class IcebergTableStore implements AutoCloseable {
       throws IOException {
     Schema streamSchema = stripFieldIds(messageSchema(stream));
     Optional<QuiverTable> existing = find(id);
-    Schema tableSchema;
-    org.apache.iceberg.Schema icebergSchema;
-    String location;
     if (existing.isPresent()) {
-      tableSchema = existing.get().arrowSchema();
-      ArrowSchemas.checkAppendCompatible(id, tableSchema, streamSchema);
-      icebergSchema = existing.get().table().schema();
-      location = existing.get().table().location();
-    } else {
-      tableSchema = streamSchema;
-      icebergSchema = ArrowSchemas.toIceberg(streamSchema);
-      location =
-          LocalFileIO.toLocation(
-              warehouse
-                  .resolve(id.namespace())
-                  .resolve(id.name() + "-" + UUID.randomUUID().toString().substring(0, 8)));
+      QuiverTable table = existing.get();
+      ArrowSchemas.checkAppendCompatible(id, table.arrowSchema(), streamSchema);
+      List<WrittenFile> written =
+          write(
+              table.table().location(),
+              stream,
+              allocator,
+              table.arrowSchema(),
+              table.table().schema());
+      return commitOrDelete(written, () -> commitAppend(table.table(), written));
     }
-    Path staging = LocalFileIO.toPath(location).resolve("data").resolve("put-" + UUID.randomUUID());
+    // A new table: open (but do not commit) its create transaction first, so the files carry
+    // the field ids Iceberg assigns, then commit creation and data as one.
+    Transaction create = newTableTransaction(id, streamSchema);
+    Table table = create.table();
+    List<WrittenFile> written =
+        write(table.location(), stream, allocator, streamSchema, table.schema());
+    return commitOrDelete(written, () -> commitCreate(id, create, streamSchema, written));
+  }
+
+  private List<WrittenFile> write(
+      String tableLocation,
+      ArrowReader stream,
+      BufferAllocator allocator,
+      Schema arrowSchema,
+      org.apache.iceberg.Schema icebergSchema)
+      throws IOException {
+    Path staging =
+        LocalFileIO.toPath(tableLocation).resolve("data").resolve("put-" + UUID.randomUUID());
+    return writer.write(stream, allocator, arrowSchema, icebergSchema, staging, writeOptions);
+  }
+
+  private static PutReceipt commitOrDelete(
+      List<WrittenFile> written, java.util.function.Supplier<PutReceipt> commit)
+      throws IOException {
     boolean committed = false;
     try {
-      List<WrittenFile> written =
-          writer.write(stream, allocator, tableSchema, icebergSchema, staging, writeOptions);
-      PutReceipt receipt =
-          existing.isPresent()
-              ? commitAppend(existing.get().table(), written)
-              : commitCreate(id, tableSchema, icebergSchema, location, written);
+      PutReceipt receipt = commit.get();
       committed = true;
       return receipt;
     } finally {
-      if (!committed) {
-        LocalFileIO.deleteRecursively(staging);
+      if (!committed && !written.isEmpty()) {
+        LocalFileIO.deleteRecursively(written.get(0).path().getParent());
       }
     }
+  }
+
+  private Transaction newTableTransaction(TableId id, Schema arrowSchema) {
+    org.apache.iceberg.Schema icebergSchema = ArrowSchemas.toIceberg(arrowSchema);
+    String location =
+        LocalFileIO.toLocation(
+            warehouse
+                .resolve(id.namespace())
+                .resolve(id.name() + "-" + UUID.randomUUID().toString().substring(0, 8)));
+    Map<String, String> props = new HashMap<>();
+    props.put(ARROW_SCHEMA_PROPERTY, arrowSchema.toJson());
+    props.put(TableProperties.FORMAT_VERSION, needsV3(icebergSchema) ? "3" : "2");
+    props.put(TableProperties.COMMIT_NUM_RETRIES, "50");
+    props.put(TableProperties.COMMIT_MIN_RETRY_WAIT_MS, "10");
+    props.put(TableProperties.COMMIT_MAX_RETRY_WAIT_MS, "500");
+    props.put(
+        TableProperties.PARQUET_COMPRESSION,
+        writeOptions.compression().name().toLowerCase(java.util.Locale.ROOT));
+    Transaction create =
+        catalog.newCreateTableTransaction(
+            identifier(id), icebergSchema, PartitionSpec.unpartitioned(), location, props);
+    // The name mapping must use the ids Iceberg assigned, which only the transaction knows.
+    create
+        .updateProperties()
+        .set(
+            TableProperties.DEFAULT_NAME_MAPPING,
+            NameMappingParser.toJson(MappingUtil.create(create.table().schema())))
+        .commit();
+    return create;
   }
 
   private PutReceipt commitAppend(Table table, List<WrittenFile> written) {
@@ -217,34 +259,15 @@ public final class IcebergTableStore implements AutoCloseable {
   }
 
   private PutReceipt commitCreate(
-      TableId id,
-      Schema tableSchema,
-      org.apache.iceberg.Schema icebergSchema,
-      String location,
-      List<WrittenFile> written) {
+      TableId id, Transaction create, Schema arrowSchema, List<WrittenFile> written) {
     createNamespace(id.namespace());
-    Map<String, String> props = new HashMap<>();
-    props.put(ARROW_SCHEMA_PROPERTY, tableSchema.toJson());
-    props.put(
-        TableProperties.DEFAULT_NAME_MAPPING,
-        NameMappingParser.toJson(MappingUtil.create(icebergSchema)));
-    props.put(TableProperties.FORMAT_VERSION, needsV3(icebergSchema) ? "3" : "2");
-    props.put(TableProperties.COMMIT_NUM_RETRIES, "50");
-    props.put(TableProperties.COMMIT_MIN_RETRY_WAIT_MS, "10");
-    props.put(TableProperties.COMMIT_MAX_RETRY_WAIT_MS, "500");
-    props.put(
-        TableProperties.PARQUET_COMPRESSION,
-        writeOptions.compression().name().toLowerCase(java.util.Locale.ROOT));
     try {
-      Transaction tx =
-          catalog.newCreateTableTransaction(
-              identifier(id), icebergSchema, PartitionSpec.unpartitioned(), location, props);
       if (!written.isEmpty()) {
-        AppendFiles append = tx.newAppend();
-        written.forEach(f -> append.appendFile(dataFile(tx.table().spec(), f)));
+        AppendFiles append = create.newAppend();
+        written.forEach(f -> append.appendFile(dataFile(create.table().spec(), f)));
         append.commit();
       }
-      tx.commitTransaction();
+      create.commitTransaction();
       Table table = catalog.loadTable(identifier(id));
       long snapshot = table.currentSnapshot() == null ? 0 : table.currentSnapshot().snapshotId();
       return receipt(written, snapshot);
@@ -252,8 +275,8 @@ public final class IcebergTableStore implements AutoCloseable {
       // Another put created the table first: append to it if our rows fit its schema. Our files
       // carry field ids from our own schema, which match only if the schemas are equal.
       QuiverTable winner = load(id);
-      ArrowSchemas.checkAppendCompatible(id, winner.arrowSchema(), tableSchema);
-      if (!winner.table().schema().sameSchema(icebergSchema)) {
+      ArrowSchemas.checkAppendCompatible(id, winner.arrowSchema(), arrowSchema);
+      if (!winner.table().schema().sameSchema(create.table().schema())) {
         throw new QuiverException(
             QuiverErrorCode.COMMIT_CONFLICT,
             "Table %s was created concurrently with a different schema; retry the put",

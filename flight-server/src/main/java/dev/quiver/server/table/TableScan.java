@@ -2,42 +2,38 @@ package dev.quiver.server.table;
 
 import static java.util.Objects.requireNonNull;
 
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.List;
-import java.util.Optional;
-import org.apache.arrow.dataset.file.FileFormat;
-import org.apache.arrow.dataset.file.FileSystemDatasetFactory;
-import org.apache.arrow.dataset.jni.NativeMemoryPool;
-import org.apache.arrow.dataset.scanner.ScanOptions;
-import org.apache.arrow.dataset.scanner.Scanner;
-import org.apache.arrow.dataset.source.Dataset;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.util.AutoCloseables;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.dictionary.DictionaryProvider;
 import org.apache.arrow.vector.ipc.ArrowReader;
+import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
 
 /**
  * Streams the rows of some Parquet data files through arrow-dataset, with projection, a pushed down
  * Substrait filter and a row limit, conformed to the table's exact Arrow types.
  *
+ * <p>Dictionary-encoded columns cost a first pass over just those columns: Flight sends
+ * dictionaries once, when the stream starts, so every value must be known before the first batch.
+ *
  * <p>Not thread-safe: one thread calls {@link #next()} and reads {@link #root()}. The root is owned
  * by the scan and refilled by each {@code next()}; close the scan to release everything.
  */
 public final class TableScan implements AutoCloseable {
-  private final FileSystemDatasetFactory factory;
-  private final Dataset dataset;
-  private final Scanner scanner;
-  private final ArrowReader reader;
+  private final ReadDictionaries dictionaries;
   private final ReadConformer conformer;
+  private final ParquetFiles files;
   private final long limit;
   private long rows;
 
   /**
-   * Opens a scan; {@code files} are file URIs in the order to read, {@code columns} the projection
-   * (table column names, in order), {@code filter} a direct buffer or null, {@code limit} negative
-   * for none.
+   * Opens a scan; {@code files} are file URIs in the order to read, {@code projectedSchema} the
+   * table's columns to return (message format), {@code filter} a direct buffer or null, {@code
+   * limit} negative for none.
    */
   public TableScan(
       BufferAllocator allocator,
@@ -45,48 +41,52 @@ public final class TableScan implements AutoCloseable {
       Schema projectedSchema,
       ByteBuffer filter,
       long limit,
-      int batchRows) {
+      int batchRows)
+      throws IOException {
     requireNonNull(projectedSchema, "projectedSchema is null");
     this.limit = limit;
-    this.conformer = new ReadConformer(allocator, projectedSchema);
-    if (files.isEmpty() || limit == 0) {
-      this.factory = null;
-      this.dataset = null;
-      this.scanner = null;
-      this.reader = null;
-      return;
-    }
-    String[] columns =
-        projectedSchema.getFields().stream().map(f -> f.getName()).toArray(String[]::new);
-    ScanOptions.Builder options = new ScanOptions.Builder(batchRows).columns(Optional.of(columns));
-    if (filter != null) {
-      options.substraitFilter(filter);
-    }
-    FileSystemDatasetFactory f = null;
-    Dataset d = null;
-    Scanner s = null;
+    boolean empty = files.isEmpty() || limit == 0;
+    ReadDictionaries dicts = null;
+    ReadConformer conform = null;
     try {
-      f =
-          new FileSystemDatasetFactory(
-              allocator,
-              NativeMemoryPool.getDefault(),
-              FileFormat.PARQUET,
-              files.toArray(String[]::new));
-      d = f.finish();
-      s = d.newScan(options.build());
-      this.reader = s.scanBatches();
-    } catch (RuntimeException e) {
-      closeQuietly(e, s, d, f, conformer);
+      if (hasDictionaries(projectedSchema)) {
+        dicts = new ReadDictionaries(allocator, projectedSchema);
+        if (!empty) {
+          collect(dicts, allocator, files, filter, batchRows);
+        }
+        dicts.finish();
+        conform = new ReadConformer(allocator, projectedSchema, dicts);
+      } else {
+        conform = new ReadConformer(allocator, projectedSchema);
+      }
+      List<String> columns = projectedSchema.getFields().stream().map(Field::getName).toList();
+      this.files = empty ? null : ParquetFiles.open(allocator, files, columns, filter, batchRows);
+    } catch (IOException | RuntimeException e) {
+      closeQuietly(e, conform, dicts);
       throw e;
     }
-    this.factory = f;
-    this.dataset = d;
-    this.scanner = s;
+    this.dictionaries = dicts;
+    this.conformer = conform;
   }
 
-  /** The schema of the rows this scan returns. */
-  public Schema schema() {
-    return conformer.schema();
+  private static void collect(
+      ReadDictionaries dictionaries,
+      BufferAllocator allocator,
+      List<String> files,
+      ByteBuffer filter,
+      int batchRows)
+      throws IOException {
+    try (ParquetFiles pass =
+        ParquetFiles.open(allocator, files, dictionaries.columns(), filter, batchRows)) {
+      ArrowReader reader = pass.reader();
+      while (reader.loadNextBatch()) {
+        dictionaries.collect(reader.getVectorSchemaRoot());
+      }
+    }
+  }
+
+  private static boolean hasDictionaries(Schema schema) {
+    return schema.getFields().stream().anyMatch(f -> f.getDictionary() != null);
   }
 
   /** The root holding the current batch; the same object for the whole scan. */
@@ -94,16 +94,17 @@ public final class TableScan implements AutoCloseable {
     return conformer.root();
   }
 
-  /** The dictionaries of dictionary-encoded columns; none today (they are served decoded). */
+  /** The dictionaries of dictionary-encoded columns, to send when the stream starts. */
   public DictionaryProvider dictionaries() {
-    return new DictionaryProvider.MapDictionaryProvider();
+    return dictionaries == null ? new DictionaryProvider.MapDictionaryProvider() : dictionaries;
   }
 
   /** Loads the next non-empty batch into {@link #root()}; false at the end or at the limit. */
-  public boolean next() throws java.io.IOException {
-    if (reader == null || (limit >= 0 && rows >= limit)) {
+  public boolean next() throws IOException {
+    if (files == null || (limit >= 0 && rows >= limit)) {
       return false;
     }
+    ArrowReader reader = files.reader();
     while (reader.loadNextBatch()) {
       VectorSchemaRoot scanned = reader.getVectorSchemaRoot();
       if (scanned.getRowCount() == 0) {
@@ -126,7 +127,7 @@ public final class TableScan implements AutoCloseable {
 
   @Override
   public void close() throws Exception {
-    AutoCloseables.close(reader, scanner, dataset, factory, conformer);
+    AutoCloseables.close(files, conformer, dictionaries);
   }
 
   private static void closeQuietly(Exception primary, AutoCloseable... closeables) {

@@ -28,7 +28,6 @@ class ServerConfigTest {
     assertThat(config.scanBatchRows()).isEqualTo(65_536);
     assertThat(config.memoryTotal()).isEqualTo(1L << 30);
     assertThat(config.memoryQueryLimit()).isEqualTo(256L << 20);
-    assertThat(config.duckdbThreads()).isEqualTo(2);
     assertThat(config.duckdbMemoryLimit()).isEqualTo(512L << 20);
   }
 
@@ -56,7 +55,6 @@ class ServerConfigTest {
             Map.entry("scan.batch-rows", "1024"),
             Map.entry("memory.total", "2GB"),
             Map.entry("memory.query-limit", "64MB"),
-            Map.entry("duckdb.threads", "1"),
             Map.entry("duckdb.memory-limit", "128MB"));
     ServerConfig config = ServerConfig.load(Map.of(), Map.of(), flags);
     assertThat(config)
@@ -75,7 +73,6 @@ class ServerConfigTest {
                 1024,
                 2L << 30,
                 64L << 20,
-                1,
                 128L << 20));
     assertThat(flags.keySet())
         .as("every key is covered by this test")
