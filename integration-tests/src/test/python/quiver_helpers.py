@@ -15,6 +15,7 @@ FlightServer; the message always starts "Flight returned <status> error, with me
 
 import json
 import re
+import struct
 import time
 import uuid
 
@@ -152,12 +153,48 @@ def _bytes_field(number, data):
     return _varint(number << 3 | 2) + _varint(len(data)) + data
 
 
-def scan_command(namespace, name, columns=(), limit=None, snapshot_id=None):
-    """FlightDescriptor.for_command bytes for a quiver.v1.ScanCommand, packed in an Any."""
+def _literal(value):
+    if isinstance(value, bool):
+        return _varint_field(1, int(value))
+    if isinstance(value, int):
+        return _varint_field(2, value)
+    if isinstance(value, float):
+        return _varint(3 << 3 | 1) + struct.pack("<d", value)
+    if isinstance(value, str):
+        return _bytes_field(4, value)
+    return _bytes_field(5, bytes(value))
+
+
+COMPARISON_OPS = {"==": 1, "!=": 2, "<": 3, "<=": 4, ">": 5, ">=": 6}
+
+
+def compare(column, op, value):
+    """A quiver.v1.Predicate: `column op value`, op one of == != < <= > >=."""
+    comparison = (_bytes_field(1, column) + _varint_field(2, COMPARISON_OPS[op])
+                  + _bytes_field(3, _literal(value)))
+    return _bytes_field(1, comparison)
+
+
+def all_of(*predicates):
+    """A quiver.v1.Predicate that holds when every one of `predicates` does."""
+    return _bytes_field(2, b"".join(_bytes_field(1, p) for p in predicates))
+
+
+def scan_command(namespace, name, columns=(), limit=None, snapshot_id=None, predicate=None,
+                 substrait=None):
+    """FlightDescriptor.for_command bytes for a quiver.v1.ScanCommand, packed in an Any.
+
+    `predicate` is what compare()/all_of() build; `substrait` is a serialized Substrait
+    ExtendedExpression such as pyarrow.substrait.serialize_expressions returns.
+    """
     table_ref = _bytes_field(1, namespace) + _bytes_field(2, name)
     message = _bytes_field(1, table_ref)
     for column in columns:
         message += _bytes_field(2, column)
+    if predicate is not None:
+        message += _bytes_field(3, _bytes_field(1, predicate))
+    if substrait is not None:
+        message += _bytes_field(3, _bytes_field(2, bytes(substrait)))
     if limit is not None:
         message += _varint_field(4, limit)
     if snapshot_id is not None:

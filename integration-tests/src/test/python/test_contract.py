@@ -8,7 +8,9 @@ import threading
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.flight as flight
+import pyarrow.substrait
 import pytest
 
 from quiver_helpers import (
@@ -17,7 +19,9 @@ from quiver_helpers import (
     NOT_FOUND,
     NOT_FOUND_PREFIX,
     action,
+    all_of,
     assert_stays,
+    compare,
     drop_table,
     list_snapshots,
     put,
@@ -141,6 +145,36 @@ def test_scan_command_with_columns_and_limit(client, table_ref):
     assert projected.column_names == ["label", "id"]
     assert sorted_by(projected).equals(sorted_by(rows(0, 100).select(["label", "id"])))
     assert limited.num_rows == 7
+
+
+def test_scan_command_with_predicate_filter(client, table_ref):
+    put(client, *table_ref, rows(0, 100))
+
+    _, actual = read_descriptor(client, scan_descriptor(
+        *table_ref, predicate=all_of(compare("id", ">=", 90), compare("label", "!=", "row-95"))))
+
+    assert sorted(actual.column("id").to_pylist()) == [90, 91, 92, 93, 94, 96, 97, 98, 99]
+
+
+def test_scan_command_with_substrait_filter_from_pyarrow(client, table_ref):
+    data = rows(0, 100)
+    put(client, *table_ref, data)
+    expression = (pc.field("amount") < 5.0) & (pc.field("id") != 3)
+    substrait = pyarrow.substrait.serialize_expressions([expression], ["filter"], data.schema)
+
+    _, actual = read_descriptor(client, scan_descriptor(*table_ref, substrait=substrait))
+
+    assert sorted(actual.column("id").to_pylist()) == [0, 1, 2, 4, 5, 6, 7, 8, 9]
+
+
+def test_filter_on_unknown_column_is_invalid_argument(client, table_ref):
+    put(client, *table_ref, rows(0, 10))
+
+    with invalid_argument("no_such_column"):
+        client.get_flight_info(
+            scan_descriptor(*table_ref, predicate=compare("no_such_column", "==", 1)))
+
+    assert_still_serves(client, table_ref, 10)
 
 
 def test_time_travel_to_unknown_snapshot_is_not_found(client, table_ref):
