@@ -5,6 +5,7 @@ import static dev.quiver.it.FlightTables.put;
 import static dev.quiver.it.FlightTables.readAll;
 import static dev.quiver.it.FlightTables.rows;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.quiver.client.PutReceipt;
@@ -14,7 +15,11 @@ import java.util.ArrayList;
 import java.util.List;
 import org.apache.arrow.flight.FlightClient;
 import org.apache.arrow.flight.FlightDescriptor;
+import org.apache.arrow.flight.FlightRuntimeException;
+import org.apache.arrow.flight.FlightStatusCode;
+import org.apache.arrow.flight.SyncPutListener;
 import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.VectorSchemaRoot;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -56,6 +61,36 @@ class ServerRestartIT {
       assertThat(last.get("snapshot_id").asLong()).isEqualTo(third.snapshotId());
       assertThat(last.get("parent_id").asLong()).isEqualTo(second.snapshotId());
       assertThat(last.get("total_records").asLong()).isEqualTo(12_600);
+    }
+  }
+
+  @Test
+  void aPutCutShortByShutdownCommitsNothing(BufferAllocator allocator) throws Exception {
+    try (QuiverServerProcess server = QuiverServerProcess.start(dataDir);
+        FlightClient client = FlightClient.builder(allocator, server.location()).build()) {
+      put(client, allocator, EVENTS, 0, 100);
+      try (VectorSchemaRoot root = VectorSchemaRoot.create(FlightTables.SCHEMA, allocator);
+          SyncPutListener listener = new SyncPutListener()) {
+        FlightClient.ClientStreamListener stream = client.startPut(EVENTS, root, listener);
+        for (long first = 1_000; first < 5_000; first += 1_000) {
+          FlightTables.fill(root, first, 1_000);
+          stream.putNext();
+        }
+
+        QuiverServerProcess.ExitStatus status = server.stop();
+
+        assertThat(status.forced()).as("stopped by SIGTERM alone, open put and all").isFalse();
+        Throwable failure = catchThrowable(stream::getResult);
+        assertThat(failure).isInstanceOf(FlightRuntimeException.class);
+        assertThat(((FlightRuntimeException) failure).status().code())
+            .isIn(FlightStatusCode.CANCELLED, FlightStatusCode.UNAVAILABLE);
+      }
+    }
+
+    try (QuiverServerProcess server = QuiverServerProcess.start(dataDir);
+        FlightClient client = FlightClient.builder(allocator, server.location()).build()) {
+      assertThat(readAll(client, EVENTS)).isEqualTo(rows(0, 100));
+      assertThat(listSnapshots(client, NAMESPACE, TABLE).get("snapshots")).hasSize(1);
     }
   }
 
