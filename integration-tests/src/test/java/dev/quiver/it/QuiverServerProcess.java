@@ -42,8 +42,11 @@ final class QuiverServerProcess implements AutoCloseable {
   /** How long a server may take from launch to its "listening" line. */
   static final Duration START_TIMEOUT = Duration.ofSeconds(90);
 
-  /** How long a server may take to exit after SIGTERM before it is killed. */
-  static final Duration STOP_TIMEOUT = Duration.ofSeconds(20);
+  /**
+   * How long a server may take to exit after SIGTERM before it is killed: its own drain of running
+   * calls (10 s) plus gRPC's shutdown, with room for a loaded machine.
+   */
+  static final Duration STOP_TIMEOUT = Duration.ofSeconds(30);
 
   private static final Pattern LISTENING =
       Pattern.compile("Quiver listening on (grpc(?:\\+[a-z]+)?://[^:\\s]+:(\\d+))");
