@@ -177,7 +177,7 @@ class FilterTranslatorErrorTest {
         "column label is large_string, which filters cannot compare with a literal");
     assertInvalid(
         filter(compare("tags", EQ, of(1))),
-        "column tags is list, which filters cannot compare with a literal");
+        "column tags is list<int32>, which filters cannot compare with a literal");
     assertInvalid(
         filter(compare("point", EQ, of(1))),
         "column point is struct, which filters cannot compare with a literal");
