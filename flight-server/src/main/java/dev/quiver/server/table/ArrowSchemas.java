@@ -384,7 +384,8 @@ public final class ArrowSchemas {
 
   /**
    * A short, readable name of a field's type for error messages: int64, decimal(18,2),
-   * timestamp[us, tz=UTC], list&lt;utf8&gt;, struct&lt;x: int32&gt;, dictionary&lt;utf8&gt;.
+   * timestamp[us, tz=UTC], list&lt;string&gt;, struct&lt;x: int32&gt;, dictionary&lt;string&gt;
+   * (pyarrow's names, which most users read).
    */
   public static String typeName(Field field) {
     String base = baseTypeName(field);
@@ -409,9 +410,9 @@ public final class ArrowSchemas {
       case Bool:
         return "bool";
       case Utf8:
-        return "utf8";
+        return "string";
       case LargeUtf8:
-        return "large_utf8";
+        return "large_string";
       case Binary:
         return "binary";
       case LargeBinary:

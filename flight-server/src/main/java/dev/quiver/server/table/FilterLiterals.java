@@ -80,7 +80,7 @@ final class FilterLiterals {
         table,
         "column %s is %s, which filters cannot compare with a literal",
         column.getName(),
-        describe(column.getType()));
+        ArrowSchemas.typeName(column));
   }
 
   private static ColumnLiteral bool(TableId table, Field column, Literal literal) {
@@ -417,55 +417,6 @@ final class FilterLiterals {
     }
   }
 
-  /** A short lower-case name of an Arrow type for messages: int64, decimal(18,2), timestamp[us]. */
-  static String describe(ArrowType type) {
-    switch (type.getTypeID()) {
-      case Int:
-        ArrowType.Int integer = (ArrowType.Int) type;
-        return (integer.getIsSigned() ? "int" : "uint") + integer.getBitWidth();
-      case FloatingPoint:
-        switch (((ArrowType.FloatingPoint) type).getPrecision()) {
-          case HALF:
-            return "float16";
-          case SINGLE:
-            return "float32";
-          default:
-            return "float64";
-        }
-      case Bool:
-        return "bool";
-      case Utf8:
-        return "string";
-      case LargeUtf8:
-        return "large_string";
-      case Binary:
-        return "binary";
-      case LargeBinary:
-        return "large_binary";
-      case FixedSizeBinary:
-        return "fixed_size_binary(" + ((ArrowType.FixedSizeBinary) type).getByteWidth() + ")";
-      case Date:
-        return ((ArrowType.Date) type).getUnit() == org.apache.arrow.vector.types.DateUnit.DAY
-            ? "date32"
-            : "date64";
-      case Timestamp:
-        ArrowType.Timestamp timestamp = (ArrowType.Timestamp) type;
-        return "timestamp["
-            + unitName(timestamp.getUnit())
-            + (timestamp.getTimezone() == null ? "" : ", tz=" + timestamp.getTimezone())
-            + "]";
-      case Decimal:
-        ArrowType.Decimal decimal = (ArrowType.Decimal) type;
-        return (decimal.getBitWidth() == 128 ? "decimal(" : "decimal256(")
-            + decimal.getPrecision()
-            + ","
-            + decimal.getScale()
-            + ")";
-      default:
-        return type.toString().toLowerCase(Locale.ROOT);
-    }
-  }
-
   static QuiverException invalid(TableId table, String format, Object... args) {
     return new QuiverException(
         QuiverErrorCode.INVALID_FILTER,
@@ -478,7 +429,7 @@ final class FilterLiterals {
         table,
         "column %s is %s but the literal %s is %s",
         column.getName(),
-        describe(column.getType()),
+        ArrowSchemas.typeName(column),
         show(literal),
         problem);
   }

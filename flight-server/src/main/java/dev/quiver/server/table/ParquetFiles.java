@@ -1,5 +1,7 @@
 package dev.quiver.server.table;
 
+import dev.quiver.client.QuiverErrorCode;
+import dev.quiver.client.QuiverException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.List;
@@ -61,7 +63,7 @@ final class ParquetFiles implements AutoCloseable {
               FileFormat.PARQUET,
               files.toArray(String[]::new));
       dataset = factory.finish();
-      scanner = dataset.newScan(options.build());
+      scanner = newScan(dataset, options, filter != null);
       return new ParquetFiles(factory, dataset, scanner, scanner.scanBatches());
     } catch (RuntimeException e) {
       try {
@@ -70,6 +72,20 @@ final class ParquetFiles implements AutoCloseable {
         e.addSuppressed(suppressed);
       }
       throw e;
+    }
+  }
+
+  private static Scanner newScan(Dataset dataset, ScanOptions.Builder options, boolean filtered) {
+    try {
+      return dataset.newScan(options.build());
+    } catch (RuntimeException e) {
+      if (!filtered) {
+        throw e;
+      }
+      // Binding happens here: a client's raw Substrait filter that parsed but names functions or
+      // types Arrow cannot bind to these files is the client's error, not the server's.
+      throw new QuiverException(
+          QuiverErrorCode.INVALID_FILTER, e, "The filter cannot be applied: %s", e.getMessage());
     }
   }
 

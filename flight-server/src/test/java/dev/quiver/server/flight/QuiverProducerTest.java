@@ -7,6 +7,11 @@ import com.google.protobuf.Any;
 import dev.quiver.client.PutReceipt;
 import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
+import dev.quiver.proto.v1.And;
+import dev.quiver.proto.v1.Comparison;
+import dev.quiver.proto.v1.Filter;
+import dev.quiver.proto.v1.Literal;
+import dev.quiver.proto.v1.Predicate;
 import dev.quiver.proto.v1.ScanCommand;
 import dev.quiver.proto.v1.TableRef;
 import dev.quiver.server.QuiverServer;
@@ -34,8 +39,10 @@ import org.apache.arrow.flight.SyncPutListener;
 import org.apache.arrow.flight.Ticket;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.BigIntVector;
+import org.apache.arrow.vector.TimeStampMilliTZVector;
 import org.apache.arrow.vector.VarCharVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.types.TimeUnit;
 import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
@@ -135,6 +142,60 @@ class QuiverProducerTest {
           .containsExactly("id");
       assertThat(readIds(client, info)).isEqualTo(range(0, 150));
     }
+  }
+
+  @Test
+  void filtersArePushedDownOnStoredTypes(BufferAllocator allocator) throws Exception {
+    Schema schema =
+        new Schema(
+            List.of(
+                Field.nullable("id", new ArrowType.Int(64, true)),
+                Field.nullable("ts", new ArrowType.Timestamp(TimeUnit.MILLISECOND, "UTC"))));
+    try (FlightClient client = FlightClient.builder(allocator, server.location()).build();
+        VectorSchemaRoot root = VectorSchemaRoot.create(schema, allocator)) {
+      root.allocateNew();
+      BigIntVector ids = (BigIntVector) root.getVector("id");
+      TimeStampMilliTZVector ts = (TimeStampMilliTZVector) root.getVector("ts");
+      for (int i = 0; i < 1000; i++) {
+        ids.setSafe(i, i);
+        ts.setSafe(i, 1_700_000_000_000L + i * 1000L);
+      }
+      root.setRowCount(1000);
+      SyncPutListener listener = new SyncPutListener();
+      FlightClient.ClientStreamListener stream =
+          client.startPut(FlightDescriptor.path("ns", "f"), root, listener);
+      stream.putNext();
+      stream.completed();
+      stream.getResult();
+      listener.close();
+
+      // ts >= 1_700_000_990_000 ms keeps ids 990..999 (the file stores microseconds).
+      Predicate predicate =
+          Predicate.newBuilder()
+              .setAnd(
+                  And.newBuilder()
+                      .addTerms(comparison("ts", Comparison.Op.GE, 1_700_000_990_000L))
+                      .addTerms(comparison("id", Comparison.Op.NE, 995L)))
+              .build();
+      ScanCommand scan =
+          ScanCommand.newBuilder()
+              .setTable(TableRef.newBuilder().setNamespace("ns").setName("f"))
+              .setFilter(Filter.newBuilder().setPredicate(predicate))
+              .build();
+      FlightInfo info = client.getInfo(FlightDescriptor.command(Any.pack(scan).toByteArray()));
+      assertThat(readIds(client, info))
+          .containsExactly(990L, 991L, 992L, 993L, 994L, 996L, 997L, 998L, 999L);
+    }
+  }
+
+  private static Predicate comparison(String column, Comparison.Op op, long value) {
+    return Predicate.newBuilder()
+        .setComparison(
+            Comparison.newBuilder()
+                .setColumn(column)
+                .setOp(op)
+                .setValue(Literal.newBuilder().setLongValue(value)))
+        .build();
   }
 
   @Test

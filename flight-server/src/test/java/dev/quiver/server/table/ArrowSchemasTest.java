@@ -267,7 +267,7 @@ class ArrowSchemasTest {
     assertMismatch(
         table,
         stream,
-        "Cannot append to table sales.orders: column st is struct<x: utf8> in the stream but struct<x: int32> in the table");
+        "Cannot append to table sales.orders: column st is struct<x: string> in the stream but struct<x: int32> in the table");
   }
 
   @Test

@@ -177,10 +177,10 @@ class FilterTranslatorErrorTest {
         "column label is large_string, which filters cannot compare with a literal");
     assertInvalid(
         filter(compare("tags", EQ, of(1))),
-        "column tags is list, which filters cannot compare with a literal");
+        "column tags is list<int32>, which filters cannot compare with a literal");
     assertInvalid(
         filter(compare("point", EQ, of(1))),
-        "column point is struct, which filters cannot compare with a literal");
+        "column point is struct<x: int32, y: string>, which filters cannot compare with a literal");
     assertInvalid(
         filter(compare("huge", GT, of(1))),
         "column huge is uint64, which filters cannot compare with a literal");
