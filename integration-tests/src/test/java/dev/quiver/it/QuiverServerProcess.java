@@ -18,7 +18,9 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.Deque;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -52,6 +54,15 @@ final class QuiverServerProcess implements AutoCloseable {
       Pattern.compile("Quiver listening on (grpc(?:\\+[a-z]+)?://[^:\\s]+:(\\d+))");
   private static final int TAIL_LINES = 80;
   private static final AtomicInteger SEQUENCE = new AtomicInteger();
+
+  /** Servers not yet stopped; a JVM that exits without closing one still takes it down. */
+  private static final Set<Process> RUNNING = ConcurrentHashMap.newKeySet();
+
+  static {
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(() -> RUNNING.forEach(Process::destroyForcibly), "quiver-server-reaper"));
+  }
 
   private final Process process;
   private final Path dataDir;
@@ -134,6 +145,7 @@ final class QuiverServerProcess implements AutoCloseable {
               .redirectErrorStream(true)
               .redirectInput(ProcessBuilder.Redirect.PIPE)
               .start();
+      RUNNING.add(process);
       QuiverServerProcess server =
           new QuiverServerProcess(process, dataDir, ownsDataDir, logFile, tempDir);
       server.outputPump.start();
@@ -205,6 +217,9 @@ final class QuiverServerProcess implements AutoCloseable {
       forced = true;
     }
     exitStatus = new ExitStatus(process.isAlive() ? -1 : process.exitValue(), forced);
+    if (!process.isAlive()) {
+      RUNNING.remove(process);
+    }
     if (forced) {
       System.err.printf(
           "Quiver server %d did not stop within %s of SIGTERM and was killed; its last output:%n%s%n",
