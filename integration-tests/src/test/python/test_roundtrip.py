@@ -10,9 +10,10 @@ import decimal
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.flight as flight
 import pytest
 
-from quiver_helpers import put, read_table, sorted_by
+from quiver_helpers import INVALID_ARGUMENT, NOT_FOUND, put, read_table, sorted_by
 
 INT_RANGES = {
     pa.int8(): (-(2**7), 2**7 - 1),
@@ -182,3 +183,27 @@ def test_non_nullable_field_stays_non_nullable(client, table_ref):
 
     assert actual.schema == expected.schema
     assert actual.equals(expected)
+
+
+UNSUPPORTED = {
+    "date64": lambda: pa.array([0, None], type=pa.date64()),
+    "duration": lambda: pa.array([1, None], type=pa.duration("s")),
+    "interval": lambda: pa.array([pa.MonthDayNano([1, 2, 3]), None],
+                                 type=pa.month_day_nano_interval()),
+    "null": lambda: pa.nulls(2),
+    "fixed_size_list": lambda: pa.array([[1, 2], None], type=pa.list_(pa.int32(), 2)),
+    "dense_union": lambda: pa.UnionArray.from_dense(
+        pa.array([0, 1], type=pa.int8()), pa.array([0, 0], type=pa.int32()),
+        [pa.array([1]), pa.array(["a"])]),
+}
+
+
+@pytest.mark.parametrize("type_name", list(UNSUPPORTED))
+def test_unsupported_type_is_invalid_argument_and_creates_no_table(client, table_ref, type_name):
+    data = pa.table({"id": pa.array([1, 2], type=pa.int64()), "odd_column": UNSUPPORTED[type_name]()})
+
+    with pytest.raises(INVALID_ARGUMENT, match="odd_column"):
+        put(client, *table_ref, data)
+
+    with pytest.raises(NOT_FOUND):
+        client.get_flight_info(flight.FlightDescriptor.for_path(*table_ref))
