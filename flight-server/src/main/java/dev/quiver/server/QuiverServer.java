@@ -14,6 +14,7 @@ import io.grpc.protobuf.services.HealthStatusManager;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -144,13 +145,19 @@ public final class QuiverServer implements AutoCloseable {
     health.enterTerminalState();
     flight.shutdown();
     if (!flight.awaitTermination(DRAIN_SECONDS, TimeUnit.SECONDS)) {
-      LOG.warn("Calls still running after {} s; closing them", DRAIN_SECONDS);
+      LOG.warn("Calls still running after {} s; cancelling them", DRAIN_SECONDS);
     }
+    // Cancels what is still running (a put whose client keeps the stream open, say); each call
+    // then fails, deletes what it staged and closes its allocator.
+    flight.close();
     streams.shutdown();
     if (!streams.awaitTermination(DRAIN_SECONDS, TimeUnit.SECONDS)) {
       streams.shutdownNow();
     }
-    AutoCloseables.close(flight, store, writer, memory);
+    if (!memory.awaitCallsClosed(Duration.ofSeconds(DRAIN_SECONDS))) {
+      LOG.warn("Calls still hold Arrow memory {} s after being cancelled", DRAIN_SECONDS);
+    }
+    AutoCloseables.close(store, writer, memory);
   }
 
   private static java.util.concurrent.ThreadFactory daemonThreads(String prefix) {
