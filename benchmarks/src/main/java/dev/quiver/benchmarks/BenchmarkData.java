@@ -7,7 +7,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.util.AutoCloseables;
 import org.apache.arrow.vector.BigIntVector;
 import org.apache.arrow.vector.DecimalVector;
 import org.apache.arrow.vector.TimeStampMicroTZVector;
@@ -82,11 +81,7 @@ public final class BenchmarkData implements AutoCloseable {
         }
       }
     } catch (RuntimeException e) {
-      try {
-        AutoCloseables.close(batches);
-      } catch (Exception suppressed) {
-        e.addSuppressed(suppressed);
-      }
+      batches.forEach(ArrowRecordBatch::close);
       throw e;
     }
     return new BenchmarkData(schema, batches);
@@ -162,7 +157,7 @@ public final class BenchmarkData implements AutoCloseable {
   }
 
   @Override
-  public void close() throws Exception {
-    AutoCloseables.close(batches);
+  public void close() {
+    batches.forEach(ArrowRecordBatch::close);
   }
 }

@@ -30,10 +30,11 @@ public enum FlightTransport {
         }
 
         @Override
-        public void close() throws InterruptedException {
-          server.shutdown();
-          if (!server.awaitTermination(SHUTDOWN_SECONDS, TimeUnit.SECONDS)) {
-            server.close();
+        public void close() {
+          try {
+            server.close(); // Graceful, then forced after a bounded wait.
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
           }
         }
       };
@@ -43,6 +44,7 @@ public enum FlightTransport {
   /** The Flight service from FlightGrpcUtils, added to a grpc-netty-shaded server. */
   GRPC_NETTY_SHADED {
     @Override
+    @SuppressWarnings("deprecation") // FlightGrpcUtils takes only the old ServerAuthHandler.
     Server start(BufferAllocator allocator, FlightProducer producer, ExecutorService executor)
         throws IOException {
       io.grpc.Server server =
@@ -62,10 +64,15 @@ public enum FlightTransport {
         }
 
         @Override
-        public void close() throws InterruptedException {
+        public void close() {
           server.shutdown();
-          if (!server.awaitTermination(SHUTDOWN_SECONDS, TimeUnit.SECONDS)) {
-            server.shutdownNow().awaitTermination(SHUTDOWN_SECONDS, TimeUnit.SECONDS);
+          try {
+            if (!server.awaitTermination(SHUTDOWN_SECONDS, TimeUnit.SECONDS)) {
+              server.shutdownNow().awaitTermination(SHUTDOWN_SECONDS, TimeUnit.SECONDS);
+            }
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            server.shutdownNow();
           }
         }
       };
@@ -75,12 +82,12 @@ public enum FlightTransport {
   static final String HOST = "127.0.0.1";
   private static final long SHUTDOWN_SECONDS = 5;
 
-  /** A running server on {@link #HOST}; close() shuts it down, bounded. */
+  /** A running server on {@link #HOST}; close() shuts it down gracefully, then forcibly. */
   interface Server extends AutoCloseable {
     int port();
 
     @Override
-    void close() throws InterruptedException;
+    void close();
   }
 
   /** Starts {@code producer} on a free loopback port; the caller closes the server. */

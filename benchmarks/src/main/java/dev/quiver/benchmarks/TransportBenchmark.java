@@ -98,6 +98,7 @@ public class TransportBenchmark {
 
   /** Reads the whole stream; fails if a row is missing. */
   @Benchmark
+  @SuppressWarnings("try") // FlightStream.close() may throw InterruptedException: JMH reports it.
   public long doGet(Throughput counters) throws Exception {
     long rows = 0;
     try (FlightStream stream = client.getStream(new Ticket(new byte[] {0}))) {
