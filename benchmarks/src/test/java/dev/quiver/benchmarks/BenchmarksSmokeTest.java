@@ -1,0 +1,65 @@
+package dev.quiver.benchmarks;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Runs each benchmark's setup, one operation and teardown on tiny data, so that {@code mvn verify}
+ * proves the benchmarks still work. Times nothing. The teardowns fail on leaked Arrow memory.
+ */
+class BenchmarksSmokeTest {
+  @ParameterizedTest
+  @ValueSource(strings = {"grpc-netty", "grpc-netty-shaded"})
+  void transportBenchmarkGetsAndPutsEveryRow(String transport) throws Exception {
+    TransportBenchmark benchmark = new TransportBenchmark();
+    benchmark.transport = transport;
+    benchmark.batches = 3;
+    benchmark.rowsPerBatch = 1000;
+    benchmark.setUp();
+    Throughput counters = new Throughput();
+    try {
+      assertThat(benchmark.doGet(counters)).isEqualTo(3000);
+      benchmark.doPut(counters);
+    } finally {
+      benchmark.tearDown();
+    }
+    assertThat(counters.rows).isEqualTo(6000);
+    // Four int64 columns, plus the validity buffers Arrow allocates even for non-null columns.
+    assertThat(counters.megabytes).isGreaterThanOrEqualTo(2 * 3000 * 4 * 8 / 1e6);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"int64x4", "mixed"})
+  void roundTripBenchmarkScansAndPutsEveryRow(String shape) throws Exception {
+    QuiverRoundTripBenchmark benchmark = new QuiverRoundTripBenchmark();
+    benchmark.shape = shape;
+    benchmark.loadBatches = 3;
+    benchmark.putBatches = 2;
+    benchmark.rowsPerBatch = 500;
+    benchmark.setUp();
+    Throughput counters = new Throughput();
+    try {
+      assertThat(benchmark.doGet(counters)).isEqualTo(1500);
+      assertThat(benchmark.doPut(counters).rows()).isEqualTo(1000);
+      benchmark.dropWrittenTables();
+    } finally {
+      benchmark.tearDown();
+    }
+    assertThat(counters.rows).isEqualTo(2500);
+    assertThat(counters.megabytes).isPositive();
+  }
+
+  @Test
+  void runnerAppendsTheRootPomJvmFlagsToForks() throws Exception {
+    assertThat(BenchmarkRunner.jvmFlags()).contains("--add-opens=java.base/java.nio=ALL-UNNAMED");
+    assertThat(
+            BenchmarkRunner.options("-jvmArgsAppend", "-Xmx1g", "TransportBenchmark")
+                .getJvmArgsAppend()
+                .get())
+        .startsWith("-Xmx1g")
+        .containsAll(BenchmarkRunner.jvmFlags());
+  }
+}
