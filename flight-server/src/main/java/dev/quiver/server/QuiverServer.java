@@ -75,7 +75,12 @@ public final class QuiverServer implements AutoCloseable {
     Files.createDirectories(dataDir);
     List<AutoCloseable> opened = new ArrayList<>();
     try {
-      MemoryGovernor memory = new MemoryGovernor(config.memoryTotal(), config.memoryQueryLimit());
+      MemoryGovernor memory =
+          new MemoryGovernor(
+              config.memoryTotal(),
+              config.memoryQueryLimit(),
+              new MemoryGovernor.Admission(
+                  config.callReservation(), config.admissionQueue(), config.admissionTimeout()));
       opened.add(memory);
       Path spill = dataDir.resolve("tmp");
       Files.createDirectories(spill);
@@ -130,6 +135,11 @@ public final class QuiverServer implements AutoCloseable {
   /** The address clients use, as pyarrow writes it: {@code grpc://host:port}. */
   public String uri() {
     return "grpc://" + location.getUri().getHost() + ":" + flight.getPort();
+  }
+
+  /** The server's memory governor, for diagnostics and tests that check calls release memory. */
+  public MemoryGovernor memory() {
+    return memory;
   }
 
   /** Blocks until the server has shut down. */

@@ -48,7 +48,7 @@ final class DoPutHandler {
         }
         ack.onCompleted();
       } catch (Throwable t) {
-        ack.onError(FlightErrors.toFlight(call, t));
+        ack.onError(FlightErrors.toFlight(call, t, memory));
       }
     };
   }
