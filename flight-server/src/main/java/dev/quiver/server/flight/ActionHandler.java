@@ -30,6 +30,9 @@ import org.apache.iceberg.Snapshot;
  * limits, use, admission queue, live calls, recent limit hits and advice.
  */
 final class ActionHandler {
+  /** The memory report action; its name belongs in QuiverActions once the SDK learns it. */
+  static final String MEMORY_REPORT = "memory-report";
+
   static final List<ActionType> ACTIONS =
       List.of(
           new ActionType(
@@ -44,7 +47,7 @@ final class ActionHandler {
               QuiverActions.SERVER_INFO,
               "Describe the server: name, version, Arrow and Iceberg versions, data folder."),
           new ActionType(
-              ActionHandler.MEMORY_REPORT,
+              MEMORY_REPORT,
               "Report Arrow memory. Empty body. Result: {\"limits\": {\"memory.total\","
                   + " \"memory.query-limit\", \"memory.call-reservation\" (bytes),"
                   + " \"memory.admission-queue\" (calls), \"memory.admission-timeout_ms\"},"
@@ -53,9 +56,6 @@ final class ActionHandler {
                   + " [{\"name\", \"allocated\", \"peak\", \"limit\", \"age_ms\"}],"
                   + " \"limit_hits\": [{\"name\", \"limit_key\", \"limit\", \"at\"}] (the"
                   + " last 20, oldest first), \"recommendations\": [text]}."));
-
-  /** The memory report action; its name belongs in QuiverActions once the SDK learns it. */
-  static final String MEMORY_REPORT = "memory-report";
 
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final int MAX_BODY_BYTES = 64 * 1024;
