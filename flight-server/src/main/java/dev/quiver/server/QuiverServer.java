@@ -207,10 +207,11 @@ public final class QuiverServer implements AutoCloseable {
                 },
                 "quiver-shutdown"));
     LOG.info(
-        "Data in {}; memory.total {}, memory.query-limit {}",
+        "Data in {}; memory.total {}, memory.query-limit {}, memory.call-reservation {}",
         config.dataDir().toAbsolutePath().normalize(),
         DataSize.format(config.memoryTotal()),
-        DataSize.format(config.memoryQueryLimit()));
+        DataSize.format(config.memoryQueryLimit()),
+        DataSize.format(config.callReservation()));
     System.out.println("Quiver listening on " + server.uri());
     System.out.flush();
     server.awaitTermination();

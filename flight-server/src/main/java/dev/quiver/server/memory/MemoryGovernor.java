@@ -77,7 +77,13 @@ public final class MemoryGovernor implements AutoCloseable {
     public Admission {
       requireNonNull(timeout, "timeout is null");
       if (callReservation < 0 || queueLength < 0 || timeout.isNegative()) {
-        throw new IllegalArgumentException("Negative admission setting: " + callReservation);
+        throw new IllegalArgumentException(
+            "Admission settings must not be negative: "
+                + callReservation
+                + ", "
+                + queueLength
+                + ", "
+                + timeout);
       }
     }
   }

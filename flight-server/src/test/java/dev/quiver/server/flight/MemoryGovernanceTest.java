@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -32,6 +33,7 @@ import org.apache.arrow.flight.FlightStatusCode;
 import org.apache.arrow.flight.FlightStream;
 import org.apache.arrow.flight.Result;
 import org.apache.arrow.flight.SyncPutListener;
+import org.apache.arrow.flight.Ticket;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.BigIntVector;
 import org.apache.arrow.vector.VarCharVector;
@@ -159,6 +161,66 @@ class MemoryGovernanceTest {
   }
 
   @Test
+  void callsThatCannotBeAdmittedWaitOrAreRefusedAndTheWaiterRunsWhenMemoryIsBack(
+      BufferAllocator allocator) throws Exception {
+    // Room for one call's reservation: the first read holds it, the second waits, the third
+    // finds the queue full.
+    start(
+        Map.of(
+            "memory.total", "12MB",
+            "memory.call-reservation", "8MB",
+            "memory.admission-queue", "1",
+            "memory.admission-timeout", "5m",
+            "scan.batch-rows", "1024"));
+    try (FlightClient client = FlightClient.builder(allocator, server.location()).build()) {
+      putWide(client, allocator);
+      Ticket ticket = ticket(client, "id");
+      FlightStream first =
+          client.getStream(client.getInfo(wide()).getEndpoints().get(0).getTicket());
+      assertThat(first.next()).isTrue();
+      CompletableFuture<Long> second =
+          CompletableFuture.supplyAsync(() -> countRows(client, ticket));
+      awaitCondition(() -> server.memory().queued() == 1, "the second read to queue");
+
+      assertThatThrownBy(() -> countRows(client, ticket))
+          .isInstanceOfSatisfying(
+              FlightRuntimeException.class,
+              e -> {
+                assertThat(e.status().code()).isEqualTo(FlightStatusCode.RESOURCE_EXHAUSTED);
+                assertThat(QuiverException.fromFlight(e).code())
+                    .isEqualTo(QuiverErrorCode.SERVER_MEMORY_EXHAUSTED);
+              })
+          .hasMessageContaining("DoGet ns.wide: the server's Arrow memory is exhausted (")
+          .hasMessageContaining(
+              " of 12.0 MB in use, memory.total; each call reserves 8.0 MB,"
+                  + " memory.call-reservation); the admission queue is full"
+                  + " (memory.admission-queue = 1)");
+
+      first.cancel("The test lets the next call in", null);
+      assertThat(second.get(30, TimeUnit.SECONDS)).isEqualTo(ROWS);
+      first.close();
+      awaitGovernorEmpty();
+      JsonNode report = memoryReport(client);
+      assertThat(report.path("admission").path("waits").asLong()).isEqualTo(1);
+      assertThat(report.path("admission").path("refused").asLong()).isEqualTo(1);
+    }
+  }
+
+  private static long countRows(FlightClient client, Ticket ticket) {
+    try (FlightStream stream = client.getStream(ticket)) {
+      long rows = 0;
+      while (stream.next()) {
+        rows += stream.getRoot().getRowCount();
+      }
+      return rows;
+    } catch (FlightRuntimeException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  @Test
   void memoryReportDescribesLimitsUseAndAdvice(BufferAllocator allocator) throws Exception {
     start(Map.of("memory.admission-queue", "3", "memory.admission-timeout", "2s"));
     try (FlightClient client = FlightClient.builder(allocator, server.location()).build()) {
@@ -214,7 +276,7 @@ class MemoryGovernanceTest {
     return FlightDescriptor.path("ns", "wide");
   }
 
-  private static org.apache.arrow.flight.Ticket ticket(FlightClient client, String column) {
+  private static Ticket ticket(FlightClient client, String column) {
     ScanCommand scan =
         ScanCommand.newBuilder()
             .setTable(TableRef.newBuilder().setNamespace("ns").setName("wide"))

@@ -2,6 +2,7 @@ package dev.quiver.server.memory;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.tuple;
 
 import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
@@ -9,6 +10,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import org.apache.arrow.flight.FlightStatusCode;
 import org.apache.arrow.memory.ArrowBuf;
 import org.apache.arrow.memory.BufferAllocator;
@@ -147,8 +150,7 @@ class MemoryGovernorTest {
       MemoryReport report = governor.report();
       assertThat(report.recentHits())
           .extracting(MemoryReport.LimitHit::name, MemoryReport.LimitHit::limitKey)
-          .containsExactly(
-              org.assertj.core.groups.Tuple.tuple("DoPut ns.late", "memory.admission-timeout"));
+          .containsExactly(tuple("DoPut ns.late", "memory.admission-timeout"));
       assertThat(report.recommendations())
           .containsExactly(
               "1 call waited past memory.admission-timeout for memory in the last hour; raise"
@@ -230,15 +232,14 @@ class MemoryGovernorTest {
   }
 
   /** Polls {@code condition} until it holds, failing after a generous deadline. */
-  static void awaitCondition(java.util.function.BooleanSupplier condition, String what)
-      throws InterruptedException {
+  static void awaitCondition(BooleanSupplier condition, String what) throws InterruptedException {
     long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
     CountDownLatch never = new CountDownLatch(1);
     while (!condition.getAsBoolean()) {
       if (System.nanoTime() > deadline) {
         throw new AssertionError("Timed out waiting for " + what);
       }
-      never.await(5, java.util.concurrent.TimeUnit.MILLISECONDS);
+      never.await(5, TimeUnit.MILLISECONDS);
     }
   }
 }
