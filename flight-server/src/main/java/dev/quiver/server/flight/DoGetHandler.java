@@ -26,7 +26,7 @@ import org.apache.iceberg.DataFile;
  * waits for. The stream sends a batch only when the client is ready, waiting without spinning, and
  * gives up on a client that stays not ready past the stall timeout. The call's memory comes from
  * its own child allocator, closed on every path; the query limit is checked after each batch (see
- * {@link MemoryGovernor#newScanAllocator}).
+ * {@link MemoryGovernor#newNativeCallAllocator}).
  */
 final class DoGetHandler {
   private final IcebergTableStore store;
@@ -66,7 +66,7 @@ final class DoGetHandler {
       ServerStreamListener listener,
       BackpressureStrategy backpressure) {
     String call = "DoGet " + request.table();
-    try (BufferAllocator allocator = memory.newScanAllocator(call)) {
+    try (BufferAllocator allocator = memory.newNativeCallAllocator(call)) {
       ScanPlan plan = ScanPlan.plan(store, request);
       List<DataFile> share =
           ScanShares.share(plan.files(), ticket.getShareIndex(), ticket.getShareCount());

@@ -114,16 +114,17 @@ public final class MemoryGovernor implements AutoCloseable {
   }
 
   /**
-   * A call allocator for a scan through arrow-dataset, admitted as {@link #newCallAllocator} but
-   * capped only at {@code memory.total}; the caller enforces the query limit with {@link
-   * #checkQueryLimit} after each batch, so a call may overshoot it by one batch.
+   * A call allocator for a call whose batches cross the C Data interface (DoGet's arrow-dataset
+   * scan, DoPut's DuckDB writer), admitted as {@link #newCallAllocator} but capped only at {@code
+   * memory.total}; the caller enforces the query limit with {@link #checkQueryLimit} after each
+   * batch, so a call may overshoot it by one batch.
    *
-   * <p>Why: when a hard cap is hit while arrow-dataset's batch is being imported through the C Data
-   * interface, Arrow Java 18.3 leaks the import's bookkeeping (measured: 128 bytes in the call
-   * allocator, and the native batch), so the allocator can never close. A batch that is fully
-   * imported and then refused is released cleanly.
+   * <p>Why: when a hard cap is hit halfway through importing or exporting a batch through the C
+   * Data interface, Arrow Java 18.3 leaks the half-moved batch (measured: 128 bytes left in the
+   * call allocator on import; the batch's buffers in Flight's allocator on export), so the tree
+   * never returns to zero. A batch that is fully moved and then refused is released cleanly.
    */
-  public BufferAllocator newScanAllocator(String name) {
+  public BufferAllocator newNativeCallAllocator(String name) {
     return admit(name, root.getLimit());
   }
 
@@ -132,7 +133,12 @@ public final class MemoryGovernor implements AutoCloseable {
    * than the query limit.
    */
   public void checkQueryLimit(String callName, BufferAllocator call) {
-    if (call.getAllocatedMemory() > queryLimit) {
+    checkQueryLimit(callName, call.getAllocatedMemory());
+  }
+
+  /** Throws {@link #exceeded} when a call holding {@code heldBytes} is over the query limit. */
+  public void checkQueryLimit(String callName, long heldBytes) {
+    if (heldBytes > queryLimit) {
       throw exceeded(callName, null);
     }
   }

@@ -117,6 +117,30 @@ class MemoryGovernanceTest {
   }
 
   @Test
+  void aPutOverTheQueryLimitFailsAloneAndCommitsNothing(BufferAllocator allocator)
+      throws Exception {
+    start(Map.of("memory.query-limit", "1MB", "memory.call-reservation", "0"));
+    try (FlightClient client = FlightClient.builder(allocator, server.location()).build()) {
+      // 2,000-row batches (about 800 KB each, and the writer's copy) do not fit in 1 MB.
+      assertThatThrownBy(() -> putWide(client, allocator))
+          .isInstanceOfSatisfying(
+              FlightRuntimeException.class,
+              e -> {
+                assertThat(e.status().code()).isEqualTo(FlightStatusCode.RESOURCE_EXHAUSTED);
+                assertThat(QuiverException.fromFlight(e).code())
+                    .isEqualTo(QuiverErrorCode.QUERY_MEMORY_EXCEEDED);
+              })
+          .hasMessageContaining("DoPut ns.wide needs more than 1.0 MB (memory.query-limit)");
+      awaitGovernorEmpty();
+      assertThatThrownBy(() -> client.getInfo(wide()))
+          .isInstanceOfSatisfying(
+              FlightRuntimeException.class,
+              e -> assertThat(e.status().code()).isEqualTo(FlightStatusCode.NOT_FOUND))
+          .hasMessageContaining("Table ns.wide does not exist");
+    }
+  }
+
+  @Test
   void aDoGetWhoseClientStopsReadingTimesOutAndFreesItsMemory(BufferAllocator allocator)
       throws Exception {
     start(Map.of("scan.batch-rows", "1024", "flight.stall-timeout", "300ms"));
