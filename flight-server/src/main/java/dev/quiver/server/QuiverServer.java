@@ -75,7 +75,12 @@ public final class QuiverServer implements AutoCloseable {
     Files.createDirectories(dataDir);
     List<AutoCloseable> opened = new ArrayList<>();
     try {
-      MemoryGovernor memory = new MemoryGovernor(config.memoryTotal(), config.memoryQueryLimit());
+      MemoryGovernor memory =
+          new MemoryGovernor(
+              config.memoryTotal(),
+              config.memoryQueryLimit(),
+              new MemoryGovernor.Admission(
+                  config.callReservation(), config.admissionQueue(), config.admissionTimeout()));
       opened.add(memory);
       Path spill = dataDir.resolve("tmp");
       Files.createDirectories(spill);
@@ -130,6 +135,11 @@ public final class QuiverServer implements AutoCloseable {
   /** The address clients use, as pyarrow writes it: {@code grpc://host:port}. */
   public String uri() {
     return "grpc://" + location.getUri().getHost() + ":" + flight.getPort();
+  }
+
+  /** The server's memory governor, for diagnostics and tests that check calls release memory. */
+  public MemoryGovernor memory() {
+    return memory;
   }
 
   /** Blocks until the server has shut down. */
@@ -197,10 +207,11 @@ public final class QuiverServer implements AutoCloseable {
                 },
                 "quiver-shutdown"));
     LOG.info(
-        "Data in {}; memory.total {}, memory.query-limit {}",
+        "Data in {}; memory.total {}, memory.query-limit {}, memory.call-reservation {}",
         config.dataDir().toAbsolutePath().normalize(),
         DataSize.format(config.memoryTotal()),
-        DataSize.format(config.memoryQueryLimit()));
+        DataSize.format(config.memoryQueryLimit()),
+        DataSize.format(config.callReservation()));
     System.out.println("Quiver listening on " + server.uri());
     System.out.flush();
     server.awaitTermination();

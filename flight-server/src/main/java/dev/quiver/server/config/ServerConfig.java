@@ -32,6 +32,9 @@ import java.util.TreeSet;
  * @param scanBatchRows rows per record batch a scan sends
  * @param memoryTotal bytes of Arrow memory all calls together may hold
  * @param memoryQueryLimit bytes of Arrow memory one call may hold
+ * @param callReservation bytes of Arrow memory reserved for a call before it is admitted
+ * @param admissionQueue the most calls that wait for admission at once
+ * @param admissionTimeout the longest a call waits for admission
  * @param duckdbMemoryLimit memory DuckDB may use before spilling
  */
 public record ServerConfig(
@@ -48,6 +51,9 @@ public record ServerConfig(
     int scanBatchRows,
     long memoryTotal,
     long memoryQueryLimit,
+    long callReservation,
+    int admissionQueue,
+    Duration admissionTimeout,
     long duckdbMemoryLimit) {
 
   public static final ConfigKey HOST =
@@ -94,6 +100,21 @@ public record ServerConfig(
           "memory.query-limit",
           "256MB",
           "Arrow memory one call may hold (capped at memory.total).");
+  public static final ConfigKey CALL_RESERVATION =
+      new ConfigKey(
+          "memory.call-reservation",
+          "1MB",
+          "Arrow memory reserved for each call before it starts; a call that cannot get it waits.");
+  public static final ConfigKey ADMISSION_QUEUE =
+      new ConfigKey(
+          "memory.admission-queue",
+          "64",
+          "The most calls that wait for memory at once; more are refused (0: never wait).");
+  public static final ConfigKey ADMISSION_TIMEOUT =
+      new ConfigKey(
+          "memory.admission-timeout",
+          "30s",
+          "The longest a call waits for memory before it is refused with RESOURCE_EXHAUSTED.");
   public static final ConfigKey DUCKDB_MEMORY_LIMIT =
       new ConfigKey(
           "duckdb.memory-limit", "512MB", "Memory DuckDB may use before spilling to disk.");
@@ -114,6 +135,9 @@ public record ServerConfig(
           SCAN_BATCH_ROWS,
           MEMORY_TOTAL,
           MEMORY_QUERY_LIMIT,
+          CALL_RESERVATION,
+          ADMISSION_QUEUE,
+          ADMISSION_TIMEOUT,
           DUCKDB_MEMORY_LIMIT);
 
   private static final Set<String> CODECS = Set.of("zstd", "snappy", "gzip", "lz4", "uncompressed");
@@ -134,8 +158,13 @@ public record ServerConfig(
     check(scanBatchRows > 0, SCAN_BATCH_ROWS, scanBatchRows);
     check(memoryTotal > 0, MEMORY_TOTAL, memoryTotal);
     check(memoryQueryLimit > 0, MEMORY_QUERY_LIMIT, memoryQueryLimit);
+    check(callReservation >= 0, CALL_RESERVATION, callReservation);
+    check(admissionQueue >= 0, ADMISSION_QUEUE, admissionQueue);
+    requireNonNull(admissionTimeout, "admissionTimeout is null");
+    check(!admissionTimeout.isNegative(), ADMISSION_TIMEOUT, admissionTimeout);
     check(duckdbMemoryLimit >= 16 * 1024 * 1024, DUCKDB_MEMORY_LIMIT, duckdbMemoryLimit);
     memoryQueryLimit = Math.min(memoryQueryLimit, memoryTotal);
+    callReservation = Math.min(callReservation, memoryQueryLimit);
   }
 
   /** The configuration with every default. */
@@ -208,6 +237,9 @@ public record ServerConfig(
         integer(v, SCAN_BATCH_ROWS),
         total,
         size(v, MEMORY_QUERY_LIMIT),
+        size(v, CALL_RESERVATION),
+        integer(v, ADMISSION_QUEUE),
+        duration(v, ADMISSION_TIMEOUT),
         size(v, DUCKDB_MEMORY_LIMIT));
   }
 

@@ -9,6 +9,8 @@ import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
 import dev.quiver.client.TableId;
 import dev.quiver.server.config.ServerConfig;
+import dev.quiver.server.memory.MemoryGovernor;
+import dev.quiver.server.memory.MemoryReport;
 import dev.quiver.server.table.IcebergTableStore;
 import dev.quiver.server.table.QuiverTable;
 import java.io.IOException;
@@ -21,8 +23,16 @@ import org.apache.arrow.flight.FlightProducer.StreamListener;
 import org.apache.arrow.flight.Result;
 import org.apache.iceberg.Snapshot;
 
-/** DoAction and ListActions: table administration and introspection, JSON in and out. */
+/**
+ * DoAction and ListActions: table administration and introspection, JSON in and out.
+ *
+ * <p>Besides the SDK's {@link QuiverActions}, it answers {@value #MEMORY_REPORT}: the governor's
+ * limits, use, admission queue, live calls, recent limit hits and advice.
+ */
 final class ActionHandler {
+  /** The memory report action; its name belongs in QuiverActions once the SDK learns it. */
+  static final String MEMORY_REPORT = "memory-report";
+
   static final List<ActionType> ACTIONS =
       List.of(
           new ActionType(
@@ -35,17 +45,33 @@ final class ActionHandler {
                   + " \"t\"}. Result: {\"table\", \"current_snapshot_id\", \"snapshots\": [...]}."),
           new ActionType(
               QuiverActions.SERVER_INFO,
-              "Describe the server: name, version, Arrow and Iceberg versions, data folder."));
+              "Describe the server: name, version, Arrow and Iceberg versions, data folder."),
+          new ActionType(
+              MEMORY_REPORT,
+              "Report Arrow memory. Empty body. Result: {\"limits\": {\"memory.total\","
+                  + " \"memory.query-limit\", \"memory.call-reservation\" (bytes),"
+                  + " \"memory.admission-queue\" (calls), \"memory.admission-timeout_ms\"},"
+                  + " \"allocated\", \"peak\" (bytes), \"pressure\" (allocated / memory.total),"
+                  + " \"admission\": {\"queued\", \"waits\", \"refused\"}, \"calls\":"
+                  + " [{\"name\", \"allocated\", \"peak\", \"limit\", \"age_ms\"}],"
+                  + " \"limit_hits\": [{\"name\", \"limit_key\", \"limit\", \"at\"}] (the"
+                  + " last 20, oldest first), \"recommendations\": [text]}."));
 
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final int MAX_BODY_BYTES = 64 * 1024;
 
   private final IcebergTableStore store;
+  private final MemoryGovernor memory;
   private final ServerConfig config;
   private final Supplier<String> location;
 
-  ActionHandler(IcebergTableStore store, ServerConfig config, Supplier<String> location) {
+  ActionHandler(
+      IcebergTableStore store,
+      MemoryGovernor memory,
+      ServerConfig config,
+      Supplier<String> location) {
     this.store = store;
+    this.memory = memory;
     this.config = config;
     this.location = location;
   }
@@ -56,6 +82,7 @@ final class ActionHandler {
           case QuiverActions.DROP_TABLE -> dropTable(tableOf(action));
           case QuiverActions.LIST_SNAPSHOTS -> listSnapshots(tableOf(action));
           case QuiverActions.SERVER_INFO -> serverInfo();
+          case MEMORY_REPORT -> memoryReport();
           default ->
               throw new QuiverException(
                   QuiverErrorCode.UNSUPPORTED_OPERATION,
@@ -108,6 +135,45 @@ final class ActionHandler {
     info.put("data_dir", config.dataDir().toAbsolutePath().normalize().toString());
     info.put("location", location.get());
     return info;
+  }
+
+  private JsonNode memoryReport() {
+    MemoryReport report = memory.report();
+    ObjectNode result = JSON.createObjectNode();
+    ObjectNode limits = result.putObject("limits");
+    limits.put("memory.total", report.total());
+    limits.put("memory.query-limit", report.queryLimit());
+    limits.put("memory.call-reservation", report.callReservation());
+    limits.put("memory.admission-queue", config.admissionQueue());
+    limits.put("memory.admission-timeout_ms", config.admissionTimeout().toMillis());
+    result.put("allocated", report.allocated());
+    result.put("peak", report.peak());
+    result.put("pressure", report.pressure());
+    ObjectNode admission = result.putObject("admission");
+    admission.put("queued", report.queued());
+    admission.put("waits", report.waits());
+    admission.put("refused", report.refused());
+    ArrayNode calls = result.putArray("calls");
+    for (MemoryReport.CallUsage call : report.calls()) {
+      calls
+          .addObject()
+          .put("name", call.name())
+          .put("allocated", call.allocated())
+          .put("peak", call.peak())
+          .put("limit", call.limit())
+          .put("age_ms", call.age().toMillis());
+    }
+    ArrayNode hits = result.putArray("limit_hits");
+    for (MemoryReport.LimitHit hit : report.recentHits()) {
+      hits.addObject()
+          .put("name", hit.name())
+          .put("limit_key", hit.limitKey())
+          .put("limit", hit.limit())
+          .put("at", hit.at().toString());
+    }
+    ArrayNode advice = result.putArray("recommendations");
+    report.recommendations().forEach(advice::add);
+    return result;
   }
 
   private static String versionOf(Class<?> type) {

@@ -25,7 +25,8 @@ import org.apache.iceberg.DataFile;
  * listener's onReady signal on that thread, so blocking it would starve the very signal the stream
  * waits for. The stream sends a batch only when the client is ready, waiting without spinning, and
  * gives up on a client that stays not ready past the stall timeout. The call's memory comes from
- * its own child allocator, closed on every path.
+ * its own child allocator, closed on every path; the query limit is checked after each batch (see
+ * {@link MemoryGovernor#newNativeCallAllocator}).
  */
 final class DoGetHandler {
   private final IcebergTableStore store;
@@ -65,32 +66,33 @@ final class DoGetHandler {
       ServerStreamListener listener,
       BackpressureStrategy backpressure) {
     String call = "DoGet " + request.table();
-    try (BufferAllocator allocator = memory.newCallAllocator(call)) {
-      try {
-        ScanPlan plan = ScanPlan.plan(store, request);
-        List<DataFile> share =
-            ScanShares.share(plan.files(), ticket.getShareIndex(), ticket.getShareCount());
-        try (TableScan scan =
-            new TableScan(
-                allocator,
-                ScanPlan.uris(share),
-                plan.schema(),
-                plan.substraitFilter(),
-                request.limit(),
-                config.scanBatchRows())) {
-          listener.start(scan.root(), scan.dictionaries());
-          while (scan.next()) {
-            if (!awaitReady(listener, backpressure, call)) {
-              return;
-            }
-            listener.putNext();
+    try (BufferAllocator allocator = memory.newNativeCallAllocator(call)) {
+      ScanPlan plan = ScanPlan.plan(store, request);
+      List<DataFile> share =
+          ScanShares.share(plan.files(), ticket.getShareIndex(), ticket.getShareCount());
+      try (TableScan scan =
+          new TableScan(
+              allocator,
+              ScanPlan.uris(share),
+              plan.schema(),
+              plan.substraitFilter(),
+              request.limit(),
+              config.scanBatchRows())) {
+        listener.start(scan.root(), scan.dictionaries());
+        while (scan.next()) {
+          memory.checkQueryLimit(call, allocator);
+          if (!awaitReady(listener, backpressure, call)) {
+            return;
           }
-          listener.completed();
+          listener.putNext();
         }
-      } catch (Throwable t) {
-        if (!listener.isCancelled()) {
-          listener.error(FlightErrors.toFlight(call, t));
-        }
+        listener.completed();
+      }
+    } catch (Throwable t) {
+      // Admission refusals and limit overruns land here too; the allocator is closed by now, so
+      // the error goes out after the call's memory is back.
+      if (!listener.isCancelled()) {
+        listener.error(FlightErrors.toFlight(call, t, memory));
       }
     }
   }

@@ -19,7 +19,11 @@ import org.apache.arrow.memory.BufferAllocator;
  *
  * <p>Runs on Flight's executor (blocking is fine there). The stream is pulled batch by batch by the
  * Parquet writer, so the server reads only as fast as it writes. A stream that fails or is
- * cancelled commits nothing.
+ * cancelled commits nothing. The query limit is checked as each batch arrives, counting the batch
+ * (its buffers stay accounted to Flight's allocator) and what the call allocated; the call's
+ * allocator is capped only at memory.total, because a cap hit inside the C Data export to DuckDB
+ * leaks the half-exported batch (Arrow Java 18.3; see {@link
+ * MemoryGovernor#newNativeCallAllocator}).
  */
 final class DoPutHandler {
   private final IcebergTableStore store;
@@ -36,8 +40,15 @@ final class DoPutHandler {
       try {
         TableId table = tableOf(stream.getDescriptor());
         call = "DoPut " + table;
-        try (BufferAllocator allocator = memory.newCallAllocator(call);
-            FlightStreamReader reader = new FlightStreamReader(allocator, stream)) {
+        String name = call;
+        try (BufferAllocator allocator = memory.newNativeCallAllocator(call);
+            FlightStreamReader reader =
+                new FlightStreamReader(
+                    allocator,
+                    stream,
+                    batchBytes ->
+                        memory.checkQueryLimit(
+                            name, allocator.getAllocatedMemory() + batchBytes))) {
           PutReceipt receipt = store.append(table, reader, allocator);
           byte[] json = receipt.toJson();
           ArrowBuf buffer = allocator.buffer(json.length);
@@ -48,7 +59,7 @@ final class DoPutHandler {
         }
         ack.onCompleted();
       } catch (Throwable t) {
-        ack.onError(FlightErrors.toFlight(call, t));
+        ack.onError(FlightErrors.toFlight(call, t, memory));
       }
     };
   }

@@ -2,6 +2,7 @@ package dev.quiver.server.flight;
 
 import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
+import dev.quiver.server.memory.MemoryGovernor;
 import org.apache.arrow.flight.CallStatus;
 import org.apache.arrow.flight.FlightRuntimeException;
 import org.apache.arrow.flight.FlightStatusCode;
@@ -22,6 +23,35 @@ public final class FlightErrors {
   private static final Logger LOG = LoggerFactory.getLogger(FlightErrors.class);
 
   private FlightErrors() {}
+
+  /**
+   * As {@link #toFlight(String, Throwable)}, but an Arrow OutOfMemoryException becomes the
+   * governor's error naming the call and the limit it hit ({@link MemoryGovernor#exceeded}).
+   */
+  public static FlightRuntimeException toFlight(String call, Throwable t, MemoryGovernor memory) {
+    Throwable cause = unwrap(t);
+    if (cause instanceof OutOfMemoryException || outOfMemoryInNativeCode(t)) {
+      return memory.exceeded(call, cause).toFlight();
+    }
+    return toFlight(call, t);
+  }
+
+  /**
+   * Whether an Arrow OutOfMemoryException came back through native code as text: DuckDB reports a
+   * failure of the Arrow stream it reads (our allocator running out while exporting a batch) only
+   * as the message of an SQLException.
+   */
+  private static boolean outOfMemoryInNativeCode(Throwable t) {
+    Throwable current = t;
+    for (int depth = 0; current != null && depth < 10; depth++) {
+      String message = current.getMessage();
+      if (message != null && message.contains(OutOfMemoryException.class.getName())) {
+        return true;
+      }
+      current = current.getCause();
+    }
+    return false;
+  }
 
   /** The Flight exception to send for {@code t}, raised while serving {@code call}. */
   public static FlightRuntimeException toFlight(String call, Throwable t) {

@@ -7,6 +7,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.LongConsumer;
 import org.apache.arrow.flight.FlightStream;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.FieldVector;
@@ -32,10 +33,21 @@ import org.apache.arrow.vector.util.TransferPair;
  */
 public final class FlightStreamReader extends ArrowReader {
   private final FlightStream stream;
+  private final LongConsumer afterBatch;
 
   public FlightStreamReader(BufferAllocator allocator, FlightStream stream) {
+    this(allocator, stream, bytes -> {});
+  }
+
+  /**
+   * A reader that hands {@code afterBatch} the bytes each batch holds once it is loaded, before the
+   * consumer sees it; whatever that throws fails the read (the memory limit check).
+   */
+  public FlightStreamReader(
+      BufferAllocator allocator, FlightStream stream, LongConsumer afterBatch) {
     super(allocator);
     this.stream = stream;
+    this.afterBatch = afterBatch;
   }
 
   @Override
@@ -49,6 +61,11 @@ public final class FlightStreamReader extends ArrowReader {
     try (ArrowRecordBatch batch = new VectorUnloader(source).getRecordBatch()) {
       new VectorLoader(getVectorSchemaRoot()).load(batch);
     }
+    long bytes = 0;
+    for (FieldVector vector : getVectorSchemaRoot().getFieldVectors()) {
+      bytes += vector.getBufferSize();
+    }
+    afterBatch.accept(bytes);
     return true;
   }
 

@@ -57,7 +57,7 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
     this.doGet =
         new DoGetHandler(store, memory, config, streamExecutor, config.stallTimeoutMillis());
     this.doPut = new DoPutHandler(store, memory);
-    this.actions = new ActionHandler(store, config, location);
+    this.actions = new ActionHandler(store, memory, config, location);
   }
 
   @Override

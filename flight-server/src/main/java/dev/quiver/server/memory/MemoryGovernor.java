@@ -1,44 +1,237 @@
 package dev.quiver.server.memory;
 
+import static java.util.Objects.requireNonNull;
+
 import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
 import dev.quiver.server.config.DataSize;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.apache.arrow.memory.AllocationListener;
 import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.memory.OutOfMemoryException;
 import org.apache.arrow.memory.RootAllocator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Owns the server's one Arrow {@link RootAllocator} and hands every call a child allocator capped
- * at the per-query limit.
+ * Owns the server's one Arrow {@link RootAllocator}, admits calls and hands every call a child
+ * allocator capped at the per-query limit.
+ *
+ * <p>Admission: a call's allocator starts with a reservation of {@link Admission#callReservation}
+ * bytes taken from the root. When the root cannot spare it, the call waits in a FIFO queue of at
+ * most {@link Admission#queueLength} calls for at most {@link Admission#timeout}, woken each time
+ * another call closes its allocator, and is then refused with RESOURCE_EXHAUSTED.
  *
  * <p>Thread-safe. Whoever takes a call allocator closes it on every path; {@link #close()} then
  * finds the root empty. A call that outgrows its limit gets an Arrow OutOfMemoryException, which
- * the Flight layer reports as RESOURCE_EXHAUSTED (see {@link #exceeded}).
+ * the Flight layer reports through {@link #exceeded}.
  */
 public final class MemoryGovernor implements AutoCloseable {
+  static final String TOTAL_KEY = "memory.total";
+  static final String QUERY_LIMIT_KEY = "memory.query-limit";
+  static final String ADMISSION_TIMEOUT_KEY = "memory.admission-timeout";
+  static final String ADMISSION_QUEUE_KEY = "memory.admission-queue";
+
+  /** How many limit hits the report keeps. */
+  static final int RECENT_HITS = 20;
+
   private static final Logger LOG = LoggerFactory.getLogger(MemoryGovernor.class);
 
   private final RootAllocator root;
   private final long queryLimit;
-  // Open call allocators, guarded by itself; signalled when one closes. A counter rather than
-  // root.getChildAllocators(): the listener runs under the root's own lock.
-  private final Object callsLock = new Object();
+  private final long callReservation;
+  private final Admission admission;
+  // Open call allocators with the System.nanoTime() they opened at; for the report.
+  private final Map<BufferAllocator, Long> openedAt = new ConcurrentHashMap<>();
+
+  // Guards everything below; signalled when a call closes and when a waiter leaves the queue.
+  // Never held while calling into the root: the allocation listener runs under the root's lock.
+  private final Object lock = new Object();
   private int openCalls;
+  private long closedCalls;
+  private final ArrayDeque<Waiter> queue = new ArrayDeque<>();
+  private long waits;
+  private long refused;
+  private final ArrayDeque<MemoryReport.LimitHit> hits = new ArrayDeque<>();
+
+  /**
+   * What a call needs to be admitted, and how long it may wait.
+   *
+   * @param callReservation bytes reserved for each call when it opens (capped at the query limit);
+   *     0 admits every call at once
+   * @param queueLength the most calls that wait for admission; 0 refuses at once
+   * @param timeout the longest a call waits for admission
+   */
+  public record Admission(long callReservation, int queueLength, Duration timeout) {
+    /** Every call is admitted at once, with no reservation. */
+    public static final Admission NONE = new Admission(0, 0, Duration.ZERO);
+
+    public Admission {
+      requireNonNull(timeout, "timeout is null");
+      if (callReservation < 0 || queueLength < 0 || timeout.isNegative()) {
+        throw new IllegalArgumentException(
+            "Admission settings must not be negative: "
+                + callReservation
+                + ", "
+                + queueLength
+                + ", "
+                + timeout);
+      }
+    }
+  }
 
   /** A governor over {@code totalBytes} of Arrow memory, {@code queryLimitBytes} per call. */
   public MemoryGovernor(long totalBytes, long queryLimitBytes) {
-    this.root = new RootAllocator(new CallListener(), totalBytes);
-    this.queryLimit = Math.min(queryLimitBytes, totalBytes);
+    this(totalBytes, queryLimitBytes, Admission.NONE);
   }
 
-  /** A new child allocator for one call, named for the call and its table; caller closes it. */
+  /** A governor that admits calls as {@code admission} says. */
+  public MemoryGovernor(long totalBytes, long queryLimitBytes, Admission admission) {
+    this.root = new RootAllocator(new CallListener(), totalBytes);
+    this.queryLimit = Math.min(queryLimitBytes, totalBytes);
+    this.admission = requireNonNull(admission, "admission is null");
+    this.callReservation = Math.min(admission.callReservation(), queryLimit);
+  }
+
+  /**
+   * A new child allocator for one call, named for the call and its table; caller closes it.
+   *
+   * <p>Blocks while the call waits for admission (see the class comment).
+   *
+   * @throws QuiverException SERVER_MEMORY_EXHAUSTED when the call is refused admission, CANCELLED
+   *     when the waiting thread is interrupted
+   */
   public BufferAllocator newCallAllocator(String name) {
-    BufferAllocator child = root.newChildAllocator(name, 0, queryLimit);
-    synchronized (callsLock) {
+    return admit(name, queryLimit);
+  }
+
+  /**
+   * A call allocator for a call whose batches cross the C Data interface (DoGet's arrow-dataset
+   * scan, DoPut's DuckDB writer), admitted as {@link #newCallAllocator} but capped only at {@code
+   * memory.total}; the caller enforces the query limit with {@link #checkQueryLimit} after each
+   * batch, so a call may overshoot it by one batch.
+   *
+   * <p>Why: when a hard cap is hit halfway through importing or exporting a batch through the C
+   * Data interface, Arrow Java 18.3 leaks the half-moved batch (measured: 128 bytes left in the
+   * call allocator on import; the batch's buffers in Flight's allocator on export), so the tree
+   * never returns to zero. A batch that is fully moved and then refused is released cleanly.
+   */
+  public BufferAllocator newNativeCallAllocator(String name) {
+    return admit(name, root.getLimit());
+  }
+
+  /**
+   * Throws {@link #exceeded} when {@code call} (one of this governor's call allocators) holds more
+   * than the query limit.
+   */
+  public void checkQueryLimit(String callName, BufferAllocator call) {
+    checkQueryLimit(callName, call.getAllocatedMemory());
+  }
+
+  /** Throws {@link #exceeded} when a call holding {@code heldBytes} is over the query limit. */
+  public void checkQueryLimit(String callName, long heldBytes) {
+    if (heldBytes > queryLimit) {
+      throw exceeded(callName, null);
+    }
+  }
+
+  private BufferAllocator admit(String name, long cap) {
+    long closedBefore;
+    synchronized (lock) {
+      closedBefore = queue.isEmpty() ? closedCalls : -1;
+    }
+    if (closedBefore >= 0) {
+      BufferAllocator child = tryOpen(name, cap);
+      if (child != null) {
+        return child;
+      }
+    }
+    return queued(name, cap, closedBefore);
+  }
+
+  private BufferAllocator queued(String name, long cap, long triedAt) {
+    Waiter me = new Waiter(triedAt);
+    long deadline = System.nanoTime() + admission.timeout().toNanos();
+    synchronized (lock) {
+      if (queue.size() >= admission.queueLength()) {
+        refused++;
+        throw refuse(name, ADMISSION_QUEUE_KEY, admission.queueLength(), queueFullReason());
+      }
+      queue.addLast(me);
+      waits++;
+    }
+    try {
+      while (true) {
+        synchronized (lock) {
+          // The head tries again each time a call has closed since its last try.
+          while (queue.peekFirst() != me || closedCalls == me.triedAt) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+              refused++;
+              throw refuse(
+                  name,
+                  ADMISSION_TIMEOUT_KEY,
+                  admission.timeout().toMillis(),
+                  String.format(
+                      "waited %d ms (memory.admission-timeout)", admission.timeout().toMillis()));
+            }
+            TimeUnit.NANOSECONDS.timedWait(lock, left);
+          }
+          me.triedAt = closedCalls;
+        }
+        BufferAllocator child = tryOpen(name, cap);
+        if (child != null) {
+          return child;
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new QuiverException(
+          QuiverErrorCode.CANCELLED, "%s was interrupted while waiting for memory", name);
+    } finally {
+      synchronized (lock) {
+        queue.remove(me);
+        lock.notifyAll();
+      }
+    }
+  }
+
+  private String queueFullReason() {
+    return String.format(
+        "the admission queue is full (memory.admission-queue = %d)", admission.queueLength());
+  }
+
+  private QuiverException refuse(String name, String limitKey, long limit, String reason) {
+    record(name, limitKey, limit);
+    return new QuiverException(
+        QuiverErrorCode.SERVER_MEMORY_EXHAUSTED,
+        "%s: the server's Arrow memory is exhausted (%s of %s in use, memory.total; each call"
+            + " reserves %s, memory.call-reservation); %s",
+        name,
+        DataSize.format(root.getAllocatedMemory()),
+        DataSize.format(root.getLimit()),
+        DataSize.format(callReservation),
+        reason);
+  }
+
+  /** The child allocator, or null when the root cannot spare its reservation. */
+  private BufferAllocator tryOpen(String name, long cap) {
+    BufferAllocator child;
+    try {
+      child = root.newChildAllocator(name, callReservation, cap);
+    } catch (OutOfMemoryException e) {
+      return null;
+    }
+    openedAt.put(child, System.nanoTime());
+    synchronized (lock) {
       openCalls++;
     }
     return child;
@@ -51,13 +244,13 @@ public final class MemoryGovernor implements AutoCloseable {
    */
   public boolean awaitCallsClosed(Duration timeout) throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
-    synchronized (callsLock) {
+    synchronized (lock) {
       while (openCalls > 0) {
         long left = deadline - System.nanoTime();
         if (left <= 0) {
           return false;
         }
-        TimeUnit.NANOSECONDS.timedWait(callsLock, left);
+        TimeUnit.NANOSECONDS.timedWait(lock, left);
       }
       return true;
     }
@@ -72,16 +265,27 @@ public final class MemoryGovernor implements AutoCloseable {
     return queryLimit;
   }
 
-  /** Bytes of Arrow memory allocated now, by every call together. */
+  /** Bytes of Arrow memory allocated now, by every call together (reservations included). */
   public long allocated() {
     return root.getAllocatedMemory();
   }
 
-  /** The error for a call whose allocator ran out, naming the call and the limit. */
+  /** Calls waiting for admission now. */
+  public int queued() {
+    synchronized (lock) {
+      return queue.size();
+    }
+  }
+
+  /**
+   * The error for a call whose allocator ran out, naming the call and the limit; remembered for
+   * {@link #report()}.
+   */
   public QuiverException exceeded(String callName, Throwable cause) {
     long rootLimit = root.getLimit();
     boolean serverFull = root.getAllocatedMemory() + queryLimit > rootLimit;
     if (serverFull) {
+      record(callName, TOTAL_KEY, rootLimit);
       return new QuiverException(
           QuiverErrorCode.SERVER_MEMORY_EXHAUSTED,
           cause,
@@ -90,12 +294,52 @@ public final class MemoryGovernor implements AutoCloseable {
           DataSize.format(root.getAllocatedMemory()),
           DataSize.format(rootLimit));
     }
+    record(callName, QUERY_LIMIT_KEY, queryLimit);
     return new QuiverException(
         QuiverErrorCode.QUERY_MEMORY_EXCEEDED,
         cause,
         "%s needs more than %s (memory.query-limit)",
         callName,
         DataSize.format(queryLimit));
+  }
+
+  private void record(String name, String limitKey, long limit) {
+    synchronized (lock) {
+      if (hits.size() == RECENT_HITS) {
+        hits.removeFirst();
+      }
+      hits.addLast(new MemoryReport.LimitHit(name, limitKey, limit, Instant.now()));
+    }
+  }
+
+  /** A picture of the memory now: limits, use, the queue, live calls and recent limit hits. */
+  public MemoryReport report() {
+    long now = System.nanoTime();
+    List<MemoryReport.CallUsage> calls = new ArrayList<>();
+    openedAt.forEach(
+        (call, opened) ->
+            calls.add(
+                new MemoryReport.CallUsage(
+                    call.getName(),
+                    call.getAllocatedMemory(),
+                    call.getPeakMemoryAllocation(),
+                    Math.min(call.getLimit(), queryLimit),
+                    Duration.ofNanos(now - opened))));
+    calls.sort(Comparator.comparing(MemoryReport.CallUsage::age).reversed());
+    synchronized (lock) {
+      return new MemoryReport(
+          Instant.now(),
+          root.getLimit(),
+          queryLimit,
+          callReservation,
+          root.getAllocatedMemory(),
+          root.getPeakMemoryAllocation(),
+          queue.size(),
+          waits,
+          refused,
+          calls,
+          List.copyOf(hits));
+    }
   }
 
   /**
@@ -112,13 +356,23 @@ public final class MemoryGovernor implements AutoCloseable {
     root.close();
   }
 
+  private static final class Waiter {
+    // The closedCalls count at this waiter's last try; -1 before its first.
+    long triedAt;
+
+    Waiter(long triedAt) {
+      this.triedAt = triedAt;
+    }
+  }
+
   private final class CallListener implements AllocationListener {
     @Override
     public void onChildRemoved(BufferAllocator parent, BufferAllocator child) {
-      if (parent == root) {
-        synchronized (callsLock) {
+      if (parent == root && openedAt.remove(child) != null) {
+        synchronized (lock) {
           openCalls--;
-          callsLock.notifyAll();
+          closedCalls++;
+          lock.notifyAll();
         }
       }
     }

@@ -28,6 +28,9 @@ class ServerConfigTest {
     assertThat(config.scanBatchRows()).isEqualTo(65_536);
     assertThat(config.memoryTotal()).isEqualTo(1L << 30);
     assertThat(config.memoryQueryLimit()).isEqualTo(256L << 20);
+    assertThat(config.callReservation()).isEqualTo(1L << 20);
+    assertThat(config.admissionQueue()).isEqualTo(64);
+    assertThat(config.admissionTimeout()).isEqualTo(Duration.ofSeconds(30));
     assertThat(config.duckdbMemoryLimit()).isEqualTo(512L << 20);
   }
 
@@ -55,6 +58,9 @@ class ServerConfigTest {
             Map.entry("scan.batch-rows", "1024"),
             Map.entry("memory.total", "2GB"),
             Map.entry("memory.query-limit", "64MB"),
+            Map.entry("memory.call-reservation", "2MB"),
+            Map.entry("memory.admission-queue", "8"),
+            Map.entry("memory.admission-timeout", "1500ms"),
             Map.entry("duckdb.memory-limit", "128MB"));
     ServerConfig config = ServerConfig.load(Map.of(), Map.of(), flags);
     assertThat(config)
@@ -73,6 +79,9 @@ class ServerConfigTest {
                 1024,
                 2L << 30,
                 64L << 20,
+                2L << 20,
+                8,
+                Duration.ofMillis(1500),
                 128L << 20));
     assertThat(flags.keySet())
         .as("every key is covered by this test")
@@ -127,6 +136,36 @@ class ServerConfigTest {
         ServerConfig.load(
             Map.of(), Map.of(), Map.of("memory.total", "100MB", "memory.query-limit", "1GB"));
     assertThat(config.memoryQueryLimit()).isEqualTo(100L << 20);
+  }
+
+  @Test
+  void callReservationIsCappedAtTheQueryLimitAndAdmissionSettingsAreChecked() {
+    ServerConfig config =
+        ServerConfig.load(
+            Map.of(),
+            Map.of(),
+            Map.of(
+                "memory.total", "1GB",
+                "memory.query-limit", "4MB",
+                "memory.call-reservation", "8MB",
+                "memory.admission-queue", "0",
+                "memory.admission-timeout", "0ms"));
+    assertThat(config.callReservation()).isEqualTo(4L << 20);
+    assertThat(config.admissionQueue()).isZero();
+    assertThat(config.admissionTimeout()).isZero();
+    assertThatThrownBy(
+            () -> ServerConfig.load(Map.of(), Map.of(), Map.of("memory.admission-queue", "-1")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith(
+            "Invalid value '-1' for memory.admission-queue: it is out of range");
+    assertThatThrownBy(
+            () -> ServerConfig.load(Map.of(), Map.of(), Map.of("memory.admission-timeout", "soon")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("Invalid value 'soon' for memory.admission-timeout");
+    assertThatThrownBy(
+            () -> ServerConfig.load(Map.of(), Map.of(), Map.of("memory.call-reservation", "-1")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("Invalid value '-1' for memory.call-reservation");
   }
 
   @Test

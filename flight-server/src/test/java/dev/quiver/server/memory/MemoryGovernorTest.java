@@ -2,10 +2,17 @@ package dev.quiver.server.memory;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.tuple;
 
 import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
 import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.apache.arrow.flight.FlightStatusCode;
 import org.apache.arrow.memory.ArrowBuf;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.OutOfMemoryException;
@@ -55,5 +62,184 @@ class MemoryGovernorTest {
     call.close();
     governor.close();
     assertThat(governor.allocated()).isZero();
+  }
+
+  private static final long MB = 1 << 20;
+
+  /** Room for two calls of 1 MB reservation each, queue of two, waits long enough for a test. */
+  private static MemoryGovernor twoCalls(int queue, Duration timeout) {
+    return new MemoryGovernor(2 * MB, MB, new MemoryGovernor.Admission(MB, queue, timeout));
+  }
+
+  @Test
+  void callsThatCannotReserveWaitAndAreAdmittedInArrivalOrder() throws Exception {
+    try (MemoryGovernor governor = twoCalls(2, Duration.ofMinutes(5))) {
+      BufferAllocator first = governor.newCallAllocator("first");
+      BufferAllocator second = governor.newCallAllocator("second");
+      assertThat(governor.allocated()).isEqualTo(2 * MB);
+      List<String> admitted = new CopyOnWriteArrayList<>();
+      List<BufferAllocator> held = new CopyOnWriteArrayList<>();
+      Thread third = waiter(governor, "third", admitted, held);
+      awaitQueued(governor, 1);
+      Thread fourth = waiter(governor, "fourth", admitted, held);
+      awaitQueued(governor, 2);
+
+      first.close();
+      awaitAdmitted(admitted, 1);
+      assertThat(admitted).containsExactly("third");
+      second.close();
+      third.join();
+      fourth.join();
+      assertThat(admitted).containsExactly("third", "fourth");
+      assertThat(governor.report().waits()).isEqualTo(2);
+      held.forEach(BufferAllocator::close);
+      assertThat(governor.allocated()).isZero();
+    }
+  }
+
+  @Test
+  void aFullQueueRefusesAtOnceNamingTheLimitAndTheUse() throws Exception {
+    try (MemoryGovernor governor = twoCalls(1, Duration.ofMinutes(5))) {
+      BufferAllocator first = governor.newCallAllocator("first");
+      BufferAllocator second = governor.newCallAllocator("second");
+      List<String> admitted = new CopyOnWriteArrayList<>();
+      List<BufferAllocator> held = new CopyOnWriteArrayList<>();
+      Thread third = waiter(governor, "third", admitted, held);
+      awaitQueued(governor, 1);
+
+      assertThatThrownBy(() -> governor.newCallAllocator("DoGet ns.fourth"))
+          .isInstanceOfSatisfying(
+              QuiverException.class,
+              e -> {
+                assertThat(e.code()).isEqualTo(QuiverErrorCode.SERVER_MEMORY_EXHAUSTED);
+                assertThat(e.toFlight().status().code())
+                    .isEqualTo(FlightStatusCode.RESOURCE_EXHAUSTED);
+              })
+          .hasMessage(
+              "DoGet ns.fourth: the server's Arrow memory is exhausted (2.0 MB of 2.0 MB in use,"
+                  + " memory.total; each call reserves 1.0 MB, memory.call-reservation); the"
+                  + " admission queue is full (memory.admission-queue = 1)");
+      first.close();
+      third.join();
+      assertThat(admitted).containsExactly("third");
+      second.close();
+      held.forEach(BufferAllocator::close);
+      assertThat(governor.allocated()).isZero();
+      assertThat(governor.report().refused()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void aWaitingCallIsRefusedAfterTheAdmissionTimeout() {
+    try (MemoryGovernor governor = twoCalls(4, Duration.ofMillis(200));
+        BufferAllocator first = governor.newCallAllocator("first");
+        BufferAllocator second = governor.newCallAllocator("second")) {
+      assertThatThrownBy(() -> governor.newCallAllocator("DoPut ns.late"))
+          .isInstanceOfSatisfying(
+              QuiverException.class,
+              e -> {
+                assertThat(e.code()).isEqualTo(QuiverErrorCode.SERVER_MEMORY_EXHAUSTED);
+                assertThat(e.toFlight().status().code())
+                    .isEqualTo(FlightStatusCode.RESOURCE_EXHAUSTED);
+              })
+          .hasMessage(
+              "DoPut ns.late: the server's Arrow memory is exhausted (2.0 MB of 2.0 MB in use,"
+                  + " memory.total; each call reserves 1.0 MB, memory.call-reservation); waited"
+                  + " 200 ms (memory.admission-timeout)");
+      assertThat(governor.queued()).isZero();
+      MemoryReport report = governor.report();
+      assertThat(report.recentHits())
+          .extracting(MemoryReport.LimitHit::name, MemoryReport.LimitHit::limitKey)
+          .containsExactly(tuple("DoPut ns.late", "memory.admission-timeout"));
+      assertThat(report.recommendations())
+          .containsExactly(
+              "1 call waited past memory.admission-timeout for memory in the last hour; raise"
+                  + " memory.total, or run fewer calls at once",
+              "Arrow memory is 100% used (2.0 MB of 2.0 MB); new calls will queue for admission");
+    }
+  }
+
+  @Test
+  void reportListsLiveCallsLimitsAndAdvice() {
+    try (MemoryGovernor governor = new MemoryGovernor(64 * MB, 4 * MB);
+        BufferAllocator call = governor.newCallAllocator("DoGet sales.orders")) {
+      try (ArrowBuf buffer = call.buffer(MB)) {
+        governor.exceeded("DoGet sales.orders", null);
+        governor.exceeded("DoGet sales.orders", null);
+        MemoryReport report = governor.report();
+        assertThat(report.total()).isEqualTo(64 * MB);
+        assertThat(report.queryLimit()).isEqualTo(4 * MB);
+        assertThat(report.allocated()).isEqualTo(MB);
+        assertThat(report.peak()).isEqualTo(MB);
+        assertThat(report.pressure()).isEqualTo(1.0 / 64);
+        assertThat(report.calls())
+            .singleElement()
+            .satisfies(
+                c -> {
+                  assertThat(c.name()).isEqualTo("DoGet sales.orders");
+                  assertThat(c.allocated()).isEqualTo(MB);
+                  assertThat(c.limit()).isEqualTo(4 * MB);
+                });
+        assertThat(report.recommendations())
+            .containsExactly(
+                "2 calls hit memory.query-limit (4.0 MB) in the last hour; raise"
+                    + " memory.query-limit or lower scan.batch-rows");
+      }
+    }
+  }
+
+  @Test
+  void reportWithoutHitsSaysNothingToChange() {
+    try (MemoryGovernor governor = new MemoryGovernor(64 * MB, 4 * MB)) {
+      assertThat(governor.report().recommendations())
+          .containsExactly("No memory limit was hit in the last hour; nothing to change");
+      assertThat(governor.report().calls()).isEmpty();
+    }
+  }
+
+  @Test
+  void theReportKeepsOnlyTheLastHits() {
+    try (MemoryGovernor governor = new MemoryGovernor(64 * MB, 4 * MB)) {
+      for (int i = 0; i < MemoryGovernor.RECENT_HITS + 5; i++) {
+        governor.exceeded("DoGet ns.t" + i, null);
+      }
+      List<MemoryReport.LimitHit> hits = governor.report().recentHits();
+      assertThat(hits).hasSize(MemoryGovernor.RECENT_HITS);
+      assertThat(hits.get(hits.size() - 1).name())
+          .isEqualTo("DoGet ns.t" + (MemoryGovernor.RECENT_HITS + 4));
+    }
+  }
+
+  private static Thread waiter(
+      MemoryGovernor governor, String name, List<String> admitted, List<BufferAllocator> held) {
+    Thread thread =
+        new Thread(
+            () -> {
+              held.add(governor.newCallAllocator(name));
+              admitted.add(name);
+            },
+            name);
+    thread.start();
+    return thread;
+  }
+
+  private static void awaitQueued(MemoryGovernor governor, int n) throws InterruptedException {
+    awaitCondition(() -> governor.queued() == n, "queue length " + n);
+  }
+
+  private static void awaitAdmitted(List<String> admitted, int n) throws InterruptedException {
+    awaitCondition(() -> admitted.size() == n, n + " admitted");
+  }
+
+  /** Polls {@code condition} until it holds, failing after a generous deadline. */
+  static void awaitCondition(BooleanSupplier condition, String what) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    CountDownLatch never = new CountDownLatch(1);
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("Timed out waiting for " + what);
+      }
+      never.await(5, TimeUnit.MILLISECONDS);
+    }
   }
 }

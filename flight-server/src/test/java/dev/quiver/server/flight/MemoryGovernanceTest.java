@@ -1,0 +1,352 @@
+package dev.quiver.server.flight;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.google.protobuf.Any;
+import dev.quiver.client.QuiverErrorCode;
+import dev.quiver.client.QuiverException;
+import dev.quiver.proto.v1.ScanCommand;
+import dev.quiver.proto.v1.TableRef;
+import dev.quiver.server.QuiverServer;
+import dev.quiver.server.config.ServerConfig;
+import dev.quiver.testing.ArrowAllocatorExtension;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.apache.arrow.flight.Action;
+import org.apache.arrow.flight.FlightClient;
+import org.apache.arrow.flight.FlightDescriptor;
+import org.apache.arrow.flight.FlightInfo;
+import org.apache.arrow.flight.FlightRuntimeException;
+import org.apache.arrow.flight.FlightStatusCode;
+import org.apache.arrow.flight.FlightStream;
+import org.apache.arrow.flight.Result;
+import org.apache.arrow.flight.SyncPutListener;
+import org.apache.arrow.flight.Ticket;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.BigIntVector;
+import org.apache.arrow.vector.VarCharVector;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.types.pojo.ArrowType;
+import org.apache.arrow.vector.types.pojo.Field;
+import org.apache.arrow.vector.types.pojo.Schema;
+import org.apache.arrow.vector.util.Text;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Memory governance end to end: the per-query limit, the stall timeout, cancellation and the memory
+ * report, on a real in-process server with small limits, driven by Arrow's FlightClient.
+ */
+@ExtendWith(ArrowAllocatorExtension.class)
+class MemoryGovernanceTest {
+  private static final int TEXT_COLUMNS = 4;
+  private static final int ROWS = 40_000;
+  private static final String PADDING = "x".repeat(90);
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @TempDir Path dataDir;
+  private QuiverServer server;
+
+  private void start(Map<String, String> overrides) throws Exception {
+    Map<String, String> flags = new HashMap<>();
+    flags.put("flight.port", "0");
+    flags.put("storage.data-dir", dataDir.toString());
+    flags.put("memory.total", "256MB");
+    flags.put("memory.query-limit", "8MB");
+    flags.put("storage.target-file-size", "64MB");
+    flags.putAll(overrides);
+    server = QuiverServer.start(ServerConfig.load(Map.of(), Map.of(), flags));
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    if (server != null) {
+      server.close();
+    }
+  }
+
+  @Test
+  void aCallOverTheQueryLimitFailsAloneAndReleasesItsMemory(BufferAllocator allocator)
+      throws Exception {
+    start(Map.of("scan.batch-rows", "65536"));
+    try (FlightClient client = FlightClient.builder(allocator, server.location()).build()) {
+      putWide(client, allocator);
+      // A narrow read of the same rows stays well under the limit and is open meanwhile.
+      try (FlightStream narrow = client.getStream(ticket(client, "id"))) {
+        assertThat(narrow.next()).isTrue();
+        assertThatThrownBy(() -> readAll(client, client.getInfo(wide())))
+            .isInstanceOfSatisfying(
+                FlightRuntimeException.class,
+                e -> {
+                  assertThat(e.status().code()).isEqualTo(FlightStatusCode.RESOURCE_EXHAUSTED);
+                  assertThat(QuiverException.fromFlight(e).code())
+                      .isEqualTo(QuiverErrorCode.QUERY_MEMORY_EXCEEDED);
+                })
+            .hasMessageContaining("DoGet ns.wide needs more than 8.0 MB (memory.query-limit)");
+        long rows = narrow.getRoot().getRowCount();
+        while (narrow.next()) {
+          rows += narrow.getRoot().getRowCount();
+        }
+        assertThat(rows).isEqualTo(ROWS);
+      }
+      awaitGovernorEmpty();
+
+      JsonNode report = memoryReport(client);
+      assertThat(report.path("limit_hits").get(0).path("name").asText()).isEqualTo("DoGet ns.wide");
+      assertThat(report.path("limit_hits").get(0).path("limit_key").asText())
+          .isEqualTo("memory.query-limit");
+      assertThat(report.path("recommendations").get(0).asText())
+          .isEqualTo(
+              "1 call hit memory.query-limit (8.0 MB) in the last hour; raise memory.query-limit"
+                  + " or lower scan.batch-rows");
+    }
+  }
+
+  @Test
+  void aPutOverTheQueryLimitFailsAloneAndCommitsNothing(BufferAllocator allocator)
+      throws Exception {
+    start(Map.of("memory.query-limit", "1MB", "memory.call-reservation", "0"));
+    try (FlightClient client = FlightClient.builder(allocator, server.location()).build()) {
+      // 2,000-row batches (about 800 KB each, and the writer's copy) do not fit in 1 MB.
+      assertThatThrownBy(() -> putWide(client, allocator))
+          .isInstanceOfSatisfying(
+              FlightRuntimeException.class,
+              e -> {
+                assertThat(e.status().code()).isEqualTo(FlightStatusCode.RESOURCE_EXHAUSTED);
+                assertThat(QuiverException.fromFlight(e).code())
+                    .isEqualTo(QuiverErrorCode.QUERY_MEMORY_EXCEEDED);
+              })
+          .hasMessageContaining("DoPut ns.wide needs more than 1.0 MB (memory.query-limit)");
+      awaitGovernorEmpty();
+      assertThatThrownBy(() -> client.getInfo(wide()))
+          .isInstanceOfSatisfying(
+              FlightRuntimeException.class,
+              e -> assertThat(e.status().code()).isEqualTo(FlightStatusCode.NOT_FOUND))
+          .hasMessageContaining("Table ns.wide does not exist");
+    }
+  }
+
+  @Test
+  void aDoGetWhoseClientStopsReadingTimesOutAndFreesItsMemory(BufferAllocator allocator)
+      throws Exception {
+    start(Map.of("scan.batch-rows", "1024", "flight.stall-timeout", "300ms"));
+    try (FlightClient client = FlightClient.builder(allocator, server.location()).build()) {
+      putWide(client, allocator);
+      FlightInfo info = client.getInfo(wide());
+      assertThatThrownBy(
+              () -> {
+                try (FlightStream stream =
+                    client.getStream(info.getEndpoints().get(0).getTicket())) {
+                  assertThat(stream.next()).isTrue();
+                  // Stop reading until the server has given up on this call.
+                  awaitGovernorEmpty();
+                  while (stream.next()) {
+                    // Drain what was in flight; the error follows it.
+                  }
+                }
+              })
+          .isInstanceOfSatisfying(
+              FlightRuntimeException.class,
+              e -> assertThat(e.status().code()).isEqualTo(FlightStatusCode.TIMED_OUT))
+          .hasMessageContaining(
+              "DoGet ns.wide: the client read nothing for 300 ms (flight.stall-timeout);"
+                  + " cancelled");
+    }
+  }
+
+  @Test
+  void aCancelledDoGetFreesItsMemory(BufferAllocator allocator) throws Exception {
+    start(Map.of("scan.batch-rows", "1024"));
+    try (FlightClient client = FlightClient.builder(allocator, server.location()).build()) {
+      putWide(client, allocator);
+      FlightInfo info = client.getInfo(wide());
+      FlightStream stream = client.getStream(info.getEndpoints().get(0).getTicket());
+      assertThat(stream.next()).isTrue();
+      assertThat(memoryReport(client).path("calls").get(0).path("name").asText())
+          .isEqualTo("DoGet ns.wide");
+      stream.cancel("The test has read enough", null);
+      awaitGovernorEmpty();
+      stream.close();
+    }
+  }
+
+  @Test
+  void callsThatCannotBeAdmittedWaitOrAreRefusedAndTheWaiterRunsWhenMemoryIsBack(
+      BufferAllocator allocator) throws Exception {
+    // Room for one call's reservation: the first read holds it, the second waits, the third
+    // finds the queue full.
+    start(
+        Map.of(
+            "memory.total", "12MB",
+            "memory.call-reservation", "8MB",
+            "memory.admission-queue", "1",
+            "memory.admission-timeout", "5m",
+            "scan.batch-rows", "1024"));
+    try (FlightClient client = FlightClient.builder(allocator, server.location()).build()) {
+      putWide(client, allocator);
+      Ticket ticket = ticket(client, "id");
+      FlightStream first =
+          client.getStream(client.getInfo(wide()).getEndpoints().get(0).getTicket());
+      assertThat(first.next()).isTrue();
+      CompletableFuture<Long> second =
+          CompletableFuture.supplyAsync(() -> countRows(client, ticket));
+      awaitCondition(() -> server.memory().queued() == 1, "the second read to queue");
+
+      assertThatThrownBy(() -> countRows(client, ticket))
+          .isInstanceOfSatisfying(
+              FlightRuntimeException.class,
+              e -> {
+                assertThat(e.status().code()).isEqualTo(FlightStatusCode.RESOURCE_EXHAUSTED);
+                assertThat(QuiverException.fromFlight(e).code())
+                    .isEqualTo(QuiverErrorCode.SERVER_MEMORY_EXHAUSTED);
+              })
+          .hasMessageContaining("DoGet ns.wide: the server's Arrow memory is exhausted (")
+          .hasMessageContaining(
+              " of 12.0 MB in use, memory.total; each call reserves 8.0 MB,"
+                  + " memory.call-reservation); the admission queue is full"
+                  + " (memory.admission-queue = 1)");
+
+      first.cancel("The test lets the next call in", null);
+      assertThat(second.get(30, TimeUnit.SECONDS)).isEqualTo(ROWS);
+      first.close();
+      awaitGovernorEmpty();
+      JsonNode report = memoryReport(client);
+      assertThat(report.path("admission").path("waits").asLong()).isEqualTo(1);
+      assertThat(report.path("admission").path("refused").asLong()).isEqualTo(1);
+    }
+  }
+
+  private static long countRows(FlightClient client, Ticket ticket) {
+    try (FlightStream stream = client.getStream(ticket)) {
+      long rows = 0;
+      while (stream.next()) {
+        rows += stream.getRoot().getRowCount();
+      }
+      return rows;
+    } catch (FlightRuntimeException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  @Test
+  void memoryReportDescribesLimitsUseAndAdvice(BufferAllocator allocator) throws Exception {
+    start(Map.of("memory.admission-queue", "3", "memory.admission-timeout", "2s"));
+    try (FlightClient client = FlightClient.builder(allocator, server.location()).build()) {
+      JsonNode report = memoryReport(client);
+      assertThat(report.path("limits").path("memory.total").asLong()).isEqualTo(256L << 20);
+      assertThat(report.path("limits").path("memory.query-limit").asLong()).isEqualTo(8L << 20);
+      assertThat(report.path("limits").path("memory.call-reservation").asLong())
+          .isEqualTo(1L << 20);
+      assertThat(report.path("limits").path("memory.admission-queue").asInt()).isEqualTo(3);
+      assertThat(report.path("limits").path("memory.admission-timeout_ms").asLong())
+          .isEqualTo(2000);
+      assertThat(report.path("allocated").isNumber()).isTrue();
+      assertThat(report.path("pressure").asDouble()).isBetween(0.0, 1.0);
+      assertThat(report.path("admission").path("queued").asInt()).isZero();
+      assertThat(report.path("calls").isArray()).isTrue();
+      assertThat(report.path("limit_hits")).isEmpty();
+      assertThat(report.path("recommendations").get(0).asText())
+          .isEqualTo("No memory limit was hit in the last hour; nothing to change");
+      List<String> actions = new ArrayList<>();
+      client.listActions().forEach(a -> actions.add(a.getType()));
+      assertThat(actions).contains("memory-report");
+    }
+  }
+
+  private void awaitGovernorEmpty() throws InterruptedException {
+    assertThat(server.memory().awaitCallsClosed(Duration.ofSeconds(30))).isTrue();
+    awaitCondition(() -> server.memory().allocated() == 0, "the governor to return to zero");
+  }
+
+  private static void awaitCondition(BooleanSupplier condition, String what)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    CountDownLatch never = new CountDownLatch(1);
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("Timed out waiting for " + what);
+      }
+      never.await(5, TimeUnit.MILLISECONDS);
+    }
+  }
+
+  private static JsonNode memoryReport(FlightClient client) throws Exception {
+    StringBuilder out = new StringBuilder();
+    var results = client.doAction(new Action("memory-report", new byte[0]));
+    while (results.hasNext()) {
+      Result result = results.next();
+      out.append(new String(result.getBody(), StandardCharsets.UTF_8));
+    }
+    return JSON.readTree(out.toString());
+  }
+
+  private static FlightDescriptor wide() {
+    return FlightDescriptor.path("ns", "wide");
+  }
+
+  private static Ticket ticket(FlightClient client, String column) {
+    ScanCommand scan =
+        ScanCommand.newBuilder()
+            .setTable(TableRef.newBuilder().setNamespace("ns").setName("wide"))
+            .addColumns(column)
+            .build();
+    FlightInfo info = client.getInfo(FlightDescriptor.command(Any.pack(scan).toByteArray()));
+    assertThat(info.getEndpoints()).hasSize(1);
+    return info.getEndpoints().get(0).getTicket();
+  }
+
+  private static void readAll(FlightClient client, FlightInfo info) throws Exception {
+    try (FlightStream stream = client.getStream(info.getEndpoints().get(0).getTicket())) {
+      while (stream.next()) {
+        // Reading is the point.
+      }
+    }
+  }
+
+  /** Puts {@link #ROWS} rows of an id and four 100-byte text columns, 2,000 rows a batch. */
+  private static void putWide(FlightClient client, BufferAllocator allocator) throws Exception {
+    List<Field> fields = new ArrayList<>();
+    fields.add(Field.nullable("id", new ArrowType.Int(64, true)));
+    for (int c = 0; c < TEXT_COLUMNS; c++) {
+      fields.add(Field.nullable("text" + c, ArrowType.Utf8.INSTANCE));
+    }
+    int batchRows = 2_000;
+    try (VectorSchemaRoot root = VectorSchemaRoot.create(new Schema(fields), allocator)) {
+      SyncPutListener listener = new SyncPutListener();
+      FlightClient.ClientStreamListener stream = client.startPut(wide(), root, listener);
+      for (int first = 0; first < ROWS; first += batchRows) {
+        root.allocateNew();
+        BigIntVector ids = (BigIntVector) root.getVector("id");
+        for (int i = 0; i < batchRows; i++) {
+          ids.setSafe(i, first + i);
+          for (int c = 0; c < TEXT_COLUMNS; c++) {
+            ((VarCharVector) root.getVector("text" + c))
+                .setSafe(i, new Text(String.format("%08d%s", first + i, PADDING)));
+          }
+        }
+        root.setRowCount(batchRows);
+        stream.putNext();
+      }
+      stream.completed();
+      stream.getResult();
+      listener.read().close();
+      listener.close();
+    }
+  }
+}
