@@ -11,12 +11,16 @@ package dev.quiver.client;
  *       "operation", "added_records", "total_records", "added_files"}]}}, oldest first.
  *   <li>{@value #SERVER_INFO}: empty body; result {@code {"name", "version", "arrow_version",
  *       "iceberg_version", "java_version", "data_dir", "location"}}.
+ *   <li>{@value #MEMORY_REPORT}: empty body; result: the memory governor's limits, allocated and
+ *       peak bytes, pressure, admission queue, every live call's allocator, recent limit hits and
+ *       plain-language recommendations.
  * </ul>
  */
 public final class QuiverActions {
   public static final String DROP_TABLE = "drop-table";
   public static final String LIST_SNAPSHOTS = "list-snapshots";
   public static final String SERVER_INFO = "server-info";
+  public static final String MEMORY_REPORT = "memory-report";
 
   private QuiverActions() {}
 }

@@ -23,16 +23,8 @@ import org.apache.arrow.flight.FlightProducer.StreamListener;
 import org.apache.arrow.flight.Result;
 import org.apache.iceberg.Snapshot;
 
-/**
- * DoAction and ListActions: table administration and introspection, JSON in and out.
- *
- * <p>Besides the SDK's {@link QuiverActions}, it answers {@value #MEMORY_REPORT}: the governor's
- * limits, use, admission queue, live calls, recent limit hits and advice.
- */
+/** DoAction and ListActions: table administration and introspection, JSON in and out. */
 final class ActionHandler {
-  /** The memory report action; its name belongs in QuiverActions once the SDK learns it. */
-  static final String MEMORY_REPORT = "memory-report";
-
   static final List<ActionType> ACTIONS =
       List.of(
           new ActionType(
@@ -47,7 +39,7 @@ final class ActionHandler {
               QuiverActions.SERVER_INFO,
               "Describe the server: name, version, Arrow and Iceberg versions, data folder."),
           new ActionType(
-              MEMORY_REPORT,
+              QuiverActions.MEMORY_REPORT,
               "Report Arrow memory. Empty body. Result: {\"limits\": {\"memory.total\","
                   + " \"memory.query-limit\", \"memory.call-reservation\" (bytes),"
                   + " \"memory.admission-queue\" (calls), \"memory.admission-timeout_ms\"},"
@@ -82,7 +74,7 @@ final class ActionHandler {
           case QuiverActions.DROP_TABLE -> dropTable(tableOf(action));
           case QuiverActions.LIST_SNAPSHOTS -> listSnapshots(tableOf(action));
           case QuiverActions.SERVER_INFO -> serverInfo();
-          case MEMORY_REPORT -> memoryReport();
+          case QuiverActions.MEMORY_REPORT -> memoryReport();
           default ->
               throw new QuiverException(
                   QuiverErrorCode.UNSUPPORTED_OPERATION,
