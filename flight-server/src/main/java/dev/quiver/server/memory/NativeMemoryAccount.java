@@ -39,7 +39,8 @@ public final class NativeMemoryAccount implements ReservationListener, AutoClose
   /** The unit charged to the allocator: arrow-dataset's JNI block size, a power of two. */
   public static final long GRANULE = 512 * 1024;
 
-  private final BufferAllocator allocator;
+  private final String name;
+  private BufferAllocator allocator; // null once closed, so a pool left open pins nothing
   private final Deque<AllocationReservation> granules = new ArrayDeque<>();
   private long balance;
   private long peak;
@@ -49,6 +50,7 @@ public final class NativeMemoryAccount implements ReservationListener, AutoClose
   /** An account charging {@code allocator}, which must outlive it. */
   public NativeMemoryAccount(BufferAllocator allocator) {
     this.allocator = requireNonNull(allocator, "allocator is null");
+    this.name = allocator.getName();
   }
 
   /**
@@ -106,6 +108,16 @@ public final class NativeMemoryAccount implements ReservationListener, AutoClose
   }
 
   /**
+   * Whether the pool has given back everything it reserved, and never had a reserve refused (the
+   * pool keeps refused blocks in its count). Only a drained pool may be closed: C++ threads of a
+   * scan closed early (readahead) free their buffers through the pool later, and freeing through a
+   * deleted pool crashes the process.
+   */
+  public synchronized boolean drained() {
+    return balance == 0 && refusal == null;
+  }
+
+  /**
    * The error of the first refused reserve, or null; the scan reports it in place of the C++ one.
    */
   public synchronized QuiverException refusal() {
@@ -124,7 +136,7 @@ public final class NativeMemoryAccount implements ReservationListener, AutoClose
       return new QuiverException(
           QuiverErrorCode.INTERNAL,
           "%s: native memory asked for %s after its scan closed",
-          allocator.getName(),
+          name,
           DataSize.format(bytes));
     }
     BufferAllocator root = allocator.getRoot();
@@ -133,14 +145,14 @@ public final class NativeMemoryAccount implements ReservationListener, AutoClose
       return new QuiverException(
           QuiverErrorCode.SERVER_MEMORY_EXHAUSTED,
           "%s: the server's Arrow memory is exhausted (%s of %s in use, memory.total)",
-          allocator.getName(),
+          name,
           DataSize.format(root.getAllocatedMemory()),
           DataSize.format(root.getLimit()));
     }
     return new QuiverException(
         QuiverErrorCode.QUERY_MEMORY_EXCEEDED,
         "%s needs more than %s (memory.query-limit): its native scan memory did not fit",
-        allocator.getName(),
+        name,
         DataSize.format(allocator.getLimit()));
   }
 
@@ -151,5 +163,6 @@ public final class NativeMemoryAccount implements ReservationListener, AutoClose
     while (!granules.isEmpty()) {
       granules.pop().close();
     }
+    allocator = null;
   }
 }
