@@ -39,10 +39,13 @@ final class ParquetFiles implements AutoCloseable {
 
   /**
    * Opens a scan of {@code files} (file URIs) returning {@code columns}, keeping rows that match
-   * {@code filter} (a direct buffer holding a Substrait ExtendedExpression, or null).
+   * {@code filter} (a direct buffer holding a Substrait ExtendedExpression, or null). The scan's
+   * C++ memory comes from {@code pool}, which the caller closes after this scan and after every
+   * batch buffer taken from it.
    */
   static ParquetFiles open(
       BufferAllocator allocator,
+      NativeMemoryPool pool,
       List<String> files,
       List<String> columns,
       ByteBuffer filter,
@@ -58,10 +61,7 @@ final class ParquetFiles implements AutoCloseable {
     try {
       factory =
           new FileSystemDatasetFactory(
-              allocator,
-              NativeMemoryPool.getDefault(),
-              FileFormat.PARQUET,
-              files.toArray(String[]::new));
+              allocator, pool, FileFormat.PARQUET, files.toArray(String[]::new));
       dataset = factory.finish();
       scanner = newScan(dataset, options, filter != null);
       return new ParquetFiles(factory, dataset, scanner, scanner.scanBatches());

@@ -2,9 +2,12 @@ package dev.quiver.server.table;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.quiver.client.QuiverException;
+import dev.quiver.server.memory.NativeMemoryAccount;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.List;
+import org.apache.arrow.dataset.jni.NativeMemoryPool;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.util.AutoCloseables;
 import org.apache.arrow.vector.VectorSchemaRoot;
@@ -12,6 +15,8 @@ import org.apache.arrow.vector.dictionary.DictionaryProvider;
 import org.apache.arrow.vector.ipc.ArrowReader;
 import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Streams the rows of some Parquet data files through arrow-dataset, with projection, a pushed down
@@ -20,13 +25,21 @@ import org.apache.arrow.vector.types.pojo.Schema;
  * <p>Dictionary-encoded columns cost a first pass over just those columns: Flight sends
  * dictionaries once, when the stream starts, so every value must be known before the first batch.
  *
+ * <p>The C++ memory of the scan (Parquet pages, decompression and decoding buffers) comes from a
+ * listenable pool of its own, charged to the same allocator ({@link NativeMemoryAccount}); when the
+ * allocator's limit refuses it, the scan fails with QUERY_MEMORY_EXCEEDED. Batches imported from
+ * C++ count twice while Java holds them: once as the C++ allocation, once as the imported buffers.
+ *
  * <p>Not thread-safe: one thread calls {@link #next()} and reads {@link #root()}. The root is owned
  * by the scan and refilled by each {@code next()}; close the scan to release everything.
  */
 public final class TableScan implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(TableScan.class);
   private final ReadDictionaries dictionaries;
   private final ReadConformer conformer;
   private final ParquetFiles files;
+  private final NativeMemoryAccount account;
+  private final NativeMemoryPool pool;
   private final long limit;
   private long rows;
 
@@ -46,13 +59,16 @@ public final class TableScan implements AutoCloseable {
     requireNonNull(projectedSchema, "projectedSchema is null");
     this.limit = limit;
     boolean empty = files.isEmpty() || limit == 0;
+    NativeMemoryAccount nativeAccount = new NativeMemoryAccount(allocator);
+    NativeMemoryPool nativePool = null;
     ReadDictionaries dicts = null;
     ReadConformer conform = null;
     try {
+      nativePool = NativeMemoryPool.createListenable(nativeAccount);
       if (hasDictionaries(projectedSchema)) {
         dicts = new ReadDictionaries(allocator, projectedSchema);
         if (!empty) {
-          collect(dicts, allocator, files, filter, batchRows);
+          collect(dicts, allocator, nativePool, files, filter, batchRows);
         }
         dicts.finish();
         conform = new ReadConformer(allocator, projectedSchema, dicts);
@@ -60,24 +76,46 @@ public final class TableScan implements AutoCloseable {
         conform = new ReadConformer(allocator, projectedSchema);
       }
       List<String> columns = projectedSchema.getFields().stream().map(Field::getName).toList();
-      this.files = empty ? null : ParquetFiles.open(allocator, files, columns, filter, batchRows);
+      this.files =
+          empty
+              ? null
+              : ParquetFiles.open(allocator, nativePool, files, columns, filter, batchRows);
     } catch (IOException | RuntimeException e) {
-      closeQuietly(e, conform, dicts);
+      QuiverException refusal = refusal(nativeAccount, e);
+      closeQuietly(refusal == null ? e : refusal, conform, dicts);
+      closeQuietly(refusal == null ? e : refusal, drainedOrNull(nativePool, nativeAccount));
+      closeQuietly(refusal == null ? e : refusal, nativeAccount);
+      if (refusal != null) {
+        throw refusal;
+      }
       throw e;
     }
     this.dictionaries = dicts;
     this.conformer = conform;
+    this.account = nativeAccount;
+    this.pool = nativePool;
+  }
+
+  // The C++ error of a refused reservation reaches Java as whatever the JNI layer made of it; the
+  // account's own error says which limit refused. Null when e is not the result of a refusal.
+  private static QuiverException refusal(NativeMemoryAccount account, Exception e) {
+    QuiverException refusal = account.refusal();
+    if (refusal != null && refusal != e) {
+      refusal.addSuppressed(e);
+    }
+    return refusal;
   }
 
   private static void collect(
       ReadDictionaries dictionaries,
       BufferAllocator allocator,
+      NativeMemoryPool pool,
       List<String> files,
       ByteBuffer filter,
       int batchRows)
       throws IOException {
     try (ParquetFiles pass =
-        ParquetFiles.open(allocator, files, dictionaries.columns(), filter, batchRows)) {
+        ParquetFiles.open(allocator, pool, files, dictionaries.columns(), filter, batchRows)) {
       ArrowReader reader = pass.reader();
       while (reader.loadNextBatch()) {
         dictionaries.collect(reader.getVectorSchemaRoot());
@@ -105,7 +143,7 @@ public final class TableScan implements AutoCloseable {
       return false;
     }
     ArrowReader reader = files.reader();
-    while (reader.loadNextBatch()) {
+    while (loadNextBatch(reader)) {
       VectorSchemaRoot scanned = reader.getVectorSchemaRoot();
       if (scanned.getRowCount() == 0) {
         continue;
@@ -120,6 +158,23 @@ public final class TableScan implements AutoCloseable {
     return false;
   }
 
+  private boolean loadNextBatch(ArrowReader reader) throws IOException {
+    try {
+      return reader.loadNextBatch();
+    } catch (IOException | RuntimeException e) {
+      QuiverException refusal = refusal(account, e);
+      if (refusal != null) {
+        throw refusal;
+      }
+      throw e;
+    }
+  }
+
+  /** Bytes of C++ memory charged to the allocator now (for tests and metrics). */
+  long nativeBytes() {
+    return account.held();
+  }
+
   /** Rows returned so far. */
   public long rows() {
     return rows;
@@ -127,7 +182,24 @@ public final class TableScan implements AutoCloseable {
 
   @Override
   public void close() throws Exception {
-    AutoCloseables.close(files, conformer, dictionaries);
+    // The pool goes last: the conformer and the dictionaries may share buffers allocated in it.
+    try {
+      AutoCloseables.close(files, conformer, dictionaries);
+    } finally {
+      AutoCloseables.close(drainedOrNull(pool, account), account);
+    }
+  }
+
+  // A pool that C++ may still free through is left open: a few hundred bytes of C++ and a JNI
+  // reference to the closed account, against a crash. That happens after a refused reserve and
+  // when a scan is closed before its end while readahead still holds buffers.
+  private static NativeMemoryPool drainedOrNull(
+      NativeMemoryPool pool, NativeMemoryAccount account) {
+    if (pool == null || account.drained()) {
+      return pool;
+    }
+    LOG.debug("Leaving the native memory pool of a scan open: C++ still holds its memory");
+    return null;
   }
 
   private static void closeQuietly(Exception primary, AutoCloseable... closeables) {
