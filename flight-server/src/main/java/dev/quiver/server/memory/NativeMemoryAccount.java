@@ -140,7 +140,11 @@ public final class NativeMemoryAccount implements ReservationListener, AutoClose
           DataSize.format(bytes));
     }
     BufferAllocator root = allocator.getRoot();
-    boolean ownLimit = allocator.getAllocatedMemory() + GRANULE > allocator.getLimit();
+    // Call allocators are capped at memory.total (the query limit is checked per batch, see
+    // MemoryGovernor), so a call allocator whose own cap is the root's is refused by the total.
+    boolean ownLimit =
+        allocator.getLimit() < root.getLimit()
+            && allocator.getAllocatedMemory() + GRANULE > allocator.getLimit();
     if (!ownLimit && root != allocator) {
       return new QuiverException(
           QuiverErrorCode.SERVER_MEMORY_EXHAUSTED,

@@ -66,8 +66,13 @@ class MemoryGovernanceTest {
     flags.put("flight.port", "0");
     flags.put("storage.data-dir", dataDir.toString());
     flags.put("memory.total", "256MB");
-    flags.put("memory.query-limit", "8MB");
+    // Roomy for the tests that are not about the limit: a scan's native memory (arrow-dataset
+    // decodes and reads ahead) is charged to its call.
+    flags.put("memory.query-limit", "64MB");
     flags.put("storage.target-file-size", "64MB");
+    // Native scan memory is charged to the call and grows with the row group being decoded:
+    // small row groups keep the tests that are not about the limit well inside it.
+    flags.put("storage.row-group-rows", "2000");
     flags.putAll(overrides);
     server = QuiverServer.start(ServerConfig.load(Map.of(), Map.of(), flags));
   }
@@ -82,7 +87,12 @@ class MemoryGovernanceTest {
   @Test
   void aCallOverTheQueryLimitFailsAloneAndReleasesItsMemory(BufferAllocator allocator)
       throws Exception {
-    start(Map.of("scan.batch-rows", "65536"));
+    // One 40,000-row group: the scan's batches (and its native decode) outgrow the 8 MB limit.
+    start(
+        Map.of(
+            "memory.query-limit", "8MB",
+            "scan.batch-rows", "65536",
+            "storage.row-group-rows", "1048576"));
     try (FlightClient client = FlightClient.builder(allocator, server.location()).build()) {
       putWide(client, allocator);
       // A narrow read of the same rows stays well under the limit and is open meanwhile.
@@ -191,8 +201,8 @@ class MemoryGovernanceTest {
     // finds the queue full.
     start(
         Map.of(
-            "memory.total", "12MB",
-            "memory.call-reservation", "8MB",
+            "memory.total", "96MB",
+            "memory.call-reservation", "64MB",
             "memory.admission-queue", "1",
             "memory.admission-timeout", "5m",
             "scan.batch-rows", "1024"));
@@ -216,7 +226,7 @@ class MemoryGovernanceTest {
               })
           .hasMessageContaining("DoGet ns.wide: the server's Arrow memory is exhausted (")
           .hasMessageContaining(
-              " of 12.0 MB in use, memory.total; each call reserves 8.0 MB,"
+              " of 96.0 MB in use, memory.total; each call reserves 64.0 MB,"
                   + " memory.call-reservation); the admission queue is full"
                   + " (memory.admission-queue = 1)");
 
@@ -250,7 +260,7 @@ class MemoryGovernanceTest {
     try (FlightClient client = FlightClient.builder(allocator, server.location()).build()) {
       JsonNode report = memoryReport(client);
       assertThat(report.path("limits").path("memory.total").asLong()).isEqualTo(256L << 20);
-      assertThat(report.path("limits").path("memory.query-limit").asLong()).isEqualTo(8L << 20);
+      assertThat(report.path("limits").path("memory.query-limit").asLong()).isEqualTo(64L << 20);
       assertThat(report.path("limits").path("memory.call-reservation").asLong())
           .isEqualTo(1L << 20);
       assertThat(report.path("limits").path("memory.admission-queue").asInt()).isEqualTo(3);
