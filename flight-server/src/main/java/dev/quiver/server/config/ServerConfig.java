@@ -30,6 +30,8 @@ import java.util.TreeSet;
  * @param maxEndpoints the most endpoints one scan is split into
  * @param stallTimeout a DoGet whose client reads nothing for this long is cancelled
  * @param scanBatchRows rows per record batch a scan sends
+ * @param scanMinBatchRows the fewest rows per batch a scan is cut down to under memory pressure
+ * @param highPressure the share of memory.total above which new scans get smaller batches
  * @param memoryTotal bytes of Arrow memory all calls together may hold
  * @param memoryQueryLimit bytes of Arrow memory one call may hold
  * @param callReservation bytes of Arrow memory reserved for a call before it is admitted
@@ -49,6 +51,8 @@ public record ServerConfig(
     int maxEndpoints,
     Duration stallTimeout,
     int scanBatchRows,
+    int scanMinBatchRows,
+    double highPressure,
     long memoryTotal,
     long memoryQueryLimit,
     long callReservation,
@@ -90,6 +94,17 @@ public record ServerConfig(
           "storage.target-file-size", "512MB", "A put rolls to a new data file past this size.");
   public static final ConfigKey SCAN_BATCH_ROWS =
       new ConfigKey("scan.batch-rows", "65536", "Rows per record batch a scan sends.");
+  public static final ConfigKey SCAN_MIN_BATCH_ROWS =
+      new ConfigKey(
+          "scan.min-batch-rows",
+          "4096",
+          "Under memory pressure new scans send batches as small as this (capped at"
+              + " scan.batch-rows).");
+  public static final ConfigKey HIGH_PRESSURE =
+      new ConfigKey(
+          "memory.high-pressure",
+          "0.75",
+          "Above this share of memory.total in use, new scans get smaller batches.");
   public static final ConfigKey MEMORY_TOTAL =
       new ConfigKey(
           "memory.total",
@@ -133,6 +148,8 @@ public record ServerConfig(
           ROW_GROUP_ROWS,
           TARGET_FILE_SIZE,
           SCAN_BATCH_ROWS,
+          SCAN_MIN_BATCH_ROWS,
+          HIGH_PRESSURE,
           MEMORY_TOTAL,
           MEMORY_QUERY_LIMIT,
           CALL_RESERVATION,
@@ -156,6 +173,8 @@ public record ServerConfig(
     requireNonNull(stallTimeout, "stallTimeout is null");
     check(stallTimeout.toMillis() > 0, STALL_TIMEOUT, stallTimeout);
     check(scanBatchRows > 0, SCAN_BATCH_ROWS, scanBatchRows);
+    check(scanMinBatchRows > 0, SCAN_MIN_BATCH_ROWS, scanMinBatchRows);
+    check(highPressure > 0 && highPressure <= 1, HIGH_PRESSURE, highPressure);
     check(memoryTotal > 0, MEMORY_TOTAL, memoryTotal);
     check(memoryQueryLimit > 0, MEMORY_QUERY_LIMIT, memoryQueryLimit);
     check(callReservation >= 0, CALL_RESERVATION, callReservation);
@@ -164,6 +183,7 @@ public record ServerConfig(
     check(!admissionTimeout.isNegative(), ADMISSION_TIMEOUT, admissionTimeout);
     check(duckdbMemoryLimit >= 16 * 1024 * 1024, DUCKDB_MEMORY_LIMIT, duckdbMemoryLimit);
     memoryQueryLimit = Math.min(memoryQueryLimit, memoryTotal);
+    scanMinBatchRows = Math.min(scanMinBatchRows, scanBatchRows);
     callReservation = Math.min(callReservation, memoryQueryLimit);
   }
 
@@ -235,6 +255,8 @@ public record ServerConfig(
         integer(v, MAX_ENDPOINTS),
         duration(v, STALL_TIMEOUT),
         integer(v, SCAN_BATCH_ROWS),
+        integer(v, SCAN_MIN_BATCH_ROWS),
+        fraction(v, HIGH_PRESSURE),
         total,
         size(v, MEMORY_QUERY_LIMIT),
         size(v, CALL_RESERVATION),
@@ -262,6 +284,14 @@ public record ServerConfig(
       return Long.parseLong(v.get(key.name()));
     } catch (NumberFormatException e) {
       throw bad(key, v.get(key.name()), "it is not a whole number");
+    }
+  }
+
+  private static double fraction(Map<String, String> v, ConfigKey key) {
+    try {
+      return Double.parseDouble(v.get(key.name()));
+    } catch (NumberFormatException e) {
+      throw bad(key, v.get(key.name()), "it is not a number between 0 and 1");
     }
   }
 

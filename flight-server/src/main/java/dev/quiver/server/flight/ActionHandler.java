@@ -11,6 +11,7 @@ import dev.quiver.client.TableId;
 import dev.quiver.server.config.ServerConfig;
 import dev.quiver.server.memory.MemoryGovernor;
 import dev.quiver.server.memory.MemoryReport;
+import dev.quiver.server.memory.ScanBatchSizer;
 import dev.quiver.server.table.IcebergTableStore;
 import dev.quiver.server.table.QuiverTable;
 import java.io.IOException;
@@ -54,16 +55,19 @@ final class ActionHandler {
 
   private final IcebergTableStore store;
   private final MemoryGovernor memory;
+  private final ScanBatchSizer batchSizer;
   private final ServerConfig config;
   private final Supplier<String> location;
 
   ActionHandler(
       IcebergTableStore store,
       MemoryGovernor memory,
+      ScanBatchSizer batchSizer,
       ServerConfig config,
       Supplier<String> location) {
     this.store = store;
     this.memory = memory;
+    this.batchSizer = batchSizer;
     this.config = config;
     this.location = location;
   }
@@ -163,6 +167,14 @@ final class ActionHandler {
           .put("limit", hit.limit())
           .put("at", hit.at().toString());
     }
+    ScanBatchSizer.Stats sizing = batchSizer.stats();
+    result
+        .putObject("scan_batch_rows")
+        .put("scan.batch-rows", sizing.maxRows())
+        .put("scan.min-batch-rows", sizing.minRows())
+        .put("memory.high-pressure", sizing.highPressure())
+        .put("last", sizing.lastRows())
+        .put("reduced_scans", sizing.reducedScans());
     ArrayNode advice = result.putArray("recommendations");
     report.recommendations().forEach(advice::add);
     return result;

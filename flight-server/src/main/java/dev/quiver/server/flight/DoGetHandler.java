@@ -4,8 +4,8 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
 import dev.quiver.proto.v1.ScanTicket;
-import dev.quiver.server.config.ServerConfig;
 import dev.quiver.server.memory.MemoryGovernor;
+import dev.quiver.server.memory.ScanBatchSizer;
 import dev.quiver.server.table.IcebergTableStore;
 import dev.quiver.server.table.ScanShares;
 import dev.quiver.server.table.TableScan;
@@ -31,19 +31,19 @@ import org.apache.iceberg.DataFile;
 final class DoGetHandler {
   private final IcebergTableStore store;
   private final MemoryGovernor memory;
-  private final ServerConfig config;
+  private final ScanBatchSizer batchSizer;
   private final ExecutorService executor;
   private final long stallTimeoutMillis;
 
   DoGetHandler(
       IcebergTableStore store,
       MemoryGovernor memory,
-      ServerConfig config,
+      ScanBatchSizer batchSizer,
       ExecutorService executor,
       long stallTimeoutMillis) {
     this.store = store;
     this.memory = memory;
-    this.config = config;
+    this.batchSizer = batchSizer;
     this.executor = executor;
     this.stallTimeoutMillis = stallTimeoutMillis;
   }
@@ -77,7 +77,7 @@ final class DoGetHandler {
               plan.schema(),
               plan.substraitFilter(),
               request.limit(),
-              config.scanBatchRows())) {
+              batchSizer.batchRows())) {
         listener.start(scan.root(), scan.dictionaries());
         while (scan.next()) {
           memory.checkQueryLimit(call, allocator);

@@ -8,6 +8,7 @@ import dev.quiver.client.TableId;
 import dev.quiver.proto.v1.ScanCommand;
 import dev.quiver.server.config.ServerConfig;
 import dev.quiver.server.memory.MemoryGovernor;
+import dev.quiver.server.memory.ScanBatchSizer;
 import dev.quiver.server.table.IcebergTableStore;
 import java.util.concurrent.ExecutorService;
 import java.util.function.Supplier;
@@ -54,10 +55,13 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
       Supplier<String> location) {
     this.store = store;
     this.flightInfo = new FlightInfoHandler(store, config);
+    ScanBatchSizer batchSizer =
+        new ScanBatchSizer(
+            memory, config.scanBatchRows(), config.scanMinBatchRows(), config.highPressure());
     this.doGet =
-        new DoGetHandler(store, memory, config, streamExecutor, config.stallTimeoutMillis());
+        new DoGetHandler(store, memory, batchSizer, streamExecutor, config.stallTimeoutMillis());
     this.doPut = new DoPutHandler(store, memory);
-    this.actions = new ActionHandler(store, memory, config, location);
+    this.actions = new ActionHandler(store, memory, batchSizer, config, location);
   }
 
   @Override

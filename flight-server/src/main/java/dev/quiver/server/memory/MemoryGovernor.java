@@ -265,6 +265,11 @@ public final class MemoryGovernor implements AutoCloseable {
     return queryLimit;
   }
 
+  /** Allocated over memory.total, read from two counters without locking. */
+  public double pressure() {
+    return (double) root.getAllocatedMemory() / root.getLimit();
+  }
+
   /** Bytes of Arrow memory allocated now, by every call together (reservations included). */
   public long allocated() {
     return root.getAllocatedMemory();

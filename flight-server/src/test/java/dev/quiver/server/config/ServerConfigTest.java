@@ -26,6 +26,8 @@ class ServerConfigTest {
     assertThat(config.maxEndpoints()).isEqualTo(16);
     assertThat(config.stallTimeout()).isEqualTo(Duration.ofMinutes(5));
     assertThat(config.scanBatchRows()).isEqualTo(65_536);
+    assertThat(config.scanMinBatchRows()).isEqualTo(4096);
+    assertThat(config.highPressure()).isEqualTo(0.75);
     assertThat(config.memoryTotal()).isEqualTo(1L << 30);
     assertThat(config.memoryQueryLimit()).isEqualTo(256L << 20);
     assertThat(config.callReservation()).isEqualTo(1L << 20);
@@ -56,6 +58,8 @@ class ServerConfigTest {
             Map.entry("storage.row-group-rows", "1000"),
             Map.entry("storage.target-file-size", "8MB"),
             Map.entry("scan.batch-rows", "1024"),
+            Map.entry("scan.min-batch-rows", "256"),
+            Map.entry("memory.high-pressure", "0.5"),
             Map.entry("memory.total", "2GB"),
             Map.entry("memory.query-limit", "64MB"),
             Map.entry("memory.call-reservation", "2MB"),
@@ -77,6 +81,8 @@ class ServerConfigTest {
                 4,
                 Duration.ofSeconds(30),
                 1024,
+                256,
+                0.5,
                 2L << 30,
                 64L << 20,
                 2L << 20,
@@ -128,6 +134,16 @@ class ServerConfigTest {
             () -> ServerConfig.load(Map.of(), Map.of(), Map.of("flight.stall-timeout", "5 days")))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageStartingWith("Invalid value '5 days' for flight.stall-timeout");
+  }
+
+  @Test
+  void minBatchRowsIsCappedAtTheBatchSizeAndPressureIsAFraction() {
+    ServerConfig config = ServerConfig.load(Map.of(), Map.of(), Map.of("scan.batch-rows", "1000"));
+    assertThat(config.scanMinBatchRows()).isEqualTo(1000);
+    assertThatThrownBy(
+            () -> ServerConfig.load(Map.of(), Map.of(), Map.of("memory.high-pressure", "1.5")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("Invalid value '1.5' for memory.high-pressure");
   }
 
   @Test

@@ -263,6 +263,9 @@ class MemoryGovernanceTest {
       assertThat(report.path("limits").path("memory.query-limit").asLong()).isEqualTo(64L << 20);
       assertThat(report.path("limits").path("memory.call-reservation").asLong())
           .isEqualTo(1L << 20);
+      assertThat(report.path("scan_batch_rows").path("scan.batch-rows").asInt()).isEqualTo(65_536);
+      assertThat(report.path("scan_batch_rows").path("memory.high-pressure").asDouble())
+          .isEqualTo(0.75);
       assertThat(report.path("limits").path("memory.admission-queue").asInt()).isEqualTo(3);
       assertThat(report.path("limits").path("memory.admission-timeout_ms").asLong())
           .isEqualTo(2000);
