@@ -212,6 +212,7 @@ public final class QuiverServer implements AutoCloseable {
         DataSize.format(config.memoryTotal()),
         DataSize.format(config.memoryQueryLimit()),
         DataSize.format(config.callReservation()));
+    // Stdout, not the log: scripts and the integration tests wait for this exact line.
     System.out.println("Quiver listening on " + server.uri());
     System.out.flush();
     server.awaitTermination();

@@ -18,6 +18,7 @@ import org.apache.arrow.flight.FlightEndpoint;
 import org.apache.arrow.flight.FlightInfo;
 import org.apache.arrow.flight.FlightProducer.StreamListener;
 import org.apache.arrow.flight.Ticket;
+import org.apache.iceberg.DataFile;
 import org.apache.iceberg.Snapshot;
 
 /**
@@ -39,9 +40,10 @@ final class FlightInfoHandler {
         request.limit() >= 0
             ? 1 // a limit applies per endpoint, so a limited scan is one endpoint
             : ScanShares.count(plan.files(), config.endpointTargetBytes(), config.maxEndpoints());
+    List<List<DataFile>> split = ScanShares.split(plan.files(), shares);
     List<FlightEndpoint> endpoints = new ArrayList<>();
     for (int i = 0; i < shares; i++) {
-      if (i > 0 && ScanShares.share(plan.files(), i, shares).isEmpty()) {
+      if (i > 0 && split.get(i).isEmpty()) {
         continue;
       }
       byte[] ticket = request.toTicket(plan.snapshotId(), i, shares).toByteArray();

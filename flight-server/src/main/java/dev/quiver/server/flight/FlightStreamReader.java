@@ -1,12 +1,9 @@
 package dev.quiver.server.flight;
 
+import dev.quiver.server.table.ArrowSchemas;
 import java.io.IOException;
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
-import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.function.LongConsumer;
 import org.apache.arrow.flight.FlightStream;
 import org.apache.arrow.memory.BufferAllocator;
@@ -17,9 +14,7 @@ import org.apache.arrow.vector.VectorUnloader;
 import org.apache.arrow.vector.dictionary.Dictionary;
 import org.apache.arrow.vector.ipc.ArrowReader;
 import org.apache.arrow.vector.ipc.message.ArrowRecordBatch;
-import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
-import org.apache.arrow.vector.util.DictionaryUtility;
 import org.apache.arrow.vector.util.TransferPair;
 
 /**
@@ -108,12 +103,6 @@ public final class FlightStreamReader extends ArrowReader {
    */
   @Override
   protected Schema readSchema() {
-    Schema memory = stream.getSchema();
-    Set<Long> ids = new HashSet<>();
-    List<Field> fields = new ArrayList<>();
-    for (Field field : memory.getFields()) {
-      fields.add(DictionaryUtility.toMessageFormat(field, stream.getDictionaryProvider(), ids));
-    }
-    return new Schema(fields, memory.getCustomMetadata());
+    return ArrowSchemas.messageFormat(stream.getSchema(), stream.getDictionaryProvider());
   }
 }

@@ -15,6 +15,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
+import org.apache.arrow.vector.dictionary.DictionaryProvider;
 import org.apache.arrow.vector.types.FloatingPointPrecision;
 import org.apache.arrow.vector.types.TimeUnit;
 import org.apache.arrow.vector.types.pojo.ArrowType;
@@ -22,6 +23,7 @@ import org.apache.arrow.vector.types.pojo.DictionaryEncoding;
 import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.FieldType;
 import org.apache.arrow.vector.types.pojo.Schema;
+import org.apache.arrow.vector.util.DictionaryUtility;
 import org.apache.iceberg.types.Type;
 import org.apache.iceberg.types.Types;
 
@@ -425,11 +427,11 @@ public final class ArrowSchemas {
             : "date64";
       case Time:
         ArrowType.Time time = (ArrowType.Time) type;
-        return "time" + time.getBitWidth() + "[" + unit(time.getUnit()) + "]";
+        return "time" + time.getBitWidth() + "[" + unitName(time.getUnit()) + "]";
       case Timestamp:
         ArrowType.Timestamp timestamp = (ArrowType.Timestamp) type;
         return "timestamp["
-            + unit(timestamp.getUnit())
+            + unitName(timestamp.getUnit())
             + (timestamp.getTimezone() == null ? "" : ", tz=" + timestamp.getTimezone())
             + "]";
       case Decimal:
@@ -459,7 +461,8 @@ public final class ArrowSchemas {
     }
   }
 
-  private static String unit(TimeUnit unit) {
+  /** Arrow's short name of a time unit: s, ms, us, ns. */
+  static String unitName(TimeUnit unit) {
     switch (unit) {
       case SECOND:
         return "s";
@@ -470,6 +473,44 @@ public final class ArrowSchemas {
       default:
         return "ns";
     }
+  }
+
+  /** The schema without {@value #FIELD_ID_KEY} metadata, nested fields included. */
+  public static Schema withoutFieldIds(Schema schema) {
+    List<Field> fields = new ArrayList<>();
+    for (Field field : schema.getFields()) {
+      fields.add(withoutFieldId(field));
+    }
+    return new Schema(fields, schema.getCustomMetadata());
+  }
+
+  private static Field withoutFieldId(Field field) {
+    List<Field> children = new ArrayList<>();
+    for (Field child : field.getChildren()) {
+      children.add(withoutFieldId(child));
+    }
+    Map<String, String> metadata = field.getMetadata();
+    if (metadata != null && metadata.containsKey(FIELD_ID_KEY)) {
+      metadata = new HashMap<>(metadata);
+      metadata.remove(FIELD_ID_KEY);
+    }
+    return new Field(
+        field.getName(),
+        new FieldType(field.isNullable(), field.getType(), field.getDictionary(), metadata),
+        children);
+  }
+
+  /**
+   * A schema in Arrow's message format (dictionary columns typed by their values), from the
+   * in-memory form readers and Flight streams hold (typed by their indices) and the dictionaries.
+   */
+  public static Schema messageFormat(Schema memoryFormat, DictionaryProvider dictionaries) {
+    Set<Long> ids = new HashSet<>();
+    List<Field> fields = new ArrayList<>();
+    for (Field field : memoryFormat.getFields()) {
+      fields.add(DictionaryUtility.toMessageFormat(field, dictionaries, ids));
+    }
+    return new Schema(fields, memoryFormat.getCustomMetadata());
   }
 
   /** The schema as Arrow's JSON form, for storing in a table property. */

@@ -261,7 +261,10 @@ final class FilterLiterals {
                 .multiply(new BigDecimal(perSecond));
         if (exact.stripTrailingZeros().scale() > 0) {
           throw mismatch(
-              table, column, literal, "finer than the column's unit " + unitName(type.getUnit()));
+              table,
+              column,
+              literal,
+              "finer than the column's unit " + ArrowSchemas.unitName(type.getUnit()));
         }
         try {
           value = exact.longValueExact();
@@ -402,19 +405,6 @@ final class FilterLiterals {
 
   private static Expression expression(Expression.Literal.Builder literal) {
     return Expression.newBuilder().setLiteral(literal.setNullable(false)).build();
-  }
-
-  private static String unitName(TimeUnit unit) {
-    switch (unit) {
-      case SECOND:
-        return "s";
-      case MILLISECOND:
-        return "ms";
-      case MICROSECOND:
-        return "us";
-      default:
-        return "ns";
-    }
   }
 
   static QuiverException invalid(TableId table, String format, Object... args) {

@@ -12,17 +12,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.UUID;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.ipc.ArrowReader;
-import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
-import org.apache.arrow.vector.util.DictionaryUtility;
 import org.apache.iceberg.AppendFiles;
 import org.apache.iceberg.CatalogProperties;
 import org.apache.iceberg.DataFile;
@@ -57,7 +53,6 @@ public final class IcebergTableStore implements AutoCloseable {
   public static final String ARROW_SCHEMA_PROPERTY = "quiver.arrow-schema";
 
   private static final Logger LOG = LoggerFactory.getLogger(IcebergTableStore.class);
-  private static final String FIELD_ID_KEY = "PARQUET:field_id";
 
   private final JdbcCatalog catalog;
   private final Path warehouse;
@@ -168,7 +163,10 @@ public final class IcebergTableStore implements AutoCloseable {
    */
   public PutReceipt append(TableId id, ArrowReader stream, BufferAllocator allocator)
       throws IOException {
-    Schema streamSchema = stripFieldIds(messageSchema(stream));
+    // The reader's root holds the in-memory form; tables keep the message format.
+    Schema streamSchema =
+        ArrowSchemas.withoutFieldIds(
+            ArrowSchemas.messageFormat(stream.getVectorSchemaRoot().getSchema(), stream));
     Optional<QuiverTable> existing = find(id);
     if (existing.isPresent()) {
       QuiverTable table = existing.get();
@@ -339,45 +337,6 @@ public final class IcebergTableStore implements AutoCloseable {
           QuiverErrorCode.INTERNAL, e, "Table %s has an unreadable Arrow schema property", id);
     }
     return new QuiverTable(id, table, arrow);
-  }
-
-  /**
-   * The stream's schema as it travels (dictionary-encoded columns typed by their values), not the
-   * reader's in-memory form (typed by their indices).
-   */
-  private static Schema messageSchema(ArrowReader stream) throws IOException {
-    Schema memory = stream.getVectorSchemaRoot().getSchema();
-    Set<Long> dictionaryIds = new HashSet<>();
-    List<Field> fields = new ArrayList<>();
-    for (Field field : memory.getFields()) {
-      fields.add(DictionaryUtility.toMessageFormat(field, stream, dictionaryIds));
-    }
-    return new Schema(fields, memory.getCustomMetadata());
-  }
-
-  private static Schema stripFieldIds(Schema schema) {
-    List<Field> fields = new ArrayList<>();
-    for (Field f : schema.getFields()) {
-      fields.add(stripFieldIds(f));
-    }
-    return new Schema(fields, schema.getCustomMetadata());
-  }
-
-  private static Field stripFieldIds(Field field) {
-    List<Field> children = new ArrayList<>();
-    for (Field c : field.getChildren()) {
-      children.add(stripFieldIds(c));
-    }
-    Map<String, String> metadata = field.getMetadata();
-    if (metadata != null && metadata.containsKey(FIELD_ID_KEY)) {
-      metadata = new HashMap<>(metadata);
-      metadata.remove(FIELD_ID_KEY);
-    }
-    return new Field(
-        field.getName(),
-        new org.apache.arrow.vector.types.pojo.FieldType(
-            field.isNullable(), field.getType(), field.getDictionary(), metadata),
-        children);
   }
 
   private static TableIdentifier identifier(TableId id) {

@@ -27,17 +27,22 @@ public final class ScanShares {
     if (count < 1 || index < 0 || index >= count) {
       throw new IllegalArgumentException("Share " + index + " of " + count + " does not exist");
     }
+    return split(files, count).get(index);
+  }
+
+  /** All {@code count} shares in one pass over the files; some may be empty. */
+  public static List<List<DataFile>> split(List<DataFile> files, int count) {
     long total = Math.max(1, totalBytes(files));
-    List<DataFile> share = new ArrayList<>();
+    List<List<DataFile>> shares = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      shares.add(new ArrayList<>());
+    }
     long before = 0;
     for (DataFile file : files) {
-      int owner = (int) Math.min(count - 1, (before * count) / total);
-      if (owner == index) {
-        share.add(file);
-      }
+      shares.get((int) Math.min(count - 1, (before * count) / total)).add(file);
       before += file.fileSizeInBytes();
     }
-    return share;
+    return shares;
   }
 
   static long totalBytes(List<DataFile> files) {
