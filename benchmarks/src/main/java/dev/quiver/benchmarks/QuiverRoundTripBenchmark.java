@@ -10,11 +10,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.util.AutoCloseables;
@@ -180,7 +178,7 @@ public class QuiverRoundTripBenchmark {
     try {
       AutoCloseables.close(client, server, data, dataAllocator);
       if (dataDir != null) {
-        deleteRecursively(dataDir);
+        BenchmarkFiles.deleteRecursively(dataDir);
       }
       if (root != null && root.getAllocatedMemory() != 0) {
         throw new IllegalStateException("Arrow memory leaked:\n" + root.toVerboseString());
@@ -188,14 +186,6 @@ public class QuiverRoundTripBenchmark {
     } finally {
       if (root != null) {
         root.close();
-      }
-    }
-  }
-
-  private static void deleteRecursively(Path dir) throws IOException {
-    try (Stream<Path> paths = Files.walk(dir)) {
-      for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
-        Files.delete(path);
       }
     }
   }

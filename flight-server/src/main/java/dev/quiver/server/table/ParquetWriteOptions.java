@@ -31,8 +31,8 @@ public record ParquetWriteOptions(
 
   /**
    * The zstd level written when none is given: 1, what Arrow C++ and pyarrow write by default.
-   * DuckDB's own default (3) made a put of 10 M mixed rows about 1.4x slower, for files about 10%
-   * smaller (benchmarks/README.md, "DoPut: zstd level").
+   * DuckDB's own default (3) compresses slower for files of about the same size (benchmarks/
+   * README.md, "DoPut: zstd level").
    */
   public static final int DEFAULT_ZSTD_LEVEL = 1;
 
