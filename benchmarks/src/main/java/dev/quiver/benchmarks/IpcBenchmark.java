@@ -8,7 +8,6 @@ import java.nio.channels.Channels;
 import java.util.concurrent.TimeUnit;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
-import org.apache.arrow.util.AutoCloseables;
 import org.apache.arrow.vector.VectorLoader;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.ipc.ArrowStreamReader;
@@ -117,16 +116,7 @@ public class IpcBenchmark {
   /** Closes the data, then fails if Arrow memory leaked. */
   @TearDown(Level.Trial)
   public void tearDown() throws Exception {
-    try {
-      AutoCloseables.close(data);
-      if (root != null && root.getAllocatedMemory() != 0) {
-        throw new IllegalStateException("Arrow memory leaked:\n" + root.toVerboseString());
-      }
-    } finally {
-      if (root != null) {
-        root.close();
-      }
-    }
+    BenchmarkResources.closeThenCheckLeaks(root, data);
   }
 
   /** Counts the bytes written and drops them. */

@@ -13,7 +13,6 @@ import java.util.OptionalInt;
 import java.util.concurrent.TimeUnit;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
-import org.apache.arrow.util.AutoCloseables;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.types.pojo.Schema;
@@ -140,7 +139,7 @@ public class ParquetBenchmark {
   @TearDown(Level.Iteration)
   public void deleteWritten() throws IOException {
     for (int i = 0; i < written; i++) {
-      BenchmarkFiles.deleteRecursively(dir.resolve("w" + i));
+      BenchmarkResources.deleteRecursively(dir.resolve("w" + i));
     }
     written = 0;
   }
@@ -148,18 +147,7 @@ public class ParquetBenchmark {
   /** Closes everything, deletes the folder, then fails if Arrow memory leaked. */
   @TearDown(Level.Trial)
   public void tearDown() throws Exception {
-    try {
-      AutoCloseables.close(writer, data);
-      if (dir != null) {
-        BenchmarkFiles.deleteRecursively(dir);
-      }
-      if (root != null && root.getAllocatedMemory() != 0) {
-        throw new IllegalStateException("Arrow memory leaked:\n" + root.toVerboseString());
-      }
-    } finally {
-      if (root != null) {
-        root.close();
-      }
-    }
+    BenchmarkResources.closeThenCheckLeaks(
+        root, writer, data, () -> BenchmarkResources.deleteRecursively(dir));
   }
 }

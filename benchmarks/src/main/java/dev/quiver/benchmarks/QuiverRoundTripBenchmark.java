@@ -15,7 +15,6 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
-import org.apache.arrow.util.AutoCloseables;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.ipc.ArrowReader;
@@ -175,18 +174,12 @@ public class QuiverRoundTripBenchmark {
   /** Closes client and server, deletes the data folder, then fails if Arrow memory leaked. */
   @TearDown(Level.Trial)
   public void tearDown() throws Exception {
-    try {
-      AutoCloseables.close(client, server, data, dataAllocator);
-      if (dataDir != null) {
-        BenchmarkFiles.deleteRecursively(dataDir);
-      }
-      if (root != null && root.getAllocatedMemory() != 0) {
-        throw new IllegalStateException("Arrow memory leaked:\n" + root.toVerboseString());
-      }
-    } finally {
-      if (root != null) {
-        root.close();
-      }
-    }
+    BenchmarkResources.closeThenCheckLeaks(
+        root,
+        client,
+        server,
+        data,
+        dataAllocator,
+        () -> BenchmarkResources.deleteRecursively(dataDir));
   }
 }
