@@ -32,7 +32,10 @@ public final class BenchmarkData implements AutoCloseable {
   public enum Shape {
     /** Four int64 columns: the schema of Arrow's own Flight benchmark. */
     INT64X4,
-    /** An int64, a short string, a microsecond UTC timestamp and a decimal(18,2). */
+    /**
+     * An int64, a short string, a microsecond UTC timestamp and a decimal(18,2); about 2% of the
+     * last three are null.
+     */
     MIXED;
 
     /** The shape a JMH parameter names, case-insensitively. */
@@ -42,6 +45,7 @@ public final class BenchmarkData implements AutoCloseable {
   }
 
   private static final long SEED = 0x5eed_0f_da7aL;
+  private static final int NULL_EVERY = 50;
   private static final long EPOCH_2026_MICROS = 1_767_225_600_000_000L;
 
   private final Schema schema;
@@ -129,9 +133,23 @@ public final class BenchmarkData implements AutoCloseable {
         DecimalVector amount = (DecimalVector) root.getVector(3);
         for (int i = 0; i < rows; i++) {
           id.setSafe(i, firstRow + i);
-          name.setSafe(i, ("customer-" + random.nextInt(100_000)).getBytes(StandardCharsets.UTF_8));
-          at.setSafe(i, EPOCH_2026_MICROS + random.nextLong(86_400_000_000L * 365));
-          amount.setSafe(i, random.nextLong(10_000_000));
+          // About one value in NULL_EVERY of each nullable column is null.
+          if (random.nextInt(NULL_EVERY) == 0) {
+            name.setNull(i);
+          } else {
+            name.setSafe(
+                i, ("customer-" + random.nextInt(100_000)).getBytes(StandardCharsets.UTF_8));
+          }
+          if (random.nextInt(NULL_EVERY) == 0) {
+            at.setNull(i);
+          } else {
+            at.setSafe(i, EPOCH_2026_MICROS + random.nextLong(86_400_000_000L * 365));
+          }
+          if (random.nextInt(NULL_EVERY) == 0) {
+            amount.setNull(i);
+          } else {
+            amount.setSafe(i, random.nextLong(10_000_000));
+          }
         }
       }
     }

@@ -10,14 +10,11 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
-import org.apache.arrow.util.AutoCloseables;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.ipc.ArrowReader;
@@ -177,26 +174,12 @@ public class QuiverRoundTripBenchmark {
   /** Closes client and server, deletes the data folder, then fails if Arrow memory leaked. */
   @TearDown(Level.Trial)
   public void tearDown() throws Exception {
-    try {
-      AutoCloseables.close(client, server, data, dataAllocator);
-      if (dataDir != null) {
-        deleteRecursively(dataDir);
-      }
-      if (root != null && root.getAllocatedMemory() != 0) {
-        throw new IllegalStateException("Arrow memory leaked:\n" + root.toVerboseString());
-      }
-    } finally {
-      if (root != null) {
-        root.close();
-      }
-    }
-  }
-
-  private static void deleteRecursively(Path dir) throws IOException {
-    try (Stream<Path> paths = Files.walk(dir)) {
-      for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
-        Files.delete(path);
-      }
-    }
+    BenchmarkResources.closeThenCheckLeaks(
+        root,
+        client,
+        server,
+        data,
+        dataAllocator,
+        () -> BenchmarkResources.deleteRecursively(dataDir));
   }
 }

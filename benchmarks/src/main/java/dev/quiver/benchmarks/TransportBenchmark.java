@@ -3,7 +3,6 @@ package dev.quiver.benchmarks;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 import org.apache.arrow.flight.AsyncPutListener;
 import org.apache.arrow.flight.FlightClient;
 import org.apache.arrow.flight.FlightClient.ClientStreamListener;
@@ -48,7 +47,6 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 5)
 @Fork(2)
 public class TransportBenchmark {
-  private static final long STALL_NANOS = TimeUnit.SECONDS.toNanos(30);
   private static final FlightDescriptor PUT_PATH = FlightDescriptor.path("bench", "put");
 
   /** grpc-netty (Arrow's FlightServer) or grpc-netty-shaded (FlightGrpcUtils). */
@@ -120,29 +118,13 @@ public class TransportBenchmark {
       ClientStreamListener put = client.startPut(PUT_PATH, batch, ack);
       for (ArrowRecordBatch next : data.batches()) {
         loader.load(next);
-        awaitReady(put);
+        PutReadiness.await(put);
         put.putNext();
       }
       put.completed();
       put.getResult();
     }
     counters.add(data.rows(), data.bytes());
-  }
-
-  /**
-   * Waits, parking with back-off, until the stream takes a batch: Arrow's putNext spins on
-   * isReady(), which on two cores steals the server's CPU.
-   */
-  private static void awaitReady(ClientStreamListener put) {
-    long deadline = System.nanoTime() + STALL_NANOS;
-    long pause = 20_000;
-    while (!put.isReady()) {
-      if (System.nanoTime() > deadline) {
-        throw new IllegalStateException("DoPut stream not ready for 30 s");
-      }
-      LockSupport.parkNanos(pause);
-      pause = Math.min(pause * 2, 2_000_000);
-    }
   }
 
   private void expectAllRows(long rows) {

@@ -52,6 +52,45 @@ class BenchmarksSmokeTest {
     assertThat(counters.megabytes).isPositive();
   }
 
+  @ParameterizedTest
+  @ValueSource(strings = {"int64x4", "mixed"})
+  void ipcBenchmarkEncodesAndDecodesEveryRow(String shape) throws Exception {
+    IpcBenchmark benchmark = new IpcBenchmark();
+    benchmark.shape = shape;
+    benchmark.batches = 3;
+    benchmark.rowsPerBatch = 1000;
+    benchmark.setUp();
+    Throughput counters = new Throughput();
+    try {
+      assertThat(benchmark.encode(counters)).isPositive();
+      assertThat(benchmark.decode(counters)).isEqualTo(3000);
+    } finally {
+      benchmark.tearDown();
+    }
+    assertThat(counters.rows).isEqualTo(6000);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"int64x4", "mixed"})
+  void parquetBenchmarkWritesAndScansEveryRow(String shape) throws Exception {
+    ParquetBenchmark benchmark = new ParquetBenchmark();
+    benchmark.shape = shape;
+    benchmark.zstdLevel = 3;
+    benchmark.batches = 3;
+    benchmark.rowsPerBatch = 1000;
+    benchmark.setUp();
+    Throughput counters = new Throughput();
+    try {
+      assertThat(benchmark.write(counters)).isEqualTo(3000);
+      assertThat(benchmark.scan(counters)).isEqualTo(3000);
+      benchmark.deleteWritten();
+    } finally {
+      benchmark.tearDown();
+    }
+    assertThat(counters.rows).isEqualTo(6000);
+    assertThat(counters.megabytes).isPositive();
+  }
+
   @Test
   void runnerAppendsTheRootPomJvmFlagsToForks() throws Exception {
     assertThat(BenchmarkRunner.jvmFlags()).contains("--add-opens=java.base/java.nio=ALL-UNNAMED");

@@ -23,7 +23,7 @@ import java.util.TreeSet;
  * @param port Flight port; 0 picks a free one
  * @param dataDir folder holding the catalog database and the tables' files
  * @param compression Parquet compression codec
- * @param compressionLevel codec level; 0 means the codec's default
+ * @param compressionLevel codec level; 0 means the default (zstd: level 1)
  * @param rowGroupRows rows per Parquet row group
  * @param targetFileBytes a put rolls to a new data file past this size
  * @param endpointTargetBytes GetFlightInfo splits a scan into endpoints of about this many bytes
@@ -86,7 +86,9 @@ public record ServerConfig(
           "storage.compression", "zstd", "Parquet codec: zstd, snappy, gzip, lz4 or uncompressed.");
   public static final ConfigKey COMPRESSION_LEVEL =
       new ConfigKey(
-          "storage.compression-level", "0", "Codec level (zstd: 1-22); 0 is the codec default.");
+          "storage.compression-level",
+          "0",
+          "Codec level (zstd: 1-22); 0 is the default: zstd level 1, other codecs their own.");
   public static final ConfigKey ROW_GROUP_ROWS =
       new ConfigKey("storage.row-group-rows", "1048576", "Rows per Parquet row group.");
   public static final ConfigKey TARGET_FILE_SIZE =

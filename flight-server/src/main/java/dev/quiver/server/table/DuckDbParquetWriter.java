@@ -306,7 +306,7 @@ public final class DuckDbParquetWriter implements AutoCloseable {
     sql.append("COPY (SELECT * FROM \"").append(view).append("\") TO ");
     sql.append(sqlString(file.toString()));
     sql.append(" (FORMAT parquet, COMPRESSION ").append(options.compression().sqlName());
-    options.compressionLevel().ifPresent(level -> sql.append(", COMPRESSION_LEVEL ").append(level));
+    options.levelToWrite().ifPresent(level -> sql.append(", COMPRESSION_LEVEL ").append(level));
     sql.append(", ROW_GROUP_SIZE ").append(options.rowGroupRows());
     sql.append(", FIELD_IDS ").append(fieldIds(tableArrowSchema, icebergSchema));
     sql.append(", RETURN_STATS true)");

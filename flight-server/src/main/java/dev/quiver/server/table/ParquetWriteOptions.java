@@ -10,7 +10,8 @@ import java.util.OptionalInt;
  * size.
  *
  * @param compression the Parquet codec
- * @param compressionLevel the codec level, only for zstd (1..22); empty for the codec's default
+ * @param compressionLevel the codec level, only for zstd (1..22); empty for {@link #levelToWrite}'s
+ *     default
  * @param rowGroupRows the rows per row group, at least 1; DuckDB closes a row group once it holds
  *     this many rows, so groups come out rounded up to whole chunks (2,048 rows) or incoming
  *     batches
@@ -27,6 +28,13 @@ public record ParquetWriteOptions(
 
   /** The default rows per row group (DuckDB's and Arrow's usual 1 Mi rows). */
   public static final long DEFAULT_ROW_GROUP_ROWS = 1_048_576;
+
+  /**
+   * The zstd level written when none is given: 1, what Arrow C++ and pyarrow write by default.
+   * DuckDB's own default (3) compresses slower for files of about the same size (benchmarks/
+   * README.md, "DoPut: zstd level").
+   */
+  public static final int DEFAULT_ZSTD_LEVEL = 1;
 
   /** The default target file size, 512 MB, Iceberg's usual target. */
   public static final long DEFAULT_TARGET_FILE_BYTES = 512L * 1024 * 1024;
@@ -88,6 +96,14 @@ public record ParquetWriteOptions(
       throw new IllegalArgumentException(
           "targetFileBytes must be positive, got " + targetFileBytes);
     }
+  }
+
+  /** The level to ask the writer for: the given one, zstd's default, or none (codec default). */
+  public OptionalInt levelToWrite() {
+    if (compressionLevel.isPresent() || compression != Compression.ZSTD) {
+      return compressionLevel;
+    }
+    return OptionalInt.of(DEFAULT_ZSTD_LEVEL);
   }
 
   /** These options with another row-group size. */

@@ -30,6 +30,16 @@ class ParquetWriteOptionsTest {
   }
 
   @Test
+  void zstdWithoutALevelIsWrittenAtLevelOneAndOtherCodecsAtTheirOwnDefault() {
+    assertThat(ParquetWriteOptions.DEFAULTS.levelToWrite()).hasValue(1);
+    assertThat(
+            new ParquetWriteOptions(Compression.ZSTD, OptionalInt.of(9), 1000, 4096).levelToWrite())
+        .hasValue(9);
+    assertThat(ParquetWriteOptions.DEFAULTS.withCompression(Compression.SNAPPY).levelToWrite())
+        .isEmpty();
+  }
+
+  @Test
   void parsesCodecNames() {
     assertThat(Compression.fromName("Snappy")).isEqualTo(Compression.SNAPPY);
     assertThat(Compression.fromName(" uncompressed ")).isEqualTo(Compression.UNCOMPRESSED);

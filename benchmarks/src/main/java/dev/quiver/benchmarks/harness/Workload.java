@@ -1,0 +1,259 @@
+package dev.quiver.benchmarks.harness;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.quiver.benchmarks.BenchmarkData;
+import dev.quiver.benchmarks.PutReadiness;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.arrow.flight.AsyncPutListener;
+import org.apache.arrow.flight.FlightClient.ClientStreamListener;
+import org.apache.arrow.flight.FlightDescriptor;
+import org.apache.arrow.flight.FlightEndpoint;
+import org.apache.arrow.flight.FlightInfo;
+import org.apache.arrow.flight.FlightStream;
+import org.apache.arrow.flight.PutResult;
+import org.apache.arrow.flight.Ticket;
+import org.apache.arrow.flight.sql.FlightSqlClient;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.util.AutoCloseables;
+import org.apache.arrow.vector.FieldVector;
+import org.apache.arrow.vector.VectorLoader;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.ipc.message.ArrowRecordBatch;
+
+/**
+ * Runs the options' streams against a server: DoPut of pre-built batches, DoGet of a table's
+ * endpoints (or a given ticket), or a Flight SQL query.
+ *
+ * <p>The batches a put sends are built once, before any timing, from a fixed seed: a pool of at
+ * most {@link #POOL_BATCHES} distinct full batches sent in turn, plus one batch of the remainder,
+ * so a 10-million-row stream costs no more memory than 16 batches. Streams run on {@code threads}
+ * threads at once; a run's time is the wall time of all its streams.
+ */
+final class Workload implements AutoCloseable {
+  static final int POOL_BATCHES = 16;
+
+  private final BenchOptions options;
+  private final BenchClient client;
+  private final BufferAllocator allocator;
+  private final BenchmarkData pool;
+  private final BenchmarkData remainder;
+  private final ExecutorService threads;
+  private final AtomicLong rowsDone = new AtomicLong();
+
+  Workload(BenchOptions options, BenchClient client, BufferAllocator allocator) {
+    this.options = requireNonNull(options, "options is null");
+    this.client = requireNonNull(client, "client is null");
+    this.allocator = requireNonNull(allocator, "allocator is null");
+    long full = options.recordsPerStream() / options.recordsPerBatch();
+    int rest = (int) (options.recordsPerStream() % options.recordsPerBatch());
+    BenchmarkData built = null;
+    try {
+      built =
+          full == 0
+              ? null
+              : BenchmarkData.build(
+                  allocator,
+                  options.shape(),
+                  (int) Math.min(full, POOL_BATCHES),
+                  options.recordsPerBatch());
+      this.remainder = rest == 0 ? null : BenchmarkData.build(allocator, options.shape(), 1, rest);
+    } catch (RuntimeException e) {
+      if (built != null) {
+        built.close();
+      }
+      throw e;
+    }
+    this.pool = built;
+    this.threads = Executors.newFixedThreadPool(options.threads());
+  }
+
+  /** Rows moved so far by the current run, for the progress bar. */
+  long rowsDone() {
+    return rowsDone.get();
+  }
+
+  /** Get and sql modes: puts the table they read, replacing it where the server can drop it. */
+  void load() throws Exception {
+    client.dropTable(options.path());
+    put(FlightDescriptor.path(options.path().toArray(String[]::new)), new Counter());
+  }
+
+  /**
+   * One run: every stream, {@code threads} at a time.
+   *
+   * @param run the run's number, which names the tables a put run writes
+   */
+  RunResult run(int run) throws Exception {
+    rowsDone.set(0);
+    List<Counter> counters = new ArrayList<>();
+    List<Future<?>> futures = new ArrayList<>();
+    long start = System.nanoTime();
+    for (int s = 0; s < options.streams(); s++) {
+      Counter counter = new Counter();
+      counters.add(counter);
+      List<String> target = putPath(run, s);
+      futures.add(threads.submit(() -> stream(target, counter)));
+    }
+    try {
+      for (Future<?> future : futures) {
+        future.get();
+      }
+    } catch (ExecutionException e) {
+      futures.forEach(f -> f.cancel(true));
+      throw e.getCause() instanceof Exception cause ? cause : e;
+    }
+    double seconds = (System.nanoTime() - start) / 1e9;
+    long rows = 0;
+    long bytes = 0;
+    long batches = 0;
+    List<long[]> latencies = new ArrayList<>();
+    for (Counter c : counters) {
+      rows += c.rows;
+      bytes += c.bytes;
+      batches += c.batches;
+      latencies.add(Arrays.copyOf(c.latencies, c.batches));
+    }
+    long[] all = latencies.stream().flatMapToLong(Arrays::stream).sorted().toArray();
+    if (all.length == 0) {
+      throw new IllegalStateException("The run moved no batches: is the table empty?");
+    }
+    return new RunResult(seconds, rows, bytes, batches, RunResult.Latency.of(all));
+  }
+
+  /** After a put run: drops the tables it wrote, where the server can (untimed). */
+  void cleanUp(int run) {
+    if (options.mode() == BenchOptions.Mode.PUT) {
+      for (int s = 0; s < options.streams(); s++) {
+        client.dropTable(putPath(run, s));
+      }
+    }
+  }
+
+  private List<String> putPath(int run, int stream) {
+    List<String> path = new ArrayList<>(options.path());
+    int last = path.size() - 1;
+    path.set(last, path.get(last) + "_" + run + "_" + stream);
+    return path;
+  }
+
+  private Void stream(List<String> putPath, Counter counter) throws Exception {
+    switch (options.mode()) {
+      case PUT -> put(FlightDescriptor.path(putPath.toArray(String[]::new)), counter);
+      case GET -> get(counter);
+      case SQL -> sql(counter);
+    }
+    return null;
+  }
+
+  private void put(FlightDescriptor descriptor, Counter counter) throws Exception {
+    try (VectorSchemaRoot root =
+        VectorSchemaRoot.create(BenchmarkData.schema(options.shape()), allocator)) {
+      VectorLoader loader = new VectorLoader(root);
+      AsyncPutListener ack =
+          new AsyncPutListener() {
+            @Override
+            public void onNext(PutResult val) {
+              // The receipt is not needed; Arrow closes the PutResult after this returns.
+            }
+          };
+      ClientStreamListener put = client.flight().startPut(descriptor, root, ack, client.options());
+      long full = options.recordsPerStream() / options.recordsPerBatch();
+      try {
+        for (long b = 0; b < full; b++) {
+          send(put, root, loader, pool.batches().get((int) (b % pool.batches().size())), counter);
+        }
+        if (remainder != null) {
+          send(put, root, loader, remainder.batches().get(0), counter);
+        }
+        put.completed();
+      } catch (RuntimeException e) {
+        put.error(e);
+        throw e;
+      }
+      put.getResult();
+    }
+  }
+
+  private void send(
+      ClientStreamListener put,
+      VectorSchemaRoot root,
+      VectorLoader loader,
+      ArrowRecordBatch batch,
+      Counter counter) {
+    loader.load(batch);
+    long start = System.nanoTime();
+    PutReadiness.await(put);
+    put.putNext();
+    counter.add(System.nanoTime() - start, root);
+    rowsDone.addAndGet(root.getRowCount());
+  }
+
+  private void get(Counter counter) throws Exception {
+    if (options.ticket().isPresent()) {
+      read(
+          client.flight().getStream(new Ticket(options.ticket().get()), client.options()), counter);
+      return;
+    }
+    FlightInfo info =
+        client
+            .flight()
+            .getInfo(
+                FlightDescriptor.path(options.path().toArray(String[]::new)), client.options());
+    for (FlightEndpoint endpoint : info.getEndpoints()) {
+      read(client.flight().getStream(endpoint.getTicket(), client.options()), counter);
+    }
+  }
+
+  private void sql(Counter counter) throws Exception {
+    FlightSqlClient sql = new FlightSqlClient(client.flight());
+    FlightInfo info = sql.execute(options.query(), client.options());
+    for (FlightEndpoint endpoint : info.getEndpoints()) {
+      read(sql.getStream(endpoint.getTicket(), client.options()), counter);
+    }
+  }
+
+  private void read(FlightStream stream, Counter counter) throws Exception {
+    try (stream) {
+      long start = System.nanoTime();
+      while (stream.next()) {
+        VectorSchemaRoot root = stream.getRoot();
+        counter.add(System.nanoTime() - start, root);
+        rowsDone.addAndGet(root.getRowCount());
+        start = System.nanoTime();
+      }
+    }
+  }
+
+  @Override
+  public void close() throws Exception {
+    threads.shutdownNow();
+    AutoCloseables.close(pool, remainder);
+  }
+
+  /** One stream's counts; written by the one thread running the stream. */
+  private static final class Counter {
+    long rows;
+    long bytes;
+    int batches;
+    long[] latencies = new long[64];
+
+    void add(long nanos, VectorSchemaRoot root) {
+      if (batches == latencies.length) {
+        latencies = Arrays.copyOf(latencies, batches * 2);
+      }
+      latencies[batches++] = nanos;
+      rows += root.getRowCount();
+      for (FieldVector vector : root.getFieldVectors()) {
+        bytes += vector.getBufferSize();
+      }
+    }
+  }
+}
