@@ -10,6 +10,8 @@ import dev.quiver.server.config.ServerConfig;
 import dev.quiver.server.memory.MemoryGovernor;
 import dev.quiver.server.memory.ScanBatchSizer;
 import dev.quiver.server.table.IcebergTableStore;
+import dev.quiver.server.telemetry.CallTrace;
+import io.opentelemetry.context.Scope;
 import java.util.concurrent.ExecutorService;
 import java.util.function.Supplier;
 import org.apache.arrow.flight.Action;
@@ -66,7 +68,7 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
 
   @Override
   public FlightInfo getFlightInfo(CallContext context, FlightDescriptor descriptor) {
-    try {
+    try (Scope ignored = CallTrace.of(context).makeCurrent()) {
       return flightInfo.flightInfo(descriptor, scanOf(descriptor));
     } catch (RuntimeException e) {
       throw FlightErrors.toFlight("GetFlightInfo", e);
@@ -86,7 +88,7 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
   @Override
   public void getStream(CallContext context, Ticket ticket, ServerStreamListener listener) {
     try {
-      doGet.getStream(ticket, listener);
+      doGet.getStream(ticket, listener, CallTrace.of(context));
     } catch (RuntimeException e) {
       listener.error(FlightErrors.toFlight("DoGet", e));
     }
@@ -95,7 +97,7 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
   @Override
   public Runnable acceptPut(
       CallContext context, FlightStream flightStream, StreamListener<PutResult> ackStream) {
-    return doPut.acceptPut(flightStream, ackStream);
+    return doPut.acceptPut(flightStream, ackStream, CallTrace.of(context));
   }
 
   @Override
@@ -110,7 +112,7 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
 
   @Override
   public void doAction(CallContext context, Action action, StreamListener<Result> listener) {
-    try {
+    try (Scope ignored = CallTrace.of(context).makeCurrent()) {
       actions.doAction(action, listener);
     } catch (RuntimeException e) {
       listener.onError(FlightErrors.toFlight("DoAction " + action.getType(), e));
