@@ -10,7 +10,6 @@ import dev.quiver.server.table.IcebergTableStore;
 import dev.quiver.server.table.ScanShares;
 import dev.quiver.server.table.TableScan;
 import dev.quiver.server.telemetry.CallTrace;
-import io.opentelemetry.context.Scope;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
@@ -56,7 +55,7 @@ final class DoGetHandler {
     BackpressureStrategy backpressure = new BackpressureStrategy.CallbackBackpressureStrategy();
     backpressure.register(listener);
     try {
-      executor.execute(() -> stream(parsed, request, listener, backpressure, trace));
+      executor.execute(trace.wrap(() -> stream(parsed, request, listener, backpressure, trace)));
     } catch (RejectedExecutionException e) {
       throw new QuiverException(QuiverErrorCode.UNAVAILABLE, "The server is shutting down");
     }
@@ -71,8 +70,7 @@ final class DoGetHandler {
     String call = "DoGet " + request.table();
     trace.table(request.table());
     trace.snapshot(ticket.getSnapshotId());
-    try (Scope ignored = trace.makeCurrent();
-        BufferAllocator allocator = trace.admit(() -> memory.newNativeCallAllocator(call))) {
+    try (BufferAllocator allocator = trace.admit(() -> memory.newNativeCallAllocator(call))) {
       ScanPlan plan = ScanPlan.plan(store, request);
       List<DataFile> share =
           ScanShares.share(plan.files(), ticket.getShareIndex(), ticket.getShareCount());

@@ -7,7 +7,6 @@ import dev.quiver.client.TableId;
 import dev.quiver.server.memory.MemoryGovernor;
 import dev.quiver.server.table.IcebergTableStore;
 import dev.quiver.server.telemetry.CallTrace;
-import io.opentelemetry.context.Scope;
 import org.apache.arrow.flight.FlightDescriptor;
 import org.apache.arrow.flight.FlightProducer.StreamListener;
 import org.apache.arrow.flight.FlightStream;
@@ -39,7 +38,7 @@ final class DoPutHandler {
   Runnable acceptPut(FlightStream stream, StreamListener<PutResult> ack, CallTrace trace) {
     return () -> {
       String call = "DoPut";
-      try (Scope ignored = trace.makeCurrent()) {
+      try {
         TableId table = tableOf(stream.getDescriptor());
         call = "DoPut " + table;
         trace.table(table);

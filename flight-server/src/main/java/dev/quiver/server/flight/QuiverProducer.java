@@ -67,6 +67,7 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
   }
 
   @Override
+  @SuppressWarnings("try") // the scope is only made current
   public FlightInfo getFlightInfo(CallContext context, FlightDescriptor descriptor) {
     try (Scope ignored = CallTrace.of(context).makeCurrent()) {
       return flightInfo.flightInfo(descriptor, scanOf(descriptor));
@@ -97,7 +98,8 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
   @Override
   public Runnable acceptPut(
       CallContext context, FlightStream flightStream, StreamListener<PutResult> ackStream) {
-    return doPut.acceptPut(flightStream, ackStream, CallTrace.of(context));
+    CallTrace trace = CallTrace.of(context);
+    return trace.wrap(doPut.acceptPut(flightStream, ackStream, trace));
   }
 
   @Override
@@ -111,6 +113,7 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
   }
 
   @Override
+  @SuppressWarnings("try") // the scope is only made current
   public void doAction(CallContext context, Action action, StreamListener<Result> listener) {
     try (Scope ignored = CallTrace.of(context).makeCurrent()) {
       actions.doAction(action, listener);

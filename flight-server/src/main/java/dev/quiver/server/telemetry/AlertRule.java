@@ -44,7 +44,7 @@ record AlertRule(
           new AlertRule(
               "QuiverMemoryPressureHigh",
               "Arrow memory in use is above 90% of memory.total",
-              "quiver_memory_pressure_ratio > " + HIGH_PRESSURE,
+              "quiver_memory_pressure > " + HIGH_PRESSURE,
               Duration.ofMinutes(2),
               w -> w.pressure() > HIGH_PRESSURE),
           new AlertRule(

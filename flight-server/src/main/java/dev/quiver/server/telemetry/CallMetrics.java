@@ -22,11 +22,12 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * <p>Exported names (Prometheus form): {@code quiver_call_duration_seconds}, {@code
  * quiver_calls_active}, {@code quiver_rows_out_total}, {@code quiver_rows_in_total}, {@code
- * quiver_bytes_out_total}, {@code quiver_bytes_in_total}, {@code quiver_memory_allocated_bytes},
- * {@code quiver_memory_limit_bytes}, {@code quiver_memory_pressure_ratio}, {@code
- * quiver_admission_queue_length}, {@code quiver_admission_wait_seconds}, {@code
- * quiver_backpressure_stall_seconds_total}, {@code quiver_commits_total}, {@code
- * quiver_commit_conflicts_total}, {@code quiver_memory_limit_hits_total}.
+ * quiver_data_out_bytes_total}, {@code quiver_data_in_bytes_total}, {@code
+ * quiver_memory_allocated_bytes}, {@code quiver_memory_limit_bytes}, {@code
+ * quiver_memory_pressure}, {@code quiver_admission_queue_length}, {@code
+ * quiver_admission_wait_seconds}, {@code quiver_backpressure_stall_seconds_total}, {@code
+ * quiver_commits_total}, {@code quiver_commit_conflicts_total}, {@code
+ * quiver_memory_limit_hits_total}.
  */
 final class CallMetrics implements AutoCloseable {
   static final AttributeKey<String> METHOD = AttributeKey.stringKey("method");
@@ -49,7 +50,7 @@ final class CallMetrics implements AutoCloseable {
   private final LongCounter commits;
   private final LongCounter commitConflicts;
   private final LongCounter limitHits;
-  private final List<AutoCloseable> gauges;
+  private final List<Runnable> gauges;
 
   // Running totals, read by the status page and the alert evaluator.
   final LongAdder totalRowsOut = new LongAdder();
@@ -77,8 +78,8 @@ final class CallMetrics implements AutoCloseable {
             .build();
     rowsOut = counter(meter, "quiver.rows.out", "{row}", "Rows sent to clients by DoGet");
     rowsIn = counter(meter, "quiver.rows.in", "{row}", "Rows received from clients by DoPut");
-    bytesOut = counter(meter, "quiver.bytes.out", "By", "Arrow bytes sent to clients by DoGet");
-    bytesIn = counter(meter, "quiver.bytes.in", "By", "Arrow bytes received from clients by DoPut");
+    bytesOut = counter(meter, "quiver.data.out", "By", "Arrow bytes sent to clients by DoGet");
+    bytesIn = counter(meter, "quiver.data.in", "By", "Arrow bytes received from clients by DoPut");
     admissionWait =
         meter
             .histogramBuilder("quiver.admission.wait")
@@ -133,7 +134,16 @@ final class CallMetrics implements AutoCloseable {
             .setUnit("{call}")
             .setDescription("Calls waiting for memory admission")
             .buildWithCallback(m -> m.record(memory.queued()));
-    gauges = List.of(allocated, limit, pressure, queue);
+    gauges = List.of(allocated::close, limit::close, pressure::close, queue::close);
+    // Zero from the start, so dashboards and alert rules find every series before the first event.
+    stall.add(0);
+    commits.add(0);
+    commitConflicts.add(0);
+    limitHits.add(0);
+    rowsIn.add(0);
+    rowsOut.add(0);
+    bytesIn.add(0);
+    bytesOut.add(0);
   }
 
   private static LongCounter counter(Meter meter, String name, String unit, String description) {
@@ -189,9 +199,7 @@ final class CallMetrics implements AutoCloseable {
   }
 
   @Override
-  public void close() throws Exception {
-    for (AutoCloseable gauge : gauges) {
-      gauge.close();
-    }
+  public void close() {
+    gauges.forEach(Runnable::run);
   }
 }

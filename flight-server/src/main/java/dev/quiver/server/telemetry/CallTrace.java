@@ -121,6 +121,14 @@ public final class CallTrace {
     return off() ? Scope.noop() : context.makeCurrent();
   }
 
+  /**
+   * {@code task} wrapped to run with the call's span current, for work the call hands to another
+   * thread (its logs then carry the trace id).
+   */
+  public Runnable wrap(Runnable task) {
+    return off() ? task : context.wrap(task);
+  }
+
   /** The table the call works on. */
   public void table(TableId id) {
     if (off()) {

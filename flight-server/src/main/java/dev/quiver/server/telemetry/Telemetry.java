@@ -213,12 +213,14 @@ public final class Telemetry implements AutoCloseable {
   }
 
   @Override
-  public void close() throws Exception {
+  public void close() {
     if (!closed.compareAndSet(false, true)) {
       return;
     }
     try {
       AutoCloseables.close(parts);
+    } catch (Exception e) {
+      LOG.warn("Closing telemetry failed", e);
     } finally {
       if (sdk != null) {
         CompletableResultCode done = sdk.shutdown().join(SHUTDOWN_SECONDS, TimeUnit.SECONDS);
