@@ -69,8 +69,11 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
   @Override
   @SuppressWarnings("try") // the scope is only made current
   public FlightInfo getFlightInfo(CallContext context, FlightDescriptor descriptor) {
-    try (Scope ignored = CallTrace.of(context).makeCurrent()) {
-      return flightInfo.flightInfo(descriptor, scanOf(descriptor));
+    CallTrace trace = CallTrace.of(context);
+    try (Scope ignored = trace.makeCurrent()) {
+      ScanRequest request = scanOf(descriptor);
+      trace.table(request.table());
+      return flightInfo.flightInfo(descriptor, request);
     } catch (RuntimeException e) {
       throw FlightErrors.toFlight("GetFlightInfo", e);
     }

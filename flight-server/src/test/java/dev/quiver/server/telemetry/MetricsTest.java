@@ -10,31 +10,22 @@ import dev.quiver.client.PutReceipt;
 import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
 import dev.quiver.client.TableId;
-import dev.quiver.testing.ArrowAllocatorExtension;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.arrow.memory.BufferAllocator;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.extension.ExtendWith;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The Prometheus endpoint shows what calls did, and the shipped dashboard and alert rules use only
  * names it exposes.
  */
-@ExtendWith(ArrowAllocatorExtension.class)
-@Timeout(120)
-class MetricsTest {
+class MetricsTest extends TelemetryServerTest {
   private static final TableId ORDERS = TableId.of("sales", "orders");
   // Surefire runs in the module folder; ops/ is at the repository root.
   static final Path DASHBOARD = Path.of("..", "ops", "grafana", "quiver-dashboard.json");
@@ -43,19 +34,6 @@ class MetricsTest {
   private static final Pattern GROUPING = Pattern.compile("\\b(?:by|without)\\s*\\([^)]*\\)");
   private static final Pattern MATCHERS = Pattern.compile("\\{[^}]*\\}");
   private static final Pattern RULE_EXPR = Pattern.compile("(?m)^\\s+expr: '(.*)'$");
-
-  @TempDir Path dataDir;
-  private TelemetryFixture fixture;
-
-  @BeforeEach
-  void start(BufferAllocator allocator) throws Exception {
-    fixture = new TelemetryFixture(allocator, dataDir, Map.of());
-  }
-
-  @AfterEach
-  void stop() throws Exception {
-    fixture.close();
-  }
 
   private Scrape scrape() throws Exception {
     return new Scrape(fixture.get("/metrics"));

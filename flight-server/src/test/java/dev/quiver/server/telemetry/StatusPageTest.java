@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.quiver.client.TableId;
-import dev.quiver.testing.ArrowAllocatorExtension;
 import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -19,12 +18,8 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.ipc.ArrowReader;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -34,25 +29,17 @@ import org.junit.jupiter.api.io.TempDir;
  * <p>Chromium is Debian's {@code chromium} package (.ci/run installs it). Without it the test is
  * skipped on a developer's machine and fails in CI (the CI variable is set).
  */
-@ExtendWith(ArrowAllocatorExtension.class)
-@Timeout(180)
-class StatusPageTest {
+class StatusPageTest extends TelemetryServerTest {
+  @Override
+  Map<String, String> serverFlags() {
+    // Small scan batches, so a DoGet of a big table is a long stream.
+    return Map.of("scan.batch-rows", "1024");
+  }
+
   private static final TableId ORDERS = TableId.of("sales", "orders");
   private static final long BROWSER_SECONDS = 90;
 
-  @TempDir Path dataDir;
   @TempDir Path profile;
-  private TelemetryFixture fixture;
-
-  @BeforeEach
-  void start(BufferAllocator allocator) throws Exception {
-    fixture = new TelemetryFixture(allocator, dataDir, Map.of("scan.batch-rows", "1024"));
-  }
-
-  @AfterEach
-  void stop() throws Exception {
-    fixture.close();
-  }
 
   @Test
   void statusJsonListsActiveAndRecentCalls(BufferAllocator allocator) throws Exception {

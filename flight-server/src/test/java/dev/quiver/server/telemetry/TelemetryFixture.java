@@ -10,6 +10,8 @@ import dev.quiver.server.QuiverServer;
 import dev.quiver.server.config.ServerConfig;
 import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
 import io.opentelemetry.sdk.trace.export.SimpleSpanProcessor;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -28,6 +30,10 @@ import org.apache.arrow.util.AutoCloseables;
 import org.apache.arrow.vector.BigIntVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.ipc.ArrowReader;
+import org.apache.arrow.vector.ipc.ArrowStreamReader;
+import org.apache.arrow.vector.ipc.ArrowStreamWriter;
+import org.apache.arrow.vector.types.pojo.ArrowType;
+import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
 
 /**
@@ -44,6 +50,16 @@ final class TelemetryFixture implements AutoCloseable {
 
   TelemetryFixture(BufferAllocator allocator, Path dataDir, Map<String, String> overrides)
       throws IOException {
+    this(allocator, dataDir, overrides, Map.of());
+  }
+
+  /** As above, with OpenTelemetry SDK properties ({@code otel.*}) added. */
+  TelemetryFixture(
+      BufferAllocator allocator,
+      Path dataDir,
+      Map<String, String> overrides,
+      Map<String, String> otelProperties)
+      throws IOException {
     Map<String, String> flags = new HashMap<>();
     flags.put("flight.port", "0");
     flags.put("storage.data-dir", dataDir.toString());
@@ -53,7 +69,7 @@ final class TelemetryFixture implements AutoCloseable {
     server =
         QuiverServer.start(
             ServerConfig.load(Map.of(), Map.of(), flags),
-            new TelemetryOptions(Map.of(), List.of(SimpleSpanProcessor.create(spans))));
+            new TelemetryOptions(otelProperties, List.of(SimpleSpanProcessor.create(spans))));
     client =
         QuiverClient.connect(
             server.location(), ClientOptions.builder().parentAllocator(allocator).build());
@@ -61,15 +77,25 @@ final class TelemetryFixture implements AutoCloseable {
 
   /** Puts {@code batches} batches of {@code rows} sequential ids into {@code table}. */
   PutReceipt put(BufferAllocator allocator, TableId table, int batches, int rows) throws Exception {
-    Schema schema =
-        new Schema(
-            List.of(
-                org.apache.arrow.vector.types.pojo.Field.nullable(
-                    "id", new org.apache.arrow.vector.types.pojo.ArrowType.Int(64, true))));
+    Schema schema = new Schema(List.of(Field.nullable("id", new ArrowType.Int(64, true))));
+    ByteArrayOutputStream stream = new ByteArrayOutputStream();
     try (BufferAllocator child = allocator.newChildAllocator("put", 0, Long.MAX_VALUE);
         VectorSchemaRoot root = VectorSchemaRoot.create(schema, child);
-        ArrowReader reader = new Batches(child, root, batches, rows)) {
-      return client.put(table, reader);
+        ArrowStreamWriter writer = new ArrowStreamWriter(root, null, stream)) {
+      BigIntVector ids = (BigIntVector) root.getVector(0);
+      for (int batch = 0; batch < batches; batch++) {
+        ids.allocateNew(rows);
+        for (int i = 0; i < rows; i++) {
+          ids.set(i, (long) batch * rows + i);
+        }
+        root.setRowCount(rows);
+        writer.writeBatch();
+      }
+      writer.end();
+      try (ArrowReader reader =
+          new ArrowStreamReader(new ByteArrayInputStream(stream.toByteArray()), child)) {
+        return client.put(table, reader);
+      }
     }
   }
 
@@ -109,53 +135,5 @@ final class TelemetryFixture implements AutoCloseable {
   @Override
   public void close() throws Exception {
     AutoCloseables.close(client, server);
-  }
-
-  /** A reader that fills the same root with {@code batches} batches of sequential ids. */
-  private static final class Batches extends ArrowReader {
-    private final VectorSchemaRoot root;
-    private final int batches;
-    private final int rows;
-    private int sent;
-
-    Batches(BufferAllocator allocator, VectorSchemaRoot root, int batches, int rows) {
-      super(allocator);
-      this.root = root;
-      this.batches = batches;
-      this.rows = rows;
-    }
-
-    @Override
-    public VectorSchemaRoot getVectorSchemaRoot() {
-      return root;
-    }
-
-    @Override
-    public boolean loadNextBatch() {
-      if (sent == batches) {
-        return false;
-      }
-      BigIntVector ids = (BigIntVector) root.getVector(0);
-      ids.allocateNew(rows);
-      for (int i = 0; i < rows; i++) {
-        ids.set(i, (long) sent * rows + i);
-      }
-      root.setRowCount(rows);
-      sent++;
-      return true;
-    }
-
-    @Override
-    public long bytesRead() {
-      return 0;
-    }
-
-    @Override
-    protected void closeReadSource() {}
-
-    @Override
-    protected Schema readSchema() {
-      return root.getSchema();
-    }
   }
 }

@@ -8,7 +8,6 @@ import dev.quiver.client.PutReceipt;
 import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
 import dev.quiver.client.TableId;
-import dev.quiver.testing.ArrowAllocatorExtension;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanContext;
@@ -19,39 +18,23 @@ import io.opentelemetry.api.trace.TraceState;
 import io.opentelemetry.context.Scope;
 import io.opentelemetry.sdk.trace.data.EventData;
 import io.opentelemetry.sdk.trace.data.SpanData;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.ipc.ArrowReader;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.extension.ExtendWith;
-import org.junit.jupiter.api.io.TempDir;
 
 /** One span per Flight call, with rpc.* and quiver.* attributes and the call's outcome. */
-@ExtendWith(ArrowAllocatorExtension.class)
-@Timeout(120)
-class TracingTest {
+class TracingTest extends TelemetryServerTest {
+  @Override
+  Map<String, String> serverFlags() {
+    // Small scan batches, so a DoGet of a big table is a long stream.
+    return Map.of("scan.batch-rows", "1024");
+  }
+
   private static final TableId ORDERS = TableId.of("sales", "orders");
   private static final String TRACE_ID = "0af7651916cd43dd8448eb211c80319c";
   private static final String CALLER_SPAN_ID = "b7ad6b7169203331";
-
-  @TempDir Path dataDir;
-  private TelemetryFixture fixture;
-
-  @BeforeEach
-  void start(BufferAllocator allocator) throws Exception {
-    // Small scan batches, so a DoGet of the big table is a long stream.
-    fixture = new TelemetryFixture(allocator, dataDir, Map.of("scan.batch-rows", "1024"));
-  }
-
-  @AfterEach
-  void stop() throws Exception {
-    fixture.close();
-  }
 
   private List<SpanData> spans(String method, int count) {
     await(
