@@ -5,7 +5,6 @@ import dev.quiver.client.PutReceipt;
 import dev.quiver.client.QuiverClient;
 import dev.quiver.client.TableId;
 import dev.quiver.server.QuiverServer;
-import dev.quiver.server.config.ServerConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -67,6 +66,12 @@ public class QuiverRoundTripBenchmark {
   @Param("65536")
   public int rowsPerBatch;
 
+  /**
+   * The server's telemetry: off, or on with failing OTLP export and Prometheus (TelemetryVariant).
+   */
+  @Param("off")
+  public String telemetry = "off";
+
   private BufferAllocator root;
   private BufferAllocator dataAllocator;
   private BenchmarkData data;
@@ -92,14 +97,12 @@ public class QuiverRoundTripBenchmark {
               rowsPerBatch);
       dataDir = Files.createTempDirectory("quiver-bench");
       server =
-          QuiverServer.start(
-              ServerConfig.load(
-                  Map.of(),
-                  Map.of(),
-                  Map.of(
-                      "flight.port", "0",
-                      "storage.data-dir", dataDir.toString(),
-                      "memory.total", "2GB")));
+          TelemetryVariant.start(
+              telemetry,
+              Map.of(
+                  "flight.port", "0",
+                  "storage.data-dir", dataDir.toString(),
+                  "memory.total", "2GB"));
       client =
           QuiverClient.connect(
               server.location(), ClientOptions.builder().parentAllocator(root).build());

@@ -1,5 +1,6 @@
 package dev.quiver.client;
 
+import io.opentelemetry.context.Context;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -50,6 +51,9 @@ final class ParallelScanReader extends ScanReader {
   private final Set<FlightStream> openStreams = ConcurrentHashMap.newKeySet();
   private volatile boolean closing;
   private ExecutorService pool;
+  // The caller's OpenTelemetry context when it asked for the scan; the workers start their calls
+  // in it, so those calls join the caller's trace.
+  private final Context callerContext = Context.current();
   private int finishedWorkers;
   private QuiverException failure;
 
@@ -113,7 +117,7 @@ final class ParallelScanReader extends ScanReader {
               return thread;
             });
     for (int i = 0; i < workers; i++) {
-      pool.execute(this::readEndpoints);
+      pool.execute(callerContext.wrap((Runnable) this::readEndpoints));
     }
     pool.shutdown();
   }

@@ -57,7 +57,10 @@ public final class QuiverClient implements AutoCloseable {
             .map(parent -> parent.newChildAllocator("quiver-client", 0, Long.MAX_VALUE))
             .orElseGet(() -> new RootAllocator(Long.MAX_VALUE));
     try {
-      this.flight = FlightClient.builder(allocator, location).build();
+      this.flight =
+          FlightClient.builder(allocator, location)
+              .intercept(TraceContextMiddleware.FACTORY)
+              .build();
     } catch (RuntimeException e) {
       allocator.close();
       throw e;

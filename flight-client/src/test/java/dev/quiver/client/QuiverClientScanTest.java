@@ -12,6 +12,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.google.protobuf.Any;
 import dev.quiver.proto.v1.ScanCommand;
 import dev.quiver.testing.ArrowAllocatorExtension;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanContext;
+import io.opentelemetry.api.trace.TraceFlags;
+import io.opentelemetry.api.trace.TraceState;
+import io.opentelemetry.context.Scope;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -32,6 +37,9 @@ class QuiverClientScanTest {
   private static final TableId EVENTS = TableId.of("web", "events");
   private static final TableId ENDLESS = TableId.of("web", "endless");
   private static final Duration WAIT = Duration.ofSeconds(10);
+  private static final String TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
+  private static final String SPAN_ID = "00f067aa0ba902b7";
+  private static final String TRACEPARENT = "00-" + TRACE_ID + "-" + SPAN_ID + "-01";
 
   private FakeQuiverServer server;
   private QuiverClient client;
@@ -230,5 +238,34 @@ class QuiverClientScanTest {
       assertThat(scan.loadNextBatch()).isTrue();
     }
     awaitTrue(() -> producer.cancelledStreams() == 3, WAIT, "the streams to be cancelled");
+  }
+
+  private static Scope callerSpan() {
+    SpanContext caller =
+        SpanContext.create(TRACE_ID, SPAN_ID, TraceFlags.getSampled(), TraceState.getDefault());
+    return Span.wrap(caller).makeCurrent();
+  }
+
+  @Test
+  @SuppressWarnings("try") // the scope is only made current
+  void everyCallCarriesTheCallersTraceparent(BufferAllocator allocator) throws Exception {
+    try (Scope ignored = callerSpan()) {
+      putBatches(allocator, 3);
+      // Parallel readers start their calls on their own threads.
+      try (ArrowReader scan =
+          client.scan(EVENTS, ScanOptions.builder().parallelism(SHARES).build())) {
+        assertThat(read(scan)).containsExactlyInAnyOrderElementsOf(expected(0, 30));
+      }
+      client.listTables();
+    }
+    // DoPut, GetFlightInfo, a DoGet per share, ListFlights.
+    assertThat(server.traceparents()).hasSize(3 + SHARES).containsOnly(TRACEPARENT);
+  }
+
+  @Test
+  void withoutACurrentSpanNothingIsSent(BufferAllocator allocator) throws Exception {
+    putBatches(allocator, 1);
+    client.listTables();
+    assertThat(server.traceparents()).hasSize(2).containsOnly("(none)");
   }
 }

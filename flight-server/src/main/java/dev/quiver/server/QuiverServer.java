@@ -8,6 +8,9 @@ import dev.quiver.server.memory.MemoryGovernor;
 import dev.quiver.server.table.DuckDbParquetWriter;
 import dev.quiver.server.table.IcebergTableStore;
 import dev.quiver.server.table.ParquetWriteOptions;
+import dev.quiver.server.telemetry.Telemetry;
+import dev.quiver.server.telemetry.TelemetryOptions;
+import dev.quiver.server.telemetry.TracingMiddleware;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
@@ -49,6 +52,7 @@ public final class QuiverServer implements AutoCloseable {
   private final IcebergTableStore store;
   private final DuckDbParquetWriter writer;
   private final MemoryGovernor memory;
+  private final Telemetry telemetry;
   private final Location location;
   private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -59,6 +63,7 @@ public final class QuiverServer implements AutoCloseable {
       IcebergTableStore store,
       DuckDbParquetWriter writer,
       MemoryGovernor memory,
+      Telemetry telemetry,
       Location location) {
     this.flight = flight;
     this.health = health;
@@ -66,11 +71,21 @@ public final class QuiverServer implements AutoCloseable {
     this.store = store;
     this.writer = writer;
     this.memory = memory;
+    this.telemetry = telemetry;
     this.location = location;
   }
 
   /** Starts a server with {@code config}; the caller closes it. */
   public static QuiverServer start(ServerConfig config) throws IOException {
+    return start(config, TelemetryOptions.DEFAULT);
+  }
+
+  /**
+   * Starts a server with {@code config} and {@code telemetryOptions} added to the telemetry the
+   * {@code OTEL_*} environment configures; the caller closes it.
+   */
+  public static QuiverServer start(ServerConfig config, TelemetryOptions telemetryOptions)
+      throws IOException {
     Path dataDir = config.dataDir().toAbsolutePath().normalize();
     Files.createDirectories(dataDir);
     List<AutoCloseable> opened = new ArrayList<>();
@@ -82,6 +97,8 @@ public final class QuiverServer implements AutoCloseable {
               new MemoryGovernor.Admission(
                   config.callReservation(), config.admissionQueue(), config.admissionTimeout()));
       opened.add(memory);
+      Telemetry telemetry = Telemetry.start(config.telemetry(), memory, telemetryOptions);
+      opened.add(0, telemetry);
       Path spill = dataDir.resolve("tmp");
       Files.createDirectories(spill);
       DuckDbParquetWriter writer = new DuckDbParquetWriter(config.duckdbMemoryLimit(), spill);
@@ -103,16 +120,16 @@ public final class QuiverServer implements AutoCloseable {
       AtomicReference<String> uri = new AtomicReference<>("(starting)");
       QuiverProducer producer = new QuiverProducer(store, memory, config, streams, uri::get);
       Consumer<NettyServerBuilder> addHealth = b -> b.addService(health.getHealthService());
-      FlightServer flight =
+      FlightServer.Builder builder =
           FlightServer.builder(memory.root(), bind, producer)
-              .transportHint("grpc.builderConsumer", addHealth)
-              .build()
-              .start();
+              .transportHint("grpc.builderConsumer", addHealth);
+      telemetry.middleware().ifPresent(m -> builder.middleware(TracingMiddleware.KEY, m));
+      FlightServer flight = builder.build().start();
       Location location = Location.forGrpcInsecure(config.host(), flight.getPort());
       uri.set("grpc://" + config.host() + ":" + flight.getPort());
       health.setStatus("", ServingStatus.SERVING);
       health.setStatus("arrow.flight.protocol.FlightService", ServingStatus.SERVING);
-      return new QuiverServer(flight, health, streams, store, writer, memory, location);
+      return new QuiverServer(flight, health, streams, store, writer, memory, telemetry, location);
     } catch (IOException | RuntimeException e) {
       try {
         AutoCloseables.close(opened);
@@ -142,6 +159,11 @@ public final class QuiverServer implements AutoCloseable {
     return memory;
   }
 
+  /** The port of the telemetry endpoint (metrics, status page), or empty when it is off. */
+  public OptionalInt telemetryPort() {
+    return telemetry.httpPort();
+  }
+
   /** Blocks until the server has shut down. */
   public void awaitTermination() throws InterruptedException {
     flight.awaitTermination();
@@ -167,7 +189,7 @@ public final class QuiverServer implements AutoCloseable {
     if (!memory.awaitCallsClosed(Duration.ofSeconds(DRAIN_SECONDS))) {
       LOG.warn("Calls still hold Arrow memory {} s after being cancelled", DRAIN_SECONDS);
     }
-    AutoCloseables.close(store, writer, memory);
+    AutoCloseables.close(store, writer, telemetry, memory);
   }
 
   private static java.util.concurrent.ThreadFactory daemonThreads(String prefix) {
@@ -212,6 +234,16 @@ public final class QuiverServer implements AutoCloseable {
         DataSize.format(config.memoryTotal()),
         DataSize.format(config.memoryQueryLimit()),
         DataSize.format(config.callReservation()));
+    server
+        .telemetryPort()
+        .ifPresent(
+            port ->
+                LOG.info(
+                    "Telemetry: status page http://{}:{}/, Prometheus metrics http://{}:{}/metrics",
+                    config.telemetry().host(),
+                    port,
+                    config.telemetry().host(),
+                    port));
     // Stdout, not the log: scripts and the integration tests wait for this exact line.
     System.out.println("Quiver listening on " + server.uri());
     System.out.flush();

@@ -9,6 +9,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -38,6 +39,7 @@ import java.util.TreeSet;
  * @param admissionQueue the most calls that wait for admission at once
  * @param admissionTimeout the longest a call waits for admission
  * @param duckdbMemoryLimit memory DuckDB may use before spilling
+ * @param telemetry the {@code telemetry.*} settings
  */
 public record ServerConfig(
     String host,
@@ -58,7 +60,8 @@ public record ServerConfig(
     long callReservation,
     int admissionQueue,
     Duration admissionTimeout,
-    long duckdbMemoryLimit) {
+    long duckdbMemoryLimit,
+    TelemetrySettings telemetry) {
 
   public static final ConfigKey HOST =
       new ConfigKey("flight.host", "127.0.0.1", "Address the Flight server binds.");
@@ -136,6 +139,23 @@ public record ServerConfig(
       new ConfigKey(
           "duckdb.memory-limit", "512MB", "Memory DuckDB may use before spilling to disk.");
 
+  public static final ConfigKey TELEMETRY_ENABLED =
+      new ConfigKey(
+          "telemetry.enabled",
+          "true",
+          "Record OpenTelemetry spans and metrics; exporters follow the OTEL_* variables.");
+  public static final ConfigKey TELEMETRY_HOST =
+      new ConfigKey(
+          "telemetry.host", "127.0.0.1", "Address the telemetry endpoint (metrics, status) binds.");
+  public static final ConfigKey TELEMETRY_PROMETHEUS_PORT =
+      new ConfigKey(
+          "telemetry.prometheus-port",
+          "off",
+          "Port serving Prometheus /metrics and the status page /; off: none, 0: a free port.");
+  public static final ConfigKey TELEMETRY_ALERT_INTERVAL =
+      new ConfigKey(
+          "telemetry.alert-interval", "15s", "How often the server evaluates its alert rules.");
+
   /** Every key, in the order {@code --help} lists them. */
   public static final List<ConfigKey> KEYS =
       List.of(
@@ -157,7 +177,11 @@ public record ServerConfig(
           CALL_RESERVATION,
           ADMISSION_QUEUE,
           ADMISSION_TIMEOUT,
-          DUCKDB_MEMORY_LIMIT);
+          DUCKDB_MEMORY_LIMIT,
+          TELEMETRY_ENABLED,
+          TELEMETRY_HOST,
+          TELEMETRY_PROMETHEUS_PORT,
+          TELEMETRY_ALERT_INTERVAL);
 
   private static final Set<String> CODECS = Set.of("zstd", "snappy", "gzip", "lz4", "uncompressed");
 
@@ -184,6 +208,7 @@ public record ServerConfig(
     requireNonNull(admissionTimeout, "admissionTimeout is null");
     check(!admissionTimeout.isNegative(), ADMISSION_TIMEOUT, admissionTimeout);
     check(duckdbMemoryLimit >= 16 * 1024 * 1024, DUCKDB_MEMORY_LIMIT, duckdbMemoryLimit);
+    requireNonNull(telemetry, "telemetry is null");
     memoryQueryLimit = Math.min(memoryQueryLimit, memoryTotal);
     scanMinBatchRows = Math.min(scanMinBatchRows, scanBatchRows);
     callReservation = Math.min(callReservation, memoryQueryLimit);
@@ -264,7 +289,26 @@ public record ServerConfig(
         size(v, CALL_RESERVATION),
         integer(v, ADMISSION_QUEUE),
         duration(v, ADMISSION_TIMEOUT),
-        size(v, DUCKDB_MEMORY_LIMIT));
+        size(v, DUCKDB_MEMORY_LIMIT),
+        telemetry(v));
+  }
+
+  private static TelemetrySettings telemetry(Map<String, String> v) {
+    String enabled = v.get(TELEMETRY_ENABLED.name()).toLowerCase(Locale.ROOT);
+    if (!enabled.equals("true") && !enabled.equals("false")) {
+      throw bad(TELEMETRY_ENABLED, enabled, "use true or false");
+    }
+    String port = v.get(TELEMETRY_PROMETHEUS_PORT.name()).toLowerCase(Locale.ROOT);
+    OptionalInt portNumber = OptionalInt.empty();
+    if (!port.equals("off")) {
+      int number = integer(v, TELEMETRY_PROMETHEUS_PORT);
+      check(number >= 0 && number <= 65535, TELEMETRY_PROMETHEUS_PORT, number);
+      portNumber = OptionalInt.of(number);
+    }
+    Duration interval = duration(v, TELEMETRY_ALERT_INTERVAL);
+    check(interval.toMillis() > 0, TELEMETRY_ALERT_INTERVAL, interval);
+    return new TelemetrySettings(
+        enabled.equals("true"), v.get(TELEMETRY_HOST.name()), portNumber, interval);
   }
 
   /** Three quarters of the direct memory the JVM allows (Arrow allocates direct memory). */

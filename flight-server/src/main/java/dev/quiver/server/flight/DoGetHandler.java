@@ -9,6 +9,7 @@ import dev.quiver.server.memory.ScanBatchSizer;
 import dev.quiver.server.table.IcebergTableStore;
 import dev.quiver.server.table.ScanShares;
 import dev.quiver.server.table.TableScan;
+import dev.quiver.server.telemetry.CallTrace;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
@@ -48,13 +49,13 @@ final class DoGetHandler {
     this.stallTimeoutMillis = stallTimeoutMillis;
   }
 
-  void getStream(Ticket ticket, ServerStreamListener listener) {
+  void getStream(Ticket ticket, ServerStreamListener listener, CallTrace trace) {
     ScanTicket parsed = parse(ticket);
     ScanRequest request = ScanRequest.of(parsed);
     BackpressureStrategy backpressure = new BackpressureStrategy.CallbackBackpressureStrategy();
     backpressure.register(listener);
     try {
-      executor.execute(() -> stream(parsed, request, listener, backpressure));
+      executor.execute(trace.wrap(() -> stream(parsed, request, listener, backpressure, trace)));
     } catch (RejectedExecutionException e) {
       throw new QuiverException(QuiverErrorCode.UNAVAILABLE, "The server is shutting down");
     }
@@ -64,9 +65,12 @@ final class DoGetHandler {
       ScanTicket ticket,
       ScanRequest request,
       ServerStreamListener listener,
-      BackpressureStrategy backpressure) {
+      BackpressureStrategy backpressure,
+      CallTrace trace) {
     String call = "DoGet " + request.table();
-    try (BufferAllocator allocator = memory.newNativeCallAllocator(call)) {
+    trace.table(request.table());
+    trace.snapshot(ticket.getSnapshotId());
+    try (BufferAllocator allocator = trace.admit(() -> memory.newNativeCallAllocator(call))) {
       ScanPlan plan = ScanPlan.plan(store, request);
       List<DataFile> share =
           ScanShares.share(plan.files(), ticket.getShareIndex(), ticket.getShareCount());
@@ -81,10 +85,11 @@ final class DoGetHandler {
         listener.start(scan.root(), scan.dictionaries());
         while (scan.next()) {
           memory.checkQueryLimit(call, allocator);
-          if (!awaitReady(listener, backpressure, call)) {
+          if (!awaitReady(listener, backpressure, call, trace)) {
             return;
           }
           listener.putNext();
+          trace.sent(scan.root().getRowCount(), CallTrace.bytesOf(scan.root()));
         }
         listener.completed();
       }
@@ -92,14 +97,22 @@ final class DoGetHandler {
       // Admission refusals and limit overruns land here too; the allocator is closed by now, so
       // the error goes out after the call's memory is back.
       if (!listener.isCancelled()) {
-        listener.error(FlightErrors.toFlight(call, t, memory));
+        listener.error(trace.failed(FlightErrors.toFlight(call, t, memory)));
       }
     }
   }
 
   private boolean awaitReady(
-      ServerStreamListener listener, BackpressureStrategy backpressure, String call) {
+      ServerStreamListener listener,
+      BackpressureStrategy backpressure,
+      String call,
+      CallTrace trace) {
+    boolean stalled = !listener.isReady();
+    long waitStart = System.nanoTime();
     BackpressureStrategy.WaitResult result = backpressure.waitForListener(stallTimeoutMillis);
+    if (stalled) {
+      trace.stalled(System.nanoTime() - waitStart);
+    }
     switch (result) {
       case READY:
         return true;

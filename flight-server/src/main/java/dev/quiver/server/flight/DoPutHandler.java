@@ -6,6 +6,7 @@ import dev.quiver.client.QuiverException;
 import dev.quiver.client.TableId;
 import dev.quiver.server.memory.MemoryGovernor;
 import dev.quiver.server.table.IcebergTableStore;
+import dev.quiver.server.telemetry.CallTrace;
 import org.apache.arrow.flight.FlightDescriptor;
 import org.apache.arrow.flight.FlightProducer.StreamListener;
 import org.apache.arrow.flight.FlightStream;
@@ -34,22 +35,25 @@ final class DoPutHandler {
     this.memory = memory;
   }
 
-  Runnable acceptPut(FlightStream stream, StreamListener<PutResult> ack) {
+  Runnable acceptPut(FlightStream stream, StreamListener<PutResult> ack, CallTrace trace) {
     return () -> {
       String call = "DoPut";
       try {
         TableId table = tableOf(stream.getDescriptor());
         call = "DoPut " + table;
+        trace.table(table);
         String name = call;
-        try (BufferAllocator allocator = memory.newNativeCallAllocator(call);
+        try (BufferAllocator allocator = trace.admit(() -> memory.newNativeCallAllocator(name));
             FlightStreamReader reader =
                 new FlightStreamReader(
                     allocator,
                     stream,
-                    batchBytes ->
-                        memory.checkQueryLimit(
-                            name, allocator.getAllocatedMemory() + batchBytes))) {
+                    batchBytes -> {
+                      trace.received(batchBytes);
+                      memory.checkQueryLimit(name, allocator.getAllocatedMemory() + batchBytes);
+                    })) {
           PutReceipt receipt = store.append(table, reader, allocator);
+          trace.committed(receipt);
           byte[] json = receipt.toJson();
           ArrowBuf buffer = allocator.buffer(json.length);
           try (PutResult result = PutResult.metadata(buffer)) {
@@ -59,7 +63,7 @@ final class DoPutHandler {
         }
         ack.onCompleted();
       } catch (Throwable t) {
-        ack.onError(FlightErrors.toFlight(call, t, memory));
+        ack.onError(trace.failed(FlightErrors.toFlight(call, t, memory)));
       }
     };
   }

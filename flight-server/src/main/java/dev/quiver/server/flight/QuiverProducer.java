@@ -10,6 +10,8 @@ import dev.quiver.server.config.ServerConfig;
 import dev.quiver.server.memory.MemoryGovernor;
 import dev.quiver.server.memory.ScanBatchSizer;
 import dev.quiver.server.table.IcebergTableStore;
+import dev.quiver.server.telemetry.CallTrace;
+import io.opentelemetry.context.Scope;
 import java.util.concurrent.ExecutorService;
 import java.util.function.Supplier;
 import org.apache.arrow.flight.Action;
@@ -65,9 +67,13 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
   }
 
   @Override
+  @SuppressWarnings("try") // the scope is only made current
   public FlightInfo getFlightInfo(CallContext context, FlightDescriptor descriptor) {
-    try {
-      return flightInfo.flightInfo(descriptor, scanOf(descriptor));
+    CallTrace trace = CallTrace.of(context);
+    try (Scope ignored = trace.makeCurrent()) {
+      ScanRequest request = scanOf(descriptor);
+      trace.table(request.table());
+      return flightInfo.flightInfo(descriptor, request);
     } catch (RuntimeException e) {
       throw FlightErrors.toFlight("GetFlightInfo", e);
     }
@@ -86,7 +92,7 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
   @Override
   public void getStream(CallContext context, Ticket ticket, ServerStreamListener listener) {
     try {
-      doGet.getStream(ticket, listener);
+      doGet.getStream(ticket, listener, CallTrace.of(context));
     } catch (RuntimeException e) {
       listener.error(FlightErrors.toFlight("DoGet", e));
     }
@@ -95,7 +101,8 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
   @Override
   public Runnable acceptPut(
       CallContext context, FlightStream flightStream, StreamListener<PutResult> ackStream) {
-    return doPut.acceptPut(flightStream, ackStream);
+    CallTrace trace = CallTrace.of(context);
+    return trace.wrap(doPut.acceptPut(flightStream, ackStream, trace));
   }
 
   @Override
@@ -109,8 +116,9 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
   }
 
   @Override
+  @SuppressWarnings("try") // the scope is only made current
   public void doAction(CallContext context, Action action, StreamListener<Result> listener) {
-    try {
+    try (Scope ignored = CallTrace.of(context).makeCurrent()) {
       actions.doAction(action, listener);
     } catch (RuntimeException e) {
       listener.onError(FlightErrors.toFlight("DoAction " + action.getType(), e));

@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalInt;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -34,6 +35,11 @@ class ServerConfigTest {
     assertThat(config.admissionQueue()).isEqualTo(64);
     assertThat(config.admissionTimeout()).isEqualTo(Duration.ofSeconds(30));
     assertThat(config.duckdbMemoryLimit()).isEqualTo(512L << 20);
+    assertThat(config.telemetry()).isEqualTo(TelemetrySettings.DEFAULTS);
+    assertThat(config.telemetry().enabled()).isTrue();
+    assertThat(config.telemetry().host()).isEqualTo("127.0.0.1");
+    assertThat(config.telemetry().port()).isEmpty();
+    assertThat(config.telemetry().alertInterval()).isEqualTo(Duration.ofSeconds(15));
   }
 
   @Test
@@ -65,7 +71,11 @@ class ServerConfigTest {
             Map.entry("memory.call-reservation", "2MB"),
             Map.entry("memory.admission-queue", "8"),
             Map.entry("memory.admission-timeout", "1500ms"),
-            Map.entry("duckdb.memory-limit", "128MB"));
+            Map.entry("duckdb.memory-limit", "128MB"),
+            Map.entry("telemetry.enabled", "false"),
+            Map.entry("telemetry.host", "0.0.0.0"),
+            Map.entry("telemetry.prometheus-port", "9464"),
+            Map.entry("telemetry.alert-interval", "2s"));
     ServerConfig config = ServerConfig.load(Map.of(), Map.of(), flags);
     assertThat(config)
         .isEqualTo(
@@ -88,7 +98,9 @@ class ServerConfigTest {
                 2L << 20,
                 8,
                 Duration.ofMillis(1500),
-                128L << 20));
+                128L << 20,
+                new TelemetrySettings(
+                    false, "0.0.0.0", OptionalInt.of(9464), Duration.ofSeconds(2))));
     assertThat(flags.keySet())
         .as("every key is covered by this test")
         .containsExactlyInAnyOrderElementsOf(
@@ -221,6 +233,29 @@ class ServerConfigTest {
           .as("README.md's configuration table lists %s", key.name())
           .contains("| `" + key.name() + "` | `" + key.defaultValue() + "` |");
     }
+  }
+
+  @Test
+  void telemetryPortIsOffOrAPortAndEnabledIsABoolean() {
+    assertThat(
+            ServerConfig.load(Map.of(), Map.of(), Map.of("telemetry.prometheus-port", "0"))
+                .telemetry()
+                .port())
+        .hasValue(0);
+    assertThatThrownBy(
+            () ->
+                ServerConfig.load(Map.of(), Map.of(), Map.of("telemetry.prometheus-port", "70000")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith(
+            "Invalid value '70000' for telemetry.prometheus-port: it is out of range");
+    assertThatThrownBy(
+            () -> ServerConfig.load(Map.of(), Map.of(), Map.of("telemetry.enabled", "yes")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("Invalid value 'yes' for telemetry.enabled: use true or false");
+    assertThatThrownBy(
+            () -> ServerConfig.load(Map.of(), Map.of(), Map.of("telemetry.alert-interval", "0s")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("Invalid value 'PT0S' for telemetry.alert-interval");
   }
 
   @Test
