@@ -5,6 +5,7 @@ import dev.quiver.server.config.DataSize;
 import dev.quiver.server.config.ServerConfig;
 import dev.quiver.server.flight.QuiverProducer;
 import dev.quiver.server.memory.MemoryGovernor;
+import dev.quiver.server.sql.SqlEngine;
 import dev.quiver.server.table.DuckDbParquetWriter;
 import dev.quiver.server.table.IcebergTableStore;
 import dev.quiver.server.table.ParquetWriteOptions;
@@ -47,6 +48,7 @@ public final class QuiverServer implements AutoCloseable {
   private final HealthStatusManager health;
   private final ExecutorService streams;
   private final IcebergTableStore store;
+  private final SqlEngine sql;
   private final DuckDbParquetWriter writer;
   private final MemoryGovernor memory;
   private final Location location;
@@ -57,6 +59,7 @@ public final class QuiverServer implements AutoCloseable {
       HealthStatusManager health,
       ExecutorService streams,
       IcebergTableStore store,
+      SqlEngine sql,
       DuckDbParquetWriter writer,
       MemoryGovernor memory,
       Location location) {
@@ -64,6 +67,7 @@ public final class QuiverServer implements AutoCloseable {
     this.health = health;
     this.streams = streams;
     this.store = store;
+    this.sql = sql;
     this.writer = writer;
     this.memory = memory;
     this.location = location;
@@ -96,23 +100,32 @@ public final class QuiverServer implements AutoCloseable {
               config.targetFileBytes());
       IcebergTableStore store = IcebergTableStore.open(dataDir, writer, writeOptions);
       opened.add(0, store);
+      Path sqlSpill = spill.resolve("sql");
+      Files.createDirectories(sqlSpill);
+      SqlEngine sql =
+          SqlEngine.open(
+              store,
+              new SqlEngine.Settings(
+                  config.sqlMemoryLimit(), config.sqlThreads(), sqlSpill, dataDir));
+      opened.add(0, sql);
       ExecutorService streams = Executors.newCachedThreadPool(daemonThreads("quiver-stream"));
       opened.add(0, streams::shutdownNow);
       HealthStatusManager health = new HealthStatusManager();
       Location bind = Location.forGrpcInsecure(config.host(), config.port());
       AtomicReference<String> uri = new AtomicReference<>("(starting)");
-      QuiverProducer producer = new QuiverProducer(store, memory, config, streams, uri::get);
+      QuiverProducer producer = new QuiverProducer(store, sql, memory, config, streams, uri::get);
       Consumer<NettyServerBuilder> addHealth = b -> b.addService(health.getHealthService());
       FlightServer flight =
           FlightServer.builder(memory.root(), bind, producer)
               .transportHint("grpc.builderConsumer", addHealth)
+              .middleware(QuiverProducer.SESSION_KEY, QuiverProducer.sessionMiddleware())
               .build()
               .start();
       Location location = Location.forGrpcInsecure(config.host(), flight.getPort());
       uri.set("grpc://" + config.host() + ":" + flight.getPort());
       health.setStatus("", ServingStatus.SERVING);
       health.setStatus("arrow.flight.protocol.FlightService", ServingStatus.SERVING);
-      return new QuiverServer(flight, health, streams, store, writer, memory, location);
+      return new QuiverServer(flight, health, streams, store, sql, writer, memory, location);
     } catch (IOException | RuntimeException e) {
       try {
         AutoCloseables.close(opened);
@@ -167,7 +180,7 @@ public final class QuiverServer implements AutoCloseable {
     if (!memory.awaitCallsClosed(Duration.ofSeconds(DRAIN_SECONDS))) {
       LOG.warn("Calls still hold Arrow memory {} s after being cancelled", DRAIN_SECONDS);
     }
-    AutoCloseables.close(store, writer, memory);
+    AutoCloseables.close(sql, store, writer, memory);
   }
 
   private static java.util.concurrent.ThreadFactory daemonThreads(String prefix) {

@@ -37,7 +37,9 @@ import java.util.TreeSet;
  * @param callReservation bytes of Arrow memory reserved for a call before it is admitted
  * @param admissionQueue the most calls that wait for admission at once
  * @param admissionTimeout the longest a call waits for admission
- * @param duckdbMemoryLimit memory DuckDB may use before spilling
+ * @param duckdbMemoryLimit memory the Parquet writer's DuckDB may use before spilling
+ * @param sqlMemoryLimit memory the SQL engine's DuckDB may use before spilling
+ * @param sqlThreads the SQL engine's DuckDB worker threads; 0 for one per core
  */
 public record ServerConfig(
     String host,
@@ -58,7 +60,9 @@ public record ServerConfig(
     long callReservation,
     int admissionQueue,
     Duration admissionTimeout,
-    long duckdbMemoryLimit) {
+    long duckdbMemoryLimit,
+    long sqlMemoryLimit,
+    int sqlThreads) {
 
   public static final ConfigKey HOST =
       new ConfigKey("flight.host", "127.0.0.1", "Address the Flight server binds.");
@@ -132,7 +136,17 @@ public record ServerConfig(
           "The longest a call waits for memory before it is refused with RESOURCE_EXHAUSTED.");
   public static final ConfigKey DUCKDB_MEMORY_LIMIT =
       new ConfigKey(
-          "duckdb.memory-limit", "512MB", "Memory DuckDB may use before spilling to disk.");
+          "duckdb.memory-limit",
+          "512MB",
+          "Memory the Parquet writer's DuckDB may use before spilling to disk.");
+  public static final ConfigKey SQL_MEMORY_LIMIT =
+      new ConfigKey(
+          "sql.memory-limit",
+          "512MB",
+          "Memory SQL queries (DuckDB) may use together before spilling to <data-dir>/tmp/sql.");
+  public static final ConfigKey SQL_THREADS =
+      new ConfigKey(
+          "sql.threads", "0", "Worker threads SQL queries (DuckDB) share; 0 is one per core.");
 
   /** Every key, in the order {@code --help} lists them. */
   public static final List<ConfigKey> KEYS =
@@ -155,7 +169,9 @@ public record ServerConfig(
           CALL_RESERVATION,
           ADMISSION_QUEUE,
           ADMISSION_TIMEOUT,
-          DUCKDB_MEMORY_LIMIT);
+          DUCKDB_MEMORY_LIMIT,
+          SQL_MEMORY_LIMIT,
+          SQL_THREADS);
 
   private static final Set<String> CODECS = Set.of("zstd", "snappy", "gzip", "lz4", "uncompressed");
 
@@ -182,6 +198,8 @@ public record ServerConfig(
     requireNonNull(admissionTimeout, "admissionTimeout is null");
     check(!admissionTimeout.isNegative(), ADMISSION_TIMEOUT, admissionTimeout);
     check(duckdbMemoryLimit >= 16 * 1024 * 1024, DUCKDB_MEMORY_LIMIT, duckdbMemoryLimit);
+    check(sqlMemoryLimit >= 16 * 1024 * 1024, SQL_MEMORY_LIMIT, sqlMemoryLimit);
+    check(sqlThreads >= 0 && sqlThreads <= 1024, SQL_THREADS, sqlThreads);
     memoryQueryLimit = Math.min(memoryQueryLimit, memoryTotal);
     scanMinBatchRows = Math.min(scanMinBatchRows, scanBatchRows);
     callReservation = Math.min(callReservation, memoryQueryLimit);
@@ -262,7 +280,9 @@ public record ServerConfig(
         size(v, CALL_RESERVATION),
         integer(v, ADMISSION_QUEUE),
         duration(v, ADMISSION_TIMEOUT),
-        size(v, DUCKDB_MEMORY_LIMIT));
+        size(v, DUCKDB_MEMORY_LIMIT),
+        size(v, SQL_MEMORY_LIMIT),
+        integer(v, SQL_THREADS));
   }
 
   /** Three quarters of the direct memory the JVM allows (Arrow allocates direct memory). */

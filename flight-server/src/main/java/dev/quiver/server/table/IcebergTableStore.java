@@ -114,6 +114,18 @@ public final class IcebergTableStore implements AutoCloseable {
     }
   }
 
+  /** Every namespace with a valid Quiver name, sorted. */
+  public List<String> namespaces() {
+    List<String> names = new ArrayList<>();
+    for (Namespace ns : catalog.listNamespaces()) {
+      if (ns.length() == 1 && TableId.isValidName(ns.level(0))) {
+        names.add(ns.level(0));
+      }
+    }
+    names.sort(null);
+    return names;
+  }
+
   /** Every table, or those of one namespace (empty when the namespace does not exist). */
   public List<TableId> list(Optional<String> namespace) {
     List<Namespace> namespaces = new ArrayList<>();

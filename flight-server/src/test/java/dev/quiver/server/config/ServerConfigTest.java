@@ -34,6 +34,8 @@ class ServerConfigTest {
     assertThat(config.admissionQueue()).isEqualTo(64);
     assertThat(config.admissionTimeout()).isEqualTo(Duration.ofSeconds(30));
     assertThat(config.duckdbMemoryLimit()).isEqualTo(512L << 20);
+    assertThat(config.sqlMemoryLimit()).isEqualTo(512L << 20);
+    assertThat(config.sqlThreads()).isZero();
   }
 
   @Test
@@ -65,7 +67,9 @@ class ServerConfigTest {
             Map.entry("memory.call-reservation", "2MB"),
             Map.entry("memory.admission-queue", "8"),
             Map.entry("memory.admission-timeout", "1500ms"),
-            Map.entry("duckdb.memory-limit", "128MB"));
+            Map.entry("duckdb.memory-limit", "128MB"),
+            Map.entry("sql.memory-limit", "256MB"),
+            Map.entry("sql.threads", "3"));
     ServerConfig config = ServerConfig.load(Map.of(), Map.of(), flags);
     assertThat(config)
         .isEqualTo(
@@ -88,7 +92,9 @@ class ServerConfigTest {
                 2L << 20,
                 8,
                 Duration.ofMillis(1500),
-                128L << 20));
+                128L << 20,
+                256L << 20,
+                3));
     assertThat(flags.keySet())
         .as("every key is covered by this test")
         .containsExactlyInAnyOrderElementsOf(
@@ -134,6 +140,13 @@ class ServerConfigTest {
             () -> ServerConfig.load(Map.of(), Map.of(), Map.of("flight.stall-timeout", "5 days")))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageStartingWith("Invalid value '5 days' for flight.stall-timeout");
+    assertThatThrownBy(() -> ServerConfig.load(Map.of(), Map.of(), Map.of("sql.threads", "-1")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("Invalid value '-1' for sql.threads");
+    assertThatThrownBy(
+            () -> ServerConfig.load(Map.of(), Map.of(), Map.of("sql.memory-limit", "1MB")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("Invalid value '1048576' for sql.memory-limit");
   }
 
   @Test

@@ -1,0 +1,138 @@
+package dev.quiver.server.flight;
+
+import dev.quiver.client.QuiverErrorCode;
+import dev.quiver.client.QuiverException;
+import dev.quiver.server.memory.MemoryGovernor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.RejectedExecutionException;
+import org.apache.arrow.flight.BackpressureStrategy;
+import org.apache.arrow.flight.FlightProducer.ServerStreamListener;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.dictionary.DictionaryProvider;
+
+/**
+ * The one DoGet streaming loop, shared by table scans and SQL results: admission, a child allocator
+ * per call, backpressure, the stall timeout and the per-batch query-limit check.
+ *
+ * <p>The work runs on the server's stream executor, not on the gRPC call thread: gRPC delivers the
+ * listener's onReady signal on that thread, so blocking it would starve the very signal the stream
+ * waits for. The stream sends a batch only when the client is ready, waiting without spinning, and
+ * gives up on a client that stays not ready past the stall timeout. The call's memory comes from
+ * its own child allocator, closed on every path (after the source); the query limit is checked
+ * after each batch (see {@link MemoryGovernor#newNativeCallAllocator}).
+ */
+final class BatchStreamer {
+  /** Batches to send: a root refilled by each {@link #next()}. Used by one thread. */
+  interface Source extends AutoCloseable {
+    VectorSchemaRoot root();
+
+    DictionaryProvider dictionaries();
+
+    /** Loads the next batch into {@link #root()}; false at the end. */
+    boolean next() throws Exception;
+  }
+
+  /** Opens the source once the call has its allocator, on the stream executor. */
+  interface Opener {
+    Source open(BufferAllocator allocator) throws Exception;
+  }
+
+  private final MemoryGovernor memory;
+  private final ExecutorService executor;
+  private final long stallTimeoutMillis;
+
+  BatchStreamer(MemoryGovernor memory, ExecutorService executor, long stallTimeoutMillis) {
+    this.memory = memory;
+    this.executor = executor;
+    this.stallTimeoutMillis = stallTimeoutMillis;
+  }
+
+  /**
+   * Streams what {@code opener} opens to {@code listener}, on the executor; returns at once. {@code
+   * onCancel} runs (on a gRPC thread) when the client cancels the call, so work that does not wait
+   * on the listener (a query computing its first batch) can be stopped too. {@code onDone} runs
+   * once the stream has ended, however it ended.
+   *
+   * @throws QuiverException UNAVAILABLE when the server is shutting down
+   */
+  void stream(
+      String call,
+      ServerStreamListener listener,
+      Opener opener,
+      Runnable onCancel,
+      Runnable onDone) {
+    BackpressureStrategy backpressure =
+        new BackpressureStrategy.CallbackBackpressureStrategy() {
+          @Override
+          protected void cancelCallback() {
+            super.cancelCallback();
+            onCancel.run();
+          }
+        };
+    backpressure.register(listener);
+    try {
+      executor.execute(
+          () -> {
+            try {
+              run(call, listener, opener, backpressure);
+            } finally {
+              onDone.run();
+            }
+          });
+    } catch (RejectedExecutionException e) {
+      onDone.run();
+      throw new QuiverException(QuiverErrorCode.UNAVAILABLE, "The server is shutting down");
+    }
+  }
+
+  private void run(
+      String call,
+      ServerStreamListener listener,
+      Opener opener,
+      BackpressureStrategy backpressure) {
+    try (BufferAllocator allocator = memory.newNativeCallAllocator(call)) {
+      try (Source source = opener.open(allocator)) {
+        listener.start(source.root(), source.dictionaries());
+        while (source.next()) {
+          memory.checkQueryLimit(call, allocator);
+          if (!awaitReady(listener, backpressure, call)) {
+            return;
+          }
+          listener.putNext();
+        }
+        listener.completed();
+      }
+    } catch (Throwable t) {
+      // Admission refusals and limit overruns land here too; the allocator is closed by now, so
+      // the error goes out after the call's memory is back.
+      if (!listener.isCancelled()) {
+        listener.error(FlightErrors.toFlight(call, t, memory));
+      }
+    }
+  }
+
+  private boolean awaitReady(
+      ServerStreamListener listener, BackpressureStrategy backpressure, String call) {
+    BackpressureStrategy.WaitResult result = backpressure.waitForListener(stallTimeoutMillis);
+    switch (result) {
+      case READY:
+        return true;
+      case CANCELLED:
+        return false;
+      case TIMEOUT:
+        listener.error(
+            new QuiverException(
+                    QuiverErrorCode.TIMED_OUT,
+                    "%s: the client read nothing for %d ms (flight.stall-timeout); cancelled",
+                    call,
+                    stallTimeoutMillis)
+                .toFlight());
+        return false;
+      default:
+        listener.error(
+            new QuiverException(QuiverErrorCode.CANCELLED, "%s was interrupted", call).toFlight());
+        return false;
+    }
+  }
+}
