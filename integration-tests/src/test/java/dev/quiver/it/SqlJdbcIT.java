@@ -89,8 +89,9 @@ class SqlJdbcIT {
       }
       assertThat(columns)
           .containsExactly("id " + Types.BIGINT, "name " + Types.VARCHAR, "amount " + Types.DOUBLE);
-      assertThat(column(meta.getTypeInfo(), "TYPE_NAME"))
-          .contains("BIGINT", "VARCHAR", "DECIMAL", "TIMESTAMP WITH TIME ZONE");
+      // The 18.3 driver does not implement getTypeInfo (Avatica's empty default); the server's
+      // GetXdbcTypeInfo is checked through Arrow's FlightSqlClient in flight-server's tests.
+      assertThat(column(meta.getTypeInfo(), "TYPE_NAME")).isEmpty();
       assertThat(column(meta.getPrimaryKeys("quiver", ns, "orders"), "COLUMN_NAME")).isEmpty();
       assertThat(column(meta.getImportedKeys("quiver", ns, "orders"), "PKCOLUMN_NAME")).isEmpty();
       assertThat(column(meta.getExportedKeys("quiver", ns, "orders"), "FKCOLUMN_NAME")).isEmpty();
@@ -129,8 +130,9 @@ class SqlJdbcIT {
   void joinsAndAggregatesAcrossTwoTables(BufferAllocator allocator) throws Exception {
     putRows(allocator, "left_side", 0, 1000);
     putRows(allocator, "right_side", 500, 1000);
-    try (Connection connection = connect(server, "&catalog=quiver");
-        Statement statement = connection.createStatement()) {
+    // catalog= makes the driver send SetSessionOptions.
+    Connection connection = connect(server, "&catalog=quiver");
+    try (Statement statement = connection.createStatement()) {
       String sql =
           "SELECT a.id % 3 AS k, count(*) AS n FROM "
               + ns
@@ -139,6 +141,23 @@ class SqlJdbcIT {
               + ".right_side b ON a.id = b.id GROUP BY k ORDER BY k";
       assertThat(rows(statement.executeQuery(sql)))
           .containsExactly(List.of(0L, 167L), List.of(1L, 166L), List.of(2L, 167L));
+    } finally {
+      closeWithCatalog(connection);
+    }
+  }
+
+  /**
+   * Closes a connection opened with catalog=. The 18.3 driver closes its client twice and the
+   * second CloseSession fails on the already shut channel (apache/arrow-java#66, fixed upstream
+   * later), a client-side error with no server call behind it; any other failure still fails.
+   */
+  static void closeWithCatalog(Connection connection) throws SQLException {
+    try {
+      connection.close();
+    } catch (SQLException e) {
+      if (!String.valueOf(e.getMessage()).contains("Channel shutdown invoked")) {
+        throw e;
+      }
     }
   }
 
@@ -148,11 +167,11 @@ class SqlJdbcIT {
         Statement statement = connection.createStatement()) {
       assertThatThrownBy(() -> statement.executeQuery("SELEC 1"))
           .isInstanceOf(SQLException.class)
-          .hasMessageContaining("INVALID_ARGUMENT")
+          .hasStackTraceContaining("INVALID_ARGUMENT")
           .hasMessageContaining("syntax error at or near \"SELEC\"");
       assertThatThrownBy(() -> statement.executeQuery("SELECT * FROM nope.missing"))
           .isInstanceOf(SQLException.class)
-          .hasMessageContaining("NOT_FOUND")
+          .hasStackTraceContaining("NOT_FOUND")
           .hasMessageContaining("Table nope.missing does not exist");
       try (ResultSet rs = statement.executeQuery("SELECT 41 + 1 AS answer")) {
         assertThat(rs.next()).isTrue();
@@ -210,7 +229,8 @@ class SqlJdbcIT {
             statement.executeQuery("SELECT ts_us, ts_ms, ts_ns, amount FROM " + ns + ".times")) {
       ResultSetMetaData meta = rs.getMetaData();
       for (int i = 1; i <= 3; i++) {
-        assertThat(meta.getColumnType(i)).isEqualTo(Types.TIMESTAMP_WITH_TIMEZONE);
+        // The 18.3 driver reports zoned timestamps as TIMESTAMP; the values below are instants.
+        assertThat(meta.getColumnType(i)).isIn(Types.TIMESTAMP, Types.TIMESTAMP_WITH_TIMEZONE);
       }
       assertThat(meta.getColumnType(4)).isEqualTo(Types.DECIMAL);
       assertThat(meta.getPrecision(4)).isEqualTo(18);
@@ -222,6 +242,56 @@ class SqlJdbcIT {
       assertThat(rs.getTimestamp(3).toInstant())
           .isEqualTo(Instant.ofEpochSecond(1_700_000_000L, 123_456_789));
       assertThat(rs.getBigDecimal(4)).isEqualTo(new BigDecimal("12345.67"));
+    }
+  }
+
+  @Test
+  void executeUpdateCreatesInsertsAndDropsTables() throws Exception {
+    String table = ns + ".made";
+    try (Connection connection = connect(server, "");
+        Statement statement = connection.createStatement()) {
+      assertThat(
+              statement.executeUpdate(
+                  "CREATE TABLE " + table + " (id BIGINT, label VARCHAR, amount DECIMAL(10,2))"))
+          .isZero();
+      assertThat(
+              statement.executeUpdate(
+                  "INSERT INTO " + table + " VALUES (1, 'one', 1.50), (2, 'two', NULL)"))
+          .isEqualTo(2);
+      assertThat(
+              statement.executeUpdate(
+                  "INSERT INTO " + table + " SELECT id + 10, label, amount FROM " + table))
+          .isEqualTo(2);
+      try (PreparedStatement insert =
+          connection.prepareStatement("INSERT INTO " + table + " VALUES (?, ?, ?)")) {
+        insert.setLong(1, 100);
+        insert.setString(2, "hundred");
+        insert.setBigDecimal(3, new BigDecimal("100.25"));
+        assertThat(insert.executeUpdate()).isEqualTo(1);
+      }
+      assertThat(
+              rows(
+                  statement.executeQuery(
+                      "SELECT id, label, amount FROM " + table + " ORDER BY id")))
+          .containsExactly(
+              List.of(1L, "one", new BigDecimal("1.50")),
+              java.util.Arrays.asList(2L, "two", null),
+              List.of(11L, "one", new BigDecimal("1.50")),
+              java.util.Arrays.asList(12L, "two", null),
+              List.of(100L, "hundred", new BigDecimal("100.25")));
+      assertThat(
+              statement.executeUpdate(
+                  "CREATE TABLE " + ns + ".copied AS SELECT * FROM " + table + " WHERE id > 10"))
+          .isEqualTo(3);
+      assertThat(statement.executeUpdate("DROP TABLE " + ns + ".copied")).isZero();
+      assertThatThrownBy(() -> statement.executeQuery("SELECT * FROM " + ns + ".copied"))
+          .isInstanceOf(SQLException.class)
+          .hasStackTraceContaining("NOT_FOUND")
+          .hasMessageContaining(ns + ".copied");
+      assertThatThrownBy(() -> statement.executeUpdate("DELETE FROM " + table))
+          .isInstanceOf(SQLException.class)
+          .hasStackTraceContaining("UNIMPLEMENTED")
+          .hasMessageContaining("is not supported");
     }
   }
 

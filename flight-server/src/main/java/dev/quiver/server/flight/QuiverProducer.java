@@ -10,6 +10,7 @@ import dev.quiver.server.config.ServerConfig;
 import dev.quiver.server.memory.MemoryGovernor;
 import dev.quiver.server.memory.ScanBatchSizer;
 import dev.quiver.server.sql.SqlEngine;
+import dev.quiver.server.sql.SqlUpdates;
 import dev.quiver.server.table.IcebergTableStore;
 import java.nio.charset.StandardCharsets;
 import java.util.Set;
@@ -54,7 +55,10 @@ import org.apache.arrow.flight.sql.impl.FlightSql.CommandGetTableTypes;
 import org.apache.arrow.flight.sql.impl.FlightSql.CommandGetTables;
 import org.apache.arrow.flight.sql.impl.FlightSql.CommandGetXdbcTypeInfo;
 import org.apache.arrow.flight.sql.impl.FlightSql.CommandPreparedStatementQuery;
+import org.apache.arrow.flight.sql.impl.FlightSql.CommandPreparedStatementUpdate;
+import org.apache.arrow.flight.sql.impl.FlightSql.CommandStatementIngest;
 import org.apache.arrow.flight.sql.impl.FlightSql.CommandStatementQuery;
+import org.apache.arrow.flight.sql.impl.FlightSql.CommandStatementUpdate;
 import org.apache.arrow.flight.sql.impl.FlightSql.TicketStatementQuery;
 
 /**
@@ -94,6 +98,7 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
   private final ActionHandler actions;
   private final SqlQueryHandler sqlQueries;
   private final SqlMetadataHandler sqlMetadata;
+  private final SqlUpdateHandler sqlUpdates;
 
   /**
    * A producer over {@code store} and {@code sql}; streams run on {@code streamExecutor}, which the
@@ -117,9 +122,12 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
     this.doGet = new DoGetHandler(store, batchSizer, streamer);
     this.doPut = new DoPutHandler(store, memory);
     this.actions = new ActionHandler(store, memory, batchSizer, config, location);
+    PreparedStatements prepared = new PreparedStatements();
+    SqlUpdates updates = new SqlUpdates(sql, store);
     this.sqlQueries =
-        new SqlQueryHandler(memory, sql, new PreparedStatements(), streamer, batchSizer);
+        new SqlQueryHandler(memory, sql, prepared, streamer, batchSizer, doPut, updates);
     this.sqlMetadata = new SqlMetadataHandler(store, memory);
+    this.sqlUpdates = new SqlUpdateHandler(store, updates, prepared, doPut, memory);
   }
 
   /** The SQL session middleware factory (Flight SQL session options: catalog, schema). */
@@ -276,6 +284,35 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
       FlightStream flightStream,
       StreamListener<PutResult> ackStream) {
     return sqlQueries.bind(command, flightStream, ackStream);
+  }
+
+  // ---- Flight SQL: updates and bulk ingest ----
+
+  @Override
+  public Runnable acceptPutStatement(
+      CommandStatementUpdate command,
+      CallContext context,
+      FlightStream flightStream,
+      StreamListener<PutResult> ackStream) {
+    return sqlUpdates.statement(command, context, ackStream);
+  }
+
+  @Override
+  public Runnable acceptPutPreparedStatementUpdate(
+      CommandPreparedStatementUpdate command,
+      CallContext context,
+      FlightStream flightStream,
+      StreamListener<PutResult> ackStream) {
+    return sqlUpdates.prepared(command, flightStream, ackStream);
+  }
+
+  @Override
+  public Runnable acceptPutStatementBulkIngest(
+      CommandStatementIngest command,
+      CallContext context,
+      FlightStream flightStream,
+      StreamListener<PutResult> ackStream) {
+    return sqlUpdates.ingest(command, context, flightStream, ackStream);
   }
 
   @Override

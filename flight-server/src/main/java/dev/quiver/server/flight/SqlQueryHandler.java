@@ -8,6 +8,7 @@ import dev.quiver.server.memory.MemoryGovernor;
 import dev.quiver.server.memory.ScanBatchSizer;
 import dev.quiver.server.sql.SqlEngine;
 import dev.quiver.server.sql.SqlQuery;
+import dev.quiver.server.sql.SqlUpdates;
 import dev.quiver.server.sql.StatementKind;
 import java.util.ArrayList;
 import java.util.List;
@@ -30,7 +31,6 @@ import org.apache.arrow.flight.sql.impl.FlightSql.CommandPreparedStatementQuery;
 import org.apache.arrow.flight.sql.impl.FlightSql.CommandStatementQuery;
 import org.apache.arrow.flight.sql.impl.FlightSql.DoPutPreparedStatementResult;
 import org.apache.arrow.flight.sql.impl.FlightSql.TicketStatementQuery;
-import org.apache.arrow.memory.ArrowBuf;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.dictionary.DictionaryProvider;
@@ -48,21 +48,25 @@ import org.apache.arrow.vector.types.pojo.Schema;
  * interrupts DuckDB.
  */
 final class SqlQueryHandler {
-  private static final Schema NO_COLUMNS = new Schema(List.of());
-
   private final SqlEngine engine;
   private final PreparedStatements prepared;
   private final SqlRuns runs = new SqlRuns();
   private final BatchStreamer streamer;
   private final ScanBatchSizer batchSizer;
   private final MemoryGovernor memory;
+  private final DoPutHandler puts;
+  private final SqlUpdates updates;
 
   SqlQueryHandler(
       MemoryGovernor memory,
       SqlEngine engine,
       PreparedStatements prepared,
       BatchStreamer streamer,
-      ScanBatchSizer batchSizer) {
+      ScanBatchSizer batchSizer,
+      DoPutHandler puts,
+      SqlUpdates updates) {
+    this.puts = puts;
+    this.updates = updates;
     this.memory = memory;
     this.engine = engine;
     this.prepared = prepared;
@@ -110,9 +114,7 @@ final class SqlQueryHandler {
       throw engine.unsupported(sql);
     }
     SqlEngine.Shape shape =
-        kind == StatementKind.QUERY
-            ? engine.describe(sql, schema)
-            : new SqlEngine.Shape(NO_COLUMNS, NO_COLUMNS);
+        kind == StatementKind.QUERY ? engine.describe(sql, schema) : updates.shape(sql, schema);
     ByteString handle =
         prepared.add(
             new PreparedStatements.Prepared(
@@ -136,7 +138,7 @@ final class SqlQueryHandler {
   Runnable bind(
       CommandPreparedStatementQuery command, FlightStream stream, StreamListener<PutResult> ack) {
     return () -> {
-      try (BufferAllocator allocator = memory.newCallAllocator("DoPut parameters")) {
+      try {
         ByteString handle = command.getPreparedStatementHandle();
         prepared.get(handle);
         List<List<Object>> rows = new ArrayList<>();
@@ -144,16 +146,13 @@ final class SqlQueryHandler {
           rows.addAll(SqlParameters.rows(stream.getRoot()));
         }
         prepared.bind(handle, rows);
-        byte[] reply =
+        puts.reply(
+            "DoPut parameters",
+            ack,
             DoPutPreparedStatementResult.newBuilder()
                 .setPreparedStatementHandle(handle)
                 .build()
-                .toByteArray();
-        ArrowBuf buffer = allocator.buffer(reply.length);
-        try (PutResult result = PutResult.metadata(buffer)) {
-          buffer.writeBytes(reply);
-          ack.onNext(result);
-        }
+                .toByteArray());
         ack.onCompleted();
       } catch (Throwable t) {
         ack.onError(FlightErrors.toFlight("DoPut parameters", t));

@@ -3,8 +3,10 @@ package dev.quiver.server.sql;
 import dev.quiver.client.TableId;
 import dev.quiver.server.table.QuiverTable;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.arrow.flight.sql.FlightSqlColumnMetadata;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.util.AutoCloseables;
 import org.apache.arrow.vector.FieldVector;
@@ -17,7 +19,8 @@ import org.apache.arrow.vector.types.pojo.FieldType;
 import org.apache.arrow.vector.types.pojo.Schema;
 
 /**
- * Gives a query result back the timestamp types of the table columns it shows.
+ * Gives a query result back the timestamp types of the table columns it shows, and decimals their
+ * Flight SQL precision and scale metadata.
  *
  * <p>DuckDB knows one zone per session (Quiver's is UTC), holds zoned timestamps in microseconds,
  * and the Parquet files keep zoned nanoseconds as plain nanoseconds. So a result column named like
@@ -37,6 +40,43 @@ final class ResultConformer implements AutoCloseable {
     this.convert = convert;
   }
 
+  /** {@code results} as {@link #create} sends them. */
+  static Schema restoredSchema(Schema results, Map<TableId, QuiverTable> tables) {
+    List<Field> fields = new ArrayList<>();
+    for (Field field : results.getFields()) {
+      fields.add(target(field, tables));
+    }
+    return new Schema(fields, results.getCustomMetadata());
+  }
+
+  /**
+   * The field a result column is sent as: its table's timestamp type where {@link
+   * #restoredTimestamp} finds one, and Flight SQL's precision and scale metadata on decimals (what
+   * JDBC's ResultSetMetaData reports).
+   */
+  static Field target(Field field, Map<TableId, QuiverTable> tables) {
+    ArrowType type = field.getType();
+    ArrowType.Timestamp restored = restoredTimestamp(field, tables);
+    if (restored != null) {
+      type = restored;
+    }
+    Map<String, String> metadata = field.getMetadata();
+    if (type instanceof ArrowType.Decimal decimal) {
+      metadata = new HashMap<>(metadata);
+      metadata.putAll(
+          new FlightSqlColumnMetadata.Builder()
+              .precision(decimal.getPrecision())
+              .scale(decimal.getScale())
+              .build()
+              .getMetadataMap());
+    }
+    if (type.equals(field.getType()) && metadata.equals(field.getMetadata())) {
+      return field;
+    }
+    return new Field(
+        field.getName(), new FieldType(field.isNullable(), type, null, metadata), List.of());
+  }
+
   /** A conformer for results of {@code exported}, or null when nothing needs conforming. */
   static ResultConformer create(
       BufferAllocator allocator, Schema exported, Map<TableId, QuiverTable> tables) {
@@ -45,18 +85,10 @@ final class ResultConformer implements AutoCloseable {
     boolean any = false;
     for (int i = 0; i < convert.length; i++) {
       Field field = exported.getFields().get(i);
-      ArrowType.Timestamp restored = restoredTimestamp(field, tables);
-      if (restored != null && !restored.equals(field.getType())) {
-        fields.add(
-            new Field(
-                field.getName(),
-                new FieldType(field.isNullable(), restored, null, field.getMetadata()),
-                List.of()));
-        convert[i] = true;
-        any = true;
-      } else {
-        fields.add(field);
-      }
+      Field target = target(field, tables);
+      fields.add(target);
+      convert[i] = !target.getType().equals(field.getType());
+      any |= target != field;
     }
     return any
         ? new ResultConformer(allocator, new Schema(fields, exported.getCustomMetadata()), convert)

@@ -32,14 +32,25 @@ import org.duckdb.DuckDBConnection;
  * parallel and a cancel stops exactly one. DuckDB's working memory is capped by {@code
  * memory_limit} and spills to the temp folder; result batches are exported into the caller's
  * allocator, so they count against the Arrow budget. The database reads no files outside Quiver's
- * data folder ({@code enable_external_access = false} with {@code allowed_directories}) and its
- * configuration is locked, so SQL cannot widen either.
+ * data folder ({@code enable_external_access = false} with {@code allowed_directories}), which
+ * DuckDB does not let a running database undo.
  *
  * <p>Thread-safe.
  */
 public final class SqlEngine implements AutoCloseable {
   /** The one catalog, as JDBC and Flight SQL clients see it. */
   public static final String CATALOG = "quiver";
+
+  /**
+   * Makes a connection materialise results instead of streaming them. DuckDB's JDBC driver reports
+   * any failure of a streamed result as "Invalid result set"; a materialised one keeps DuckDB's
+   * message. Updates run materialised (DuckDB spills what does not fit); a failed query runs once
+   * more materialised, to learn why it failed.
+   */
+  static final String MATERIALIZE = "SET jdbc_stream_results = false";
+
+  /** Rows per batch of the rows an INSERT or CREATE TABLE AS moves to the Parquet writer. */
+  static final int WRITE_BATCH_ROWS = 65_536;
 
   /** The session time zone: zoned timestamps leave DuckDB in it. */
   static final String TIME_ZONE = "UTC";
@@ -111,8 +122,9 @@ public final class SqlEngine implements AutoCloseable {
             "SET GLOBAL allowed_directories = ["
                 + SqlText.literal(settings.dataDirectory().toAbsolutePath().normalize() + "/")
                 + "]");
+        // DuckDB refuses to enable external access again while it runs; Quiver's SQL refuses SET
+        // and every other statement but queries and its own updates anyway.
         statement.execute("SET GLOBAL enable_external_access = false");
-        statement.execute("SET GLOBAL lock_configuration = true");
       }
       DuckDBConnection views = database.duplicate();
       return new SqlEngine(database, views, new TableBinder(store, views));
@@ -146,9 +158,20 @@ public final class SqlEngine implements AutoCloseable {
         sql.strip().length() > 80 ? sql.strip().substring(0, 80) + "..." : sql.strip());
   }
 
-  /** What {@code sql} takes and returns, without running it. */
+  /**
+   * What {@code sql} takes and returns, without running it; a parameter DuckDB cannot type yet is
+   * utf8.
+   */
   public Shape describe(String sql, String schema) {
-    try (SqlQuery query = prepare(sql, schema, List.of())) {
+    return withTypes(describeUntyped(sql, schema, Map.of()), List.of());
+  }
+
+  /**
+   * The shape of {@code sql} with parameters DuckDB cannot type as Arrow's Null type; {@code
+   * targetTables} as for {@link #prepare(String, String, List, Map, String)}.
+   */
+  Shape describeUntyped(String sql, String schema, Map<TableId, QuiverTable> targetTables) {
+    try (SqlQuery query = prepare(sql, schema, List.of(), targetTables, List.of())) {
       return query.shape();
     } catch (QuiverException e) {
       throw e;
@@ -164,11 +187,32 @@ public final class SqlEngine implements AutoCloseable {
    * names are looked up in namespace {@code schema} when it is not empty.
    */
   public SqlQuery prepare(String sql, String schema, List<Object> parameters) {
+    return prepare(sql, schema, parameters, Map.of(), List.of());
+  }
+
+  /**
+   * As {@link #prepare(String, String, List)}, also conforming result columns to {@code
+   * targetTables} (the table an INSERT writes) and running {@code setupSql} on the query's
+   * connection first (a temporary table a CREATE TABLE describes its columns with, {@link
+   * #MATERIALIZE}).
+   */
+  SqlQuery prepare(
+      String sql,
+      String schema,
+      List<Object> parameters,
+      Map<TableId, QuiverTable> targetTables,
+      List<String> setupSql) {
     requireNonNull(sql, "sql is null");
     DuckDBConnection connection = connect(schema);
     PreparedStatement statement = null;
     try {
-      Map<TableId, QuiverTable> tables = binder.bind(connection, sql, schema);
+      try (Statement setup = connection.createStatement()) {
+        for (String setupStatement : setupSql) {
+          setup.execute(setupStatement);
+        }
+      }
+      Map<TableId, QuiverTable> tables = new java.util.LinkedHashMap<>(targetTables);
+      tables.putAll(binder.bind(connection, sql, schema));
       statement = connection.prepareStatement(sql);
       for (int i = 0; i < parameters.size(); i++) {
         statement.setObject(i + 1, parameters.get(i));
@@ -177,8 +221,8 @@ public final class SqlEngine implements AutoCloseable {
     } catch (SQLException | RuntimeException e) {
       closeQuietly(statement);
       closeQuietly(connection);
-      if (e instanceof SQLException sql1) {
-        throw SqlErrors.from(sql1, false);
+      if (e instanceof SQLException failure) {
+        throw SqlErrors.from(failure, false);
       }
       throw (RuntimeException) e;
     }
@@ -206,6 +250,25 @@ public final class SqlEngine implements AutoCloseable {
     }
   }
 
+  /**
+   * {@code shape} with each untyped parameter given the type at its position in {@code types} when
+   * there are as many types as parameters, else utf8 (the JDBC driver binds any value as text to a
+   * utf8 parameter only if it is a string, so a guess is better than Null).
+   */
+  static Shape withTypes(Shape shape, List<ArrowType> types) {
+    List<Field> parameters = new ArrayList<>();
+    List<Field> fields = shape.parameters().getFields();
+    for (int i = 0; i < fields.size(); i++) {
+      Field field = fields.get(i);
+      if (field.getType() instanceof ArrowType.Null) {
+        ArrowType type = types.size() == fields.size() ? types.get(i) : ArrowType.Utf8.INSTANCE;
+        field = Field.nullable(field.getName(), type);
+      }
+      parameters.add(field);
+    }
+    return new Shape(new Schema(parameters), shape.results());
+  }
+
   /** The shape of a prepared DuckDB statement, as far as DuckDB knows it. */
   static Shape shapeOf(PreparedStatement statement) throws SQLException {
     List<Field> parameters = new ArrayList<>();
@@ -213,7 +276,7 @@ public final class SqlEngine implements AutoCloseable {
     for (int i = 1; i <= parameterData.getParameterCount(); i++) {
       ArrowType type = DuckDbTypes.arrowType(parameterData.getParameterTypeName(i));
       parameters.add(
-          Field.nullable("parameter_" + i, type == null ? ArrowType.Utf8.INSTANCE : type));
+          Field.nullable("parameter_" + i, type == null ? ArrowType.Null.INSTANCE : type));
     }
     List<Field> results = new ArrayList<>();
     ResultSetMetaData resultData = statement.getMetaData();

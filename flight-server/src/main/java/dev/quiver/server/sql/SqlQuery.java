@@ -7,6 +7,7 @@ import dev.quiver.server.table.QuiverTable;
 import java.io.IOException;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.Map;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.util.AutoCloseables;
@@ -49,7 +50,9 @@ public final class SqlQuery implements AutoCloseable {
 
   /** What the statement takes and returns, as far as DuckDB knows before running it. */
   SqlEngine.Shape shape() throws SQLException {
-    return SqlEngine.shapeOf(statement);
+    SqlEngine.Shape shape = SqlEngine.shapeOf(statement);
+    return new SqlEngine.Shape(
+        shape.parameters(), ResultConformer.restoredSchema(shape.results(), tables));
   }
 
   /**
@@ -59,7 +62,7 @@ public final class SqlQuery implements AutoCloseable {
   public void execute(BufferAllocator allocator, int batchRows) {
     checkNotCancelled();
     try {
-      result = (DuckDBResultSet) statement.executeQuery();
+      result = executeQuery();
       checkNotCancelled();
       reader = (ArrowReader) result.arrowExportStream(allocator, batchRows);
       exported = reader.getVectorSchemaRoot();
@@ -104,6 +107,21 @@ public final class SqlQuery implements AutoCloseable {
       conformer.conform(exported);
     }
     return loaded;
+  }
+
+  private DuckDBResultSet executeQuery() throws SQLException {
+    try {
+      return (DuckDBResultSet) statement.executeQuery();
+    } catch (SQLException streamed) {
+      if (cancelled || !String.valueOf(streamed.getMessage()).contains("Invalid result set")) {
+        throw streamed;
+      }
+      // A streamed result loses DuckDB's message; run it once more, materialised, to get it.
+      try (Statement materialize = connection.createStatement()) {
+        materialize.execute(SqlEngine.MATERIALIZE);
+      }
+      return (DuckDBResultSet) statement.executeQuery();
+    }
   }
 
   /** Stops the query; harmless after it ended or when called twice. */

@@ -32,6 +32,7 @@ import org.apache.iceberg.catalog.Namespace;
 import org.apache.iceberg.catalog.TableIdentifier;
 import org.apache.iceberg.exceptions.AlreadyExistsException;
 import org.apache.iceberg.exceptions.NoSuchTableException;
+import org.apache.iceberg.expressions.Expressions;
 import org.apache.iceberg.jdbc.JdbcCatalog;
 import org.apache.iceberg.mapping.MappingUtil;
 import org.apache.iceberg.mapping.NameMappingParser;
@@ -199,6 +200,36 @@ public final class IcebergTableStore implements AutoCloseable {
     List<WrittenFile> written =
         write(table.location(), stream, allocator, streamSchema, table.schema());
     return commitOrDelete(written, () -> commitCreate(id, create, streamSchema, written));
+  }
+
+  /**
+   * Replaces every row of an existing table with the rows of {@code stream}, as one atomic snapshot
+   * (an Iceberg overwrite). The stream must fit the table's schema, as for an append;
+   * TABLE_NOT_FOUND if the table does not exist. Files of earlier snapshots stay until expired.
+   */
+  public PutReceipt replace(TableId id, ArrowReader stream, BufferAllocator allocator)
+      throws IOException {
+    Schema streamSchema =
+        ArrowSchemas.withoutFieldIds(
+            ArrowSchemas.messageFormat(stream.getVectorSchemaRoot().getSchema(), stream));
+    QuiverTable table = load(id);
+    ArrowSchemas.checkAppendCompatible(id, table.arrowSchema(), streamSchema);
+    List<WrittenFile> written =
+        write(
+            table.table().location(),
+            stream,
+            allocator,
+            table.arrowSchema(),
+            table.table().schema());
+    return commitOrDelete(
+        written,
+        () -> {
+          org.apache.iceberg.OverwriteFiles overwrite =
+              table.table().newOverwrite().overwriteByRowFilter(Expressions.alwaysTrue());
+          written.forEach(f -> overwrite.addFile(dataFile(table.table().spec(), f)));
+          overwrite.commit();
+          return receipt(written, table.table().currentSnapshot().snapshotId());
+        });
   }
 
   private List<WrittenFile> write(

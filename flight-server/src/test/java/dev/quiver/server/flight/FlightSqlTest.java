@@ -175,6 +175,56 @@ class FlightSqlTest {
     }
   }
 
+  @Test
+  void xdbcTypeInfoListsTheSqlTypes(BufferAllocator allocator) throws Exception {
+    try (FlightClient flight = FlightClient.builder(allocator, server.location()).build();
+        FlightSqlClient sql = new FlightSqlClient(flight)) {
+      FlightInfo info = sql.getXdbcTypeInfo();
+      List<String> names = new ArrayList<>();
+      try (FlightStream stream = flight.getStream(info.getEndpoints().get(0).getTicket())) {
+        while (stream.next()) {
+          VectorSchemaRoot root = stream.getRoot();
+          for (int i = 0; i < root.getRowCount(); i++) {
+            names.add(root.getVector("type_name").getObject(i).toString());
+          }
+          assertThat(root.getVector("create_params").getObject(4).toString())
+              .isEqualTo("[\"precision\",\"scale\"]");
+        }
+      }
+      assertThat(names).contains("BIGINT", "VARCHAR", "DECIMAL", "TIMESTAMP WITH TIME ZONE");
+    }
+  }
+
+  @Test
+  void cancelFlightInfoStopsAQueryBeforeItsFirstRow(BufferAllocator allocator) throws Exception {
+    try (FlightClient flight = FlightClient.builder(allocator, server.location()).build();
+        FlightSqlClient sql = new FlightSqlClient(flight)) {
+      // DuckDB needs minutes for this aggregate's one row.
+      FlightInfo info = sql.execute("SELECT count(*) FROM range(1000000000000) t(i)");
+      java.util.concurrent.CompletableFuture<List<Long>> reading =
+          java.util.concurrent.CompletableFuture.supplyAsync(
+              () -> {
+                try {
+                  return longs(flight, info, "count_star()");
+                } catch (Exception e) {
+                  throw new java.util.concurrent.CompletionException(e);
+                }
+              });
+
+      assertThat(sql.cancelFlightInfo(new org.apache.arrow.flight.CancelFlightInfoRequest(info)))
+          .extracting(org.apache.arrow.flight.CancelFlightInfoResult::getStatus)
+          .isEqualTo(org.apache.arrow.flight.CancelStatus.CANCELLED);
+
+      assertThatThrownBy(() -> reading.get(60, java.util.concurrent.TimeUnit.SECONDS))
+          .hasCauseInstanceOf(FlightRuntimeException.class)
+          .hasMessageContaining("The SQL query was cancelled")
+          .satisfies(
+              e ->
+                  assertThat(((FlightRuntimeException) e.getCause()).status().code())
+                      .isEqualTo(FlightStatusCode.CANCELLED));
+    }
+  }
+
   static List<Long> longs(FlightClient client, FlightInfo info, String column) throws Exception {
     List<Long> values = new ArrayList<>();
     for (FlightEndpoint endpoint : info.getEndpoints()) {
