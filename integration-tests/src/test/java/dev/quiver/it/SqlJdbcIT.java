@@ -223,25 +223,27 @@ class SqlJdbcIT {
         assertThat(((TimeStampNanoTZVector) result.getVector(2)).get(0)).isEqualTo(NANOS);
       }
     }
+    // Through JDBC, UTC columns only: the 18.3 driver turns a timestamp in another zone
+    // (Europe/Oslo here) into a java.sql.Timestamp of the zone's wall-clock time read in the
+    // JVM's zone, shifting the instant; the wire carries it exactly, as checked above.
     try (Connection connection = connect(server, "");
         Statement statement = connection.createStatement();
         ResultSet rs =
-            statement.executeQuery("SELECT ts_us, ts_ms, ts_ns, amount FROM " + ns + ".times")) {
+            statement.executeQuery("SELECT ts_us, ts_ns, amount FROM " + ns + ".times")) {
       ResultSetMetaData meta = rs.getMetaData();
-      for (int i = 1; i <= 3; i++) {
+      for (int i = 1; i <= 2; i++) {
         // The 18.3 driver reports zoned timestamps as TIMESTAMP; the values below are instants.
         assertThat(meta.getColumnType(i)).isIn(Types.TIMESTAMP, Types.TIMESTAMP_WITH_TIMEZONE);
       }
-      assertThat(meta.getColumnType(4)).isEqualTo(Types.DECIMAL);
-      assertThat(meta.getPrecision(4)).isEqualTo(18);
-      assertThat(meta.getScale(4)).isEqualTo(2);
+      assertThat(meta.getColumnType(3)).isEqualTo(Types.DECIMAL);
+      assertThat(meta.getPrecision(3)).isEqualTo(18);
+      assertThat(meta.getScale(3)).isEqualTo(2);
       assertThat(rs.next()).isTrue();
       assertThat(rs.getTimestamp(1).toInstant())
           .isEqualTo(Instant.ofEpochSecond(1_700_000_000L, 123_456_000));
-      assertThat(rs.getTimestamp(2).toInstant()).isEqualTo(Instant.ofEpochMilli(MILLIS));
-      assertThat(rs.getTimestamp(3).toInstant())
+      assertThat(rs.getTimestamp(2).toInstant())
           .isEqualTo(Instant.ofEpochSecond(1_700_000_000L, 123_456_789));
-      assertThat(rs.getBigDecimal(4)).isEqualTo(new BigDecimal("12345.67"));
+      assertThat(rs.getBigDecimal(3)).isEqualTo(new BigDecimal("12345.67"));
     }
   }
 

@@ -214,10 +214,8 @@ public final class SqlEngine implements AutoCloseable {
       Map<TableId, QuiverTable> tables = new java.util.LinkedHashMap<>(targetTables);
       tables.putAll(binder.bind(connection, sql, schema));
       statement = connection.prepareStatement(sql);
-      for (int i = 0; i < parameters.size(); i++) {
-        statement.setObject(i + 1, parameters.get(i));
-      }
-      return new SqlQuery(connection, statement, tables);
+      bind(statement, parameters);
+      return new SqlQuery(connection, sql, parameters, statement, tables);
     } catch (SQLException | RuntimeException e) {
       closeQuietly(statement);
       closeQuietly(connection);
@@ -225,6 +223,13 @@ public final class SqlEngine implements AutoCloseable {
         throw SqlErrors.from(failure, false);
       }
       throw (RuntimeException) e;
+    }
+  }
+
+  /** Sets {@code parameters} (JDBC values) on {@code statement}, in order. */
+  static void bind(PreparedStatement statement, List<Object> parameters) throws SQLException {
+    for (int i = 0; i < parameters.size(); i++) {
+      statement.setObject(i + 1, parameters.get(i));
     }
   }
 

@@ -8,6 +8,9 @@ import java.io.IOException;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
 import java.util.Map;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.util.AutoCloseables;
@@ -28,7 +31,9 @@ import org.duckdb.DuckDBResultSet;
  */
 public final class SqlQuery implements AutoCloseable {
   private final DuckDBConnection connection;
-  private final PreparedStatement statement;
+  private final String sql;
+  private final List<Object> parameters;
+  private volatile PreparedStatement statement;
   private final Map<TableId, QuiverTable> tables;
   private volatile boolean cancelled;
   private DuckDBResultSet result;
@@ -37,8 +42,15 @@ public final class SqlQuery implements AutoCloseable {
   private VectorSchemaRoot exported;
 
   SqlQuery(
-      DuckDBConnection connection, PreparedStatement statement, Map<TableId, QuiverTable> tables) {
+      DuckDBConnection connection,
+      String sql,
+      List<Object> parameters,
+      PreparedStatement statement,
+      Map<TableId, QuiverTable> tables) {
     this.connection = connection;
+    this.sql = sql;
+    // Not List.copyOf: SQL NULL is a fine parameter.
+    this.parameters = Collections.unmodifiableList(new ArrayList<>(parameters));
     this.statement = statement;
     this.tables = Map.copyOf(tables);
   }
@@ -116,10 +128,14 @@ public final class SqlQuery implements AutoCloseable {
       if (cancelled || !String.valueOf(streamed.getMessage()).contains("Invalid result set")) {
         throw streamed;
       }
-      // A streamed result loses DuckDB's message; run it once more, materialised, to get it.
+      // A streamed result loses DuckDB's message (and closes the statement); run it once more,
+      // materialised, to get the message.
       try (Statement materialize = connection.createStatement()) {
         materialize.execute(SqlEngine.MATERIALIZE);
       }
+      statement.close();
+      statement = connection.prepareStatement(sql);
+      SqlEngine.bind(statement, parameters);
       return (DuckDBResultSet) statement.executeQuery();
     }
   }

@@ -135,6 +135,50 @@ class FlightSqlTest {
   }
 
   @Test
+  void aQueryFailingAtRunTimeReportsDuckDbsMessage(BufferAllocator allocator) throws Exception {
+    try (FlightClient flight = FlightClient.builder(allocator, server.location()).build();
+        FlightSqlClient sql = new FlightSqlClient(flight)) {
+      put(flight, allocator, "ns", "r", 0, 10, 1);
+      FlightInfo info = sql.execute("SELECT CAST(name AS BIGINT) AS n FROM ns.r");
+
+      assertThatThrownBy(() -> longs(flight, info, "n"))
+          .isInstanceOfSatisfying(
+              FlightRuntimeException.class,
+              e -> assertThat(e.status().code()).isEqualTo(FlightStatusCode.INVALID_ARGUMENT))
+          .hasMessageContaining("Could not convert string 'name-0' to INT64");
+    }
+  }
+
+  @Test
+  void sessionSchemaResolvesUnqualifiedNames(BufferAllocator allocator) throws Exception {
+    try (FlightClient flight =
+            FlightClient.builder(allocator, server.location())
+                .intercept(new org.apache.arrow.flight.client.ClientCookieMiddleware.Factory())
+                .build();
+        FlightSqlClient sql = new FlightSqlClient(flight)) {
+      put(flight, allocator, "home", "t", 0, 4, 1);
+      var result =
+          sql.setSessionOptions(
+              new org.apache.arrow.flight.SetSessionOptionsRequest(
+                  Map.of(
+                      "schema",
+                      org.apache.arrow.flight.SessionOptionValueFactory.makeSessionOptionValue(
+                          "home"),
+                      "catalog",
+                      org.apache.arrow.flight.SessionOptionValueFactory.makeSessionOptionValue(
+                          "elsewhere"))));
+
+      assertThat(result.getErrors()).containsOnlyKeys("catalog");
+      assertThat(longs(flight, sql.execute("SELECT count(*) AS n FROM t"), "n"))
+          .containsExactly(4L);
+      assertThat(
+              sql.getSessionOptions(new org.apache.arrow.flight.GetSessionOptionsRequest())
+                  .getSessionOptions())
+          .containsOnlyKeys("schema");
+    }
+  }
+
+  @Test
   void sqlCannotReadFilesOutsideTheDataFolder(BufferAllocator allocator) throws Exception {
     try (FlightClient flight = FlightClient.builder(allocator, server.location()).build();
         FlightSqlClient sql = new FlightSqlClient(flight)) {
