@@ -38,7 +38,7 @@ class JdbcSqlConformanceIT extends BaseSqlConformanceIT {
     @Override
     public List<List<Object>> query(String sql) throws SQLException {
       try (Statement statement = connection.createStatement()) {
-        return rows(statement.executeQuery(sql));
+        return SqlJdbcIT.rows(statement.executeQuery(sql));
       }
     }
 
@@ -49,7 +49,7 @@ class JdbcSqlConformanceIT extends BaseSqlConformanceIT {
         for (int i = 0; i < parameters.size(); i++) {
           statement.setObject(i + 1, parameters.get(i));
         }
-        return rows(statement.executeQuery());
+        return SqlJdbcIT.rows(statement.executeQuery());
       }
     }
 
@@ -112,21 +112,6 @@ class JdbcSqlConformanceIT extends BaseSqlConformanceIT {
         }
       }
       return "(no Flight status in " + error + ")";
-    }
-
-    private static List<List<Object>> rows(ResultSet rs) throws SQLException {
-      List<List<Object>> rows = new ArrayList<>();
-      try (rs) {
-        int columns = rs.getMetaData().getColumnCount();
-        while (rs.next()) {
-          List<Object> row = new ArrayList<>();
-          for (int i = 1; i <= columns; i++) {
-            row.add(SqlConformanceClient.plain(rs.getObject(i)));
-          }
-          rows.add(row);
-        }
-      }
-      return rows;
     }
 
     @Override

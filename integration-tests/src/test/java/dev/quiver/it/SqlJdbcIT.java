@@ -314,9 +314,7 @@ class SqlJdbcIT {
       while (rs.next()) {
         List<Object> row = new ArrayList<>();
         for (int i = 1; i <= columns; i++) {
-          Object value = rs.getObject(i);
-          row.add(
-              value instanceof Number n && !(value instanceof BigDecimal) ? n.longValue() : value);
+          row.add(SqlConformanceClient.plain(rs.getObject(i)));
         }
         rows.add(row);
       }

@@ -5,6 +5,7 @@ import dev.quiver.client.QuiverException;
 import dev.quiver.server.memory.MemoryGovernor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.function.Supplier;
 import org.apache.arrow.flight.BackpressureStrategy;
 import org.apache.arrow.flight.FlightProducer.ServerStreamListener;
 import org.apache.arrow.memory.BufferAllocator;
@@ -31,6 +32,42 @@ final class BatchStreamer {
 
     /** Loads the next batch into {@link #root()}; false at the end. */
     boolean next() throws Exception;
+  }
+
+  /** Loads a source's next batch; false at the end. */
+  interface Loader {
+    boolean next() throws Exception;
+  }
+
+  /**
+   * A source over a scan or query that has a root, dictionaries and a next(); closes {@code owner}.
+   */
+  static Source source(
+      Supplier<VectorSchemaRoot> root,
+      Supplier<DictionaryProvider> dictionaries,
+      Loader loader,
+      AutoCloseable owner) {
+    return new Source() {
+      @Override
+      public VectorSchemaRoot root() {
+        return root.get();
+      }
+
+      @Override
+      public DictionaryProvider dictionaries() {
+        return dictionaries.get();
+      }
+
+      @Override
+      public boolean next() throws Exception {
+        return loader.next();
+      }
+
+      @Override
+      public void close() throws Exception {
+        owner.close();
+      }
+    };
   }
 
   /** Opens the source once the call has its allocator, on the stream executor. */

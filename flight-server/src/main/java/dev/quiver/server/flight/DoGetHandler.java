@@ -12,8 +12,6 @@ import java.util.List;
 import org.apache.arrow.flight.FlightProducer.ServerStreamListener;
 import org.apache.arrow.flight.Ticket;
 import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.vector.VectorSchemaRoot;
-import org.apache.arrow.vector.dictionary.DictionaryProvider;
 import org.apache.iceberg.DataFile;
 
 /**
@@ -54,27 +52,7 @@ final class DoGetHandler {
             plan.substraitFilter(),
             request.limit(),
             batchSizer.batchRows());
-    return new BatchStreamer.Source() {
-      @Override
-      public VectorSchemaRoot root() {
-        return scan.root();
-      }
-
-      @Override
-      public DictionaryProvider dictionaries() {
-        return scan.dictionaries();
-      }
-
-      @Override
-      public boolean next() throws Exception {
-        return scan.next();
-      }
-
-      @Override
-      public void close() throws Exception {
-        scan.close();
-      }
-    };
+    return BatchStreamer.source(scan::root, scan::dictionaries, scan::next, scan);
   }
 
   private static ScanTicket parse(Ticket ticket) {

@@ -32,8 +32,6 @@ import org.apache.arrow.flight.sql.impl.FlightSql.CommandStatementQuery;
 import org.apache.arrow.flight.sql.impl.FlightSql.DoPutPreparedStatementResult;
 import org.apache.arrow.flight.sql.impl.FlightSql.TicketStatementQuery;
 import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.vector.VectorSchemaRoot;
-import org.apache.arrow.vector.dictionary.DictionaryProvider;
 import org.apache.arrow.vector.types.pojo.Schema;
 
 /**
@@ -206,27 +204,7 @@ final class SqlQueryHandler {
       BufferAllocator allocator) {
     SqlQuery query = engine.prepare(sql, schema, parameters);
     BatchStreamer.Source source =
-        new BatchStreamer.Source() {
-          @Override
-          public VectorSchemaRoot root() {
-            return query.root();
-          }
-
-          @Override
-          public DictionaryProvider dictionaries() {
-            return query.dictionaries();
-          }
-
-          @Override
-          public boolean next() throws Exception {
-            return query.next();
-          }
-
-          @Override
-          public void close() throws Exception {
-            query.close();
-          }
-        };
+        BatchStreamer.source(query::root, query::dictionaries, query::next, query);
     try {
       run.attach(query);
       query.execute(allocator, batchSizer.batchRows());

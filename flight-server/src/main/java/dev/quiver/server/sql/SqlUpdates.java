@@ -107,27 +107,32 @@ public final class SqlUpdates {
       BufferAllocator allocator,
       Runnable afterBatch)
       throws Exception {
-    SqlText.Name name = SqlText.readName(sql, SqlText.afterKeywords(sql, 0, "INSERT", "INTO"));
-    TableId id = tableId(name, schema, sql);
-    String source = sql.substring(name.end()).strip();
-    if (source.startsWith("(")
-        && !StatementKind.of(source.substring(1)).equals(StatementKind.QUERY)) {
-      throw new QuiverException(
-          QuiverErrorCode.UNSUPPORTED_OPERATION,
-          "INSERT with a column list is not supported yet; give every column of %s in table"
-              + " order",
-          id);
-    }
-    QuiverTable table = store.load(id);
-    String typed = typedSource(table, source);
+    Insert insert = Insert.parse(sql, schema);
+    QuiverTable table = store.load(insert.table());
     try (SqlQuery query =
         engine.prepare(
-            typed, schema, parameters, Map.of(id, table), List.of(SqlEngine.MATERIALIZE))) {
-      query.execute(allocator, SqlEngine.WRITE_BATCH_ROWS);
-      try (SqlQueryReader rows =
-          new SqlQueryReader(allocator, query, id, table.arrowSchema(), afterBatch)) {
-        return store.append(id, rows, allocator).rows();
-      }
+            typedSource(table, insert.source()),
+            schema,
+            parameters,
+            Map.of(insert.table(), table),
+            List.of(SqlEngine.MATERIALIZE))) {
+      return append(insert.table(), table, query, allocator, afterBatch).rows();
+    }
+  }
+
+  /**
+   * Runs {@code query} and appends its rows to {@code id}: to the existing {@code table} (its
+   * schema checked), or, when {@code table} is null, to a new table made from the rows' schema.
+   */
+  private PutReceipt append(
+      TableId id, QuiverTable table, SqlQuery query, BufferAllocator allocator, Runnable afterBatch)
+      throws Exception {
+    query.execute(allocator, SqlEngine.WRITE_BATCH_ROWS);
+    try (SqlQueryReader rows =
+        table == null
+            ? new SqlQueryReader(allocator, query, afterBatch)
+            : new SqlQueryReader(allocator, query, id, table.arrowSchema(), afterBatch)) {
+      return store.append(id, rows, allocator);
     }
   }
 
@@ -181,11 +186,8 @@ public final class SqlUpdates {
                 List.of(),
                 Map.of(),
                 List.of("CREATE TEMP TABLE " + NEW_TABLE + " " + rest))) {
-      query.execute(allocator, SqlEngine.WRITE_BATCH_ROWS);
-      try (SqlQueryReader rows = new SqlQueryReader(allocator, query, afterBatch)) {
-        PutReceipt receipt = store.append(id, rows, allocator);
-        return afterAs >= 0 ? receipt.rows() : 0;
-      }
+      PutReceipt receipt = append(id, null, query, allocator, afterBatch);
+      return afterAs >= 0 ? receipt.rows() : 0;
     }
   }
 

@@ -176,21 +176,11 @@ public final class IcebergTableStore implements AutoCloseable {
    */
   public PutReceipt append(TableId id, ArrowReader stream, BufferAllocator allocator)
       throws IOException {
-    // The reader's root holds the in-memory form; tables keep the message format.
-    Schema streamSchema =
-        ArrowSchemas.withoutFieldIds(
-            ArrowSchemas.messageFormat(stream.getVectorSchemaRoot().getSchema(), stream));
+    Schema streamSchema = streamSchema(stream);
     Optional<QuiverTable> existing = find(id);
     if (existing.isPresent()) {
       QuiverTable table = existing.get();
-      ArrowSchemas.checkAppendCompatible(id, table.arrowSchema(), streamSchema);
-      List<WrittenFile> written =
-          write(
-              table.table().location(),
-              stream,
-              allocator,
-              table.arrowSchema(),
-              table.table().schema());
+      List<WrittenFile> written = writeCompatible(id, table, stream, allocator);
       return commitOrDelete(written, () -> commitAppend(table.table(), written));
     }
     // A new table: open (but do not commit) its create transaction first, so the files carry
@@ -209,18 +199,8 @@ public final class IcebergTableStore implements AutoCloseable {
    */
   public PutReceipt replace(TableId id, ArrowReader stream, BufferAllocator allocator)
       throws IOException {
-    Schema streamSchema =
-        ArrowSchemas.withoutFieldIds(
-            ArrowSchemas.messageFormat(stream.getVectorSchemaRoot().getSchema(), stream));
     QuiverTable table = load(id);
-    ArrowSchemas.checkAppendCompatible(id, table.arrowSchema(), streamSchema);
-    List<WrittenFile> written =
-        write(
-            table.table().location(),
-            stream,
-            allocator,
-            table.arrowSchema(),
-            table.table().schema());
+    List<WrittenFile> written = writeCompatible(id, table, stream, allocator);
     return commitOrDelete(
         written,
         () -> {
@@ -230,6 +210,21 @@ public final class IcebergTableStore implements AutoCloseable {
           overwrite.commit();
           return receipt(written, table.table().currentSnapshot().snapshotId());
         });
+  }
+
+  // The reader's root holds the in-memory form; tables keep the message format.
+  private static Schema streamSchema(ArrowReader stream) throws IOException {
+    return ArrowSchemas.withoutFieldIds(
+        ArrowSchemas.messageFormat(stream.getVectorSchemaRoot().getSchema(), stream));
+  }
+
+  /** Writes {@code stream} into new files of {@code table}, after checking it fits its schema. */
+  private List<WrittenFile> writeCompatible(
+      TableId id, QuiverTable table, ArrowReader stream, BufferAllocator allocator)
+      throws IOException {
+    ArrowSchemas.checkAppendCompatible(id, table.arrowSchema(), streamSchema(stream));
+    return write(
+        table.table().location(), stream, allocator, table.arrowSchema(), table.table().schema());
   }
 
   private List<WrittenFile> write(

@@ -40,16 +40,20 @@ class FlightSqlTest {
 
   @BeforeEach
   void start() throws Exception {
-    server =
-        QuiverServer.start(
-            ServerConfig.load(
-                Map.of(),
-                Map.of(),
-                Map.of(
-                    "flight.port", "0",
-                    "storage.data-dir", dataDir.toString(),
-                    "memory.total", "512MB",
-                    "sql.threads", "2")));
+    server = startServer(dataDir);
+  }
+
+  /** A server on port 0 in {@code dataDir} with 2 SQL threads, as the SQL tests use it. */
+  static QuiverServer startServer(Path dataDir) throws Exception {
+    return QuiverServer.start(
+        ServerConfig.load(
+            Map.of(),
+            Map.of(),
+            Map.of(
+                "flight.port", "0",
+                "storage.data-dir", dataDir.toString(),
+                "memory.total", "512MB",
+                "sql.threads", "2")));
   }
 
   @AfterEach

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.quiver.server.QuiverServer;
-import dev.quiver.server.config.ServerConfig;
 import dev.quiver.testing.ArrowAllocatorExtension;
 import java.nio.file.Path;
 import java.util.List;
@@ -40,16 +39,7 @@ class FlightSqlUpdateTest {
 
   @BeforeEach
   void start() throws Exception {
-    server =
-        QuiverServer.start(
-            ServerConfig.load(
-                Map.of(),
-                Map.of(),
-                Map.of(
-                    "flight.port", "0",
-                    "storage.data-dir", dataDir.toString(),
-                    "memory.total", "512MB",
-                    "sql.threads", "2")));
+    server = FlightSqlTest.startServer(dataDir);
   }
 
   @AfterEach
