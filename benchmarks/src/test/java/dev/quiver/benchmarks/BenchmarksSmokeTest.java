@@ -92,6 +92,21 @@ class BenchmarksSmokeTest {
   }
 
   @Test
+  void sqlJdbcBenchmarkFetchesEveryRow() throws Exception {
+    SqlJdbcBenchmark benchmark = new SqlJdbcBenchmark();
+    benchmark.rows = 1000;
+    benchmark.setUp();
+    Throughput counters = new Throughput();
+    try {
+      benchmark.fetchAll(counters);
+      assertThat(benchmark.firstRow()).isEqualTo("row-42");
+    } finally {
+      benchmark.tearDown();
+    }
+    assertThat(counters.rows).isEqualTo(1000);
+  }
+
+  @Test
   void runnerAppendsTheRootPomJvmFlagsToForks() throws Exception {
     assertThat(BenchmarkRunner.jvmFlags()).contains("--add-opens=java.base/java.nio=ALL-UNNAMED");
     assertThat(

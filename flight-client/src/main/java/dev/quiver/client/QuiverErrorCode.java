@@ -22,6 +22,8 @@ public enum QuiverErrorCode {
   SCHEMA_MISMATCH(FlightStatusCode.INVALID_ARGUMENT),
   UNSUPPORTED_TYPE(FlightStatusCode.INVALID_ARGUMENT),
   INVALID_ARGUMENT(FlightStatusCode.INVALID_ARGUMENT),
+  /** SQL that DuckDB cannot parse, bind or run: the message is DuckDB's. */
+  INVALID_SQL(FlightStatusCode.INVALID_ARGUMENT),
   UNSUPPORTED_OPERATION(FlightStatusCode.UNIMPLEMENTED),
   COMMIT_CONFLICT(FlightStatusCode.UNAVAILABLE),
   QUERY_MEMORY_EXCEEDED(FlightStatusCode.RESOURCE_EXHAUSTED),

@@ -5,6 +5,7 @@ import dev.quiver.server.config.DataSize;
 import dev.quiver.server.config.ServerConfig;
 import dev.quiver.server.flight.QuiverProducer;
 import dev.quiver.server.memory.MemoryGovernor;
+import dev.quiver.server.sql.SqlEngine;
 import dev.quiver.server.table.DuckDbParquetWriter;
 import dev.quiver.server.table.IcebergTableStore;
 import dev.quiver.server.table.ParquetWriteOptions;
@@ -50,6 +51,7 @@ public final class QuiverServer implements AutoCloseable {
   private final HealthStatusManager health;
   private final ExecutorService streams;
   private final IcebergTableStore store;
+  private final SqlEngine sql;
   private final DuckDbParquetWriter writer;
   private final MemoryGovernor memory;
   private final Telemetry telemetry;
@@ -61,6 +63,7 @@ public final class QuiverServer implements AutoCloseable {
       HealthStatusManager health,
       ExecutorService streams,
       IcebergTableStore store,
+      SqlEngine sql,
       DuckDbParquetWriter writer,
       MemoryGovernor memory,
       Telemetry telemetry,
@@ -69,6 +72,7 @@ public final class QuiverServer implements AutoCloseable {
     this.health = health;
     this.streams = streams;
     this.store = store;
+    this.sql = sql;
     this.writer = writer;
     this.memory = memory;
     this.telemetry = telemetry;
@@ -113,23 +117,33 @@ public final class QuiverServer implements AutoCloseable {
               config.targetFileBytes());
       IcebergTableStore store = IcebergTableStore.open(dataDir, writer, writeOptions);
       opened.add(0, store);
+      Path sqlSpill = spill.resolve("sql");
+      Files.createDirectories(sqlSpill);
+      SqlEngine sql =
+          SqlEngine.open(
+              store,
+              new SqlEngine.Settings(
+                  config.sqlMemoryLimit(), config.sqlThreads(), sqlSpill, dataDir));
+      opened.add(0, sql);
       ExecutorService streams = Executors.newCachedThreadPool(daemonThreads("quiver-stream"));
       opened.add(0, streams::shutdownNow);
       HealthStatusManager health = new HealthStatusManager();
       Location bind = Location.forGrpcInsecure(config.host(), config.port());
       AtomicReference<String> uri = new AtomicReference<>("(starting)");
-      QuiverProducer producer = new QuiverProducer(store, memory, config, streams, uri::get);
+      QuiverProducer producer = new QuiverProducer(store, sql, memory, config, streams, uri::get);
       Consumer<NettyServerBuilder> addHealth = b -> b.addService(health.getHealthService());
       FlightServer.Builder builder =
           FlightServer.builder(memory.root(), bind, producer)
-              .transportHint("grpc.builderConsumer", addHealth);
+              .transportHint("grpc.builderConsumer", addHealth)
+              .middleware(QuiverProducer.SESSION_KEY, QuiverProducer.sessionMiddleware());
       telemetry.middleware().ifPresent(m -> builder.middleware(TracingMiddleware.KEY, m));
       FlightServer flight = builder.build().start();
       Location location = Location.forGrpcInsecure(config.host(), flight.getPort());
       uri.set("grpc://" + config.host() + ":" + flight.getPort());
       health.setStatus("", ServingStatus.SERVING);
       health.setStatus("arrow.flight.protocol.FlightService", ServingStatus.SERVING);
-      return new QuiverServer(flight, health, streams, store, writer, memory, telemetry, location);
+      return new QuiverServer(
+          flight, health, streams, store, sql, writer, memory, telemetry, location);
     } catch (IOException | RuntimeException e) {
       try {
         AutoCloseables.close(opened);
@@ -189,7 +203,7 @@ public final class QuiverServer implements AutoCloseable {
     if (!memory.awaitCallsClosed(Duration.ofSeconds(DRAIN_SECONDS))) {
       LOG.warn("Calls still hold Arrow memory {} s after being cancelled", DRAIN_SECONDS);
     }
-    AutoCloseables.close(store, writer, telemetry, memory);
+    AutoCloseables.close(sql, store, writer, telemetry, memory);
   }
 
   private static java.util.concurrent.ThreadFactory daemonThreads(String prefix) {

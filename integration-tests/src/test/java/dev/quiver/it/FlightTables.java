@@ -87,13 +87,29 @@ final class FlightTables {
       FlightDescriptor table,
       long first,
       long count) {
-    try (VectorSchemaRoot root = VectorSchemaRoot.create(SCHEMA, allocator);
-        SyncPutListener listener = new SyncPutListener()) {
+    try (VectorSchemaRoot root = VectorSchemaRoot.create(SCHEMA, allocator)) {
+      return put(
+          client,
+          table,
+          root,
+          stream -> {
+            for (long start = first; start < first + count; start += BATCH_ROWS) {
+              fill(root, start, (int) Math.min(BATCH_ROWS, first + count - start));
+              stream.putNext();
+            }
+          });
+    }
+  }
+
+  /** Appends what {@code batches} sends of {@code root} with one DoPut; returns its receipt. */
+  static PutReceipt put(
+      FlightClient client,
+      FlightDescriptor table,
+      VectorSchemaRoot root,
+      java.util.function.Consumer<FlightClient.ClientStreamListener> batches) {
+    try (SyncPutListener listener = new SyncPutListener()) {
       FlightClient.ClientStreamListener stream = client.startPut(table, root, listener);
-      for (long start = first; start < first + count; start += BATCH_ROWS) {
-        fill(root, start, (int) Math.min(BATCH_ROWS, first + count - start));
-        stream.putNext();
-      }
+      batches.accept(stream);
       stream.completed();
       stream.getResult();
       try (PutResult result = requireNonNull(listener.read(), "DoPut sent no PutResult")) {

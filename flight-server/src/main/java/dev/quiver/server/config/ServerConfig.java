@@ -38,7 +38,9 @@ import java.util.TreeSet;
  * @param callReservation bytes of Arrow memory reserved for a call before it is admitted
  * @param admissionQueue the most calls that wait for admission at once
  * @param admissionTimeout the longest a call waits for admission
- * @param duckdbMemoryLimit memory DuckDB may use before spilling
+ * @param duckdbMemoryLimit memory the Parquet writer's DuckDB may use before spilling
+ * @param sqlMemoryLimit memory the SQL engine's DuckDB may use before spilling
+ * @param sqlThreads the SQL engine's DuckDB worker threads; 0 for one per core
  * @param telemetry the {@code telemetry.*} settings
  */
 public record ServerConfig(
@@ -61,6 +63,8 @@ public record ServerConfig(
     int admissionQueue,
     Duration admissionTimeout,
     long duckdbMemoryLimit,
+    long sqlMemoryLimit,
+    int sqlThreads,
     TelemetrySettings telemetry) {
 
   public static final ConfigKey HOST =
@@ -137,7 +141,17 @@ public record ServerConfig(
           "The longest a call waits for memory before it is refused with RESOURCE_EXHAUSTED.");
   public static final ConfigKey DUCKDB_MEMORY_LIMIT =
       new ConfigKey(
-          "duckdb.memory-limit", "512MB", "Memory DuckDB may use before spilling to disk.");
+          "duckdb.memory-limit",
+          "512MB",
+          "Memory the Parquet writer's DuckDB may use before spilling to disk.");
+  public static final ConfigKey SQL_MEMORY_LIMIT =
+      new ConfigKey(
+          "sql.memory-limit",
+          "512MB",
+          "Memory SQL queries (DuckDB) may use together before spilling to <data-dir>/tmp/sql.");
+  public static final ConfigKey SQL_THREADS =
+      new ConfigKey(
+          "sql.threads", "0", "Worker threads SQL queries (DuckDB) share; 0 is one per core.");
 
   public static final ConfigKey TELEMETRY_ENABLED =
       new ConfigKey(
@@ -178,6 +192,8 @@ public record ServerConfig(
           ADMISSION_QUEUE,
           ADMISSION_TIMEOUT,
           DUCKDB_MEMORY_LIMIT,
+          SQL_MEMORY_LIMIT,
+          SQL_THREADS,
           TELEMETRY_ENABLED,
           TELEMETRY_HOST,
           TELEMETRY_PROMETHEUS_PORT,
@@ -208,6 +224,8 @@ public record ServerConfig(
     requireNonNull(admissionTimeout, "admissionTimeout is null");
     check(!admissionTimeout.isNegative(), ADMISSION_TIMEOUT, admissionTimeout);
     check(duckdbMemoryLimit >= 16 * 1024 * 1024, DUCKDB_MEMORY_LIMIT, duckdbMemoryLimit);
+    check(sqlMemoryLimit >= 16 * 1024 * 1024, SQL_MEMORY_LIMIT, sqlMemoryLimit);
+    check(sqlThreads >= 0 && sqlThreads <= 1024, SQL_THREADS, sqlThreads);
     requireNonNull(telemetry, "telemetry is null");
     memoryQueryLimit = Math.min(memoryQueryLimit, memoryTotal);
     scanMinBatchRows = Math.min(scanMinBatchRows, scanBatchRows);
@@ -290,6 +308,8 @@ public record ServerConfig(
         integer(v, ADMISSION_QUEUE),
         duration(v, ADMISSION_TIMEOUT),
         size(v, DUCKDB_MEMORY_LIMIT),
+        size(v, SQL_MEMORY_LIMIT),
+        integer(v, SQL_THREADS),
         telemetry(v));
   }
 

@@ -180,7 +180,7 @@ final class ActionHandler {
     return result;
   }
 
-  private static String versionOf(Class<?> type) {
+  static String versionOf(Class<?> type) {
     String version = type.getPackage().getImplementationVersion();
     return version == null ? "dev" : version;
   }

@@ -42,30 +42,52 @@ final class DoPutHandler {
         TableId table = tableOf(stream.getDescriptor());
         call = "DoPut " + table;
         trace.table(table);
-        String name = call;
-        try (BufferAllocator allocator = trace.admit(() -> memory.newNativeCallAllocator(name));
-            FlightStreamReader reader =
-                new FlightStreamReader(
-                    allocator,
-                    stream,
-                    batchBytes -> {
-                      trace.received(batchBytes);
-                      memory.checkQueryLimit(name, allocator.getAllocatedMemory() + batchBytes);
-                    })) {
-          PutReceipt receipt = store.append(table, reader, allocator);
-          trace.committed(receipt);
-          byte[] json = receipt.toJson();
-          ArrowBuf buffer = allocator.buffer(json.length);
-          try (PutResult result = PutResult.metadata(buffer)) {
-            buffer.writeBytes(json);
-            ack.onNext(result);
-          }
-        }
+        PutReceipt receipt =
+            write(
+                call, trace, stream, (reader, allocator) -> store.append(table, reader, allocator));
+        trace.committed(receipt);
+        reply(call, ack, receipt.toJson());
         ack.onCompleted();
       } catch (Throwable t) {
         ack.onError(trace.failed(FlightErrors.toFlight(call, t, memory)));
       }
     };
+  }
+
+  /** How a put's rows reach the table: an append, or a replace of its rows. */
+  interface Write {
+    PutReceipt write(FlightStreamReader reader, BufferAllocator allocator) throws Exception;
+  }
+
+  /**
+   * Moves {@code stream} into a table with {@code write}, under a call allocator of its own with
+   * the query limit checked as each batch arrives; the one write path of DoPut and Flight SQL bulk
+   * ingest. {@code trace} records admission and the bytes received.
+   */
+  PutReceipt write(String call, CallTrace trace, FlightStream stream, Write write)
+      throws Exception {
+    try (BufferAllocator allocator = trace.admit(() -> memory.newNativeCallAllocator(call));
+        FlightStreamReader reader =
+            new FlightStreamReader(
+                allocator,
+                stream,
+                batchBytes -> {
+                  trace.received(batchBytes);
+                  memory.checkQueryLimit(call, allocator.getAllocatedMemory() + batchBytes);
+                })) {
+      return write.write(reader, allocator);
+    }
+  }
+
+  /** Sends one PutResult carrying {@code metadata}. */
+  void reply(String call, StreamListener<PutResult> ack, byte[] metadata) {
+    try (BufferAllocator allocator = memory.newCallAllocator(call + " reply")) {
+      ArrowBuf buffer = allocator.buffer(metadata.length);
+      try (PutResult result = PutResult.metadata(buffer)) {
+        buffer.writeBytes(metadata);
+        ack.onNext(result);
+      }
+    }
   }
 
   private static TableId tableOf(FlightDescriptor descriptor) {

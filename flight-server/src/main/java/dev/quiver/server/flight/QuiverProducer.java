@@ -9,48 +9,108 @@ import dev.quiver.proto.v1.ScanCommand;
 import dev.quiver.server.config.ServerConfig;
 import dev.quiver.server.memory.MemoryGovernor;
 import dev.quiver.server.memory.ScanBatchSizer;
+import dev.quiver.server.sql.SqlEngine;
+import dev.quiver.server.sql.SqlUpdates;
 import dev.quiver.server.table.IcebergTableStore;
 import dev.quiver.server.telemetry.CallTrace;
 import io.opentelemetry.context.Scope;
+import java.nio.charset.StandardCharsets;
+import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.function.Supplier;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.apache.arrow.flight.Action;
 import org.apache.arrow.flight.ActionType;
+import org.apache.arrow.flight.CancelFlightInfoRequest;
+import org.apache.arrow.flight.CancelStatus;
+import org.apache.arrow.flight.CloseSessionRequest;
+import org.apache.arrow.flight.CloseSessionResult;
 import org.apache.arrow.flight.Criteria;
+import org.apache.arrow.flight.FlightConstants;
 import org.apache.arrow.flight.FlightDescriptor;
 import org.apache.arrow.flight.FlightInfo;
+import org.apache.arrow.flight.FlightServerMiddleware;
 import org.apache.arrow.flight.FlightStream;
+import org.apache.arrow.flight.GetSessionOptionsRequest;
+import org.apache.arrow.flight.GetSessionOptionsResult;
 import org.apache.arrow.flight.PutResult;
 import org.apache.arrow.flight.Result;
 import org.apache.arrow.flight.SchemaResult;
+import org.apache.arrow.flight.ServerSessionMiddleware;
+import org.apache.arrow.flight.SetSessionOptionsRequest;
+import org.apache.arrow.flight.SetSessionOptionsResult;
 import org.apache.arrow.flight.Ticket;
+import org.apache.arrow.flight.sql.FlightSqlProducer.Schemas;
+import org.apache.arrow.flight.sql.FlightSqlUtils;
 import org.apache.arrow.flight.sql.NoOpFlightSqlProducer;
+import org.apache.arrow.flight.sql.impl.FlightSql.ActionClosePreparedStatementRequest;
+import org.apache.arrow.flight.sql.impl.FlightSql.ActionCreatePreparedStatementRequest;
+import org.apache.arrow.flight.sql.impl.FlightSql.CommandGetCatalogs;
+import org.apache.arrow.flight.sql.impl.FlightSql.CommandGetCrossReference;
+import org.apache.arrow.flight.sql.impl.FlightSql.CommandGetDbSchemas;
+import org.apache.arrow.flight.sql.impl.FlightSql.CommandGetExportedKeys;
+import org.apache.arrow.flight.sql.impl.FlightSql.CommandGetImportedKeys;
+import org.apache.arrow.flight.sql.impl.FlightSql.CommandGetPrimaryKeys;
+import org.apache.arrow.flight.sql.impl.FlightSql.CommandGetSqlInfo;
+import org.apache.arrow.flight.sql.impl.FlightSql.CommandGetTableTypes;
+import org.apache.arrow.flight.sql.impl.FlightSql.CommandGetTables;
+import org.apache.arrow.flight.sql.impl.FlightSql.CommandGetXdbcTypeInfo;
+import org.apache.arrow.flight.sql.impl.FlightSql.CommandPreparedStatementQuery;
+import org.apache.arrow.flight.sql.impl.FlightSql.CommandPreparedStatementUpdate;
+import org.apache.arrow.flight.sql.impl.FlightSql.CommandStatementIngest;
+import org.apache.arrow.flight.sql.impl.FlightSql.CommandStatementQuery;
+import org.apache.arrow.flight.sql.impl.FlightSql.CommandStatementUpdate;
+import org.apache.arrow.flight.sql.impl.FlightSql.TicketStatementQuery;
 
 /**
- * Quiver's one FlightProducer: maps Flight RPCs onto tables, each RPC in a handler of its own.
+ * Quiver's one FlightProducer: Flight and Flight SQL on one port, each RPC in a handler of its own.
  *
- * <p>It is a Flight SQL producer so that one port will serve both Flight and Flight SQL; Flight SQL
- * commands are answered UNIMPLEMENTED until the SQL engine lands. Every handler error goes through
- * {@link FlightErrors}, the one place that picks the Flight status.
+ * <p>Flight requests (path descriptors, Quiver's ScanCommand, Quiver's tickets and actions) go to
+ * the table handlers; Flight SQL requests (Flight SQL commands, tickets and actions, and plain SQL
+ * text as a command) go through Arrow's FlightSqlProducer dispatch to the SQL handlers. This class
+ * only dispatches: every handler error goes through {@link FlightErrors}, the one place that picks
+ * the Flight status. Flight SQL features Quiver lacks (transactions, savepoints, Substrait plans)
+ * answer UNIMPLEMENTED from NoOpFlightSqlProducer.
  */
 public final class QuiverProducer extends NoOpFlightSqlProducer {
   private static final String FLIGHT_SQL_TYPE_PREFIX =
       "type.googleapis.com/arrow.flight.protocol.sql.";
   private static final String SCAN_COMMAND_TYPE = "type.googleapis.com/quiver.v1.ScanCommand";
+  private static final Set<String> FLIGHT_SQL_ACTIONS =
+      Stream.concat(
+              FlightSqlUtils.FLIGHT_SQL_ACTIONS.stream(),
+              Stream.of(
+                  FlightConstants.CANCEL_FLIGHT_INFO,
+                  FlightConstants.RENEW_FLIGHT_ENDPOINT,
+                  FlightConstants.SET_SESSION_OPTIONS,
+                  FlightConstants.GET_SESSION_OPTIONS,
+                  FlightConstants.CLOSE_SESSION))
+          .map(ActionType::getType)
+          .collect(Collectors.toUnmodifiableSet());
+
+  /** The key the SQL session middleware ({@link #sessionMiddleware()}) is registered under. */
+  public static final FlightServerMiddleware.Key<ServerSessionMiddleware> SESSION_KEY =
+      SqlSessions.KEY;
 
   private final IcebergTableStore store;
   private final FlightInfoHandler flightInfo;
   private final DoGetHandler doGet;
   private final DoPutHandler doPut;
   private final ActionHandler actions;
+  private final SqlQueryHandler sqlQueries;
+  private final SqlMetadataHandler sqlMetadata;
+  private final SqlUpdateHandler sqlUpdates;
 
   /**
-   * A producer over {@code store}; DoGet streams run on {@code streamExecutor}, which the caller
-   * owns and shuts down after the Flight server. {@code location} names the server in server-info
-   * once it is listening.
+   * A producer over {@code store} and {@code sql}; streams run on {@code streamExecutor}, which the
+   * caller owns and shuts down after the Flight server. {@code location} names the server in
+   * server-info once it is listening. SQL sessions need {@link #sessionMiddleware()} registered
+   * under {@link #SESSION_KEY}.
    */
   public QuiverProducer(
       IcebergTableStore store,
+      SqlEngine sql,
       MemoryGovernor memory,
       ServerConfig config,
       ExecutorService streamExecutor,
@@ -60,20 +120,39 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
     ScanBatchSizer batchSizer =
         new ScanBatchSizer(
             memory, config.scanBatchRows(), config.scanMinBatchRows(), config.highPressure());
-    this.doGet =
-        new DoGetHandler(store, memory, batchSizer, streamExecutor, config.stallTimeoutMillis());
+    BatchStreamer streamer = new BatchStreamer(memory, streamExecutor, config.stallTimeoutMillis());
+    this.doGet = new DoGetHandler(store, batchSizer, streamer);
     this.doPut = new DoPutHandler(store, memory);
     this.actions = new ActionHandler(store, memory, batchSizer, config, location);
+    PreparedStatements prepared = new PreparedStatements();
+    SqlUpdates updates = new SqlUpdates(sql, store);
+    this.sqlQueries =
+        new SqlQueryHandler(memory, sql, prepared, streamer, batchSizer, doPut, updates);
+    this.sqlMetadata = new SqlMetadataHandler(store, memory);
+    this.sqlUpdates = new SqlUpdateHandler(store, updates, prepared, doPut, memory);
   }
+
+  /** The SQL session middleware factory (Flight SQL session options: catalog, schema). */
+  public static ServerSessionMiddleware.Factory sessionMiddleware() {
+    return SqlSessions.factory();
+  }
+
+  // ---- Flight RPCs: dispatch between tables and Flight SQL ----
 
   @Override
   @SuppressWarnings("try") // the scope is only made current
   public FlightInfo getFlightInfo(CallContext context, FlightDescriptor descriptor) {
     CallTrace trace = CallTrace.of(context);
     try (Scope ignored = trace.makeCurrent()) {
-      ScanRequest request = scanOf(descriptor);
-      trace.table(request.table());
-      return flightInfo.flightInfo(descriptor, request);
+      return switch (kindOf(descriptor)) {
+        case FLIGHT_SQL -> super.getFlightInfo(context, descriptor);
+        case SQL_TEXT -> sqlQueries.flightInfo(sqlText(descriptor), context, descriptor);
+        case TABLE -> {
+          ScanRequest request = scanOf(descriptor);
+          trace.table(request.table());
+          yield flightInfo.flightInfo(descriptor, request);
+        }
+      };
     } catch (RuntimeException e) {
       throw FlightErrors.toFlight("GetFlightInfo", e);
     }
@@ -82,8 +161,14 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
   @Override
   public SchemaResult getSchema(CallContext context, FlightDescriptor descriptor) {
     try {
-      ScanRequest request = scanOf(descriptor);
-      return new SchemaResult(request.project(store.load(request.table()).arrowSchema()));
+      return switch (kindOf(descriptor)) {
+        case FLIGHT_SQL -> super.getSchema(context, descriptor);
+        case SQL_TEXT -> sqlQueries.schema(sqlText(descriptor), context);
+        case TABLE -> {
+          ScanRequest request = scanOf(descriptor);
+          yield new SchemaResult(request.project(store.load(request.table()).arrowSchema()));
+        }
+      };
     } catch (RuntimeException e) {
       throw FlightErrors.toFlight("GetSchema", e);
     }
@@ -92,7 +177,12 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
   @Override
   public void getStream(CallContext context, Ticket ticket, ServerStreamListener listener) {
     try {
-      doGet.getStream(ticket, listener, CallTrace.of(context));
+      Any any = parseAny(ticket.getBytes());
+      if (any != null && any.getTypeUrl().startsWith(FLIGHT_SQL_TYPE_PREFIX)) {
+        super.getStream(context, ticket, listener);
+      } else {
+        doGet.getStream(ticket, listener, CallTrace.of(context));
+      }
     } catch (RuntimeException e) {
       listener.error(FlightErrors.toFlight("DoGet", e));
     }
@@ -102,6 +192,13 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
   public Runnable acceptPut(
       CallContext context, FlightStream flightStream, StreamListener<PutResult> ackStream) {
     CallTrace trace = CallTrace.of(context);
+    if (kindOf(flightStream.getDescriptor()) == Kind.FLIGHT_SQL) {
+      try {
+        return trace.wrap(super.acceptPut(context, flightStream, ackStream));
+      } catch (RuntimeException e) {
+        return () -> ackStream.onError(trace.failed(FlightErrors.toFlight("DoPut", e)));
+      }
+    }
     return trace.wrap(doPut.acceptPut(flightStream, ackStream, trace));
   }
 
@@ -119,7 +216,11 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
   @SuppressWarnings("try") // the scope is only made current
   public void doAction(CallContext context, Action action, StreamListener<Result> listener) {
     try (Scope ignored = CallTrace.of(context).makeCurrent()) {
-      actions.doAction(action, listener);
+      if (FLIGHT_SQL_ACTIONS.contains(action.getType())) {
+        super.doAction(context, action, listener);
+      } else {
+        actions.doAction(action, listener);
+      }
     } catch (RuntimeException e) {
       listener.onError(FlightErrors.toFlight("DoAction " + action.getType(), e));
     }
@@ -128,15 +229,290 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
   @Override
   public void listActions(CallContext context, StreamListener<ActionType> listener) {
     ActionHandler.ACTIONS.forEach(listener::onNext);
+    FlightSqlUtils.FLIGHT_SQL_ACTIONS.forEach(listener::onNext);
     listener.onCompleted();
+  }
+
+  // ---- Flight SQL: queries and prepared statements ----
+
+  @Override
+  public FlightInfo getFlightInfoStatement(
+      CommandStatementQuery command, CallContext context, FlightDescriptor descriptor) {
+    return sqlQueries.flightInfo(command, context, descriptor);
+  }
+
+  @Override
+  public FlightInfo getFlightInfoPreparedStatement(
+      CommandPreparedStatementQuery command, CallContext context, FlightDescriptor descriptor) {
+    return sqlQueries.flightInfo(command, descriptor);
+  }
+
+  @Override
+  public SchemaResult getSchemaStatement(
+      CommandStatementQuery command, CallContext context, FlightDescriptor descriptor) {
+    return sqlQueries.schema(command, context);
+  }
+
+  @Override
+  public SchemaResult getSchemaPreparedStatement(
+      CommandPreparedStatementQuery command, CallContext context, FlightDescriptor descriptor) {
+    return sqlQueries.schema(command);
+  }
+
+  @Override
+  public void getStreamStatement(
+      TicketStatementQuery ticket, CallContext context, ServerStreamListener listener) {
+    sqlQueries.stream(ticket, CallTrace.of(context), listener);
+  }
+
+  @Override
+  public void getStreamPreparedStatement(
+      CommandPreparedStatementQuery command, CallContext context, ServerStreamListener listener) {
+    sqlQueries.stream(command, CallTrace.of(context), listener);
+  }
+
+  @Override
+  public void createPreparedStatement(
+      ActionCreatePreparedStatementRequest request,
+      CallContext context,
+      StreamListener<Result> listener) {
+    sqlQueries.createPrepared(request, context, listener);
+  }
+
+  @Override
+  public void closePreparedStatement(
+      ActionClosePreparedStatementRequest request,
+      CallContext context,
+      StreamListener<Result> listener) {
+    sqlQueries.closePrepared(request, listener);
+  }
+
+  @Override
+  public Runnable acceptPutPreparedStatementQuery(
+      CommandPreparedStatementQuery command,
+      CallContext context,
+      FlightStream flightStream,
+      StreamListener<PutResult> ackStream) {
+    return sqlQueries.bind(command, flightStream, ackStream);
+  }
+
+  // ---- Flight SQL: updates and bulk ingest ----
+
+  @Override
+  public Runnable acceptPutStatement(
+      CommandStatementUpdate command,
+      CallContext context,
+      FlightStream flightStream,
+      StreamListener<PutResult> ackStream) {
+    return sqlUpdates.statement(command, context, CallTrace.of(context), ackStream);
+  }
+
+  @Override
+  public Runnable acceptPutPreparedStatementUpdate(
+      CommandPreparedStatementUpdate command,
+      CallContext context,
+      FlightStream flightStream,
+      StreamListener<PutResult> ackStream) {
+    return sqlUpdates.prepared(command, CallTrace.of(context), flightStream, ackStream);
+  }
+
+  @Override
+  public Runnable acceptPutStatementBulkIngest(
+      CommandStatementIngest command,
+      CallContext context,
+      FlightStream flightStream,
+      StreamListener<PutResult> ackStream) {
+    return sqlUpdates.ingest(command, context, CallTrace.of(context), flightStream, ackStream);
+  }
+
+  @Override
+  public void cancelFlightInfo(
+      CancelFlightInfoRequest request, CallContext context, StreamListener<CancelStatus> listener) {
+    sqlQueries.cancel(request, listener);
+  }
+
+  // ---- Flight SQL: sessions ----
+
+  @Override
+  public void setSessionOptions(
+      SetSessionOptionsRequest request,
+      CallContext context,
+      StreamListener<SetSessionOptionsResult> listener) {
+    SqlSessions.set(request, context, listener);
+  }
+
+  @Override
+  public void getSessionOptions(
+      GetSessionOptionsRequest request,
+      CallContext context,
+      StreamListener<GetSessionOptionsResult> listener) {
+    SqlSessions.get(context, listener);
+  }
+
+  @Override
+  public void closeSession(
+      CloseSessionRequest request,
+      CallContext context,
+      StreamListener<CloseSessionResult> listener) {
+    SqlSessions.close(context, listener);
+  }
+
+  // ---- Flight SQL: metadata ----
+
+  @Override
+  public FlightInfo getFlightInfoSqlInfo(
+      CommandGetSqlInfo command, CallContext context, FlightDescriptor descriptor) {
+    return SqlMetadataHandler.info(command, Schemas.GET_SQL_INFO_SCHEMA, descriptor);
+  }
+
+  @Override
+  public void getStreamSqlInfo(
+      CommandGetSqlInfo command, CallContext context, ServerStreamListener listener) {
+    sqlMetadata.sqlInfo(command, listener);
+  }
+
+  @Override
+  public FlightInfo getFlightInfoTypeInfo(
+      CommandGetXdbcTypeInfo command, CallContext context, FlightDescriptor descriptor) {
+    return SqlMetadataHandler.info(command, Schemas.GET_TYPE_INFO_SCHEMA, descriptor);
+  }
+
+  @Override
+  public void getStreamTypeInfo(
+      CommandGetXdbcTypeInfo command, CallContext context, ServerStreamListener listener) {
+    sqlMetadata.typeInfo(command, listener);
+  }
+
+  @Override
+  public FlightInfo getFlightInfoCatalogs(
+      CommandGetCatalogs command, CallContext context, FlightDescriptor descriptor) {
+    return SqlMetadataHandler.info(command, Schemas.GET_CATALOGS_SCHEMA, descriptor);
+  }
+
+  @Override
+  public void getStreamCatalogs(CallContext context, ServerStreamListener listener) {
+    sqlMetadata.catalogs(listener);
+  }
+
+  @Override
+  public FlightInfo getFlightInfoSchemas(
+      CommandGetDbSchemas command, CallContext context, FlightDescriptor descriptor) {
+    return SqlMetadataHandler.info(command, Schemas.GET_SCHEMAS_SCHEMA, descriptor);
+  }
+
+  @Override
+  public void getStreamSchemas(
+      CommandGetDbSchemas command, CallContext context, ServerStreamListener listener) {
+    sqlMetadata.schemas(command, listener);
+  }
+
+  @Override
+  public FlightInfo getFlightInfoTables(
+      CommandGetTables command, CallContext context, FlightDescriptor descriptor) {
+    return SqlMetadataHandler.info(
+        command,
+        command.getIncludeSchema()
+            ? Schemas.GET_TABLES_SCHEMA
+            : Schemas.GET_TABLES_SCHEMA_NO_SCHEMA,
+        descriptor);
+  }
+
+  @Override
+  public void getStreamTables(
+      CommandGetTables command, CallContext context, ServerStreamListener listener) {
+    sqlMetadata.tables(command, listener);
+  }
+
+  @Override
+  public FlightInfo getFlightInfoTableTypes(
+      CommandGetTableTypes command, CallContext context, FlightDescriptor descriptor) {
+    return SqlMetadataHandler.info(command, Schemas.GET_TABLE_TYPES_SCHEMA, descriptor);
+  }
+
+  @Override
+  public void getStreamTableTypes(CallContext context, ServerStreamListener listener) {
+    sqlMetadata.tableTypes(listener);
+  }
+
+  @Override
+  public FlightInfo getFlightInfoPrimaryKeys(
+      CommandGetPrimaryKeys command, CallContext context, FlightDescriptor descriptor) {
+    return SqlMetadataHandler.info(command, Schemas.GET_PRIMARY_KEYS_SCHEMA, descriptor);
+  }
+
+  @Override
+  public void getStreamPrimaryKeys(
+      CommandGetPrimaryKeys command, CallContext context, ServerStreamListener listener) {
+    sqlMetadata.noKeys("GetPrimaryKeys", Schemas.GET_PRIMARY_KEYS_SCHEMA, listener);
+  }
+
+  @Override
+  public FlightInfo getFlightInfoExportedKeys(
+      CommandGetExportedKeys command, CallContext context, FlightDescriptor descriptor) {
+    return SqlMetadataHandler.info(command, Schemas.GET_EXPORTED_KEYS_SCHEMA, descriptor);
+  }
+
+  @Override
+  public void getStreamExportedKeys(
+      CommandGetExportedKeys command, CallContext context, ServerStreamListener listener) {
+    sqlMetadata.noKeys("GetExportedKeys", Schemas.GET_EXPORTED_KEYS_SCHEMA, listener);
+  }
+
+  @Override
+  public FlightInfo getFlightInfoImportedKeys(
+      CommandGetImportedKeys command, CallContext context, FlightDescriptor descriptor) {
+    return SqlMetadataHandler.info(command, Schemas.GET_IMPORTED_KEYS_SCHEMA, descriptor);
+  }
+
+  @Override
+  public void getStreamImportedKeys(
+      CommandGetImportedKeys command, CallContext context, ServerStreamListener listener) {
+    sqlMetadata.noKeys("GetImportedKeys", Schemas.GET_IMPORTED_KEYS_SCHEMA, listener);
+  }
+
+  @Override
+  public FlightInfo getFlightInfoCrossReference(
+      CommandGetCrossReference command, CallContext context, FlightDescriptor descriptor) {
+    return SqlMetadataHandler.info(command, Schemas.GET_CROSS_REFERENCE_SCHEMA, descriptor);
+  }
+
+  @Override
+  public void getStreamCrossReference(
+      CommandGetCrossReference command, CallContext context, ServerStreamListener listener) {
+    sqlMetadata.noKeys("GetCrossReference", Schemas.GET_CROSS_REFERENCE_SCHEMA, listener);
+  }
+
+  // ---- descriptor parsing ----
+
+  private enum Kind {
+    TABLE,
+    FLIGHT_SQL,
+    SQL_TEXT
+  }
+
+  private static Kind kindOf(FlightDescriptor descriptor) {
+    if (!descriptor.isCommand()) {
+      return Kind.TABLE;
+    }
+    Any any = parseAny(descriptor.getCommand());
+    if (any == null) {
+      return Kind.SQL_TEXT;
+    }
+    return any.getTypeUrl().startsWith(FLIGHT_SQL_TYPE_PREFIX) ? Kind.FLIGHT_SQL : Kind.TABLE;
+  }
+
+  /** Plain bytes in a command are SQL text, as pyarrow's for_command(b"SELECT ...") sends. */
+  private static CommandStatementQuery sqlText(FlightDescriptor descriptor) {
+    return CommandStatementQuery.newBuilder()
+        .setQuery(new String(descriptor.getCommand(), StandardCharsets.UTF_8))
+        .build();
   }
 
   private static ScanRequest scanOf(FlightDescriptor descriptor) {
     if (!descriptor.isCommand()) {
       return ScanRequest.all(TableId.fromPath(descriptor.getPath()));
     }
-    byte[] command = descriptor.getCommand();
-    Any any = parseAny(command);
+    Any any = parseAny(descriptor.getCommand());
     if (any != null && any.getTypeUrl().equals(SCAN_COMMAND_TYPE)) {
       try {
         return ScanRequest.of(any.unpack(ScanCommand.class));
@@ -145,20 +521,10 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
             QuiverErrorCode.INVALID_COMMAND, "The ScanCommand in the descriptor is malformed");
       }
     }
-    if (any != null && any.getTypeUrl().startsWith(FLIGHT_SQL_TYPE_PREFIX)) {
-      throw new QuiverException(
-          QuiverErrorCode.UNSUPPORTED_OPERATION,
-          "Flight SQL command %s is not supported by this server yet",
-          any.getTypeUrl().substring(FLIGHT_SQL_TYPE_PREFIX.length()));
-    }
-    if (any != null && !any.getTypeUrl().isEmpty()) {
-      throw new QuiverException(
-          QuiverErrorCode.INVALID_COMMAND, "Unknown command type %s", any.getTypeUrl());
-    }
     throw new QuiverException(
-        QuiverErrorCode.UNSUPPORTED_OPERATION,
-        "SQL text commands are not supported by this server yet; use a path descriptor"
-            + " [namespace, table] or a quiver.v1.ScanCommand");
+        QuiverErrorCode.INVALID_COMMAND,
+        "Unknown command type %s",
+        any == null ? "(none)" : any.getTypeUrl());
   }
 
   private static Any parseAny(byte[] bytes) {

@@ -32,6 +32,7 @@ import org.apache.iceberg.catalog.Namespace;
 import org.apache.iceberg.catalog.TableIdentifier;
 import org.apache.iceberg.exceptions.AlreadyExistsException;
 import org.apache.iceberg.exceptions.NoSuchTableException;
+import org.apache.iceberg.expressions.Expressions;
 import org.apache.iceberg.jdbc.JdbcCatalog;
 import org.apache.iceberg.mapping.MappingUtil;
 import org.apache.iceberg.mapping.NameMappingParser;
@@ -114,6 +115,18 @@ public final class IcebergTableStore implements AutoCloseable {
     }
   }
 
+  /** Every namespace with a valid Quiver name, sorted. */
+  public List<String> namespaces() {
+    List<String> names = new ArrayList<>();
+    for (Namespace ns : catalog.listNamespaces()) {
+      if (ns.length() == 1 && TableId.isValidName(ns.level(0))) {
+        names.add(ns.level(0));
+      }
+    }
+    names.sort(null);
+    return names;
+  }
+
   /** Every table, or those of one namespace (empty when the namespace does not exist). */
   public List<TableId> list(Optional<String> namespace) {
     List<Namespace> namespaces = new ArrayList<>();
@@ -163,21 +176,11 @@ public final class IcebergTableStore implements AutoCloseable {
    */
   public PutReceipt append(TableId id, ArrowReader stream, BufferAllocator allocator)
       throws IOException {
-    // The reader's root holds the in-memory form; tables keep the message format.
-    Schema streamSchema =
-        ArrowSchemas.withoutFieldIds(
-            ArrowSchemas.messageFormat(stream.getVectorSchemaRoot().getSchema(), stream));
+    Schema streamSchema = streamSchema(stream);
     Optional<QuiverTable> existing = find(id);
     if (existing.isPresent()) {
       QuiverTable table = existing.get();
-      ArrowSchemas.checkAppendCompatible(id, table.arrowSchema(), streamSchema);
-      List<WrittenFile> written =
-          write(
-              table.table().location(),
-              stream,
-              allocator,
-              table.arrowSchema(),
-              table.table().schema());
+      List<WrittenFile> written = writeCompatible(id, table, stream, allocator);
       return commitOrDelete(written, () -> commitAppend(table.table(), written));
     }
     // A new table: open (but do not commit) its create transaction first, so the files carry
@@ -187,6 +190,41 @@ public final class IcebergTableStore implements AutoCloseable {
     List<WrittenFile> written =
         write(table.location(), stream, allocator, streamSchema, table.schema());
     return commitOrDelete(written, () -> commitCreate(id, create, streamSchema, written));
+  }
+
+  /**
+   * Replaces every row of an existing table with the rows of {@code stream}, as one atomic snapshot
+   * (an Iceberg overwrite). The stream must fit the table's schema, as for an append;
+   * TABLE_NOT_FOUND if the table does not exist. Files of earlier snapshots stay until expired.
+   */
+  public PutReceipt replace(TableId id, ArrowReader stream, BufferAllocator allocator)
+      throws IOException {
+    QuiverTable table = load(id);
+    List<WrittenFile> written = writeCompatible(id, table, stream, allocator);
+    return commitOrDelete(
+        written,
+        () -> {
+          org.apache.iceberg.OverwriteFiles overwrite =
+              table.table().newOverwrite().overwriteByRowFilter(Expressions.alwaysTrue());
+          written.forEach(f -> overwrite.addFile(dataFile(table.table().spec(), f)));
+          overwrite.commit();
+          return receipt(written, table.table().currentSnapshot().snapshotId());
+        });
+  }
+
+  // The reader's root holds the in-memory form; tables keep the message format.
+  private static Schema streamSchema(ArrowReader stream) throws IOException {
+    return ArrowSchemas.withoutFieldIds(
+        ArrowSchemas.messageFormat(stream.getVectorSchemaRoot().getSchema(), stream));
+  }
+
+  /** Writes {@code stream} into new files of {@code table}, after checking it fits its schema. */
+  private List<WrittenFile> writeCompatible(
+      TableId id, QuiverTable table, ArrowReader stream, BufferAllocator allocator)
+      throws IOException {
+    ArrowSchemas.checkAppendCompatible(id, table.arrowSchema(), streamSchema(stream));
+    return write(
+        table.table().location(), stream, allocator, table.arrowSchema(), table.table().schema());
   }
 
   private List<WrittenFile> write(

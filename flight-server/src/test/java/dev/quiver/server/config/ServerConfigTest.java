@@ -35,6 +35,8 @@ class ServerConfigTest {
     assertThat(config.admissionQueue()).isEqualTo(64);
     assertThat(config.admissionTimeout()).isEqualTo(Duration.ofSeconds(30));
     assertThat(config.duckdbMemoryLimit()).isEqualTo(512L << 20);
+    assertThat(config.sqlMemoryLimit()).isEqualTo(512L << 20);
+    assertThat(config.sqlThreads()).isZero();
     assertThat(config.telemetry()).isEqualTo(TelemetrySettings.DEFAULTS);
     assertThat(config.telemetry().enabled()).isTrue();
     assertThat(config.telemetry().host()).isEqualTo("127.0.0.1");
@@ -72,6 +74,8 @@ class ServerConfigTest {
             Map.entry("memory.admission-queue", "8"),
             Map.entry("memory.admission-timeout", "1500ms"),
             Map.entry("duckdb.memory-limit", "128MB"),
+            Map.entry("sql.memory-limit", "256MB"),
+            Map.entry("sql.threads", "3"),
             Map.entry("telemetry.enabled", "false"),
             Map.entry("telemetry.host", "0.0.0.0"),
             Map.entry("telemetry.prometheus-port", "9464"),
@@ -99,6 +103,8 @@ class ServerConfigTest {
                 8,
                 Duration.ofMillis(1500),
                 128L << 20,
+                256L << 20,
+                3,
                 new TelemetrySettings(
                     false, "0.0.0.0", OptionalInt.of(9464), Duration.ofSeconds(2))));
     assertThat(flags.keySet())
@@ -146,6 +152,13 @@ class ServerConfigTest {
             () -> ServerConfig.load(Map.of(), Map.of(), Map.of("flight.stall-timeout", "5 days")))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageStartingWith("Invalid value '5 days' for flight.stall-timeout");
+    assertThatThrownBy(() -> ServerConfig.load(Map.of(), Map.of(), Map.of("sql.threads", "-1")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("Invalid value '-1' for sql.threads");
+    assertThatThrownBy(
+            () -> ServerConfig.load(Map.of(), Map.of(), Map.of("sql.memory-limit", "1MB")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("Invalid value '1048576' for sql.memory-limit");
   }
 
   @Test

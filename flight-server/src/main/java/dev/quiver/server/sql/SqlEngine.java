@@ -1,0 +1,316 @@
+package dev.quiver.server.sql;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.quiver.client.QuiverErrorCode;
+import dev.quiver.client.QuiverException;
+import dev.quiver.client.TableId;
+import dev.quiver.server.table.IcebergTableStore;
+import dev.quiver.server.table.QuiverTable;
+import java.nio.file.Path;
+import java.sql.DriverManager;
+import java.sql.ParameterMetaData;
+import java.sql.PreparedStatement;
+import java.sql.ResultSetMetaData;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.arrow.vector.types.pojo.ArrowType;
+import org.apache.arrow.vector.types.pojo.Field;
+import org.apache.arrow.vector.types.pojo.Schema;
+import org.duckdb.DuckDBConnection;
+
+/**
+ * Quiver's SQL engine: an embedded, in-memory DuckDB whose catalog {@value #CATALOG} holds one
+ * schema per namespace and one view per table over the table's current Parquet files ({@link
+ * TableBinder}).
+ *
+ * <p>Every statement runs on a connection of its own ({@code duplicate()}), so statements run in
+ * parallel and a cancel stops exactly one. DuckDB's working memory is capped by {@code
+ * memory_limit} and spills to the temp folder; result batches are exported into the caller's
+ * allocator, so they count against the Arrow budget. The database reads no files outside Quiver's
+ * data folder ({@code enable_external_access = false} with {@code allowed_directories}), which
+ * DuckDB does not let a running database undo.
+ *
+ * <p>Thread-safe.
+ */
+public final class SqlEngine implements AutoCloseable {
+  /** The one catalog, as JDBC and Flight SQL clients see it. */
+  public static final String CATALOG = "quiver";
+
+  /**
+   * Makes a connection materialise results instead of streaming them. DuckDB's JDBC driver reports
+   * any failure of a streamed result as "Invalid result set"; a materialised one keeps DuckDB's
+   * message. Updates run materialised (DuckDB spills what does not fit); a failed query runs once
+   * more materialised, to learn why it failed.
+   */
+  static final String MATERIALIZE = "SET jdbc_stream_results = false";
+
+  /** Rows per batch of the rows an INSERT or CREATE TABLE AS moves to the Parquet writer. */
+  static final int WRITE_BATCH_ROWS = 65_536;
+
+  /** The session time zone: zoned timestamps leave DuckDB in it. */
+  static final String TIME_ZONE = "UTC";
+
+  private final DuckDBConnection database;
+  private final DuckDBConnection views;
+  private final TableBinder binder;
+
+  /**
+   * How DuckDB may use the machine.
+   *
+   * @param memoryLimitBytes DuckDB's memory_limit, past which it spills
+   * @param threads DuckDB worker threads; 0 for one per core
+   * @param tempDirectory where DuckDB spills
+   * @param dataDirectory the only folder SQL may read files from (the tables' files)
+   */
+  public record Settings(
+      long memoryLimitBytes, int threads, Path tempDirectory, Path dataDirectory) {
+    public Settings {
+      requireNonNull(tempDirectory, "tempDirectory is null");
+      requireNonNull(dataDirectory, "dataDirectory is null");
+      if (memoryLimitBytes < 1 || threads < 0) {
+        throw new IllegalArgumentException(
+            "Invalid SQL settings: memory " + memoryLimitBytes + ", threads " + threads);
+      }
+    }
+  }
+
+  /**
+   * The parameters a statement takes and the columns it returns, known before it runs.
+   *
+   * @param parameters one field per parameter; a parameter DuckDB cannot type yet is utf8
+   * @param results the result columns as far as DuckDB knows them before running
+   */
+  public record Shape(Schema parameters, Schema results) {
+    public Shape {
+      requireNonNull(parameters, "parameters is null");
+      requireNonNull(results, "results is null");
+    }
+  }
+
+  private SqlEngine(DuckDBConnection database, DuckDBConnection views, TableBinder binder) {
+    this.database = database;
+    this.views = views;
+    this.binder = binder;
+  }
+
+  /** Starts DuckDB for {@code store}'s tables; the caller closes the engine before the store. */
+  public static SqlEngine open(IcebergTableStore store, Settings settings) {
+    Properties properties = new Properties();
+    // Without it DuckDB's JDBC driver materialises whole results before the first row.
+    properties.setProperty("jdbc_stream_results", "true");
+    DuckDBConnection database = null;
+    try {
+      database = (DuckDBConnection) DriverManager.getConnection("jdbc:duckdb:", properties);
+      try (Statement statement = database.createStatement()) {
+        if (settings.threads() > 0) {
+          statement.execute("SET GLOBAL threads = " + settings.threads());
+        }
+        statement.execute("SET GLOBAL memory_limit = '" + settings.memoryLimitBytes() + "B'");
+        statement.execute(
+            "SET GLOBAL temp_directory = "
+                + SqlText.literal(settings.tempDirectory().toAbsolutePath().toString()));
+        statement.execute("SET GLOBAL TimeZone = " + SqlText.literal(TIME_ZONE));
+        statement.execute("SET GLOBAL autoinstall_known_extensions = false");
+        statement.execute("SET GLOBAL autoload_known_extensions = false");
+        statement.execute("ATTACH ':memory:' AS " + CATALOG);
+        statement.execute(
+            "SET GLOBAL allowed_directories = ["
+                + SqlText.literal(settings.dataDirectory().toAbsolutePath().normalize() + "/")
+                + "]");
+        // DuckDB refuses to enable external access again while it runs; Quiver's SQL refuses SET
+        // and every other statement but queries and its own updates anyway.
+        statement.execute("SET GLOBAL enable_external_access = false");
+      }
+      DuckDBConnection views = database.duplicate();
+      return new SqlEngine(database, views, new TableBinder(store, views));
+    } catch (SQLException e) {
+      closeQuietly(database);
+      throw new QuiverException(
+          QuiverErrorCode.INTERNAL, e, "Cannot start DuckDB for SQL: %s", e.getMessage());
+    }
+  }
+
+  /**
+   * Refuses a statement Quiver does not run: INVALID_SQL with DuckDB's message when DuckDB cannot
+   * parse it, else UNSUPPORTED_OPERATION naming what Quiver's SQL does run.
+   */
+  public QuiverException unsupported(String sql) {
+    try (DuckDBConnection connection = connect("")) {
+      com.fasterxml.jackson.databind.JsonNode tree = TableBinder.parse(connection, sql);
+      if (tree != null
+          && tree.path("error").asBoolean(false)
+          && "parser".equals(tree.path("error_type").asText())) {
+        return new QuiverException(
+            QuiverErrorCode.INVALID_SQL, "Parser Error: %s", tree.path("error_message").asText());
+      }
+    } catch (SQLException e) {
+      // Closing a connection that was only read from; the refusal below still holds.
+    }
+    return new QuiverException(
+        QuiverErrorCode.UNSUPPORTED_OPERATION,
+        "Quiver's SQL runs queries, CREATE TABLE, DROP TABLE and INSERT INTO; '%s' is not"
+            + " supported",
+        sql.strip().length() > 80 ? sql.strip().substring(0, 80) + "..." : sql.strip());
+  }
+
+  /**
+   * What {@code sql} takes and returns, without running it; a parameter DuckDB cannot type yet is
+   * utf8.
+   */
+  public Shape describe(String sql, String schema) {
+    return withTypes(describeUntyped(sql, schema, Map.of()), List.of());
+  }
+
+  /**
+   * The shape of {@code sql} with parameters DuckDB cannot type as Arrow's Null type; {@code
+   * targetTables} as for {@link #prepare(String, String, List, Map, String)}.
+   */
+  Shape describeUntyped(String sql, String schema, Map<TableId, QuiverTable> targetTables) {
+    try (SqlQuery query = prepare(sql, schema, List.of(), targetTables, List.of())) {
+      return query.shape();
+    } catch (QuiverException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new QuiverException(
+          QuiverErrorCode.INTERNAL, e, "Cannot describe the statement: %s", e.getMessage());
+    }
+  }
+
+  /**
+   * A query ready to {@link SqlQuery#execute}: its tables bound to their current snapshots, its
+   * parameters ({@code parameters}, JDBC values; may be fewer than it takes) set. Unqualified table
+   * names are looked up in namespace {@code schema} when it is not empty.
+   */
+  public SqlQuery prepare(String sql, String schema, List<Object> parameters) {
+    return prepare(sql, schema, parameters, Map.of(), List.of());
+  }
+
+  /**
+   * As {@link #prepare(String, String, List)}, also conforming result columns to {@code
+   * targetTables} (the table an INSERT writes) and running {@code setupSql} on the query's
+   * connection first (a temporary table a CREATE TABLE describes its columns with, {@link
+   * #MATERIALIZE}).
+   */
+  SqlQuery prepare(
+      String sql,
+      String schema,
+      List<Object> parameters,
+      Map<TableId, QuiverTable> targetTables,
+      List<String> setupSql) {
+    requireNonNull(sql, "sql is null");
+    DuckDBConnection connection = connect(schema);
+    PreparedStatement statement = null;
+    try {
+      try (Statement setup = connection.createStatement()) {
+        for (String setupStatement : setupSql) {
+          setup.execute(setupStatement);
+        }
+      }
+      Map<TableId, QuiverTable> tables = new java.util.LinkedHashMap<>(targetTables);
+      tables.putAll(binder.bind(connection, sql, schema));
+      statement = connection.prepareStatement(sql);
+      bind(statement, parameters);
+      return new SqlQuery(connection, sql, parameters, statement, tables);
+    } catch (SQLException | RuntimeException e) {
+      closeQuietly(statement);
+      closeQuietly(connection);
+      if (e instanceof SQLException failure) {
+        throw SqlErrors.from(failure, false);
+      }
+      throw (RuntimeException) e;
+    }
+  }
+
+  /** Sets {@code parameters} (JDBC values) on {@code statement}, in order. */
+  static void bind(PreparedStatement statement, List<Object> parameters) throws SQLException {
+    for (int i = 0; i < parameters.size(); i++) {
+      statement.setObject(i + 1, parameters.get(i));
+    }
+  }
+
+  private DuckDBConnection connect(String schema) {
+    DuckDBConnection connection = null;
+    try {
+      synchronized (database) {
+        connection = database.duplicate();
+      }
+      try (Statement statement = connection.createStatement()) {
+        if (schema != null && !schema.isEmpty()) {
+          binder.ensureSchema(schema);
+          statement.execute("USE " + CATALOG + "." + SqlText.identifier(schema));
+        } else {
+          statement.execute("USE " + CATALOG);
+        }
+      }
+      return connection;
+    } catch (SQLException e) {
+      closeQuietly(connection);
+      throw new QuiverException(
+          QuiverErrorCode.INTERNAL, e, "Cannot open a DuckDB connection: %s", e.getMessage());
+    }
+  }
+
+  /**
+   * {@code shape} with each untyped parameter given the type at its position in {@code types} when
+   * there are as many types as parameters, else utf8 (the JDBC driver binds any value as text to a
+   * utf8 parameter only if it is a string, so a guess is better than Null).
+   */
+  static Shape withTypes(Shape shape, List<ArrowType> types) {
+    List<Field> parameters = new ArrayList<>();
+    List<Field> fields = shape.parameters().getFields();
+    for (int i = 0; i < fields.size(); i++) {
+      Field field = fields.get(i);
+      if (field.getType() instanceof ArrowType.Null) {
+        ArrowType type = types.size() == fields.size() ? types.get(i) : ArrowType.Utf8.INSTANCE;
+        field = Field.nullable(field.getName(), type);
+      }
+      parameters.add(field);
+    }
+    return new Shape(new Schema(parameters), shape.results());
+  }
+
+  /** The shape of a prepared DuckDB statement, as far as DuckDB knows it. */
+  static Shape shapeOf(PreparedStatement statement) throws SQLException {
+    List<Field> parameters = new ArrayList<>();
+    ParameterMetaData parameterData = statement.getParameterMetaData();
+    for (int i = 1; i <= parameterData.getParameterCount(); i++) {
+      ArrowType type = DuckDbTypes.arrowType(parameterData.getParameterTypeName(i));
+      parameters.add(
+          Field.nullable("parameter_" + i, type == null ? ArrowType.Null.INSTANCE : type));
+    }
+    List<Field> results = new ArrayList<>();
+    ResultSetMetaData resultData = statement.getMetaData();
+    for (int i = 1; resultData != null && i <= resultData.getColumnCount(); i++) {
+      ArrowType type = DuckDbTypes.arrowType(resultData.getColumnTypeName(i));
+      results.add(
+          Field.nullable(
+              resultData.getColumnName(i), type == null ? ArrowType.Utf8.INSTANCE : type));
+    }
+    return new Shape(new Schema(parameters), new Schema(results));
+  }
+
+  private static void closeQuietly(AutoCloseable closeable) {
+    if (closeable == null) {
+      return;
+    }
+    try {
+      closeable.close();
+    } catch (Exception e) {
+      // Closing after a failure; the failure is what the caller reports.
+    }
+  }
+
+  /** Closes DuckDB; queries still running fail. A second call does nothing. */
+  @Override
+  public void close() {
+    synchronized (database) {
+      closeQuietly(views);
+      closeQuietly(database);
+    }
+  }
+}

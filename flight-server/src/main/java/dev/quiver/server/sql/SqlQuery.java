@@ -1,0 +1,167 @@
+package dev.quiver.server.sql;
+
+import dev.quiver.client.QuiverErrorCode;
+import dev.quiver.client.QuiverException;
+import dev.quiver.client.TableId;
+import dev.quiver.server.table.QuiverTable;
+import java.io.IOException;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.util.AutoCloseables;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.dictionary.DictionaryProvider;
+import org.apache.arrow.vector.ipc.ArrowReader;
+import org.duckdb.DuckDBConnection;
+import org.duckdb.DuckDBResultSet;
+
+/**
+ * One query on its own DuckDB connection: bound to its tables' snapshots and to its parameters,
+ * then run with {@link #execute}, its rows read batch by batch as Arrow from DuckDB.
+ *
+ * <p>{@link #cancel()} may be called from any thread, at any time: before {@link #execute} it makes
+ * execute fail, during it (DuckDB may compute a whole aggregate before the first row) it interrupts
+ * DuckDB, and while rows stream it stops them. Everything else is for one thread. {@link #close()}
+ * frees the connection, DuckDB's result and the Arrow batches.
+ */
+public final class SqlQuery implements AutoCloseable {
+  private final DuckDBConnection connection;
+  private final String sql;
+  private final List<Object> parameters;
+  private volatile PreparedStatement statement;
+  private final Map<TableId, QuiverTable> tables;
+  private volatile boolean cancelled;
+  private DuckDBResultSet result;
+  private ArrowReader reader;
+  private ResultConformer conformer;
+  private VectorSchemaRoot exported;
+
+  SqlQuery(
+      DuckDBConnection connection,
+      String sql,
+      List<Object> parameters,
+      PreparedStatement statement,
+      Map<TableId, QuiverTable> tables) {
+    this.connection = connection;
+    this.sql = sql;
+    // Not List.copyOf: SQL NULL is a fine parameter.
+    this.parameters = Collections.unmodifiableList(new ArrayList<>(parameters));
+    this.statement = statement;
+    this.tables = Map.copyOf(tables);
+  }
+
+  /** The Quiver tables the query reads, as pinned. */
+  public Map<TableId, QuiverTable> tables() {
+    return tables;
+  }
+
+  /** What the statement takes and returns, as far as DuckDB knows before running it. */
+  SqlEngine.Shape shape() throws SQLException {
+    SqlEngine.Shape shape = SqlEngine.shapeOf(statement);
+    return new SqlEngine.Shape(
+        shape.parameters(), ResultConformer.restoredSchema(shape.results(), tables));
+  }
+
+  /**
+   * Runs the query; its batches of up to {@code batchRows} rows are allocated from {@code
+   * allocator}, which must outlive this query.
+   */
+  public void execute(BufferAllocator allocator, int batchRows) {
+    checkNotCancelled();
+    try {
+      result = executeQuery();
+      checkNotCancelled();
+      reader = (ArrowReader) result.arrowExportStream(allocator, batchRows);
+      exported = reader.getVectorSchemaRoot();
+      conformer = ResultConformer.create(allocator, exported.getSchema(), tables);
+    } catch (SQLException e) {
+      throw SqlErrors.from(e, cancelled);
+    } catch (IOException e) {
+      throw new QuiverException(
+          QuiverErrorCode.INTERNAL, e, "Cannot read the SQL result: %s", e.getMessage());
+    }
+  }
+
+  /** The root each {@link #next()} fills; the same object for the whole query. */
+  public VectorSchemaRoot root() {
+    return conformer == null ? exported : conformer.root();
+  }
+
+  /** The dictionaries of dictionary-encoded result columns. */
+  public DictionaryProvider dictionaries() {
+    return reader;
+  }
+
+  /**
+   * Loads the next batch into {@link #root()}; false at the end.
+   *
+   * @throws QuiverException CANCELLED when the query was cancelled
+   */
+  public boolean next() throws IOException {
+    checkNotCancelled();
+    boolean loaded;
+    try {
+      loaded = reader.loadNextBatch();
+    } catch (IOException | RuntimeException e) {
+      if (cancelled) {
+        throw new QuiverException(QuiverErrorCode.CANCELLED, e, "The SQL query was cancelled");
+      }
+      throw e;
+    }
+    // DuckDB ends a stream it was told to interrupt as if it were complete.
+    checkNotCancelled();
+    if (loaded && conformer != null) {
+      conformer.conform(exported);
+    }
+    return loaded;
+  }
+
+  private DuckDBResultSet executeQuery() throws SQLException {
+    try {
+      return (DuckDBResultSet) statement.executeQuery();
+    } catch (SQLException streamed) {
+      if (cancelled || !String.valueOf(streamed.getMessage()).contains("Invalid result set")) {
+        throw streamed;
+      }
+      // A streamed result loses DuckDB's message (and closes the statement); run it once more,
+      // materialised, to get the message.
+      try (Statement materialize = connection.createStatement()) {
+        materialize.execute(SqlEngine.MATERIALIZE);
+      }
+      statement.close();
+      statement = connection.prepareStatement(sql);
+      SqlEngine.bind(statement, parameters);
+      return (DuckDBResultSet) statement.executeQuery();
+    }
+  }
+
+  /** Stops the query; harmless after it ended or when called twice. */
+  public void cancel() {
+    cancelled = true;
+    try {
+      statement.cancel();
+    } catch (SQLException e) {
+      // Already finished or closed: nothing left to stop.
+    }
+  }
+
+  public boolean isCancelled() {
+    return cancelled;
+  }
+
+  private void checkNotCancelled() {
+    if (cancelled) {
+      throw new QuiverException(QuiverErrorCode.CANCELLED, "The SQL query was cancelled");
+    }
+  }
+
+  @Override
+  public void close() throws Exception {
+    AutoCloseables.close(reader, conformer, result, statement, connection);
+  }
+}

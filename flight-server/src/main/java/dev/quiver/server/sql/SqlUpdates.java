@@ -1,0 +1,242 @@
+package dev.quiver.server.sql;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.quiver.client.PutReceipt;
+import dev.quiver.client.QuiverErrorCode;
+import dev.quiver.client.QuiverException;
+import dev.quiver.client.TableId;
+import dev.quiver.server.table.IcebergTableStore;
+import dev.quiver.server.table.QuiverTable;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.types.pojo.ArrowType;
+import org.apache.arrow.vector.types.pojo.Field;
+import org.apache.arrow.vector.types.pojo.Schema;
+
+/**
+ * SQL statements that change tables: CREATE TABLE (columns, or AS a query), DROP TABLE and INSERT
+ * INTO (VALUES or a query), each through the table layer like DoPut: an INSERT or CREATE TABLE AS
+ * is one atomic Iceberg commit, and a statement that fails commits nothing.
+ *
+ * <p>Only the statement's frame is read here (the keywords and the table's name); the columns,
+ * values and queries are DuckDB's to parse. Thread-safe.
+ */
+public final class SqlUpdates {
+  private static final String NEW_TABLE = "quiver_new_table";
+
+  private final SqlEngine engine;
+  private final IcebergTableStore store;
+
+  public SqlUpdates(SqlEngine engine, IcebergTableStore store) {
+    this.engine = requireNonNull(engine, "engine is null");
+    this.store = requireNonNull(store, "store is null");
+  }
+
+  /**
+   * Runs {@code sql} and returns how many rows it wrote (0 for CREATE TABLE and DROP TABLE).
+   *
+   * @param schema the namespace unqualified table names resolve in ("" for none)
+   * @param parameters the statement's parameter values (JDBC values)
+   * @param allocator the call's allocator, for the rows on their way to the Parquet writer
+   * @param afterBatch runs after each batch of rows (the caller's memory limit check)
+   */
+  public long execute(
+      String sql,
+      String schema,
+      List<Object> parameters,
+      BufferAllocator allocator,
+      Runnable afterBatch)
+      throws Exception {
+    String text = stripSemicolons(sql);
+    return switch (StatementKind.of(text)) {
+      case INSERT -> insert(text, schema, parameters, allocator, afterBatch);
+      case CREATE_TABLE -> create(text, schema, parameters, allocator, afterBatch);
+      case DROP_TABLE -> drop(text, schema);
+      case QUERY ->
+          throw new QuiverException(
+              QuiverErrorCode.INVALID_SQL, "A query is not an update; run it as a query");
+      case OTHER -> throw engine.unsupported(text);
+    };
+  }
+
+  /**
+   * The parameters an update takes (its result has no columns): an INSERT's parameters DuckDB
+   * cannot type take the table's column types when there is one per column, as in {@code INSERT
+   * INTO t VALUES (?, ?, ?)}; other updates take none.
+   */
+  public SqlEngine.Shape shape(String sql, String schema) {
+    String text = stripSemicolons(sql);
+    SqlEngine.Shape none = new SqlEngine.Shape(new Schema(List.of()), new Schema(List.of()));
+    if (StatementKind.of(text) != StatementKind.INSERT) {
+      return none;
+    }
+    Insert insert = Insert.parse(text, schema);
+    QuiverTable table = store.load(insert.table());
+    SqlEngine.Shape shape =
+        engine.describeUntyped(
+            typedSource(table, insert.source()), schema, Map.of(insert.table(), table));
+    List<ArrowType> columns = table.arrowSchema().getFields().stream().map(Field::getType).toList();
+    return new SqlEngine.Shape(SqlEngine.withTypes(shape, columns).parameters(), none.results());
+  }
+
+  /** An INSERT's frame: the table it writes and the query or VALUES that give the rows. */
+  private record Insert(TableId table, String source) {
+    static Insert parse(String sql, String schema) {
+      SqlText.Name name = SqlText.readName(sql, SqlText.afterKeywords(sql, 0, "INSERT", "INTO"));
+      TableId id = tableId(name, schema, sql);
+      String source = sql.substring(name.end()).strip();
+      if (source.startsWith("(")
+          && !StatementKind.of(source.substring(1)).equals(StatementKind.QUERY)) {
+        throw new QuiverException(
+            QuiverErrorCode.UNSUPPORTED_OPERATION,
+            "INSERT with a column list is not supported yet; give every column of %s in table"
+                + " order",
+            id);
+      }
+      return new Insert(id, source);
+    }
+  }
+
+  private long insert(
+      String sql,
+      String schema,
+      List<Object> parameters,
+      BufferAllocator allocator,
+      Runnable afterBatch)
+      throws Exception {
+    Insert insert = Insert.parse(sql, schema);
+    QuiverTable table = store.load(insert.table());
+    try (SqlQuery query =
+        engine.prepare(
+            typedSource(table, insert.source()),
+            schema,
+            parameters,
+            Map.of(insert.table(), table),
+            List.of(SqlEngine.MATERIALIZE))) {
+      return append(insert.table(), table, query, allocator, afterBatch).rows();
+    }
+  }
+
+  /**
+   * Runs {@code query} and appends its rows to {@code id}: to the existing {@code table} (its
+   * schema checked), or, when {@code table} is null, to a new table made from the rows' schema.
+   */
+  private PutReceipt append(
+      TableId id, QuiverTable table, SqlQuery query, BufferAllocator allocator, Runnable afterBatch)
+      throws Exception {
+    query.execute(allocator, SqlEngine.WRITE_BATCH_ROWS);
+    try (SqlQueryReader rows =
+        table == null
+            ? new SqlQueryReader(allocator, query, afterBatch)
+            : new SqlQueryReader(allocator, query, id, table.arrowSchema(), afterBatch)) {
+      return store.append(id, rows, allocator);
+    }
+  }
+
+  /** The INSERT's rows cast to the table's column types, in table order. */
+  static String typedSource(QuiverTable table, String source) {
+    List<Field> fields = table.arrowSchema().getFields();
+    StringBuilder select = new StringBuilder("SELECT ");
+    StringBuilder aliases = new StringBuilder();
+    for (int i = 0; i < fields.size(); i++) {
+      String alias = "quiver_value_" + (i + 1);
+      select.append(i == 0 ? "" : ", ");
+      select.append("CAST(").append(alias).append(" AS ");
+      select.append(DuckDbTypes.sqlType(fields.get(i))).append(") AS ");
+      select.append(SqlText.identifier(fields.get(i).getName()));
+      aliases.append(i == 0 ? "" : ", ").append(alias);
+    }
+    return select + " FROM (" + source + ") AS quiver_values(" + aliases + ")";
+  }
+
+  private long create(
+      String sql,
+      String schema,
+      List<Object> parameters,
+      BufferAllocator allocator,
+      Runnable afterBatch)
+      throws Exception {
+    int afterTable = SqlText.afterKeywords(sql, 0, "CREATE", "TABLE");
+    int afterIfNotExists = SqlText.afterKeywords(sql, afterTable, "IF", "NOT", "EXISTS");
+    SqlText.Name name = SqlText.readName(sql, afterIfNotExists < 0 ? afterTable : afterIfNotExists);
+    TableId id = tableId(name, schema, sql);
+    if (store.find(id).isPresent()) {
+      if (afterIfNotExists >= 0) {
+        return 0;
+      }
+      throw new QuiverException(
+          QuiverErrorCode.TABLE_ALREADY_EXISTS, "Table %s already exists", id);
+    }
+    String rest = sql.substring(name.end()).strip();
+    int afterAs = SqlText.afterKeywords(rest, 0, "AS");
+    try (SqlQuery query =
+        afterAs >= 0
+            ? engine.prepare(
+                rest.substring(afterAs),
+                schema,
+                parameters,
+                Map.of(),
+                List.of(SqlEngine.MATERIALIZE))
+            : engine.prepare(
+                "SELECT * FROM temp.main." + NEW_TABLE,
+                schema,
+                List.of(),
+                Map.of(),
+                List.of("CREATE TEMP TABLE " + NEW_TABLE + " " + rest))) {
+      PutReceipt receipt = append(id, null, query, allocator, afterBatch);
+      return afterAs >= 0 ? receipt.rows() : 0;
+    }
+  }
+
+  private long drop(String sql, String schema) {
+    int afterTable = SqlText.afterKeywords(sql, 0, "DROP", "TABLE");
+    int afterIfExists = SqlText.afterKeywords(sql, afterTable, "IF", "EXISTS");
+    SqlText.Name name = SqlText.readName(sql, afterIfExists < 0 ? afterTable : afterIfExists);
+    TableId id = tableId(name, schema, sql);
+    if (!sql.substring(name.end()).isBlank()) {
+      throw new QuiverException(
+          QuiverErrorCode.UNSUPPORTED_OPERATION,
+          "DROP TABLE takes one table and no options: %s",
+          sql.substring(name.end()).strip());
+    }
+    Optional<QuiverTable> table = store.find(id);
+    if (table.isEmpty()) {
+      if (afterIfExists >= 0) {
+        return 0;
+      }
+      throw new QuiverException(QuiverErrorCode.TABLE_NOT_FOUND, "Table %s does not exist", id);
+    }
+    store.drop(id);
+    return 0;
+  }
+
+  /** The table a statement names: namespace.table, quiver.namespace.table, or table in schema. */
+  private static TableId tableId(SqlText.Name name, String schema, String sql) {
+    List<String> parts = name.parts();
+    if (parts.size() == 3 && parts.get(0).equalsIgnoreCase(SqlEngine.CATALOG)) {
+      return TableId.of(parts.get(1), parts.get(2));
+    }
+    if (parts.size() == 2) {
+      return TableId.of(parts.get(0), parts.get(1));
+    }
+    if (parts.size() == 1 && schema != null && !schema.isEmpty()) {
+      return TableId.of(schema, parts.get(0));
+    }
+    throw new QuiverException(
+        QuiverErrorCode.INVALID_NAME,
+        "Cannot tell which table '%s' writes: name it namespace.table (catalog %s)",
+        sql.length() > 80 ? sql.substring(0, 80) + "..." : sql,
+        SqlEngine.CATALOG);
+  }
+
+  private static String stripSemicolons(String sql) {
+    String text = sql.strip();
+    while (text.endsWith(";")) {
+      text = text.substring(0, text.length() - 1).strip();
+    }
+    return text;
+  }
+}

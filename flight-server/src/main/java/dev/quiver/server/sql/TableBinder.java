@@ -1,0 +1,203 @@
+package dev.quiver.server.sql;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.quiver.client.QuiverErrorCode;
+import dev.quiver.client.QuiverException;
+import dev.quiver.client.TableId;
+import dev.quiver.server.table.IcebergTableStore;
+import dev.quiver.server.table.LocalFileIO;
+import dev.quiver.server.table.QuiverTable;
+import java.io.IOException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.apache.arrow.vector.types.pojo.Field;
+import org.apache.iceberg.DataFile;
+import org.apache.iceberg.expressions.Expressions;
+
+/**
+ * Resolves the tables a statement names to their current snapshots and keeps one DuckDB view per
+ * table, {@code quiver.<namespace>.<table>}, reading exactly that snapshot's Parquet files.
+ *
+ * <p>Which tables a statement names comes from DuckDB's own parser ({@code json_serialize_sql}),
+ * never from parsing SQL here. A view is replaced only when its table has a newer snapshot; DuckDB
+ * expands a view when it binds a statement, so a running query keeps the file list it was bound
+ * with while later commits replace the view for later queries. Names DuckDB resolves itself (CTEs,
+ * DuckDB's own catalogs, a name with no table) are left alone, so DuckDB reports them.
+ *
+ * <p>Thread-safe: view changes are serialised (DuckDB refuses concurrent writes of one catalog
+ * entry); statements on other connections bind concurrently.
+ */
+final class TableBinder {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final IcebergTableStore store;
+  private final Connection database;
+  // The snapshot (0: no data) each view reads; guarded by this.
+  private final Map<TableId, Long> views = new HashMap<>();
+  private final Set<String> schemas = new LinkedHashSet<>();
+
+  TableBinder(IcebergTableStore store, Connection database) {
+    this.store = store;
+    this.database = database;
+  }
+
+  /**
+   * Brings the view of every Quiver table {@code sql} names up to its current snapshot and returns
+   * those tables; unqualified names are looked up in {@code defaultSchema} when it is not empty.
+   */
+  Map<TableId, QuiverTable> bind(Connection connection, String sql, String defaultSchema) {
+    Map<TableId, QuiverTable> bound = new LinkedHashMap<>();
+    for (TableId id : referencedTables(connection, sql, defaultSchema)) {
+      Optional<QuiverTable> table = store.find(id);
+      if (table.isPresent()) {
+        refresh(table.get());
+        bound.put(id, table.get());
+      } else {
+        forget(id);
+      }
+    }
+    return bound;
+  }
+
+  /** The Quiver table names in {@code sql}; empty when DuckDB cannot parse it as a query. */
+  static List<TableId> referencedTables(Connection connection, String sql, String defaultSchema) {
+    JsonNode tree = parse(connection, sql);
+    if (tree == null || tree.path("error").asBoolean(false)) {
+      return List.of(); // not a SELECT; DuckDB's prepare reports syntax errors itself
+    }
+    Set<TableId> ids = new LinkedHashSet<>();
+    collect(tree, defaultSchema, ids);
+    return new ArrayList<>(ids);
+  }
+
+  /**
+   * DuckDB's parse tree of {@code sql} as JSON ({@code json_serialize_sql}): the statement, or
+   * {@code error: true} with DuckDB's message; null when DuckDB could not be asked.
+   */
+  static JsonNode parse(Connection connection, String sql) {
+    try (PreparedStatement statement =
+        connection.prepareStatement("SELECT json_serialize_sql(?)")) {
+      statement.setString(1, sql);
+      try (ResultSet result = statement.executeQuery()) {
+        result.next();
+        return JSON.readTree(result.getString(1));
+      }
+    } catch (SQLException | IOException e) {
+      return null;
+    }
+  }
+
+  private static void collect(JsonNode node, String defaultSchema, Set<TableId> out) {
+    if (node.isObject() && "BASE_TABLE".equals(node.path("type").asText())) {
+      String catalog = node.path("catalog_name").asText("");
+      String schema = node.path("schema_name").asText("");
+      String name = node.path("table_name").asText("");
+      if (schema.isEmpty() && catalog.isEmpty()) {
+        schema = defaultSchema;
+      }
+      if ((catalog.isEmpty() || catalog.equals(SqlEngine.CATALOG))
+          && TableId.isValidName(schema)
+          && TableId.isValidName(name)) {
+        out.add(TableId.of(schema, name));
+      }
+    }
+    node.forEach(child -> collect(child, defaultSchema, out));
+  }
+
+  /** Creates the DuckDB schema of {@code namespace} if it does not exist yet. */
+  synchronized void ensureSchema(String namespace) {
+    if (schemas.contains(namespace)) {
+      return;
+    }
+    try (Statement statement = database.createStatement()) {
+      statement.execute(
+          "CREATE SCHEMA IF NOT EXISTS " + SqlEngine.CATALOG + "." + SqlText.identifier(namespace));
+      schemas.add(namespace);
+    } catch (SQLException e) {
+      throw new QuiverException(
+          QuiverErrorCode.INTERNAL,
+          e,
+          "Cannot create SQL schema %s: %s",
+          namespace,
+          e.getMessage());
+    }
+  }
+
+  private synchronized void refresh(QuiverTable table) {
+    long snapshot = table.currentSnapshotId().orElse(0L);
+    Long current = views.get(table.id());
+    if (current != null && current == snapshot) {
+      return;
+    }
+    ensureSchema(table.id().namespace());
+    try (Statement statement = database.createStatement()) {
+      statement.execute(
+          "CREATE OR REPLACE VIEW " + viewName(table.id()) + " AS " + select(table, snapshot));
+      views.put(table.id(), snapshot);
+    } catch (SQLException e) {
+      throw new QuiverException(
+          QuiverErrorCode.INTERNAL,
+          e,
+          "Cannot bind table %s for SQL: %s",
+          table.id(),
+          e.getMessage());
+    }
+  }
+
+  private synchronized void forget(TableId id) {
+    if (views.remove(id) == null) {
+      return;
+    }
+    try (Statement statement = database.createStatement()) {
+      statement.execute("DROP VIEW IF EXISTS " + viewName(id));
+    } catch (SQLException e) {
+      throw new QuiverException(
+          QuiverErrorCode.INTERNAL, e, "Cannot unbind dropped table %s: %s", id, e.getMessage());
+    }
+  }
+
+  private static String viewName(TableId id) {
+    return SqlEngine.CATALOG
+        + "."
+        + SqlText.identifier(id.namespace())
+        + "."
+        + SqlText.identifier(id.name());
+  }
+
+  /** The snapshot's rows with the table's columns; a typed empty relation for no files. */
+  static String select(QuiverTable table, long snapshot) {
+    List<DataFile> files =
+        snapshot == 0 ? List.of() : table.files(snapshot, Expressions.alwaysTrue());
+    List<Field> fields = table.arrowSchema().getFields();
+    StringBuilder sql = new StringBuilder("SELECT ");
+    for (int i = 0; i < fields.size(); i++) {
+      Field field = fields.get(i);
+      sql.append(i == 0 ? "" : ", ");
+      if (files.isEmpty()) {
+        sql.append("CAST(NULL AS ").append(DuckDbTypes.sqlType(field)).append(") AS ");
+      }
+      sql.append(SqlText.identifier(field.getName()));
+    }
+    if (files.isEmpty()) {
+      return sql.append(" WHERE false").toString();
+    }
+    sql.append(" FROM read_parquet([");
+    for (int i = 0; i < files.size(); i++) {
+      String path = LocalFileIO.toPath(files.get(i).location()).toString();
+      sql.append(i == 0 ? "" : ", ").append(SqlText.literal(path));
+    }
+    return sql.append("])").toString();
+  }
+}

@@ -1,0 +1,324 @@
+package dev.quiver.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.quiver.testing.ArrowAllocatorExtension;
+import java.math.BigDecimal;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.DatabaseMetaData;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.ResultSetMetaData;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.sql.Types;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import org.apache.arrow.flight.FlightClient;
+import org.apache.arrow.flight.FlightDescriptor;
+import org.apache.arrow.flight.FlightInfo;
+import org.apache.arrow.flight.FlightStream;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.BigIntVector;
+import org.apache.arrow.vector.DecimalVector;
+import org.apache.arrow.vector.TimeStampMicroTZVector;
+import org.apache.arrow.vector.TimeStampMilliTZVector;
+import org.apache.arrow.vector.TimeStampNanoTZVector;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.types.TimeUnit;
+import org.apache.arrow.vector.types.pojo.ArrowType;
+import org.apache.arrow.vector.types.pojo.Field;
+import org.apache.arrow.vector.types.pojo.Schema;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * SQL through the real Flight SQL JDBC driver (the one DBeaver and JDBC programs load) against the
+ * real server: metadata browsing, statements, prepared statements with parameters, joins and
+ * aggregates, exact timestamps and decimals, and clear errors that leave the connection usable.
+ */
+@ExtendWith({QuiverServerExtension.class, ArrowAllocatorExtension.class})
+class SqlJdbcIT {
+  private static final long MICROS = 1_700_000_000_123_456L;
+  private static final long MILLIS = 1_700_000_000_123L;
+  private static final long NANOS = 1_700_000_000_123_456_789L;
+
+  private final QuiverServerProcess server;
+  private final String ns = "jdbc_" + UUID.randomUUID().toString().substring(0, 8);
+
+  SqlJdbcIT(QuiverServerProcess server) {
+    this.server = server;
+  }
+
+  static Connection connect(QuiverServerProcess server, String extra) throws SQLException {
+    return DriverManager.getConnection(
+        "jdbc:arrow-flight-sql://127.0.0.1:" + server.port() + "/?useEncryption=false" + extra);
+  }
+
+  private void putRows(BufferAllocator allocator, String table, long first, long count) {
+    try (FlightClient client = FlightClient.builder(allocator, server.location()).build()) {
+      FlightTables.put(client, allocator, FlightDescriptor.path(ns, table), first, count);
+    } catch (InterruptedException e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  @Test
+  void databaseMetaDataBrowsesTheTables(BufferAllocator allocator) throws Exception {
+    putRows(allocator, "orders", 0, 10);
+    try (Connection connection = connect(server, "")) {
+      DatabaseMetaData meta = connection.getMetaData();
+
+      assertThat(meta.getDatabaseProductName()).isEqualTo("Quiver");
+      assertThat(column(meta.getCatalogs(), "TABLE_CAT")).containsExactly("quiver");
+      assertThat(column(meta.getSchemas("quiver", ns), "TABLE_SCHEM")).containsExactly(ns);
+      assertThat(column(meta.getTables("quiver", ns, "%", null), "TABLE_NAME"))
+          .containsExactly("orders");
+      assertThat(column(meta.getTables("quiver", ns, "%", new String[] {"VIEW"}), "TABLE_NAME"))
+          .isEmpty();
+      List<String> columns = new ArrayList<>();
+      try (ResultSet rs = meta.getColumns("quiver", ns, "orders", "%")) {
+        while (rs.next()) {
+          columns.add(rs.getString("COLUMN_NAME") + " " + rs.getInt("DATA_TYPE"));
+        }
+      }
+      assertThat(columns)
+          .containsExactly("id " + Types.BIGINT, "name " + Types.VARCHAR, "amount " + Types.DOUBLE);
+      // The 18.3 driver does not implement getTypeInfo (Avatica's empty default); the server's
+      // GetXdbcTypeInfo is checked through Arrow's FlightSqlClient in flight-server's tests.
+      assertThat(column(meta.getTypeInfo(), "TYPE_NAME")).isEmpty();
+      assertThat(column(meta.getPrimaryKeys("quiver", ns, "orders"), "COLUMN_NAME")).isEmpty();
+      assertThat(column(meta.getImportedKeys("quiver", ns, "orders"), "PKCOLUMN_NAME")).isEmpty();
+      assertThat(column(meta.getExportedKeys("quiver", ns, "orders"), "FKCOLUMN_NAME")).isEmpty();
+      assertThat(column(meta.getTableTypes(), "TABLE_TYPE")).containsExactly("TABLE");
+    }
+  }
+
+  @Test
+  void statementAndPreparedStatementQueries(BufferAllocator allocator) throws Exception {
+    putRows(allocator, "t", 0, 1000);
+    try (Connection connection = connect(server, "");
+        Statement statement = connection.createStatement()) {
+      try (ResultSet rs =
+          statement.executeQuery("SELECT count(*) AS n, sum(id) AS total FROM " + ns + ".t")) {
+        assertThat(rs.next()).isTrue();
+        assertThat(rs.getLong("n")).isEqualTo(1000);
+        assertThat(rs.getLong("total")).isEqualTo(999 * 1000 / 2);
+      }
+      try (PreparedStatement prepared =
+          connection.prepareStatement(
+              "SELECT id, name FROM " + ns + ".t WHERE id BETWEEN ? AND ? ORDER BY id")) {
+        prepared.setLong(1, 10);
+        prepared.setLong(2, 12);
+        assertThat(rows(prepared.executeQuery()))
+            .containsExactly(
+                List.of(10L, "name-10"), List.of(11L, "name-11"), List.of(12L, "name-12"));
+        prepared.setLong(1, 998);
+        prepared.setLong(2, 5000);
+        assertThat(rows(prepared.executeQuery()))
+            .containsExactly(List.of(998L, "name-998"), List.of(999L, "name-999"));
+      }
+    }
+  }
+
+  @Test
+  void joinsAndAggregatesAcrossTwoTables(BufferAllocator allocator) throws Exception {
+    putRows(allocator, "left_side", 0, 1000);
+    putRows(allocator, "right_side", 500, 1000);
+    // catalog= makes the driver send SetSessionOptions.
+    Connection connection = connect(server, "&catalog=quiver");
+    try (Statement statement = connection.createStatement()) {
+      String sql =
+          "SELECT a.id % 3 AS k, count(*) AS n FROM "
+              + ns
+              + ".left_side a JOIN quiver."
+              + ns
+              + ".right_side b ON a.id = b.id GROUP BY k ORDER BY k";
+      assertThat(rows(statement.executeQuery(sql)))
+          .containsExactly(List.of(0L, 167L), List.of(1L, 166L), List.of(2L, 167L));
+    } finally {
+      closeWithCatalog(connection);
+    }
+  }
+
+  /**
+   * Closes a connection opened with catalog=. The 18.3 driver closes its client twice and the
+   * second CloseSession fails on the already shut channel (apache/arrow-java#66, fixed upstream
+   * later), a client-side error with no server call behind it; any other failure still fails.
+   */
+  static void closeWithCatalog(Connection connection) throws SQLException {
+    try {
+      connection.close();
+    } catch (SQLException e) {
+      if (!String.valueOf(e.getMessage()).contains("Channel shutdown invoked")) {
+        throw e;
+      }
+    }
+  }
+
+  @Test
+  void errorsAreClearAndTheConnectionStaysUsable() throws Exception {
+    try (Connection connection = connect(server, "");
+        Statement statement = connection.createStatement()) {
+      assertThatThrownBy(() -> statement.executeQuery("SELEC 1"))
+          .isInstanceOf(SQLException.class)
+          .hasStackTraceContaining("INVALID_ARGUMENT")
+          .hasMessageContaining("syntax error at or near \"SELEC\"");
+      assertThatThrownBy(() -> statement.executeQuery("SELECT * FROM nope.missing"))
+          .isInstanceOf(SQLException.class)
+          .hasStackTraceContaining("NOT_FOUND")
+          .hasMessageContaining("Table nope.missing does not exist");
+      try (ResultSet rs = statement.executeQuery("SELECT 41 + 1 AS answer")) {
+        assertThat(rs.next()).isTrue();
+        assertThat(rs.getInt("answer")).isEqualTo(42);
+      }
+    }
+  }
+
+  @Test
+  void zonedTimestampsAndDecimalsRoundTripExactly(BufferAllocator allocator) throws Exception {
+    Schema schema =
+        new Schema(
+            List.of(
+                Field.nullable("id", new ArrowType.Int(64, true)),
+                Field.nullable("ts_us", new ArrowType.Timestamp(TimeUnit.MICROSECOND, "UTC")),
+                Field.nullable(
+                    "ts_ms", new ArrowType.Timestamp(TimeUnit.MILLISECOND, "Europe/Oslo")),
+                Field.nullable("ts_ns", new ArrowType.Timestamp(TimeUnit.NANOSECOND, "UTC")),
+                Field.nullable("amount", new ArrowType.Decimal(18, 2, 128))));
+    try (FlightClient client = FlightClient.builder(allocator, server.location()).build();
+        VectorSchemaRoot root = VectorSchemaRoot.create(schema, allocator)) {
+      root.allocateNew();
+      ((BigIntVector) root.getVector("id")).setSafe(0, 1);
+      ((TimeStampMicroTZVector) root.getVector("ts_us")).setSafe(0, MICROS);
+      ((TimeStampMilliTZVector) root.getVector("ts_ms")).setSafe(0, MILLIS);
+      ((TimeStampNanoTZVector) root.getVector("ts_ns")).setSafe(0, NANOS);
+      ((DecimalVector) root.getVector("amount")).setSafe(0, new BigDecimal("12345.67"));
+      root.setRowCount(1);
+      FlightTables.put(client, FlightDescriptor.path(ns, "times"), root, s -> s.putNext());
+
+      // Flight SQL (SQL text as a command) keeps the table's exact Arrow types.
+      FlightInfo info =
+          client.getInfo(
+              FlightDescriptor.command(
+                  ("SELECT ts_us, ts_ms, ts_ns, amount FROM " + ns + ".times")
+                      .getBytes(StandardCharsets.UTF_8)));
+      try (FlightStream stream = client.getStream(info.getEndpoints().get(0).getTicket())) {
+        assertThat(stream.next()).isTrue();
+        VectorSchemaRoot result = stream.getRoot();
+        assertThat(result.getSchema().getFields())
+            .extracting(Field::getType)
+            .containsExactly(
+                new ArrowType.Timestamp(TimeUnit.MICROSECOND, "UTC"),
+                new ArrowType.Timestamp(TimeUnit.MILLISECOND, "Europe/Oslo"),
+                new ArrowType.Timestamp(TimeUnit.NANOSECOND, "UTC"),
+                new ArrowType.Decimal(18, 2, 128));
+        assertThat(((TimeStampMicroTZVector) result.getVector(0)).get(0)).isEqualTo(MICROS);
+        assertThat(((TimeStampMilliTZVector) result.getVector(1)).get(0)).isEqualTo(MILLIS);
+        assertThat(((TimeStampNanoTZVector) result.getVector(2)).get(0)).isEqualTo(NANOS);
+      }
+    }
+    // Through JDBC, UTC columns only: the 18.3 driver turns a timestamp in another zone
+    // (Europe/Oslo here) into a java.sql.Timestamp of the zone's wall-clock time read in the
+    // JVM's zone, shifting the instant; the wire carries it exactly, as checked above.
+    try (Connection connection = connect(server, "");
+        Statement statement = connection.createStatement();
+        ResultSet rs =
+            statement.executeQuery("SELECT ts_us, ts_ns, amount FROM " + ns + ".times")) {
+      ResultSetMetaData meta = rs.getMetaData();
+      for (int i = 1; i <= 2; i++) {
+        // The 18.3 driver reports zoned timestamps as TIMESTAMP; the values below are instants.
+        assertThat(meta.getColumnType(i)).isIn(Types.TIMESTAMP, Types.TIMESTAMP_WITH_TIMEZONE);
+      }
+      assertThat(meta.getColumnType(3)).isEqualTo(Types.DECIMAL);
+      assertThat(meta.getPrecision(3)).isEqualTo(18);
+      assertThat(meta.getScale(3)).isEqualTo(2);
+      assertThat(rs.next()).isTrue();
+      assertThat(rs.getTimestamp(1).toInstant())
+          .isEqualTo(Instant.ofEpochSecond(1_700_000_000L, 123_456_000));
+      assertThat(rs.getTimestamp(2).toInstant())
+          .isEqualTo(Instant.ofEpochSecond(1_700_000_000L, 123_456_789));
+      assertThat(rs.getBigDecimal(3)).isEqualTo(new BigDecimal("12345.67"));
+    }
+  }
+
+  @Test
+  void executeUpdateCreatesInsertsAndDropsTables() throws Exception {
+    String table = ns + ".made";
+    try (Connection connection = connect(server, "");
+        Statement statement = connection.createStatement()) {
+      assertThat(
+              statement.executeUpdate(
+                  "CREATE TABLE " + table + " (id BIGINT, label VARCHAR, amount DECIMAL(10,2))"))
+          .isZero();
+      assertThat(
+              statement.executeUpdate(
+                  "INSERT INTO " + table + " VALUES (1, 'one', 1.50), (2, 'two', NULL)"))
+          .isEqualTo(2);
+      assertThat(
+              statement.executeUpdate(
+                  "INSERT INTO " + table + " SELECT id + 10, label, amount FROM " + table))
+          .isEqualTo(2);
+      try (PreparedStatement insert =
+          connection.prepareStatement("INSERT INTO " + table + " VALUES (?, ?, ?)")) {
+        insert.setLong(1, 100);
+        insert.setString(2, "hundred");
+        insert.setBigDecimal(3, new BigDecimal("100.25"));
+        assertThat(insert.executeUpdate()).isEqualTo(1);
+      }
+      assertThat(
+              rows(
+                  statement.executeQuery(
+                      "SELECT id, label, amount FROM " + table + " ORDER BY id")))
+          .containsExactly(
+              List.of(1L, "one", new BigDecimal("1.50")),
+              java.util.Arrays.asList(2L, "two", null),
+              List.of(11L, "one", new BigDecimal("1.50")),
+              java.util.Arrays.asList(12L, "two", null),
+              List.of(100L, "hundred", new BigDecimal("100.25")));
+      assertThat(
+              statement.executeUpdate(
+                  "CREATE TABLE " + ns + ".copied AS SELECT * FROM " + table + " WHERE id > 10"))
+          .isEqualTo(3);
+      assertThat(statement.executeUpdate("DROP TABLE " + ns + ".copied")).isZero();
+      assertThatThrownBy(() -> statement.executeQuery("SELECT * FROM " + ns + ".copied"))
+          .isInstanceOf(SQLException.class)
+          .hasStackTraceContaining("NOT_FOUND")
+          .hasMessageContaining(ns + ".copied");
+      assertThatThrownBy(() -> statement.executeUpdate("DELETE FROM " + table))
+          .isInstanceOf(SQLException.class)
+          .hasStackTraceContaining("UNIMPLEMENTED")
+          .hasMessageContaining("is not supported");
+    }
+  }
+
+  static List<String> column(ResultSet rs, String name) throws SQLException {
+    List<String> values = new ArrayList<>();
+    try (rs) {
+      while (rs.next()) {
+        values.add(rs.getString(name));
+      }
+    }
+    return values;
+  }
+
+  static List<List<Object>> rows(ResultSet rs) throws SQLException {
+    List<List<Object>> rows = new ArrayList<>();
+    try (rs) {
+      int columns = rs.getMetaData().getColumnCount();
+      while (rs.next()) {
+        List<Object> row = new ArrayList<>();
+        for (int i = 1; i <= columns; i++) {
+          row.add(SqlConformanceClient.plain(rs.getObject(i)));
+        }
+        rows.add(row);
+      }
+    }
+    return rows;
+  }
+}
