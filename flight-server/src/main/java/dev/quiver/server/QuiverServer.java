@@ -80,7 +80,8 @@ public final class QuiverServer implements AutoCloseable {
               config.memoryTotal(),
               config.memoryQueryLimit(),
               new MemoryGovernor.Admission(
-                  config.callReservation(), config.admissionQueue(), config.admissionTimeout()));
+                  config.callReservation(), config.admissionQueue(), config.admissionTimeout()),
+              config.transportReserve());
       opened.add(memory);
       Path spill = dataDir.resolve("tmp");
       Files.createDirectories(spill);
@@ -104,7 +105,7 @@ public final class QuiverServer implements AutoCloseable {
       QuiverProducer producer = new QuiverProducer(store, memory, config, streams, uri::get);
       Consumer<NettyServerBuilder> addHealth = b -> b.addService(health.getHealthService());
       FlightServer flight =
-          FlightServer.builder(memory.root(), bind, producer)
+          FlightServer.builder(memory.transport(), bind, producer)
               .transportHint("grpc.builderConsumer", addHealth)
               .build()
               .start();

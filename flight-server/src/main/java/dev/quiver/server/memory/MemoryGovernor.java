@@ -30,6 +30,13 @@ import org.slf4j.LoggerFactory;
  * most {@link Admission#queueLength} calls for at most {@link Admission#timeout}, woken each time
  * another call closes its allocator, and is then refused with RESOURCE_EXHAUSTED.
  *
+ * <p>Flight's transport: the Flight server decodes incoming batches (up to six per DoPut, its flow
+ * control window) into {@link #transport()} before a call's handler takes them over. Those
+ * allocations happen inside gRPC, where a refusal cannot be turned into a clean status (gRPC fails
+ * the call with UNKNOWN), so the transport allocator holds a reservation of {@code memory.total}
+ * that calls can never take: transport decoding fails only past that reserve, and only when calls
+ * hold all the rest.
+ *
  * <p>Thread-safe. Whoever takes a call allocator closes it on every path; {@link #close()} then
  * finds the root empty. A call that outgrows its limit gets an Arrow OutOfMemoryException, which
  * the Flight layer reports through {@link #exceeded}.
@@ -46,6 +53,8 @@ public final class MemoryGovernor implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(MemoryGovernor.class);
 
   private final RootAllocator root;
+  private final BufferAllocator transport;
+  private final long transportReserve;
   private final long queryLimit;
   private final long callReservation;
   private final Admission admission;
@@ -93,9 +102,25 @@ public final class MemoryGovernor implements AutoCloseable {
     this(totalBytes, queryLimitBytes, Admission.NONE);
   }
 
-  /** A governor that admits calls as {@code admission} says. */
+  /** A governor that admits calls as {@code admission} says, with no transport reserve. */
   public MemoryGovernor(long totalBytes, long queryLimitBytes, Admission admission) {
+    this(totalBytes, queryLimitBytes, admission, 0);
+  }
+
+  /**
+   * A governor that admits calls as {@code admission} says and keeps {@code transportReserveBytes}
+   * of the total for Flight's transport (see the class comment).
+   */
+  public MemoryGovernor(
+      long totalBytes, long queryLimitBytes, Admission admission, long transportReserveBytes) {
+    if (transportReserveBytes < 0 || transportReserveBytes > totalBytes / 2) {
+      throw new IllegalArgumentException(
+          "The transport reserve must be between 0 and half of the total, got "
+              + transportReserveBytes);
+    }
     this.root = new RootAllocator(new CallListener(), totalBytes);
+    this.transportReserve = transportReserveBytes;
+    this.transport = root.newChildAllocator("flight-transport", transportReserveBytes, totalBytes);
     this.queryLimit = Math.min(queryLimitBytes, totalBytes);
     this.admission = requireNonNull(admission, "admission is null");
     this.callReservation = Math.min(admission.callReservation(), queryLimit);
@@ -216,7 +241,7 @@ public final class MemoryGovernor implements AutoCloseable {
         "%s: the server's Arrow memory is exhausted (%s of %s in use, memory.total; each call"
             + " reserves %s, memory.call-reservation); %s",
         name,
-        DataSize.format(root.getAllocatedMemory()),
+        DataSize.format(allocated()),
         DataSize.format(root.getLimit()),
         DataSize.format(callReservation),
         reason);
@@ -261,18 +286,30 @@ public final class MemoryGovernor implements AutoCloseable {
     return root;
   }
 
+  /**
+   * The allocator the Flight server decodes incoming messages into, with its reserve (see the class
+   * comment); it lives as long as the server and this governor closes it.
+   */
+  public BufferAllocator transport() {
+    return transport;
+  }
+
   public long queryLimit() {
     return queryLimit;
   }
 
-  /** Allocated over memory.total, read from two counters without locking. */
+  /** Allocated over memory.total, read from a few counters without locking. */
   public double pressure() {
-    return (double) root.getAllocatedMemory() / root.getLimit();
+    return (double) allocated() / root.getLimit();
   }
 
-  /** Bytes of Arrow memory allocated now, by every call together (reservations included). */
+  /**
+   * Bytes of Arrow memory in use now: every call (admission reservations included) and Flight's
+   * transport. The unused part of the transport reserve is not counted: it is kept, not used.
+   */
   public long allocated() {
-    return root.getAllocatedMemory();
+    long unusedReserve = Math.max(0, transportReserve - transport.getAllocatedMemory());
+    return root.getAllocatedMemory() - unusedReserve;
   }
 
   /** Calls waiting for admission now. */
@@ -296,7 +333,7 @@ public final class MemoryGovernor implements AutoCloseable {
           cause,
           "%s: the server's Arrow memory is exhausted (%s of %s in use, memory.total)",
           callName,
-          DataSize.format(root.getAllocatedMemory()),
+          DataSize.format(allocated()),
           DataSize.format(rootLimit));
     }
     record(callName, QUERY_LIMIT_KEY, queryLimit);
@@ -337,7 +374,9 @@ public final class MemoryGovernor implements AutoCloseable {
           root.getLimit(),
           queryLimit,
           callReservation,
-          root.getAllocatedMemory(),
+          transportReserve,
+          transport.getAllocatedMemory(),
+          allocated(),
           root.getPeakMemoryAllocation(),
           queue.size(),
           waits,
@@ -348,16 +387,19 @@ public final class MemoryGovernor implements AutoCloseable {
   }
 
   /**
-   * Closes the root allocator. If calls still hold memory (they did not finish when asked to), the
-   * root is left open and the holders are logged: the process is exiting, and failing the shutdown
-   * over it would only hide the report.
+   * Closes the transport and root allocators. If calls still hold memory (they did not finish when
+   * asked to), the allocators are left open and the holders are logged: the process is exiting, and
+   * failing the shutdown over it would only hide the report.
    */
   @Override
   public void close() {
-    if (root.getAllocatedMemory() != 0 || !root.getChildAllocators().isEmpty()) {
+    if (transport.getAllocatedMemory() != 0
+        || root.getChildAllocators().size() != 1
+        || root.getAllocatedMemory() != transportReserve) {
       LOG.error("Arrow memory still held at shutdown:\n{}", root.toVerboseString());
       return;
     }
+    transport.close();
     root.close();
   }
 

@@ -33,6 +33,7 @@ class ServerConfigTest {
     assertThat(config.callReservation()).isEqualTo(1L << 20);
     assertThat(config.admissionQueue()).isEqualTo(64);
     assertThat(config.admissionTimeout()).isEqualTo(Duration.ofSeconds(30));
+    assertThat(config.transportReserve()).isEqualTo(256L << 20);
     assertThat(config.duckdbMemoryLimit()).isEqualTo(512L << 20);
   }
 
@@ -65,6 +66,7 @@ class ServerConfigTest {
             Map.entry("memory.call-reservation", "2MB"),
             Map.entry("memory.admission-queue", "8"),
             Map.entry("memory.admission-timeout", "1500ms"),
+            Map.entry("memory.transport-reserve", "96MB"),
             Map.entry("duckdb.memory-limit", "128MB"));
     ServerConfig config = ServerConfig.load(Map.of(), Map.of(), flags);
     assertThat(config)
@@ -88,11 +90,29 @@ class ServerConfigTest {
                 2L << 20,
                 8,
                 Duration.ofMillis(1500),
+                96L << 20,
                 128L << 20));
     assertThat(flags.keySet())
         .as("every key is covered by this test")
         .containsExactlyInAnyOrderElementsOf(
             ServerConfig.KEYS.stream().map(ConfigKey::name).toList());
+  }
+
+  @Test
+  void transportReserveIsAQuarterOfTheTotalByDefaultAndAtMostHalf() {
+    assertThat(
+            ServerConfig.load(Map.of(), Map.of(), Map.of("memory.total", "128MB"))
+                .transportReserve())
+        .isEqualTo(32L << 20);
+    assertThatThrownBy(
+            () ->
+                ServerConfig.load(
+                    Map.of(),
+                    Map.of(),
+                    Map.of("memory.total", "128MB", "memory.transport-reserve", "65MB")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("memory.transport-reserve")
+        .hasMessageContaining("at most half of memory.total");
   }
 
   @Test
