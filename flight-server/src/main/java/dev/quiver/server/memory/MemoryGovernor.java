@@ -14,7 +14,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.arrow.memory.AllocationListener;
+import org.apache.arrow.memory.AllocationOutcome;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.OutOfMemoryException;
 import org.apache.arrow.memory.RootAllocator;
@@ -35,7 +37,15 @@ import org.slf4j.LoggerFactory;
  * allocations happen inside gRPC, where a refusal cannot be turned into a clean status (gRPC fails
  * the call with UNKNOWN), so the transport allocator holds a reservation of {@code memory.total}
  * that calls can never take: transport decoding fails only past that reserve, and only when calls
- * hold all the rest.
+ * hold all the rest. Past the reserve a decode that finds no memory waits, up to {@code
+ * memory.admission-timeout}, for calls to release some, instead of failing at once: it blocks the
+ * gRPC executor thread of that one call, which is the backpressure a put needs.
+ *
+ * <p>Server headroom: {@link #checkQueryLimit}, called between batches, also fails the call with
+ * SERVER_MEMORY_EXHAUSTED when less than {@link #serverMargin()} of memory.total is left. A call
+ * that meets the hard limit in the middle of a batch fails less cleanly (Arrow's C Data import
+ * leaks the half-moved batch, gRPC's decoder reports UNKNOWN), so calls give up at that margin,
+ * before anyone gets to the hard limit.
  *
  * <p>Thread-safe. Whoever takes a call allocator closes it on every path; {@link #close()} then
  * finds the root empty. A call that outgrows its limit gets an Arrow OutOfMemoryException, which
@@ -47,6 +57,9 @@ public final class MemoryGovernor implements AutoCloseable {
   static final String ADMISSION_TIMEOUT_KEY = "memory.admission-timeout";
   static final String ADMISSION_QUEUE_KEY = "memory.admission-queue";
 
+  /** The most {@link #serverMargin()} can be, however large memory.total is. */
+  static final long MAX_SERVER_MARGIN = 64L << 20;
+
   /** How many limit hits the report keeps. */
   static final int RECENT_HITS = 20;
 
@@ -55,6 +68,7 @@ public final class MemoryGovernor implements AutoCloseable {
   private final RootAllocator root;
   private final BufferAllocator transport;
   private final long transportReserve;
+  private final long serverMargin;
   private final long queryLimit;
   private final long callReservation;
   private final Admission admission;
@@ -70,6 +84,11 @@ public final class MemoryGovernor implements AutoCloseable {
   private long waits;
   private long refused;
   private final ArrayDeque<MemoryReport.LimitHit> hits = new ArrayDeque<>();
+
+  // Transport decodes waiting for memory (see TransportListener); its own monitor, never held
+  // while allocating.
+  private final Object transportLock = new Object();
+  private final AtomicInteger transportWaiters = new AtomicInteger();
 
   /**
    * What a call needs to be admitted, and how long it may wait.
@@ -119,8 +138,11 @@ public final class MemoryGovernor implements AutoCloseable {
               + transportReserveBytes);
     }
     this.root = new RootAllocator(new CallListener(), totalBytes);
+    this.serverMargin = Math.min(totalBytes / 8, MAX_SERVER_MARGIN);
     this.transportReserve = transportReserveBytes;
-    this.transport = root.newChildAllocator("flight-transport", transportReserveBytes, totalBytes);
+    this.transport =
+        root.newChildAllocator(
+            "flight-transport", new TransportListener(), transportReserveBytes, totalBytes);
     this.queryLimit = Math.min(queryLimitBytes, totalBytes);
     this.admission = requireNonNull(admission, "admission is null");
     this.callReservation = Math.min(admission.callReservation(), queryLimit);
@@ -161,11 +183,22 @@ public final class MemoryGovernor implements AutoCloseable {
     checkQueryLimit(callName, call.getAllocatedMemory());
   }
 
-  /** Throws {@link #exceeded} when a call holding {@code heldBytes} is over the query limit. */
+  /**
+   * Throws {@link #exceeded} when a call holding {@code heldBytes} is over the query limit, or when
+   * the server has less than {@link #serverMargin()} left (see the class comment).
+   */
   public void checkQueryLimit(String callName, long heldBytes) {
     if (heldBytes > queryLimit) {
       throw exceeded(callName, null);
     }
+    if (root.getHeadroom() < serverMargin) {
+      throw serverExhausted(callName, null);
+    }
+  }
+
+  /** How much of memory.total calls leave free: an eighth of it, at most 64 MB. */
+  public long serverMargin() {
+    return serverMargin;
   }
 
   private BufferAllocator admit(String name, long cap) {
@@ -324,17 +357,9 @@ public final class MemoryGovernor implements AutoCloseable {
    * {@link #report()}.
    */
   public QuiverException exceeded(String callName, Throwable cause) {
-    long rootLimit = root.getLimit();
-    boolean serverFull = root.getAllocatedMemory() + queryLimit > rootLimit;
+    boolean serverFull = root.getAllocatedMemory() + queryLimit > root.getLimit();
     if (serverFull) {
-      record(callName, TOTAL_KEY, rootLimit);
-      return new QuiverException(
-          QuiverErrorCode.SERVER_MEMORY_EXHAUSTED,
-          cause,
-          "%s: the server's Arrow memory is exhausted (%s of %s in use, memory.total)",
-          callName,
-          DataSize.format(allocated()),
-          DataSize.format(rootLimit));
+      return serverExhausted(callName, cause);
     }
     record(callName, QUERY_LIMIT_KEY, queryLimit);
     return new QuiverException(
@@ -343,6 +368,17 @@ public final class MemoryGovernor implements AutoCloseable {
         "%s needs more than %s (memory.query-limit)",
         callName,
         DataSize.format(queryLimit));
+  }
+
+  private QuiverException serverExhausted(String callName, Throwable cause) {
+    record(callName, TOTAL_KEY, root.getLimit());
+    return new QuiverException(
+        QuiverErrorCode.SERVER_MEMORY_EXHAUSTED,
+        cause,
+        "%s: the server's Arrow memory is exhausted (%s of %s in use, memory.total)",
+        callName,
+        DataSize.format(allocated()),
+        DataSize.format(root.getLimit()));
   }
 
   private void record(String name, String limitKey, long limit) {
@@ -412,7 +448,63 @@ public final class MemoryGovernor implements AutoCloseable {
     }
   }
 
+  /** Transport decodes waiting for memory now (see the class comment). */
+  public int transportWaiters() {
+    return transportWaiters.get();
+  }
+
+  /** Wakes transport decodes waiting for memory; cheap when none waits (every release calls it). */
+  private void released() {
+    if (transportWaiters.get() > 0) {
+      synchronized (transportLock) {
+        transportLock.notifyAll();
+      }
+    }
+  }
+
+  private final class TransportListener implements AllocationListener {
+    @Override
+    public void onRelease(long size) {
+      released();
+    }
+
+    /** Waits for room to decode {@code size} more bytes; true (retry the allocation) if it came. */
+    @Override
+    public boolean onFailedAllocation(long size, AllocationOutcome outcome) {
+      long deadline = System.nanoTime() + admission.timeout().toNanos();
+      transportWaiters.incrementAndGet();
+      try {
+        synchronized (transportLock) {
+          while (transport.getHeadroom() < size) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+              LOG.warn(
+                  "Flight could not decode an incoming batch of {} within {} ms: {} of {} in use",
+                  DataSize.format(size),
+                  admission.timeout().toMillis(),
+                  DataSize.format(allocated()),
+                  DataSize.format(root.getLimit()));
+              return false;
+            }
+            TimeUnit.NANOSECONDS.timedWait(transportLock, left);
+          }
+          return true;
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      } finally {
+        transportWaiters.decrementAndGet();
+      }
+    }
+  }
+
   private final class CallListener implements AllocationListener {
+    @Override
+    public void onRelease(long size) {
+      released();
+    }
+
     @Override
     public void onChildRemoved(BufferAllocator parent, BufferAllocator child) {
       if (parent == root && openedAt.remove(child) != null) {

@@ -87,6 +87,55 @@ class MemoryGovernorTest {
   }
 
   @Test
+  void aTransportDecodePastTheReserveWaitsForACallToReleaseMemory() throws Exception {
+    try (MemoryGovernor governor =
+        new MemoryGovernor(
+            16 * MB, 16 * MB, new MemoryGovernor.Admission(0, 0, Duration.ofMinutes(5)), 4 * MB)) {
+      BufferAllocator call = governor.newCallAllocator("DoGet ns.t");
+      ArrowBuf held = call.buffer(8 * MB);
+      ArrowBuf more = call.buffer(4 * MB);
+      try (ArrowBuf reserved = governor.transport().buffer(4 * MB)) {
+        Thread releaser =
+            new Thread(
+                () -> {
+                  try {
+                    awaitCondition(() -> governor.transportWaiters() == 1, "the decode to wait");
+                  } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                  }
+                  more.close();
+                });
+        releaser.start();
+        try (ArrowBuf decoded = governor.transport().buffer(4 * MB)) {
+          assertThat(decoded.capacity()).isEqualTo(4 * MB);
+        }
+        releaser.join();
+      } finally {
+        held.close();
+        call.close();
+      }
+    }
+  }
+
+  @Test
+  void aTransportDecodeThatFindsNoMemoryInTimeFails() {
+    try (MemoryGovernor governor =
+            new MemoryGovernor(
+                16 * MB,
+                16 * MB,
+                new MemoryGovernor.Admission(0, 0, Duration.ofMillis(50)),
+                4 * MB);
+        BufferAllocator call = governor.newCallAllocator("DoGet ns.t");
+        ArrowBuf held = call.buffer(8 * MB);
+        ArrowBuf more = call.buffer(4 * MB);
+        ArrowBuf reserved = governor.transport().buffer(4 * MB)) {
+      assertThatThrownBy(() -> governor.transport().buffer(MB))
+          .isInstanceOf(OutOfMemoryException.class);
+      assertThat(governor.transportWaiters()).isZero();
+    }
+  }
+
+  @Test
   void aTransportReserveOverHalfTheTotalIsRefused() {
     assertThatThrownBy(() -> new MemoryGovernor(16 * MB, MB, MemoryGovernor.Admission.NONE, 9 * MB))
         .isInstanceOf(IllegalArgumentException.class)
