@@ -99,7 +99,8 @@ public final class QuiverServer implements AutoCloseable {
               config.memoryTotal(),
               config.memoryQueryLimit(),
               new MemoryGovernor.Admission(
-                  config.callReservation(), config.admissionQueue(), config.admissionTimeout()));
+                  config.callReservation(), config.admissionQueue(), config.admissionTimeout()),
+              config.transportReserve());
       opened.add(memory);
       Telemetry telemetry = Telemetry.start(config.telemetry(), memory, telemetryOptions);
       opened.add(0, telemetry);
@@ -133,7 +134,7 @@ public final class QuiverServer implements AutoCloseable {
       QuiverProducer producer = new QuiverProducer(store, sql, memory, config, streams, uri::get);
       Consumer<NettyServerBuilder> addHealth = b -> b.addService(health.getHealthService());
       FlightServer.Builder builder =
-          FlightServer.builder(memory.root(), bind, producer)
+          FlightServer.builder(memory.transport(), bind, producer)
               .transportHint("grpc.builderConsumer", addHealth)
               .middleware(QuiverProducer.SESSION_KEY, QuiverProducer.sessionMiddleware());
       telemetry.middleware().ifPresent(m -> builder.middleware(TracingMiddleware.KEY, m));

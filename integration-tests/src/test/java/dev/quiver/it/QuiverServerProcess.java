@@ -93,7 +93,7 @@ final class QuiverServerProcess implements AutoCloseable {
   static QuiverServerProcess start() {
     try {
       Files.createDirectories(logsDir());
-      return launch(Files.createTempDirectory(logsDir(), "data-"), true, new String[0]);
+      return launch(List.of(), Files.createTempDirectory(logsDir(), "data-"), true, new String[0]);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -105,10 +105,25 @@ final class QuiverServerProcess implements AutoCloseable {
    */
   static QuiverServerProcess start(Path dataDir, String... extraArgs) {
     requireNonNull(dataDir, "dataDir is null");
-    return launch(dataDir, false, extraArgs);
+    return launch(List.of(), dataDir, false, extraArgs);
   }
 
-  private static QuiverServerProcess launch(Path dataDir, boolean ownsDataDir, String[] extraArgs) {
+  /**
+   * Starts a server on a fresh data directory with extra JVM options (for example {@code -Xmx256m},
+   * placed after the project's own flags so they win) and extra server arguments.
+   */
+  static QuiverServerProcess startWithJvmOptions(List<String> jvmOptions, String... extraArgs) {
+    try {
+      Files.createDirectories(logsDir());
+      return launch(
+          List.copyOf(jvmOptions), Files.createTempDirectory(logsDir(), "data-"), true, extraArgs);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static QuiverServerProcess launch(
+      List<String> extraJvmOptions, Path dataDir, boolean ownsDataDir, String[] extraArgs) {
     Path serverDir = Paths.get(requiredProperty("quiver.server.dir"));
     Path jar = serverDir.resolve("quiver-server.jar");
     Path jvmOptions = serverDir.resolve("jvm.options");
@@ -128,6 +143,7 @@ final class QuiverServerProcess implements AutoCloseable {
       List<String> command = new ArrayList<>();
       command.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
       command.addAll(jvmFlags(jvmOptions));
+      command.addAll(extraJvmOptions);
       command.add("-Djava.io.tmpdir=" + tempDir.toAbsolutePath());
       command.addAll(
           List.of(

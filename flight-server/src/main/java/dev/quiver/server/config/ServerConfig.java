@@ -38,6 +38,7 @@ import java.util.TreeSet;
  * @param callReservation bytes of Arrow memory reserved for a call before it is admitted
  * @param admissionQueue the most calls that wait for admission at once
  * @param admissionTimeout the longest a call waits for admission
+ * @param transportReserve bytes of memory.total kept for Flight to decode incoming batches
  * @param duckdbMemoryLimit memory the Parquet writer's DuckDB may use before spilling
  * @param sqlMemoryLimit memory the SQL engine's DuckDB may use before spilling
  * @param sqlThreads the SQL engine's DuckDB worker threads; 0 for one per core
@@ -62,6 +63,7 @@ public record ServerConfig(
     long callReservation,
     int admissionQueue,
     Duration admissionTimeout,
+    long transportReserve,
     long duckdbMemoryLimit,
     long sqlMemoryLimit,
     int sqlThreads,
@@ -139,6 +141,12 @@ public record ServerConfig(
           "memory.admission-timeout",
           "30s",
           "The longest a call waits for memory before it is refused with RESOURCE_EXHAUSTED.");
+  public static final ConfigKey TRANSPORT_RESERVE =
+      new ConfigKey(
+          "memory.transport-reserve",
+          "auto",
+          "Part of memory.total kept for Flight to decode incoming batches before a put takes"
+              + " them (up to 6 per put); auto is a quarter of memory.total.");
   public static final ConfigKey DUCKDB_MEMORY_LIMIT =
       new ConfigKey(
           "duckdb.memory-limit",
@@ -191,6 +199,7 @@ public record ServerConfig(
           CALL_RESERVATION,
           ADMISSION_QUEUE,
           ADMISSION_TIMEOUT,
+          TRANSPORT_RESERVE,
           DUCKDB_MEMORY_LIMIT,
           SQL_MEMORY_LIMIT,
           SQL_THREADS,
@@ -223,6 +232,10 @@ public record ServerConfig(
     check(admissionQueue >= 0, ADMISSION_QUEUE, admissionQueue);
     requireNonNull(admissionTimeout, "admissionTimeout is null");
     check(!admissionTimeout.isNegative(), ADMISSION_TIMEOUT, admissionTimeout);
+    check(
+        transportReserve >= 0 && transportReserve <= memoryTotal / 2,
+        TRANSPORT_RESERVE,
+        transportReserve + " (at most half of memory.total, " + memoryTotal + ")");
     check(duckdbMemoryLimit >= 16 * 1024 * 1024, DUCKDB_MEMORY_LIMIT, duckdbMemoryLimit);
     check(sqlMemoryLimit >= 16 * 1024 * 1024, SQL_MEMORY_LIMIT, sqlMemoryLimit);
     check(sqlThreads >= 0 && sqlThreads <= 1024, SQL_THREADS, sqlThreads);
@@ -307,6 +320,9 @@ public record ServerConfig(
         size(v, CALL_RESERVATION),
         integer(v, ADMISSION_QUEUE),
         duration(v, ADMISSION_TIMEOUT),
+        v.get(TRANSPORT_RESERVE.name()).equalsIgnoreCase("auto")
+            ? total / 4
+            : size(v, TRANSPORT_RESERVE),
         size(v, DUCKDB_MEMORY_LIMIT),
         size(v, SQL_MEMORY_LIMIT),
         integer(v, SQL_THREADS),

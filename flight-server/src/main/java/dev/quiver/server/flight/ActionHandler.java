@@ -43,8 +43,9 @@ final class ActionHandler {
               QuiverActions.MEMORY_REPORT,
               "Report Arrow memory. Empty body. Result: {\"limits\": {\"memory.total\","
                   + " \"memory.query-limit\", \"memory.call-reservation\" (bytes),"
-                  + " \"memory.admission-queue\" (calls), \"memory.admission-timeout_ms\"},"
-                  + " \"allocated\", \"peak\" (bytes), \"pressure\" (allocated / memory.total),"
+                  + " \"memory.admission-queue\" (calls), \"memory.admission-timeout_ms\","
+                  + " \"memory.transport-reserve\"}, \"allocated\", \"transport_allocated\","
+                  + " \"peak\" (bytes), \"pressure\" (allocated / memory.total),"
                   + " \"admission\": {\"queued\", \"waits\", \"refused\"}, \"calls\":"
                   + " [{\"name\", \"allocated\", \"peak\", \"limit\", \"age_ms\"}],"
                   + " \"limit_hits\": [{\"name\", \"limit_key\", \"limit\", \"at\"}] (the"
@@ -142,7 +143,9 @@ final class ActionHandler {
     limits.put("memory.call-reservation", report.callReservation());
     limits.put("memory.admission-queue", config.admissionQueue());
     limits.put("memory.admission-timeout_ms", config.admissionTimeout().toMillis());
+    limits.put("memory.transport-reserve", report.transportReserve());
     result.put("allocated", report.allocated());
+    result.put("transport_allocated", report.transportAllocated());
     result.put("peak", report.peak());
     result.put("pressure", report.pressure());
     ObjectNode admission = result.putObject("admission");

@@ -14,7 +14,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.arrow.memory.AllocationListener;
+import org.apache.arrow.memory.AllocationOutcome;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.OutOfMemoryException;
 import org.apache.arrow.memory.RootAllocator;
@@ -30,6 +32,21 @@ import org.slf4j.LoggerFactory;
  * most {@link Admission#queueLength} calls for at most {@link Admission#timeout}, woken each time
  * another call closes its allocator, and is then refused with RESOURCE_EXHAUSTED.
  *
+ * <p>Flight's transport: the Flight server decodes incoming batches (up to six per DoPut, its flow
+ * control window) into {@link #transport()} before a call's handler takes them over. Those
+ * allocations happen inside gRPC, where a refusal cannot be turned into a clean status (gRPC fails
+ * the call with UNKNOWN), so the transport allocator holds a reservation of {@code memory.total}
+ * that calls can never take: transport decoding fails only past that reserve, and only when calls
+ * hold all the rest. Past the reserve a decode that finds no memory waits, up to {@code
+ * memory.admission-timeout}, for calls to release some, instead of failing at once: it blocks the
+ * gRPC executor thread of that one call, which is the backpressure a put needs.
+ *
+ * <p>Server headroom: {@link #checkQueryLimit}, called between batches, also fails the call with
+ * SERVER_MEMORY_EXHAUSTED when less than {@link #serverMargin()} of memory.total is left. A call
+ * that meets the hard limit in the middle of a batch fails less cleanly (Arrow's C Data import
+ * leaks the half-moved batch, gRPC's decoder reports UNKNOWN), so calls give up at that margin,
+ * before anyone gets to the hard limit.
+ *
  * <p>Thread-safe. Whoever takes a call allocator closes it on every path; {@link #close()} then
  * finds the root empty. A call that outgrows its limit gets an Arrow OutOfMemoryException, which
  * the Flight layer reports through {@link #exceeded}.
@@ -40,12 +57,18 @@ public final class MemoryGovernor implements AutoCloseable {
   static final String ADMISSION_TIMEOUT_KEY = "memory.admission-timeout";
   static final String ADMISSION_QUEUE_KEY = "memory.admission-queue";
 
+  /** The most {@link #serverMargin()} can be, however large memory.total is. */
+  static final long MAX_SERVER_MARGIN = 64L << 20;
+
   /** How many limit hits the report keeps. */
   static final int RECENT_HITS = 20;
 
   private static final Logger LOG = LoggerFactory.getLogger(MemoryGovernor.class);
 
   private final RootAllocator root;
+  private final BufferAllocator transport;
+  private final long transportReserve;
+  private final long serverMargin;
   private final long queryLimit;
   private final long callReservation;
   private final Admission admission;
@@ -61,6 +84,11 @@ public final class MemoryGovernor implements AutoCloseable {
   private long waits;
   private long refused;
   private final ArrayDeque<MemoryReport.LimitHit> hits = new ArrayDeque<>();
+
+  // Transport decodes waiting for memory (see TransportListener); its own monitor, never held
+  // while allocating.
+  private final Object transportLock = new Object();
+  private final AtomicInteger transportWaiters = new AtomicInteger();
 
   /**
    * What a call needs to be admitted, and how long it may wait.
@@ -93,9 +121,28 @@ public final class MemoryGovernor implements AutoCloseable {
     this(totalBytes, queryLimitBytes, Admission.NONE);
   }
 
-  /** A governor that admits calls as {@code admission} says. */
+  /** A governor that admits calls as {@code admission} says, with no transport reserve. */
   public MemoryGovernor(long totalBytes, long queryLimitBytes, Admission admission) {
+    this(totalBytes, queryLimitBytes, admission, 0);
+  }
+
+  /**
+   * A governor that admits calls as {@code admission} says and keeps {@code transportReserveBytes}
+   * of the total for Flight's transport (see the class comment).
+   */
+  public MemoryGovernor(
+      long totalBytes, long queryLimitBytes, Admission admission, long transportReserveBytes) {
+    if (transportReserveBytes < 0 || transportReserveBytes > totalBytes / 2) {
+      throw new IllegalArgumentException(
+          "The transport reserve must be between 0 and half of the total, got "
+              + transportReserveBytes);
+    }
     this.root = new RootAllocator(new CallListener(), totalBytes);
+    this.serverMargin = Math.min(totalBytes / 8, MAX_SERVER_MARGIN);
+    this.transportReserve = transportReserveBytes;
+    this.transport =
+        root.newChildAllocator(
+            "flight-transport", new TransportListener(), transportReserveBytes, totalBytes);
     this.queryLimit = Math.min(queryLimitBytes, totalBytes);
     this.admission = requireNonNull(admission, "admission is null");
     this.callReservation = Math.min(admission.callReservation(), queryLimit);
@@ -136,11 +183,22 @@ public final class MemoryGovernor implements AutoCloseable {
     checkQueryLimit(callName, call.getAllocatedMemory());
   }
 
-  /** Throws {@link #exceeded} when a call holding {@code heldBytes} is over the query limit. */
+  /**
+   * Throws {@link #exceeded} when a call holding {@code heldBytes} is over the query limit, or when
+   * the server has less than {@link #serverMargin()} left (see the class comment).
+   */
   public void checkQueryLimit(String callName, long heldBytes) {
     if (heldBytes > queryLimit) {
       throw exceeded(callName, null);
     }
+    if (root.getHeadroom() < serverMargin) {
+      throw serverExhausted(callName, null);
+    }
+  }
+
+  /** How much of memory.total calls leave free: an eighth of it, at most 64 MB. */
+  public long serverMargin() {
+    return serverMargin;
   }
 
   private BufferAllocator admit(String name, long cap) {
@@ -216,7 +274,7 @@ public final class MemoryGovernor implements AutoCloseable {
         "%s: the server's Arrow memory is exhausted (%s of %s in use, memory.total; each call"
             + " reserves %s, memory.call-reservation); %s",
         name,
-        DataSize.format(root.getAllocatedMemory()),
+        DataSize.format(allocated()),
         DataSize.format(root.getLimit()),
         DataSize.format(callReservation),
         reason);
@@ -261,18 +319,30 @@ public final class MemoryGovernor implements AutoCloseable {
     return root;
   }
 
+  /**
+   * The allocator the Flight server decodes incoming messages into, with its reserve (see the class
+   * comment); it lives as long as the server and this governor closes it.
+   */
+  public BufferAllocator transport() {
+    return transport;
+  }
+
   public long queryLimit() {
     return queryLimit;
   }
 
-  /** Allocated over memory.total, read from two counters without locking. */
+  /** Allocated over memory.total, read from a few counters without locking. */
   public double pressure() {
-    return (double) root.getAllocatedMemory() / root.getLimit();
+    return (double) allocated() / root.getLimit();
   }
 
-  /** Bytes of Arrow memory allocated now, by every call together (reservations included). */
+  /**
+   * Bytes of Arrow memory in use now: every call (admission reservations included) and Flight's
+   * transport. The unused part of the transport reserve is not counted: it is kept, not used.
+   */
   public long allocated() {
-    return root.getAllocatedMemory();
+    long unusedReserve = Math.max(0, transportReserve - transport.getAllocatedMemory());
+    return root.getAllocatedMemory() - unusedReserve;
   }
 
   /** Calls waiting for admission now. */
@@ -287,17 +357,9 @@ public final class MemoryGovernor implements AutoCloseable {
    * {@link #report()}.
    */
   public QuiverException exceeded(String callName, Throwable cause) {
-    long rootLimit = root.getLimit();
-    boolean serverFull = root.getAllocatedMemory() + queryLimit > rootLimit;
+    boolean serverFull = root.getAllocatedMemory() + queryLimit > root.getLimit();
     if (serverFull) {
-      record(callName, TOTAL_KEY, rootLimit);
-      return new QuiverException(
-          QuiverErrorCode.SERVER_MEMORY_EXHAUSTED,
-          cause,
-          "%s: the server's Arrow memory is exhausted (%s of %s in use, memory.total)",
-          callName,
-          DataSize.format(root.getAllocatedMemory()),
-          DataSize.format(rootLimit));
+      return serverExhausted(callName, cause);
     }
     record(callName, QUERY_LIMIT_KEY, queryLimit);
     return new QuiverException(
@@ -306,6 +368,17 @@ public final class MemoryGovernor implements AutoCloseable {
         "%s needs more than %s (memory.query-limit)",
         callName,
         DataSize.format(queryLimit));
+  }
+
+  private QuiverException serverExhausted(String callName, Throwable cause) {
+    record(callName, TOTAL_KEY, root.getLimit());
+    return new QuiverException(
+        QuiverErrorCode.SERVER_MEMORY_EXHAUSTED,
+        cause,
+        "%s: the server's Arrow memory is exhausted (%s of %s in use, memory.total)",
+        callName,
+        DataSize.format(allocated()),
+        DataSize.format(root.getLimit()));
   }
 
   private void record(String name, String limitKey, long limit) {
@@ -337,7 +410,9 @@ public final class MemoryGovernor implements AutoCloseable {
           root.getLimit(),
           queryLimit,
           callReservation,
-          root.getAllocatedMemory(),
+          transportReserve,
+          transport.getAllocatedMemory(),
+          allocated(),
           root.getPeakMemoryAllocation(),
           queue.size(),
           waits,
@@ -348,16 +423,19 @@ public final class MemoryGovernor implements AutoCloseable {
   }
 
   /**
-   * Closes the root allocator. If calls still hold memory (they did not finish when asked to), the
-   * root is left open and the holders are logged: the process is exiting, and failing the shutdown
-   * over it would only hide the report.
+   * Closes the transport and root allocators. If calls still hold memory (they did not finish when
+   * asked to), the allocators are left open and the holders are logged: the process is exiting, and
+   * failing the shutdown over it would only hide the report.
    */
   @Override
   public void close() {
-    if (root.getAllocatedMemory() != 0 || !root.getChildAllocators().isEmpty()) {
+    if (transport.getAllocatedMemory() != 0
+        || root.getChildAllocators().size() != 1
+        || root.getAllocatedMemory() != transportReserve) {
       LOG.error("Arrow memory still held at shutdown:\n{}", root.toVerboseString());
       return;
     }
+    transport.close();
     root.close();
   }
 
@@ -370,7 +448,63 @@ public final class MemoryGovernor implements AutoCloseable {
     }
   }
 
+  /** Transport decodes waiting for memory now (see the class comment). */
+  public int transportWaiters() {
+    return transportWaiters.get();
+  }
+
+  /** Wakes transport decodes waiting for memory; cheap when none waits (every release calls it). */
+  private void released() {
+    if (transportWaiters.get() > 0) {
+      synchronized (transportLock) {
+        transportLock.notifyAll();
+      }
+    }
+  }
+
+  private final class TransportListener implements AllocationListener {
+    @Override
+    public void onRelease(long size) {
+      released();
+    }
+
+    /** Waits for room to decode {@code size} more bytes; true (retry the allocation) if it came. */
+    @Override
+    public boolean onFailedAllocation(long size, AllocationOutcome outcome) {
+      long deadline = System.nanoTime() + admission.timeout().toNanos();
+      transportWaiters.incrementAndGet();
+      try {
+        synchronized (transportLock) {
+          while (transport.getHeadroom() < size) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+              LOG.warn(
+                  "Flight could not decode an incoming batch of {} within {} ms: {} of {} in use",
+                  DataSize.format(size),
+                  admission.timeout().toMillis(),
+                  DataSize.format(allocated()),
+                  DataSize.format(root.getLimit()));
+              return false;
+            }
+            TimeUnit.NANOSECONDS.timedWait(transportLock, left);
+          }
+          return true;
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      } finally {
+        transportWaiters.decrementAndGet();
+      }
+    }
+  }
+
   private final class CallListener implements AllocationListener {
+    @Override
+    public void onRelease(long size) {
+      released();
+    }
+
     @Override
     public void onChildRemoved(BufferAllocator parent, BufferAllocator child) {
       if (parent == root && openedAt.remove(child) != null) {

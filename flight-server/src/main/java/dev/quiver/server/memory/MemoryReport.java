@@ -17,8 +17,10 @@ import java.util.Locale;
  * @param total {@code memory.total} in bytes
  * @param queryLimit {@code memory.query-limit} in bytes
  * @param callReservation {@code memory.call-reservation} in bytes
- * @param allocated bytes allocated now, reservations included
- * @param peak the most bytes ever allocated at once
+ * @param transportReserve {@code memory.transport-reserve} in bytes
+ * @param transportAllocated bytes Flight's transport holds now (incoming batches not yet taken)
+ * @param allocated bytes in use now: calls (their admission reservations included) and transport
+ * @param peak the most bytes ever allocated at once, the transport reserve included
  * @param queued calls waiting for admission now
  * @param waits calls that have had to wait for admission since the start
  * @param refused calls refused admission (queue full or timed out) since the start
@@ -30,6 +32,8 @@ public record MemoryReport(
     long total,
     long queryLimit,
     long callReservation,
+    long transportReserve,
+    long transportAllocated,
     long allocated,
     long peak,
     int queued,

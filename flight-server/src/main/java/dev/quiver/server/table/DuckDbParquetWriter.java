@@ -201,11 +201,16 @@ public final class DuckDbParquetWriter implements AutoCloseable {
       }
       try (DuckDBConnection connection = database.duplicate()) {
         connection.registerArrowStream(view, stream);
+        List<WrittenFile> files;
         try (Statement statement = connection.createStatement();
             ResultSet result = statement.executeQuery(sql)) {
-          List<WrittenFile> files = readStats(result, tableArrowSchema, icebergSchema);
-          return files.isEmpty() ? null : files.get(0);
+          files = readStats(result, tableArrowSchema, icebergSchema);
         }
+        if (segment.failure() != null) {
+          // The adapter ended the stream early (see WriteAdapter): the file is partial.
+          throw failure(segment, null);
+        }
+        return files.isEmpty() ? null : files.get(0);
       } catch (SQLException e) {
         throw failure(segment, e);
       }
@@ -218,7 +223,9 @@ public final class DuckDbParquetWriter implements AutoCloseable {
       return new QuiverException(
           QuiverErrorCode.INTERNAL, e, "Cannot write Parquet files: %s", e.getMessage());
     }
-    cause.addSuppressed(e);
+    if (e != null) {
+      cause.addSuppressed(e);
+    }
     if (cause instanceof IOException) {
       throw (IOException) cause;
     }

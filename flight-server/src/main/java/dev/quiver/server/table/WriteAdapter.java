@@ -25,8 +25,15 @@ import org.apache.arrow.vector.types.pojo.Schema;
  *
  * <p>The source stays owned by the caller: closing this reader does not close it. This reader's own
  * vectors are closed with it. DuckDB calls {@link #loadNextBatch} from the thread that runs the
- * COPY, one call at a time; the first exception the source (or a conversion) throws is kept in
- * {@link #failure()} because DuckDB hands it on only as the text of an SQLException.
+ * COPY, one call at a time.
+ *
+ * <p>A failure of the source (or of a conversion) ends the stream instead of propagating: it is
+ * kept in {@link #failure()} and {@link #loadNextBatch} returns false from then on, so DuckDB's
+ * COPY finishes normally and the caller throws the failure and deletes the file. Why: when the
+ * Arrow stream fails under a COPY whose Parquet writer still has row groups in flight, DuckDB 2.0.0
+ * with {@code threads = 1} hangs for good in {@code AsyncFileWriter::AbortWrites} (found by
+ * MemoryBoundIT: a put refused for memory mid-file never returned). DuckDB would also only hand the
+ * exception on as the text of an SQLException.
  */
 public final class WriteAdapter extends ArrowReader {
   private final ArrowReader source;
@@ -102,7 +109,7 @@ public final class WriteAdapter extends ArrowReader {
         field.getName(), new FieldType(field.isNullable(), type, null), field.getChildren());
   }
 
-  /** The first exception the source or a conversion threw, or null. */
+  /** The exception the source or a conversion threw, which ended the stream; or null. */
   public Throwable failure() {
     return failure;
   }
@@ -110,7 +117,7 @@ public final class WriteAdapter extends ArrowReader {
   @Override
   public boolean loadNextBatch() throws IOException {
     try {
-      if (bytes >= byteBudget || sourceExhausted) {
+      if (bytes >= byteBudget || sourceExhausted || failure != null) {
         return false;
       }
       if (!source.loadNextBatch()) {
@@ -138,10 +145,11 @@ public final class WriteAdapter extends ArrowReader {
       }
       bytes += batchBytes;
       return true;
-    } catch (IOException | RuntimeException | Error e) {
-      if (failure == null) {
-        failure = e;
-      }
+    } catch (IOException | RuntimeException e) {
+      failure = e;
+      return false;
+    } catch (Error e) {
+      failure = e;
       throw e;
     }
   }

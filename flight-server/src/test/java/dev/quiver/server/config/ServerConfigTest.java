@@ -34,6 +34,7 @@ class ServerConfigTest {
     assertThat(config.callReservation()).isEqualTo(1L << 20);
     assertThat(config.admissionQueue()).isEqualTo(64);
     assertThat(config.admissionTimeout()).isEqualTo(Duration.ofSeconds(30));
+    assertThat(config.transportReserve()).isEqualTo(256L << 20);
     assertThat(config.duckdbMemoryLimit()).isEqualTo(512L << 20);
     assertThat(config.sqlMemoryLimit()).isEqualTo(512L << 20);
     assertThat(config.sqlThreads()).isZero();
@@ -73,6 +74,7 @@ class ServerConfigTest {
             Map.entry("memory.call-reservation", "2MB"),
             Map.entry("memory.admission-queue", "8"),
             Map.entry("memory.admission-timeout", "1500ms"),
+            Map.entry("memory.transport-reserve", "96MB"),
             Map.entry("duckdb.memory-limit", "128MB"),
             Map.entry("sql.memory-limit", "256MB"),
             Map.entry("sql.threads", "3"),
@@ -102,6 +104,7 @@ class ServerConfigTest {
                 2L << 20,
                 8,
                 Duration.ofMillis(1500),
+                96L << 20,
                 128L << 20,
                 256L << 20,
                 3,
@@ -111,6 +114,23 @@ class ServerConfigTest {
         .as("every key is covered by this test")
         .containsExactlyInAnyOrderElementsOf(
             ServerConfig.KEYS.stream().map(ConfigKey::name).toList());
+  }
+
+  @Test
+  void transportReserveIsAQuarterOfTheTotalByDefaultAndAtMostHalf() {
+    assertThat(
+            ServerConfig.load(Map.of(), Map.of(), Map.of("memory.total", "128MB"))
+                .transportReserve())
+        .isEqualTo(32L << 20);
+    assertThatThrownBy(
+            () ->
+                ServerConfig.load(
+                    Map.of(),
+                    Map.of(),
+                    Map.of("memory.total", "128MB", "memory.transport-reserve", "65MB")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("memory.transport-reserve")
+        .hasMessageContaining("at most half of memory.total");
   }
 
   @Test

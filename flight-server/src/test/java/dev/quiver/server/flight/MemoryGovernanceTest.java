@@ -198,10 +198,11 @@ class MemoryGovernanceTest {
   void callsThatCannotBeAdmittedWaitOrAreRefusedAndTheWaiterRunsWhenMemoryIsBack(
       BufferAllocator allocator) throws Exception {
     // Room for one call's reservation: the first read holds it, the second waits, the third
-    // finds the queue full.
+    // finds the queue full. A small transport reserve leaves the put room above the server margin.
     start(
         Map.of(
             "memory.total", "96MB",
+            "memory.transport-reserve", "8MB",
             "memory.call-reservation", "64MB",
             "memory.admission-queue", "1",
             "memory.admission-timeout", "5m",

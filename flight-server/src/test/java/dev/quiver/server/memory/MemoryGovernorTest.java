@@ -66,6 +66,82 @@ class MemoryGovernorTest {
 
   private static final long MB = 1 << 20;
 
+  @Test
+  void callsCannotTakeTheTransportReserveWhichFlightDecodingAlwaysGets() {
+    try (MemoryGovernor governor =
+        new MemoryGovernor(16 * MB, 16 * MB, MemoryGovernor.Admission.NONE, 4 * MB)) {
+      assertThat(governor.allocated()).as("an unused reserve is not in use").isZero();
+      try (BufferAllocator call = governor.newCallAllocator("DoGet ns.t");
+          ArrowBuf first = call.buffer(8 * MB);
+          ArrowBuf second = call.buffer(4 * MB)) {
+        assertThatThrownBy(() -> call.buffer(MB)).isInstanceOf(OutOfMemoryException.class);
+        try (ArrowBuf decoded = governor.transport().buffer(4 * MB)) {
+          assertThat(governor.allocated()).isEqualTo(16 * MB);
+          assertThat(governor.report().transportAllocated()).isEqualTo(4 * MB);
+          assertThat(governor.pressure()).isEqualTo(1.0);
+        }
+      }
+      assertThat(governor.allocated()).isZero();
+      assertThat(governor.report().transportReserve()).isEqualTo(4 * MB);
+    }
+  }
+
+  @Test
+  void aTransportDecodePastTheReserveWaitsForACallToReleaseMemory() throws Exception {
+    try (MemoryGovernor governor =
+        new MemoryGovernor(
+            16 * MB, 16 * MB, new MemoryGovernor.Admission(0, 0, Duration.ofMinutes(5)), 4 * MB)) {
+      BufferAllocator call = governor.newCallAllocator("DoGet ns.t");
+      ArrowBuf held = call.buffer(8 * MB);
+      ArrowBuf more = call.buffer(4 * MB);
+      try (ArrowBuf reserved = governor.transport().buffer(4 * MB)) {
+        Thread releaser =
+            new Thread(
+                () -> {
+                  try {
+                    awaitCondition(() -> governor.transportWaiters() == 1, "the decode to wait");
+                  } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                  }
+                  more.close();
+                });
+        releaser.start();
+        try (ArrowBuf decoded = governor.transport().buffer(4 * MB)) {
+          assertThat(decoded.capacity()).isEqualTo(4 * MB);
+        }
+        releaser.join();
+      } finally {
+        held.close();
+        call.close();
+      }
+    }
+  }
+
+  @Test
+  void aTransportDecodeThatFindsNoMemoryInTimeFails() {
+    try (MemoryGovernor governor =
+            new MemoryGovernor(
+                16 * MB,
+                16 * MB,
+                new MemoryGovernor.Admission(0, 0, Duration.ofMillis(50)),
+                4 * MB);
+        BufferAllocator call = governor.newCallAllocator("DoGet ns.t");
+        ArrowBuf held = call.buffer(8 * MB);
+        ArrowBuf more = call.buffer(4 * MB);
+        ArrowBuf reserved = governor.transport().buffer(4 * MB)) {
+      assertThatThrownBy(() -> governor.transport().buffer(MB))
+          .isInstanceOf(OutOfMemoryException.class);
+      assertThat(governor.transportWaiters()).isZero();
+    }
+  }
+
+  @Test
+  void aTransportReserveOverHalfTheTotalIsRefused() {
+    assertThatThrownBy(() -> new MemoryGovernor(16 * MB, MB, MemoryGovernor.Admission.NONE, 9 * MB))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("half of the total");
+  }
+
   /** Room for two calls of 1 MB reservation each, queue of two, waits long enough for a test. */
   private static MemoryGovernor twoCalls(int queue, Duration timeout) {
     return new MemoryGovernor(2 * MB, MB, new MemoryGovernor.Admission(MB, queue, timeout));

@@ -1,0 +1,279 @@
+package dev.quiver.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.quiver.client.QuiverActions;
+import dev.quiver.testing.ArrowAllocatorExtension;
+import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.apache.arrow.flight.FlightClient;
+import org.apache.arrow.flight.FlightDescriptor;
+import org.apache.arrow.flight.FlightEndpoint;
+import org.apache.arrow.flight.FlightInfo;
+import org.apache.arrow.flight.FlightRuntimeException;
+import org.apache.arrow.flight.FlightStatusCode;
+import org.apache.arrow.flight.FlightStream;
+import org.apache.arrow.flight.SyncPutListener;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.memory.RootAllocator;
+import org.apache.arrow.vector.BigIntVector;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.types.pojo.ArrowType;
+import org.apache.arrow.vector.types.pojo.Field;
+import org.apache.arrow.vector.types.pojo.FieldType;
+import org.apache.arrow.vector.types.pojo.Schema;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Memory governance against the real server under a small heap: a table many times larger than the
+ * server's whole Arrow budget is read by ten readers while four writers load more, and every call
+ * either completes or is refused with RESOURCE_EXHAUSTED; the server survives and its memory
+ * returns to zero.
+ *
+ * <p>Today most or all of the ten scans are refused: arrow-dataset reads ahead without a byte bound
+ * (docs/architecture.md, "Scan read-ahead"), so one full scan of this table needs more than the
+ * query limit. What the test holds is the failure mode: clean statuses, nothing leaked, no JVM
+ * OutOfMemoryError.
+ *
+ * <p>The server runs with {@code -Xmx256m} (so direct memory is 256 MB too), {@code memory.total}
+ * 128 MB, {@code memory.query-limit} 64 MB and 48 MB of it kept for Flight's transport. The table
+ * is {@link #ROWS} rows of four int64 columns: 2 GiB as Arrow, 16 x memory.total.
+ */
+@ExtendWith(ArrowAllocatorExtension.class)
+class MemoryBoundIT {
+  private static final long MB = 1024 * 1024;
+  private static final long QUERY_LIMIT = 64 * MB;
+  private static final List<String> SERVER_JVM = List.of("-Xmx256m");
+  // The transport reserve covers what Flight decodes ahead for the four puts: up to six 2 MiB
+  // batches each (see memory.transport-reserve in the README).
+  private static final String[] SERVER_ARGS = {
+    "--memory.total", "128MB", "--memory.query-limit", "64MB", "--memory.transport-reserve", "48MB"
+  };
+
+  private static final String NAMESPACE = "bound";
+  private static final String TABLE = "big";
+  private static final FlightDescriptor BIG = FlightDescriptor.path(NAMESPACE, TABLE);
+  private static final long ROWS = 64L << 20;
+  private static final int BATCH_ROWS = 65_536;
+  private static final long PUT_ROWS = 8L << 20; // 256 MiB per concurrent put
+  private static final long FRAME = 4 * MB; // a 64K-row batch of four int64s, rounded up
+  private static final int SCANS = 10;
+  private static final int PUTS = 4;
+  private static final Duration CALLS_TIMEOUT = Duration.ofMinutes(15);
+  private static final Duration PYTHON_TIMEOUT = Duration.ofMinutes(10);
+  private static final Duration SETTLE_TIMEOUT = Duration.ofSeconds(60);
+
+  private static final Schema SCHEMA =
+      new Schema(List.of(column("id"), column("tripled"), column("bucket"), column("negated")));
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private static QuiverServerProcess server;
+
+  @BeforeAll
+  static void loadBigTable() throws Exception {
+    server = QuiverServerProcess.startWithJvmOptions(SERVER_JVM, SERVER_ARGS);
+    try (RootAllocator allocator = new RootAllocator();
+        FlightClient client = FlightClient.builder(allocator, server.location()).build()) {
+      put(client, allocator, BIG, ROWS);
+    }
+  }
+
+  @AfterAll
+  static void stopServer() {
+    if (server != null) {
+      server.close();
+    }
+  }
+
+  @Test
+  void tenScansAndFourPutsUnderA256MbHeapFinishOrAreRefusedCleanly(BufferAllocator allocator)
+      throws Exception {
+    ExecutorService pool = Executors.newFixedThreadPool(SCANS + PUTS);
+    List<Future<Outcome>> scans = new ArrayList<>();
+    List<Future<Outcome>> puts = new ArrayList<>();
+    try {
+      for (int i = 0; i < SCANS; i++) {
+        String name = "scan-" + i;
+        scans.add(pool.submit(() -> outcome(name, allocator, this::scanAll)));
+      }
+      for (int i = 0; i < PUTS; i++) {
+        String name = "put-" + i;
+        FlightDescriptor target = FlightDescriptor.path(NAMESPACE, "put_" + i);
+        puts.add(
+            pool.submit(
+                () ->
+                    outcome(
+                        name, allocator, (client, alloc) -> put(client, alloc, target, PUT_ROWS))));
+      }
+      int completedScans = 0;
+      for (Future<Outcome> scan : scans) {
+        Outcome outcome = scan.get(CALLS_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        if (outcome.completed()) {
+          completedScans++;
+          assertThat(outcome.rows()).as(outcome.name()).isEqualTo(ROWS);
+          assertThat(outcome.idSum()).as(outcome.name()).isEqualTo(expectedSum(0, ROWS));
+        }
+      }
+      for (Future<Outcome> put : puts) {
+        Outcome outcome = put.get(CALLS_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        if (outcome.completed()) {
+          assertThat(outcome.rows()).as(outcome.name()).isEqualTo(PUT_ROWS);
+        }
+      }
+      System.out.printf("MemoryBoundIT: %d of %d scans completed%n", completedScans, SCANS);
+    } finally {
+      pool.shutdownNow();
+      pool.awaitTermination(1, TimeUnit.MINUTES);
+    }
+
+    JsonNode report = awaitIdle();
+    assertThat(report.get("allocated").asLong()).isZero();
+    // The root's peak counts a batch twice for the instant DoPut moves it from the transport to
+    // its call allocator (Arrow charges the target before the source lets go): one frame per put.
+    assertThat(report.get("peak").asLong()).isLessThanOrEqualTo(128 * MB + PUTS * FRAME);
+    try (FlightClient client = FlightClient.builder(allocator, server.location()).build()) {
+      FlightDescriptor fresh = FlightDescriptor.path(NAMESPACE, "fresh");
+      put(client, allocator, fresh, BATCH_ROWS);
+      assertThat(count(client, fresh)).isEqualTo(BATCH_ROWS);
+    }
+    assertThat(server.isAlive()).isTrue();
+    assertThat(Files.readString(server.logFile(), StandardCharsets.UTF_8))
+        .doesNotContain("OutOfMemoryError");
+  }
+
+  /** What one concurrent call ended with: completed (with its rows) or refused for memory. */
+  private record Outcome(String name, boolean completed, long rows, BigInteger idSum) {}
+
+  @FunctionalInterface
+  private interface Call {
+    Outcome run(FlightClient client, BufferAllocator allocator) throws Exception;
+  }
+
+  /**
+   * Runs {@code call} on a client of its own; RESOURCE_EXHAUSTED is an allowed outcome, any other
+   * failure fails the test.
+   */
+  private Outcome outcome(String name, BufferAllocator allocator, Call call) throws Exception {
+    try (BufferAllocator child = allocator.newChildAllocator(name, 0, Long.MAX_VALUE);
+        FlightClient client = FlightClient.builder(child, server.location()).build()) {
+      Outcome done = call.run(client, child);
+      return new Outcome(name, true, done.rows(), done.idSum());
+    } catch (FlightRuntimeException e) {
+      assertThat(e.status().code())
+          .as("%s failed with %s", name, e.getMessage())
+          .isEqualTo(FlightStatusCode.RESOURCE_EXHAUSTED);
+      assertThat(e.getMessage()).contains("memory");
+      return new Outcome(name, false, 0, BigInteger.ZERO);
+    }
+  }
+
+  /** Reads every endpoint of the big table, counting rows and summing ids. */
+  private Outcome scanAll(FlightClient client, BufferAllocator allocator) throws Exception {
+    FlightInfo info = client.getInfo(BIG);
+    long rows = 0;
+    BigInteger ids = BigInteger.ZERO;
+    for (FlightEndpoint endpoint : info.getEndpoints()) {
+      try (FlightStream stream = client.getStream(endpoint.getTicket())) {
+        while (stream.next()) {
+          BigIntVector id = (BigIntVector) stream.getRoot().getVector("id");
+          long batchSum = 0;
+          for (int i = 0; i < id.getValueCount(); i++) {
+            batchSum += id.get(i);
+          }
+          ids = ids.add(BigInteger.valueOf(batchSum));
+          rows += stream.getRoot().getRowCount();
+        }
+      }
+    }
+    return new Outcome("scan", true, rows, ids);
+  }
+
+  private static long count(FlightClient client, FlightDescriptor table) throws Exception {
+    long rows = 0;
+    for (FlightEndpoint endpoint : client.getInfo(table).getEndpoints()) {
+      try (FlightStream stream = client.getStream(endpoint.getTicket())) {
+        while (stream.next()) {
+          rows += stream.getRoot().getRowCount();
+        }
+      }
+    }
+    return rows;
+  }
+
+  /** Appends rows {@code [0, rows)} to {@code table} with one DoPut. */
+  private static Outcome put(
+      FlightClient client, BufferAllocator allocator, FlightDescriptor table, long rows)
+      throws Exception {
+    try (VectorSchemaRoot root = VectorSchemaRoot.create(SCHEMA, allocator);
+        SyncPutListener listener = new SyncPutListener()) {
+      FlightClient.ClientStreamListener stream = client.startPut(table, root, listener);
+      for (long first = 0; first < rows; first += BATCH_ROWS) {
+        int count = (int) Math.min(BATCH_ROWS, rows - first);
+        for (int c = 0; c < SCHEMA.getFields().size(); c++) {
+          BigIntVector vector = (BigIntVector) root.getVector(c);
+          vector.allocateNew(count);
+          for (int i = 0; i < count; i++) {
+            vector.set(i, value(c, first + i));
+          }
+        }
+        root.setRowCount(count);
+        stream.putNext();
+      }
+      stream.completed();
+      stream.getResult();
+      listener.read().close();
+    }
+    return new Outcome("put", true, rows, BigInteger.ZERO);
+  }
+
+  /** Column {@code c} of row {@code row}: id, 3 x id + 1, id mod 1009, -id. */
+  private static long value(int c, long row) {
+    return switch (c) {
+      case 0 -> row;
+      case 1 -> 3 * row + 1;
+      case 2 -> row % 1009;
+      default -> -row;
+    };
+  }
+
+  private static BigInteger expectedSum(int c, long rows) {
+    long sum = 0; // fits: |sum| < 3 x 2^26 x 2^26
+    for (long row = 0; row < rows; row++) {
+      sum += value(c, row);
+    }
+    return BigInteger.valueOf(sum);
+  }
+
+  /** The memory report once no call holds memory any more (calls may still be closing). */
+  private static JsonNode awaitIdle() throws Exception {
+    long deadline = System.nanoTime() + SETTLE_TIMEOUT.toNanos();
+    try (RootAllocator allocator = new RootAllocator();
+        FlightClient client = FlightClient.builder(allocator, server.location()).build()) {
+      while (true) {
+        JsonNode report = FlightTables.action(client, QuiverActions.MEMORY_REPORT, Map.of());
+        if (report.get("allocated").asLong() == 0 || System.nanoTime() > deadline) {
+          return report;
+        }
+        TimeUnit.MILLISECONDS.sleep(100); // poll interval; the deadline bounds the wait
+      }
+    }
+  }
+
+  private static Field column(String name) {
+    return new Field(name, FieldType.notNullable(new ArrowType.Int(64, true)), null);
+  }
+}
