@@ -91,17 +91,21 @@ def reference_python(args, work):
     return str(venv / "bin" / "python")
 
 
-def start_quiver(work, args):
+def start_quiver(work, args, name="quiver", server_args=None, env=None):
+    """Starts the built Quiver server as {name}, with its data, temp files and log in work."""
     jar = SERVER_DIR / "quiver-server.jar"
     options = SERVER_DIR / "jvm.options"
     if not jar.exists() or not options.exists():
-        sys.exit(f"compare.py: no server build in {SERVER_DIR}: run mvn -o -B package -DskipTests")
-    tmp = work / "quiver-tmp"
+        sys.exit(f"{pathlib.Path(sys.argv[0]).name}: no server build in {SERVER_DIR}: "
+                 "run mvn -o -B package -DskipTests")
+    tmp = work / f"{name}-tmp"
     tmp.mkdir(parents=True, exist_ok=True)
-    command = ["java", *options.read_text().split(), *args.quiver_java_opts.split(),
+    java_opts = getattr(args, "quiver_java_opts", "").split()
+    command = ["java", *options.read_text().split(), *java_opts,
                f"-Djava.io.tmpdir={tmp}", "-jar", str(jar), "--host", "127.0.0.1", "--port", "0",
-               "--data-dir", str(work / "quiver-data"), *args.quiver_arg]
-    return Server("quiver", command, work / "quiver.log")
+               "--data-dir", str(work / f"{name}-data"),
+               *(args.quiver_arg if server_args is None else server_args)]
+    return Server(name, command, work / f"{name}.log", env=env)
 
 
 def start_reference(work, python, args):
@@ -137,7 +141,11 @@ def git_commit():
 
 
 def measure(servers, args, work):
-    """Alternating rounds per mode; returns {mode: [{"round", "quiver", "reference", "ratio"}]}."""
+    """Alternating rounds per mode over two servers; the ratio is the first's MB/s over the second's.
+
+    Returns {mode: [{"round", "first", "<name>_mb_per_s" for each server, "ratio"}]}.
+    """
+    numerator, denominator = (server.name for server in servers)
     results = {}
     for mode in args.modes:
         rounds = []
@@ -153,42 +161,58 @@ def measure(servers, args, work):
                 print(f"  {mode} round {r + 1} {server.name:9s} "
                       f"{medians[server.name]:9.1f} MB/s "
                       f"(spread {report['summary']['mb_per_s']['spread'] * 100:.0f}%)", flush=True)
-            ratio = medians["quiver"] / medians["reference"] if medians["reference"] else 0
-            rounds.append({"round": r + 1, "first": order[0].name, "quiver_mb_per_s":
-                           medians["quiver"], "reference_mb_per_s": medians["reference"],
+            ratio = medians[numerator] / medians[denominator] if medians[denominator] else 0
+            rounds.append({"round": r + 1, "first": order[0].name,
+                           **{f"{name}_mb_per_s": medians[name] for name in medians},
                            "ratio": ratio})
         results[mode] = rounds
     return results
 
 
-def summarise(results):
+def summarise(results, names=("quiver", "reference")):
     summary = {}
     for mode, rounds in results.items():
         ratios = [r["ratio"] for r in rounds]
         summary[mode] = {"ratio_median": statistics.median(ratios), "ratio_min": min(ratios),
-                         "ratio_max": max(ratios),
-                         "quiver_mb_per_s_median": statistics.median(
-                             r["quiver_mb_per_s"] for r in rounds),
-                         "reference_mb_per_s_median": statistics.median(
-                             r["reference_mb_per_s"] for r in rounds)}
+                         "ratio_max": max(ratios)}
+        for name in names:
+            summary[mode][f"{name}_mb_per_s_median"] = statistics.median(
+                r[f"{name}_mb_per_s"] for r in rounds)
     return summary
+
+
+def add_run_arguments(parser, schema="mixed", rounds=3):
+    """The harness and round arguments compare.py and telemetry_cost.py share."""
+    parser.add_argument("--rows", type=int, default=10_000_000, help="rows per stream")
+    parser.add_argument("--batch-rows", type=int, default=65_536)
+    parser.add_argument("--schema", default=schema, choices=["mixed", "int64x4"])
+    parser.add_argument("--streams", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=rounds)
+    parser.add_argument("--runs", type=int, default=3, help="measured runs per harness call")
+    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--modes", default="get,put", type=lambda s: s.split(","))
+    parser.add_argument("--out", help="write the results and ratios as JSON here")
+    parser.add_argument("--work-dir", help="data and logs (default: a temporary folder)")
+    parser.add_argument("--quick", action="store_true",
+                        help="CI smoke: 20,000 rows in batches of 5,000, 1 round of 1 run")
+
+
+def check_run_arguments(parser, args):
+    """Applies --quick and checks --modes; returns args."""
+    if args.quick:
+        args.rows, args.batch_rows, args.rounds, args.runs, args.warmup = 20_000, 5_000, 1, 1, 0
+    for mode in args.modes:
+        if mode not in ("get", "put"):
+            parser.error(f"--modes takes get and put, not {mode}")
+    return args
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(
         description="Quiver vs a pyarrow.flight reference server, by ratios.")
-    parser.add_argument("--rows", type=int, default=10_000_000, help="rows per stream")
-    parser.add_argument("--batch-rows", type=int, default=65_536)
-    parser.add_argument("--schema", default="mixed", choices=["mixed", "int64x4"])
-    parser.add_argument("--streams", type=int, default=1)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--runs", type=int, default=3, help="measured runs per harness call")
-    parser.add_argument("--warmup", type=int, default=1)
-    parser.add_argument("--modes", default="get,put", type=lambda s: s.split(","))
+    add_run_arguments(parser)
     parser.add_argument("--python", help="a python with pyarrow for the reference server")
-    parser.add_argument("--out", help="write the results and ratios as JSON here")
-    parser.add_argument("--work-dir", help="data and logs (default: a temporary folder)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     parser.add_argument("--quiver-java-opts", default="", help="extra JVM flags for Quiver")
     parser.add_argument("--quiver-arg", action="append", default=[],
@@ -196,15 +220,7 @@ def parse_args(argv):
                              "--quiver-arg=131072)")
     parser.add_argument("--min-get-ratio", type=float, default=0.0)
     parser.add_argument("--min-put-ratio", type=float, default=0.0)
-    parser.add_argument("--quick", action="store_true",
-                        help="CI smoke: 20,000 rows in batches of 5,000, 1 round of 1 run")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.rows, args.batch_rows, args.rounds, args.runs, args.warmup = 20_000, 5_000, 1, 1, 0
-    for mode in args.modes:
-        if mode not in ("get", "put"):
-            parser.error(f"--modes takes get and put, not {mode}")
-    return args
+    return check_run_arguments(parser, parser.parse_args(argv))
 
 
 def main(argv):

@@ -43,12 +43,7 @@ class CompareScriptIT {
             out.toString(),
             "--work-dir",
             work.toString());
-    // The harness launcher and the server run on the JDK running this test.
-    Path javaBin = Paths.get(System.getProperty("java.home"), "bin");
-    builder.environment().put("PATH", javaBin + File.pathSeparator + System.getenv("PATH"));
-    builder.environment().put("PYTHONDONTWRITEBYTECODE", "1");
-
-    int exit = ChildProcesses.run(builder, "[compare] ", logs.resolve("compare.log"), TIMEOUT);
+    int exit = run(builder, logs.resolve("compare.log"));
 
     assertThat(exit).as("compare.py exit code (see %s)", logs.resolve("compare.log")).isZero();
     JsonNode result = new ObjectMapper().readTree(out.toFile());
@@ -66,5 +61,60 @@ class CompareScriptIT {
         assertThat(run.path("rows").asLong()).as(mode + " rows from " + server).isEqualTo(ROWS);
       }
     }
+  }
+
+  /**
+   * The smoke run of {@code benchmarks/compare/telemetry_cost.py --quick}: two servers from the
+   * same build, telemetry on (OTLP to a dead endpoint, Prometheus on) and off, both measured.
+   */
+  @Test
+  void telemetryCostScriptMeasuresBothSettings() throws Exception {
+    Path script =
+        Paths.get(QuiverServerProcess.requiredProperty("quiver.compare.script"))
+            .resolveSibling("telemetry_cost.py");
+    Path logs = QuiverServerProcess.logsDir().toAbsolutePath();
+    Path out = logs.resolve("telemetry-cost-smoke.json");
+    Path work = logs.resolve("telemetry-cost-work");
+    Files.deleteIfExists(out);
+    ProcessBuilder builder =
+        new ProcessBuilder(
+            System.getProperty("quiver.python", "python3"),
+            script.toString(),
+            "--quick",
+            "--out",
+            out.toString(),
+            "--work-dir",
+            work.toString());
+
+    int exit = run(builder, logs.resolve("telemetry-cost.log"));
+
+    assertThat(exit).as("telemetry_cost.py exit code (see telemetry-cost.log)").isZero();
+    JsonNode result = new ObjectMapper().readTree(out.toFile());
+    for (String mode : new String[] {"get", "put"}) {
+      assertThat(result.path("summary").path(mode).path("ratio_median").asDouble())
+          .as(mode + " ratio")
+          .isPositive();
+      for (String setting : new String[] {"on", "off"}) {
+        JsonNode run =
+            new ObjectMapper()
+                .readTree(work.resolve(mode + "-" + setting + "-1.json").toFile())
+                .path("runs")
+                .get(0);
+        assertThat(run.path("rows").asLong())
+            .as(mode + " rows with telemetry " + setting)
+            .isEqualTo(ROWS);
+      }
+    }
+    assertThat(Files.readString(work.resolve("on.log")))
+        .as("the telemetry-on server served Prometheus and tried the dead OTLP endpoint")
+        .contains("Prometheus metrics http", "Failed to export");
+  }
+
+  /** Runs a script with the JDK running this test first on the PATH (the harness and servers). */
+  private static int run(ProcessBuilder builder, Path log) throws Exception {
+    Path javaBin = Paths.get(System.getProperty("java.home"), "bin");
+    builder.environment().put("PATH", javaBin + File.pathSeparator + System.getenv("PATH"));
+    builder.environment().put("PYTHONDONTWRITEBYTECODE", "1");
+    return ChildProcesses.run(builder, "[" + log.getFileName() + "] ", log, TIMEOUT);
   }
 }
