@@ -4,6 +4,7 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
 import dev.quiver.proto.v1.ScanTicket;
+import dev.quiver.server.memory.MemoryGovernor;
 import dev.quiver.server.memory.ScanBatchSizer;
 import dev.quiver.server.table.IcebergTableStore;
 import dev.quiver.server.table.ScanShares;
@@ -13,6 +14,7 @@ import java.util.List;
 import org.apache.arrow.flight.FlightProducer.ServerStreamListener;
 import org.apache.arrow.flight.Ticket;
 import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.util.AutoCloseables;
 import org.apache.iceberg.DataFile;
 
 /**
@@ -20,11 +22,17 @@ import org.apache.iceberg.DataFile;
  */
 final class DoGetHandler {
   private final IcebergTableStore store;
+  private final MemoryGovernor memory;
   private final ScanBatchSizer batchSizer;
   private final BatchStreamer streamer;
 
-  DoGetHandler(IcebergTableStore store, ScanBatchSizer batchSizer, BatchStreamer streamer) {
+  DoGetHandler(
+      IcebergTableStore store,
+      MemoryGovernor memory,
+      ScanBatchSizer batchSizer,
+      BatchStreamer streamer) {
     this.store = store;
+    this.memory = memory;
     this.batchSizer = batchSizer;
     this.streamer = streamer;
   }
@@ -38,25 +46,36 @@ final class DoGetHandler {
         "DoGet " + request.table(),
         trace,
         listener,
-        allocator -> open(parsed, request, allocator),
+        allocator -> open("DoGet " + request.table(), parsed, request, allocator),
         () -> {},
         () -> {});
   }
 
   private BatchStreamer.Source open(
-      ScanTicket ticket, ScanRequest request, BufferAllocator allocator) throws Exception {
+      String call, ScanTicket ticket, ScanRequest request, BufferAllocator allocator)
+      throws Exception {
     ScanPlan plan = ScanPlan.plan(store, request);
     List<DataFile> share =
         ScanShares.share(plan.files(), ticket.getShareIndex(), ticket.getShareCount());
-    TableScan scan =
-        new TableScan(
-            allocator,
-            ScanPlan.uris(share),
-            plan.schema(),
-            plan.substraitFilter(),
-            request.limit(),
-            batchSizer.batchRows());
-    return BatchStreamer.source(scan::root, scan::dictionaries, scan::next, scan);
+    BufferAllocator imports = memory.newImportAllocator(call);
+    TableScan scan;
+    try {
+      scan =
+          new TableScan(
+              allocator,
+              imports,
+              ScanPlan.uris(share),
+              plan.schema(),
+              plan.substraitFilter(),
+              request.limit(),
+              batchSizer.batchRows());
+    } catch (Exception e) {
+      imports.close();
+      throw e;
+    }
+    // The imports allocator goes after the scan, whose reader holds what was imported into it.
+    return BatchStreamer.source(
+        scan::root, scan::dictionaries, scan::next, () -> AutoCloseables.close(scan, imports));
   }
 
   private static ScanTicket parse(Ticket ticket) {

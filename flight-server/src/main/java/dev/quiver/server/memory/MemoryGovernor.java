@@ -27,6 +27,17 @@ import org.slf4j.LoggerFactory;
  * Owns the server's one Arrow {@link RootAllocator}, admits calls and hands every call a child
  * allocator capped at the per-query limit.
  *
+ * <p>The tree: the {@link RootAllocator} itself has no limit; under it, the budget allocator
+ * ({@link #root()}, limited to {@code memory.total}) holds Flight's transport and every call, and
+ * beside the budget, import allocators ({@link #newImportAllocator}) account for batches that C++
+ * (arrow-dataset, DuckDB) hands over through the C Data interface. Why the imports sit outside the
+ * budget: their buffers are C++ memory already allocated and counted elsewhere (arrow-dataset's
+ * native pool is charged to the call, DuckDB has its own limit), and Arrow Java 18.3 leaks a batch
+ * whose import is refused halfway ({@code ReferenceCountedArrowArray} retains the C array before
+ * {@code wrapForeignAllocation} throws, so the array is never released). An import that cannot be
+ * refused cannot leak; the call then takes the batch over (by copy or transfer) into its own
+ * allocator, where the query limit and memory.total apply as before.
+ *
  * <p>Admission: a call's allocator starts with a reservation of {@link Admission#callReservation}
  * bytes taken from the root. When the root cannot spare it, the call waits in a FIFO queue of at
  * most {@link Admission#queueLength} calls for at most {@link Admission#timeout}, woken each time
@@ -65,7 +76,8 @@ public final class MemoryGovernor implements AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(MemoryGovernor.class);
 
-  private final RootAllocator root;
+  private final RootAllocator base;
+  private final BufferAllocator root; // the budget: memory.total
   private final BufferAllocator transport;
   private final long transportReserve;
   private final long serverMargin;
@@ -137,7 +149,8 @@ public final class MemoryGovernor implements AutoCloseable {
           "The transport reserve must be between 0 and half of the total, got "
               + transportReserveBytes);
     }
-    this.root = new RootAllocator(new CallListener(), totalBytes);
+    this.base = new RootAllocator(Long.MAX_VALUE);
+    this.root = base.newChildAllocator("quiver", new CallListener(), 0, totalBytes);
     this.serverMargin = Math.min(totalBytes / 8, MAX_SERVER_MARGIN);
     this.transportReserve = transportReserveBytes;
     this.transport =
@@ -314,9 +327,25 @@ public final class MemoryGovernor implements AutoCloseable {
     }
   }
 
-  /** The root allocator, for components that live as long as the server. */
+  /**
+   * The budget allocator ({@code memory.total}), for components that live as long as the server.
+   */
   public BufferAllocator root() {
     return root;
+  }
+
+  /**
+   * A new allocator, without limit and outside the budget, for one call's C Data imports (see the
+   * class comment); the caller closes it after whatever reads into it. Shares the root with the
+   * call allocators, so imported buffers can move into them.
+   */
+  public BufferAllocator newImportAllocator(String callName) {
+    return base.newChildAllocator(callName + " (C Data import)", 0, Long.MAX_VALUE);
+  }
+
+  /** Bytes of C++ batches imported and not yet taken over by a call (see the class comment). */
+  public long importing() {
+    return base.getAllocatedMemory() - root.getAllocatedMemory();
   }
 
   /**
@@ -343,6 +372,15 @@ public final class MemoryGovernor implements AutoCloseable {
   public long allocated() {
     long unusedReserve = Math.max(0, transportReserve - transport.getAllocatedMemory());
     return root.getAllocatedMemory() - unusedReserve;
+  }
+
+  /**
+   * The most bytes calls held at once, plus whatever Flight's transport decoded beyond its reserve.
+   * Decoding within the reserve is left out: the reserve is set aside from the start, so counting
+   * it would make the peak of an idle server the reserve itself.
+   */
+  public long peak() {
+    return root.getPeakMemoryAllocation() - transportReserve;
   }
 
   /** Calls waiting for admission now. */
@@ -413,7 +451,7 @@ public final class MemoryGovernor implements AutoCloseable {
           transportReserve,
           transport.getAllocatedMemory(),
           allocated(),
-          root.getPeakMemoryAllocation(),
+          peak(),
           queue.size(),
           waits,
           refused,
@@ -435,8 +473,13 @@ public final class MemoryGovernor implements AutoCloseable {
       LOG.error("Arrow memory still held at shutdown:\n{}", root.toVerboseString());
       return;
     }
+    if (base.getChildAllocators().size() != 1) {
+      LOG.error("C Data imports still open at shutdown:\n{}", base.toVerboseString());
+      return;
+    }
     transport.close();
     root.close();
+    base.close();
   }
 
   private static final class Waiter {

@@ -20,7 +20,8 @@ import java.util.Locale;
  * @param transportReserve {@code memory.transport-reserve} in bytes
  * @param transportAllocated bytes Flight's transport holds now (incoming batches not yet taken)
  * @param allocated bytes in use now: calls (their admission reservations included) and transport
- * @param peak the most bytes ever allocated at once, the transport reserve included
+ * @param peak the most bytes calls held at once, plus transport decoding beyond its reserve (see
+ *     {@link MemoryGovernor#peak()})
  * @param queued calls waiting for admission now
  * @param waits calls that have had to wait for admission since the start
  * @param refused calls refused admission (queue full or timed out) since the start

@@ -18,6 +18,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.function.Function;
+import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
@@ -58,6 +60,7 @@ public final class SqlEngine implements AutoCloseable {
   private final DuckDBConnection database;
   private final DuckDBConnection views;
   private final TableBinder binder;
+  private final Function<String, BufferAllocator> importAllocators;
 
   /**
    * How DuckDB may use the machine.
@@ -92,14 +95,27 @@ public final class SqlEngine implements AutoCloseable {
     }
   }
 
-  private SqlEngine(DuckDBConnection database, DuckDBConnection views, TableBinder binder) {
+  private SqlEngine(
+      DuckDBConnection database,
+      DuckDBConnection views,
+      TableBinder binder,
+      Function<String, BufferAllocator> importAllocators) {
+    this.importAllocators = importAllocators;
     this.database = database;
     this.views = views;
     this.binder = binder;
   }
 
   /** Starts DuckDB for {@code store}'s tables; the caller closes the engine before the store. */
-  public static SqlEngine open(IcebergTableStore store, Settings settings) {
+  /**
+   * Opens the engine; {@code importAllocators} makes, for a query's name, the allocator its result
+   * batches arrive in from DuckDB (see {@link
+   * dev.quiver.server.memory.MemoryGovernor#newImportAllocator}), which the query closes.
+   */
+  public static SqlEngine open(
+      IcebergTableStore store,
+      Settings settings,
+      Function<String, BufferAllocator> importAllocators) {
     Properties properties = new Properties();
     // Without it DuckDB's JDBC driver materialises whole results before the first row.
     properties.setProperty("jdbc_stream_results", "true");
@@ -127,7 +143,7 @@ public final class SqlEngine implements AutoCloseable {
         statement.execute("SET GLOBAL enable_external_access = false");
       }
       DuckDBConnection views = database.duplicate();
-      return new SqlEngine(database, views, new TableBinder(store, views));
+      return new SqlEngine(database, views, new TableBinder(store, views), importAllocators);
     } catch (SQLException e) {
       closeQuietly(database);
       throw new QuiverException(
@@ -215,7 +231,7 @@ public final class SqlEngine implements AutoCloseable {
       tables.putAll(binder.bind(connection, sql, schema));
       statement = connection.prepareStatement(sql);
       bind(statement, parameters);
-      return new SqlQuery(connection, sql, parameters, statement, tables);
+      return new SqlQuery(connection, sql, parameters, statement, tables, importAllocators);
     } catch (SQLException | RuntimeException e) {
       closeQuietly(statement);
       closeQuietly(connection);

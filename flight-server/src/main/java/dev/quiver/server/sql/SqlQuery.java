@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.util.AutoCloseables;
 import org.apache.arrow.vector.VectorSchemaRoot;
@@ -28,6 +29,12 @@ import org.duckdb.DuckDBResultSet;
  * execute fail, during it (DuckDB may compute a whole aggregate before the first row) it interrupts
  * DuckDB, and while rows stream it stops them. Everything else is for one thread. {@link #close()}
  * frees the connection, DuckDB's result and the Arrow batches.
+ *
+ * <p>DuckDB's batches arrive in an allocator of their own that never refuses them (a refused C Data
+ * import leaks the batch in Arrow Java 18.3; see {@link
+ * dev.quiver.server.memory.MemoryGovernor#newImportAllocator}) and are then taken over by the
+ * caller's allocator, converted where Quiver's types differ from DuckDB's and moved as they are
+ * otherwise, so they count against the call's limit.
  */
 public final class SqlQuery implements AutoCloseable {
   private final DuckDBConnection connection;
@@ -35,6 +42,9 @@ public final class SqlQuery implements AutoCloseable {
   private final List<Object> parameters;
   private volatile PreparedStatement statement;
   private final Map<TableId, QuiverTable> tables;
+  private final Function<String, BufferAllocator> importAllocators;
+  private BufferAllocator imports;
+  private VectorSchemaRoot taken;
   private volatile boolean cancelled;
   private DuckDBResultSet result;
   private ArrowReader reader;
@@ -46,7 +56,9 @@ public final class SqlQuery implements AutoCloseable {
       String sql,
       List<Object> parameters,
       PreparedStatement statement,
-      Map<TableId, QuiverTable> tables) {
+      Map<TableId, QuiverTable> tables,
+      Function<String, BufferAllocator> importAllocators) {
+    this.importAllocators = importAllocators;
     this.connection = connection;
     this.sql = sql;
     // Not List.copyOf: SQL NULL is a fine parameter.
@@ -76,9 +88,13 @@ public final class SqlQuery implements AutoCloseable {
     try {
       result = executeQuery();
       checkNotCancelled();
-      reader = (ArrowReader) result.arrowExportStream(allocator, batchRows);
+      imports = importAllocators.apply(allocator.getName());
+      reader = (ArrowReader) result.arrowExportStream(imports, batchRows);
       exported = reader.getVectorSchemaRoot();
       conformer = ResultConformer.create(allocator, exported.getSchema(), tables);
+      if (conformer == null) {
+        taken = VectorSchemaRoot.create(exported.getSchema(), allocator);
+      }
     } catch (SQLException e) {
       throw SqlErrors.from(e, cancelled);
     } catch (IOException e) {
@@ -89,7 +105,7 @@ public final class SqlQuery implements AutoCloseable {
 
   /** The root each {@link #next()} fills; the same object for the whole query. */
   public VectorSchemaRoot root() {
-    return conformer == null ? exported : conformer.root();
+    return conformer == null ? taken : conformer.root();
   }
 
   /** The dictionaries of dictionary-encoded result columns. */
@@ -117,6 +133,11 @@ public final class SqlQuery implements AutoCloseable {
     checkNotCancelled();
     if (loaded && conformer != null) {
       conformer.conform(exported);
+    } else if (loaded) {
+      for (int i = 0; i < exported.getFieldVectors().size(); i++) {
+        exported.getVector(i).makeTransferPair(taken.getVector(i)).transfer();
+      }
+      taken.setRowCount(exported.getRowCount());
     }
     return loaded;
   }
@@ -162,6 +183,7 @@ public final class SqlQuery implements AutoCloseable {
 
   @Override
   public void close() throws Exception {
-    AutoCloseables.close(reader, conformer, result, statement, connection);
+    // The import allocator goes last: the reader holds what was imported into it.
+    AutoCloseables.close(taken, reader, conformer, result, statement, connection, imports);
   }
 }

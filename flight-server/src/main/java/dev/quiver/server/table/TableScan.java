@@ -27,8 +27,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The C++ memory of the scan (Parquet pages, decompression and decoding buffers) comes from a
  * listenable pool of its own, charged to the same allocator ({@link NativeMemoryAccount}); when the
- * allocator's limit refuses it, the scan fails with QUERY_MEMORY_EXCEEDED. Batches imported from
- * C++ count twice while Java holds them: once as the C++ allocation, once as the imported buffers.
+ * allocator's limit refuses it, the scan fails with QUERY_MEMORY_EXCEEDED. Batches from C++ are
+ * imported into a separate allocator that must not refuse them (see {@link
+ * dev.quiver.server.memory.MemoryGovernor#newImportAllocator}: a refused import leaks the batch in
+ * Arrow Java 18.3), then conformed into the call's allocator, where they count a second time while
+ * the conformed batch shares their buffers.
  *
  * <p>Not thread-safe: one thread calls {@link #next()} and reads {@link #root()}. The root is owned
  * by the scan and refilled by each {@code next()}; close the scan to release everything.
@@ -44,12 +47,30 @@ public final class TableScan implements AutoCloseable {
   private long rows;
 
   /**
-   * Opens a scan; {@code files} are file URIs in the order to read, {@code projectedSchema} the
-   * table's columns to return (message format), {@code filter} a direct buffer or null, {@code
-   * limit} negative for none.
+   * Opens a scan that imports C++ batches into {@code allocator} itself: for callers whose
+   * allocator has no limit of its own (tools, benchmarks).
    */
   public TableScan(
       BufferAllocator allocator,
+      List<String> files,
+      Schema projectedSchema,
+      ByteBuffer filter,
+      long limit,
+      int batchRows)
+      throws IOException {
+    this(allocator, allocator, files, projectedSchema, filter, limit, batchRows);
+  }
+
+  /**
+   * Opens a scan; {@code allocator} is the call's, {@code imports} takes C++ batches as they arrive
+   * and must not refuse them (it must outlive the scan and share {@code allocator}'s root), {@code
+   * files} are file URIs in the order to read, {@code projectedSchema} the table's columns to
+   * return (message format), {@code filter} a direct buffer or null, {@code limit} negative for
+   * none.
+   */
+  public TableScan(
+      BufferAllocator allocator,
+      BufferAllocator imports,
       List<String> files,
       Schema projectedSchema,
       ByteBuffer filter,
@@ -68,7 +89,7 @@ public final class TableScan implements AutoCloseable {
       if (hasDictionaries(projectedSchema)) {
         dicts = new ReadDictionaries(allocator, projectedSchema);
         if (!empty) {
-          collect(dicts, allocator, nativePool, files, filter, batchRows);
+          collect(dicts, imports, nativePool, files, filter, batchRows);
         }
         dicts.finish();
         conform = new ReadConformer(allocator, projectedSchema, dicts);
@@ -77,9 +98,7 @@ public final class TableScan implements AutoCloseable {
       }
       List<String> columns = projectedSchema.getFields().stream().map(Field::getName).toList();
       this.files =
-          empty
-              ? null
-              : ParquetFiles.open(allocator, nativePool, files, columns, filter, batchRows);
+          empty ? null : ParquetFiles.open(imports, nativePool, files, columns, filter, batchRows);
     } catch (IOException | RuntimeException e) {
       QuiverException refusal = refusal(nativeAccount, e);
       closeQuietly(refusal == null ? e : refusal, conform, dicts);

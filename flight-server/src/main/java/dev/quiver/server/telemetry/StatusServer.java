@@ -107,7 +107,7 @@ final class StatusServer implements AutoCloseable {
     Map<String, Object> mem = new LinkedHashMap<>();
     mem.put("allocated", memory.allocated());
     mem.put("limit", memory.root().getLimit());
-    mem.put("peak", memory.root().getPeakMemoryAllocation());
+    mem.put("peak", memory.peak());
     mem.put("pressure", memory.pressure());
     mem.put("queued", memory.queued());
     out.put("memory", mem);

@@ -83,6 +83,9 @@ class MemoryGovernorTest {
       }
       assertThat(governor.allocated()).isZero();
       assertThat(governor.report().transportReserve()).isEqualTo(4 * MB);
+      assertThat(governor.peak())
+          .as("what calls held; decoding within the reserve is left out")
+          .isEqualTo(12 * MB);
     }
   }
 
@@ -232,6 +235,33 @@ class MemoryGovernorTest {
               "1 call waited past memory.admission-timeout for memory in the last hour; raise"
                   + " memory.total, or run fewer calls at once",
               "Arrow memory is 100% used (2.0 MB of 2.0 MB); new calls will queue for admission");
+    }
+  }
+
+  @Test
+  void importsAreNeverRefusedAndCountAgainstACallOnceItTakesThemOver() {
+    try (MemoryGovernor governor = new MemoryGovernor(4 * MB, 4 * MB)) {
+      try (BufferAllocator call = governor.newCallAllocator("DoGet ns.t");
+          BufferAllocator imports = governor.newImportAllocator("DoGet ns.t");
+          ArrowBuf filler = call.buffer(3 * MB)) {
+        assertThat(imports.getName()).isEqualTo("DoGet ns.t (C Data import)");
+        long budgetUsed = governor.allocated();
+        // The budget has at most 1 MB left; an import of 2 MB must not be refused halfway.
+        ArrowBuf imported = imports.buffer(2 * MB);
+        assertThat(governor.importing()).isEqualTo(2 * MB);
+        assertThat(governor.allocated()).as("imports are outside the budget").isEqualTo(budgetUsed);
+        // Taking it over charges the call (over its limit: the between-batches check catches it).
+        ArrowBuf taken =
+            imported.getReferenceManager().transferOwnership(imported, call).getTransferredBuffer();
+        imported.close();
+        assertThat(governor.importing()).isZero();
+        assertThat(call.getAllocatedMemory()).isGreaterThanOrEqualTo(5 * MB);
+        assertThatThrownBy(() -> governor.checkQueryLimit("DoGet ns.t", call))
+            .isInstanceOf(QuiverException.class);
+        taken.close();
+      }
+      assertThat(governor.allocated()).isZero();
+      assertThat(governor.importing()).isZero();
     }
   }
 
