@@ -18,8 +18,13 @@ import io.opentelemetry.api.trace.TraceState;
 import io.opentelemetry.context.Scope;
 import io.opentelemetry.sdk.trace.data.EventData;
 import io.opentelemetry.sdk.trace.data.SpanData;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
+import org.apache.arrow.flight.FlightClient;
+import org.apache.arrow.flight.FlightDescriptor;
+import org.apache.arrow.flight.FlightInfo;
+import org.apache.arrow.flight.FlightStream;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.ipc.ArrowReader;
 import org.junit.jupiter.api.Test;
@@ -96,6 +101,30 @@ class TracingTest extends TelemetryServerTest {
     assertThat(get.getAttributes().get(CallTrace.ROWS)).isEqualTo(3000);
     assertThat(get.getAttributes().get(CallTrace.BATCHES)).isGreaterThanOrEqualTo(3);
     assertThat(get.getAttributes().get(CallTrace.BYTES)).isGreaterThanOrEqualTo(3000 * 8);
+    assertThat(get.getAttributes().get(CallTrace.PEAK_MEMORY)).isPositive();
+  }
+
+  @Test
+  void aSqlQueryStreamIsTracedWithItsRows(BufferAllocator allocator) throws Exception {
+    fixture.put(allocator, ORDERS, 3, 1000);
+    long rows = 0;
+    try (FlightClient flight = FlightClient.builder(allocator, fixture.server.location()).build()) {
+      FlightInfo info =
+          flight.getInfo(
+              FlightDescriptor.command(
+                  "SELECT * FROM sales.orders".getBytes(StandardCharsets.UTF_8)));
+      try (FlightStream stream = flight.getStream(info.getEndpoints().get(0).getTicket())) {
+        while (stream.next()) {
+          rows += stream.getRoot().getRowCount();
+        }
+      }
+    }
+    assertThat(rows).isEqualTo(3000);
+
+    SpanData get = spans("DoGet", 1).get(0);
+    assertThat(get.getStatus().getStatusCode()).isEqualTo(StatusCode.OK);
+    assertThat(get.getAttributes().get(CallTrace.ROWS)).isEqualTo(3000);
+    assertThat(get.getAttributes().get(CallTrace.BATCHES)).isPositive();
     assertThat(get.getAttributes().get(CallTrace.PEAK_MEMORY)).isPositive();
   }
 
