@@ -21,12 +21,15 @@ import org.apache.arrow.memory.BufferAllocator;
  * @param stallTimeout the longest a put waits for the stream to accept the next batch, and for the
  *     server's receipt after the last one, before it fails with {@link QuiverErrorCode#TIMED_OUT}
  * @param callOptions extra Flight call options (headers, credentials) added to every call
+ * @param credentials the user name and password to log in with; empty for a server without
+ *     authentication
  */
 public record ClientOptions(
     Optional<BufferAllocator> parentAllocator,
     Optional<Duration> callTimeout,
     Duration stallTimeout,
-    List<CallOption> callOptions) {
+    List<CallOption> callOptions,
+    Optional<Credentials> credentials) {
   /** The stall timeout when none is given: long enough for a busy server to commit. */
   public static final Duration DEFAULT_STALL_TIMEOUT = Duration.ofSeconds(60);
 
@@ -35,6 +38,7 @@ public record ClientOptions(
     requireNonNull(callTimeout, "callTimeout is null");
     requireNonNull(stallTimeout, "stallTimeout is null");
     callOptions = List.copyOf(requireNonNull(callOptions, "callOptions is null"));
+    requireNonNull(credentials, "credentials is null");
     callTimeout.ifPresent(timeout -> checkPositive("callTimeout", timeout));
     checkPositive("stallTimeout", stallTimeout);
   }
@@ -62,6 +66,7 @@ public record ClientOptions(
     private Duration callTimeout;
     private Duration stallTimeout = DEFAULT_STALL_TIMEOUT;
     private final List<CallOption> callOptions = new ArrayList<>();
+    private Credentials credentials;
 
     private Builder() {}
 
@@ -89,13 +94,23 @@ public record ClientOptions(
       return this;
     }
 
+    /**
+     * Logs in as {@code user} with {@code password} (Flight's Basic handshake) and sends the bearer
+     * token the server returns on every call; the client logs in again when the token expires.
+     */
+    public Builder credentials(String user, String password) {
+      this.credentials = new Credentials(user, password);
+      return this;
+    }
+
     /** The options as set; fails with INVALID_ARGUMENT on a non-positive timeout. */
     public ClientOptions build() {
       return new ClientOptions(
           Optional.ofNullable(parentAllocator),
           Optional.ofNullable(callTimeout),
           stallTimeout,
-          callOptions);
+          callOptions,
+          Optional.ofNullable(credentials));
     }
   }
 }

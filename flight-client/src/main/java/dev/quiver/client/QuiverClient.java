@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import org.apache.arrow.flight.Action;
 import org.apache.arrow.flight.CallOption;
@@ -23,6 +24,8 @@ import org.apache.arrow.flight.FlightInfo;
 import org.apache.arrow.flight.FlightRuntimeException;
 import org.apache.arrow.flight.Location;
 import org.apache.arrow.flight.Result;
+import org.apache.arrow.flight.auth2.BasicAuthCredentialWriter;
+import org.apache.arrow.flight.grpc.CredentialCallOption;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.util.AutoCloseables;
@@ -47,6 +50,8 @@ public final class QuiverClient implements AutoCloseable {
   private final CallOption[] callOptions;
   private final CallOption[] streamOptions;
   private final PutStream putStream;
+  private final Optional<Credentials> credentials;
+  private final AtomicReference<String> bearerToken = new AtomicReference<>();
   private final AtomicBoolean closed = new AtomicBoolean();
 
   private QuiverClient(Location location, ClientOptions options) {
@@ -60,6 +65,7 @@ public final class QuiverClient implements AutoCloseable {
       this.flight =
           FlightClient.builder(allocator, location)
               .intercept(TraceContextMiddleware.FACTORY)
+              .intercept(BearerTokenMiddleware.factory(bearerToken))
               .build();
     } catch (RuntimeException e) {
       allocator.close();
@@ -74,6 +80,34 @@ public final class QuiverClient implements AutoCloseable {
             timeout -> unary.add(CallOptions.timeout(timeout.toNanos(), TimeUnit.NANOSECONDS)));
     this.callOptions = unary.toArray(new CallOption[0]);
     this.putStream = new PutStream(flight, options.stallTimeout(), streamOptions);
+    this.credentials = options.credentials();
+    if (credentials.isPresent()) {
+      try {
+        logIn();
+      } catch (RuntimeException e) {
+        close();
+        throw e;
+      }
+    }
+  }
+
+  /** Exchanges the credentials for a bearer token (Flight's Basic handshake). */
+  private void logIn() {
+    Credentials login = credentials.orElseThrow();
+    bearerToken.set(null);
+    try {
+      flight.handshake(
+          new CredentialCallOption(new BasicAuthCredentialWriter(login.user(), login.password())));
+    } catch (FlightRuntimeException e) {
+      throw QuiverException.fromFlight(e);
+    }
+    if (bearerToken.get() == null) {
+      throw new QuiverException(
+          QuiverErrorCode.UNAUTHENTICATED,
+          "The server at %s accepted the login of %s but sent no bearer token",
+          location.getUri(),
+          login.user());
+    }
   }
 
   /** A client of the server at {@code location} with the default options; connects lazily. */
@@ -83,7 +117,9 @@ public final class QuiverClient implements AutoCloseable {
 
   /**
    * A client of the server at {@code location}. gRPC connects on the first call, so an unreachable
-   * server shows up there as {@link QuiverErrorCode#UNAVAILABLE}.
+   * server shows up there as {@link QuiverErrorCode#UNAVAILABLE}. With {@link
+   * ClientOptions.Builder#credentials credentials}, the client logs in at once and fails with
+   * UNAUTHENTICATED if the server refuses them.
    */
   public static QuiverClient connect(Location location, ClientOptions options) {
     requireNonNull(location, "location is null");
@@ -303,6 +339,15 @@ public final class QuiverClient implements AutoCloseable {
       return body.get();
     } catch (FlightRuntimeException e) {
       QuiverException failure = QuiverException.fromFlight(e);
+      if (failure.code() == QuiverErrorCode.UNAUTHENTICATED && credentials.isPresent()) {
+        // The bearer token expired (or the server restarted): log in again and retry once.
+        logIn();
+        try {
+          return body.get();
+        } catch (FlightRuntimeException again) {
+          throw QuiverException.fromFlight(again);
+        }
+      }
       if (failure.code() == QuiverErrorCode.TIMED_OUT && callTimeout.isPresent()) {
         throw new QuiverException(
             QuiverErrorCode.TIMED_OUT,

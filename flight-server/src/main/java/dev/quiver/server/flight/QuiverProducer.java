@@ -9,6 +9,7 @@ import dev.quiver.proto.v1.ScanCommand;
 import dev.quiver.server.config.ServerConfig;
 import dev.quiver.server.memory.MemoryGovernor;
 import dev.quiver.server.memory.ScanBatchSizer;
+import dev.quiver.server.security.AccessControl;
 import dev.quiver.server.sql.SqlEngine;
 import dev.quiver.server.sql.SqlUpdates;
 import dev.quiver.server.table.IcebergTableStore;
@@ -94,6 +95,7 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
       SqlSessions.KEY;
 
   private final IcebergTableStore store;
+  private final AccessControl access;
   private final FlightInfoHandler flightInfo;
   private final DoGetHandler doGet;
   private final DoPutHandler doPut;
@@ -106,7 +108,8 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
    * A producer over {@code store} and {@code sql}; streams run on {@code streamExecutor}, which the
    * caller owns and shuts down after the Flight server. {@code location} names the server in
    * server-info once it is listening. SQL sessions need {@link #sessionMiddleware()} registered
-   * under {@link #SESSION_KEY}.
+   * under {@link #SESSION_KEY}. {@code access} decides what each call's user may do ({@link
+   * AccessControl#OPEN} without authentication).
    */
   public QuiverProducer(
       IcebergTableStore store,
@@ -114,8 +117,10 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
       MemoryGovernor memory,
       ServerConfig config,
       ExecutorService streamExecutor,
-      Supplier<String> location) {
+      Supplier<String> location,
+      AccessControl access) {
     this.store = store;
+    this.access = access;
     this.flightInfo = new FlightInfoHandler(store, config);
     ScanBatchSizer batchSizer =
         new ScanBatchSizer(
