@@ -12,6 +12,8 @@ import dev.quiver.server.config.ServerConfig;
 import dev.quiver.server.memory.MemoryGovernor;
 import dev.quiver.server.memory.MemoryReport;
 import dev.quiver.server.memory.ScanBatchSizer;
+import dev.quiver.server.security.AccessControl;
+import dev.quiver.server.security.Right;
 import dev.quiver.server.table.IcebergTableStore;
 import dev.quiver.server.table.QuiverTable;
 import java.io.IOException;
@@ -71,6 +73,25 @@ final class ActionHandler {
     this.batchSizer = batchSizer;
     this.config = config;
     this.location = location;
+  }
+
+  /**
+   * Fails with PERMISSION_DENIED unless {@code user} may run {@code action}: drop-table needs write
+   * on the table's namespace, list-snapshots read; server-info needs only a login; memory-report,
+   * and any action this method does not name (admin work added later, such as orphan removal), need
+   * admin on all namespaces.
+   */
+  void authorize(Action action, String user, AccessControl access) {
+    if (!access.enabled()) {
+      return;
+    }
+    switch (action.getType()) {
+      case QuiverActions.DROP_TABLE -> access.check(user, Right.WRITE, tableOf(action).namespace());
+      case QuiverActions.LIST_SNAPSHOTS ->
+          access.check(user, Right.READ, tableOf(action).namespace());
+      case QuiverActions.SERVER_INFO -> {}
+      default -> access.checkServer(user, Right.ADMIN, "action " + truncate(action.getType()));
+    }
   }
 
   void doAction(Action action, StreamListener<Result> listener) {

@@ -3,6 +3,7 @@ package dev.quiver.server.flight;
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
+import dev.quiver.client.TableId;
 import dev.quiver.proto.v1.ScanTicket;
 import dev.quiver.server.memory.ScanBatchSizer;
 import dev.quiver.server.table.IcebergTableStore;
@@ -57,6 +58,11 @@ final class DoGetHandler {
             request.limit(),
             batchSizer.batchRows());
     return BatchStreamer.source(scan::root, scan::dictionaries, scan::next, scan);
+  }
+
+  /** The table a Quiver ticket reads; INVALID_TICKET when it is not one. */
+  static TableId tableOf(Ticket ticket) {
+    return ScanRequest.of(parse(ticket)).table();
   }
 
   private static ScanTicket parse(Ticket ticket) {

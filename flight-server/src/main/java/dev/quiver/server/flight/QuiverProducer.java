@@ -1,6 +1,7 @@
 package dev.quiver.server.flight;
 
 import com.google.protobuf.Any;
+import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
@@ -10,6 +11,7 @@ import dev.quiver.server.config.ServerConfig;
 import dev.quiver.server.memory.MemoryGovernor;
 import dev.quiver.server.memory.ScanBatchSizer;
 import dev.quiver.server.security.AccessControl;
+import dev.quiver.server.security.Right;
 import dev.quiver.server.sql.SqlEngine;
 import dev.quiver.server.sql.SqlUpdates;
 import dev.quiver.server.table.IcebergTableStore;
@@ -18,6 +20,7 @@ import io.opentelemetry.context.Scope;
 import java.nio.charset.StandardCharsets;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -103,6 +106,8 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
   private final SqlQueryHandler sqlQueries;
   private final SqlMetadataHandler sqlMetadata;
   private final SqlUpdateHandler sqlUpdates;
+  private final SqlAccess sqlAccess;
+  private final PreparedStatements prepared;
 
   /**
    * A producer over {@code store} and {@code sql}; streams run on {@code streamExecutor}, which the
@@ -130,7 +135,9 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
     this.doPut = new DoPutHandler(store, memory);
     this.actions = new ActionHandler(store, memory, batchSizer, config, location);
     PreparedStatements prepared = new PreparedStatements();
+    this.prepared = prepared;
     SqlUpdates updates = new SqlUpdates(sql, store);
+    this.sqlAccess = new SqlAccess(access, sql, updates, store);
     this.sqlQueries =
         new SqlQueryHandler(memory, sql, prepared, streamer, batchSizer, doPut, updates);
     this.sqlMetadata = new SqlMetadataHandler(store, memory);
@@ -151,10 +158,15 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
     try (Scope ignored = trace.makeCurrent()) {
       return switch (kindOf(descriptor)) {
         case FLIGHT_SQL -> super.getFlightInfo(context, descriptor);
-        case SQL_TEXT -> sqlQueries.flightInfo(sqlText(descriptor), context, descriptor);
+        case SQL_TEXT -> {
+          CommandStatementQuery query = sqlText(descriptor);
+          checkSql(context, query.getQuery());
+          yield sqlQueries.flightInfo(query, context, descriptor);
+        }
         case TABLE -> {
           ScanRequest request = scanOf(descriptor);
           trace.table(request.table());
+          require(context, Right.READ, request.table());
           yield flightInfo.flightInfo(descriptor, request);
         }
       };
@@ -168,9 +180,14 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
     try {
       return switch (kindOf(descriptor)) {
         case FLIGHT_SQL -> super.getSchema(context, descriptor);
-        case SQL_TEXT -> sqlQueries.schema(sqlText(descriptor), context);
+        case SQL_TEXT -> {
+          CommandStatementQuery query = sqlText(descriptor);
+          checkSql(context, query.getQuery());
+          yield sqlQueries.schema(query, context);
+        }
         case TABLE -> {
           ScanRequest request = scanOf(descriptor);
+          require(context, Right.READ, request.table());
           yield new SchemaResult(request.project(store.load(request.table()).arrowSchema()));
         }
       };
@@ -186,6 +203,7 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
       if (any != null && any.getTypeUrl().startsWith(FLIGHT_SQL_TYPE_PREFIX)) {
         super.getStream(context, ticket, listener);
       } else {
+        require(context, Right.READ, DoGetHandler.tableOf(ticket));
         doGet.getStream(ticket, listener, CallTrace.of(context));
       }
     } catch (RuntimeException e) {
@@ -204,6 +222,14 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
         return () -> ackStream.onError(trace.failed(FlightErrors.toFlight("DoPut", e)));
       }
     }
+    try {
+      FlightDescriptor descriptor = flightStream.getDescriptor();
+      if (!descriptor.isCommand()) {
+        require(context, Right.WRITE, TableId.fromPath(descriptor.getPath()));
+      }
+    } catch (RuntimeException e) {
+      return () -> ackStream.onError(trace.failed(FlightErrors.toFlight("DoPut", e)));
+    }
     return trace.wrap(doPut.acceptPut(flightStream, ackStream, trace));
   }
 
@@ -211,7 +237,7 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
   public void listFlights(
       CallContext context, Criteria criteria, StreamListener<FlightInfo> listener) {
     try {
-      flightInfo.listFlights(criteria, listener);
+      flightInfo.listFlights(criteria, readable(context), listener);
     } catch (RuntimeException e) {
       listener.onError(FlightErrors.toFlight("ListFlights", e));
     }
@@ -224,6 +250,7 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
       if (FLIGHT_SQL_ACTIONS.contains(action.getType())) {
         super.doAction(context, action, listener);
       } else {
+        actions.authorize(action, context.peerIdentity(), access);
         actions.doAction(action, listener);
       }
     } catch (RuntimeException e) {
@@ -243,36 +270,57 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
   @Override
   public FlightInfo getFlightInfoStatement(
       CommandStatementQuery command, CallContext context, FlightDescriptor descriptor) {
+    checkSql(context, command.getQuery());
     return sqlQueries.flightInfo(command, context, descriptor);
   }
 
   @Override
   public FlightInfo getFlightInfoPreparedStatement(
       CommandPreparedStatementQuery command, CallContext context, FlightDescriptor descriptor) {
+    checkPrepared(context, command.getPreparedStatementHandle());
     return sqlQueries.flightInfo(command, descriptor);
   }
 
   @Override
   public SchemaResult getSchemaStatement(
       CommandStatementQuery command, CallContext context, FlightDescriptor descriptor) {
+    checkSql(context, command.getQuery());
     return sqlQueries.schema(command, context);
   }
 
   @Override
   public SchemaResult getSchemaPreparedStatement(
       CommandPreparedStatementQuery command, CallContext context, FlightDescriptor descriptor) {
+    checkPrepared(context, command.getPreparedStatementHandle());
     return sqlQueries.schema(command);
   }
 
   @Override
   public void getStreamStatement(
       TicketStatementQuery ticket, CallContext context, ServerStreamListener listener) {
+    try {
+      SqlTicket run = SqlTicket.parse(ticket);
+      if (run.prepared().isPresent()) {
+        checkPrepared(context, run.prepared().get());
+      } else {
+        sqlAccess.check(context.peerIdentity(), run.sql(), run.schema());
+      }
+    } catch (RuntimeException e) {
+      listener.error(FlightErrors.toFlight("DoGet", e));
+      return;
+    }
     sqlQueries.stream(ticket, CallTrace.of(context), listener);
   }
 
   @Override
   public void getStreamPreparedStatement(
       CommandPreparedStatementQuery command, CallContext context, ServerStreamListener listener) {
+    try {
+      checkPrepared(context, command.getPreparedStatementHandle());
+    } catch (RuntimeException e) {
+      listener.error(FlightErrors.toFlight("DoGet", e));
+      return;
+    }
     sqlQueries.stream(command, CallTrace.of(context), listener);
   }
 
@@ -281,6 +329,7 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
       ActionCreatePreparedStatementRequest request,
       CallContext context,
       StreamListener<Result> listener) {
+    checkSql(context, request.getQuery());
     sqlQueries.createPrepared(request, context, listener);
   }
 
@@ -298,6 +347,7 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
       CallContext context,
       FlightStream flightStream,
       StreamListener<PutResult> ackStream) {
+    checkPrepared(context, command.getPreparedStatementHandle());
     return sqlQueries.bind(command, flightStream, ackStream);
   }
 
@@ -309,6 +359,7 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
       CallContext context,
       FlightStream flightStream,
       StreamListener<PutResult> ackStream) {
+    checkSql(context, command.getQuery());
     return sqlUpdates.statement(command, context, CallTrace.of(context), ackStream);
   }
 
@@ -318,6 +369,7 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
       CallContext context,
       FlightStream flightStream,
       StreamListener<PutResult> ackStream) {
+    checkPrepared(context, command.getPreparedStatementHandle());
     return sqlUpdates.prepared(command, CallTrace.of(context), flightStream, ackStream);
   }
 
@@ -327,6 +379,8 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
       CallContext context,
       FlightStream flightStream,
       StreamListener<PutResult> ackStream) {
+    sqlAccess.checkWrite(
+        context.peerIdentity(), SqlUpdateHandler.ingestTable(command, SqlSessions.schema(context)));
     return sqlUpdates.ingest(command, context, CallTrace.of(context), flightStream, ackStream);
   }
 
@@ -408,7 +462,7 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
   @Override
   public void getStreamSchemas(
       CommandGetDbSchemas command, CallContext context, ServerStreamListener listener) {
-    sqlMetadata.schemas(command, listener);
+    sqlMetadata.schemas(command, readable(context), listener);
   }
 
   @Override
@@ -425,7 +479,7 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
   @Override
   public void getStreamTables(
       CommandGetTables command, CallContext context, ServerStreamListener listener) {
-    sqlMetadata.tables(command, listener);
+    sqlMetadata.tables(command, readable(context), listener);
   }
 
   @Override
@@ -485,6 +539,28 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
   public void getStreamCrossReference(
       CommandGetCrossReference command, CallContext context, ServerStreamListener listener) {
     sqlMetadata.noKeys("GetCrossReference", Schemas.GET_CROSS_REFERENCE_SCHEMA, listener);
+  }
+
+  // ---- access checks (no-ops without authentication) ----
+
+  private void require(CallContext context, Right right, TableId table) {
+    access.check(context.peerIdentity(), right, table.namespace());
+  }
+
+  /** Namespaces the call's user may read: what listings show. */
+  private Predicate<String> readable(CallContext context) {
+    String user = context.peerIdentity();
+    return namespace -> access.may(user, Right.READ, namespace);
+  }
+
+  private void checkSql(CallContext context, String sql) {
+    sqlAccess.check(context.peerIdentity(), sql, SqlSessions.schema(context));
+  }
+
+  /** Checks a prepared statement each time it runs: its handle may reach another user. */
+  private void checkPrepared(CallContext context, ByteString handle) {
+    PreparedStatements.Prepared statement = prepared.get(handle);
+    sqlAccess.check(context.peerIdentity(), statement.sql(), statement.schema());
   }
 
   // ---- descriptor parsing ----

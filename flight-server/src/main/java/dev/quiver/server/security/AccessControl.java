@@ -54,16 +54,16 @@ public final class AccessControl {
 
   /**
    * Fails with PERMISSION_DENIED unless {@code user} holds {@code right} on every namespace (a
-   * {@code *} grant): what server-wide operations need.
+   * {@code *} grant): what server-wide operations such as {@code operation} need.
    */
-  public void checkServer(String user, Right right) {
+  public void checkServer(String user, Right right, String operation) {
     if (!may(user, right, User.ALL_NAMESPACES)) {
       throw new QuiverException(
           QuiverErrorCode.PERMISSION_DENIED,
           "User %s lacks %s on all namespaces (*), which %s needs",
           user,
           right.label(),
-          "this server-wide operation");
+          operation);
     }
   }
 }

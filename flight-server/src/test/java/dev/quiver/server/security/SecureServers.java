@@ -76,7 +76,7 @@ final class SecureServers {
       String ns,
       String table,
       int rows,
-      CredentialCallOption token) {
+      org.apache.arrow.flight.CallOption token) {
     try (VectorSchemaRoot root = VectorSchemaRoot.create(SCHEMA, allocator)) {
       BigIntVector ids = (BigIntVector) root.getVector("id");
       for (int i = 0; i < rows; i++) {
