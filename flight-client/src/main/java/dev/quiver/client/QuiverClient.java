@@ -62,11 +62,14 @@ public final class QuiverClient implements AutoCloseable {
             .map(parent -> parent.newChildAllocator("quiver-client", 0, Long.MAX_VALUE))
             .orElseGet(() -> new RootAllocator(Long.MAX_VALUE));
     try {
-      this.flight =
+      FlightClient.Builder builder =
           FlightClient.builder(allocator, location)
               .intercept(TraceContextMiddleware.FACTORY)
-              .intercept(BearerTokenMiddleware.factory(bearerToken))
-              .build();
+              .intercept(BearerTokenMiddleware.factory(bearerToken));
+      if (options.tls().isPresent()) {
+        configureTls(builder, options.tls().get());
+      }
+      this.flight = builder.build();
     } catch (RuntimeException e) {
       allocator.close();
       throw e;
@@ -88,6 +91,26 @@ public final class QuiverClient implements AutoCloseable {
         close();
         throw e;
       }
+    }
+  }
+
+  private static void configureTls(FlightClient.Builder builder, ClientOptions.Tls tls) {
+    try {
+      if (tls.trustedCertificates().isPresent()) {
+        builder.trustedCertificates(
+            new java.io.ByteArrayInputStream(
+                java.nio.file.Files.readAllBytes(tls.trustedCertificates().get())));
+      }
+      if (tls.clientCertificate().isPresent()) {
+        builder.clientCertificate(
+            new java.io.ByteArrayInputStream(
+                java.nio.file.Files.readAllBytes(tls.clientCertificate().get())),
+            new java.io.ByteArrayInputStream(
+                java.nio.file.Files.readAllBytes(tls.clientKey().orElseThrow())));
+      }
+    } catch (IOException e) {
+      throw new QuiverException(
+          QuiverErrorCode.INVALID_ARGUMENT, e, "Cannot read TLS material: %s", e.getMessage());
     }
   }
 
