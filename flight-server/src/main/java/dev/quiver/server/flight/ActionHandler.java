@@ -54,7 +54,6 @@ final class ActionHandler {
                   + " last 20, oldest first), \"recommendations\": [text]}."));
 
   private static final ObjectMapper JSON = new ObjectMapper();
-  private static final int MAX_BODY_BYTES = 64 * 1024;
 
   private final IcebergTableStore store;
   private final MemoryGovernor memory;
@@ -209,14 +208,14 @@ final class ActionHandler {
     return version == null ? "dev" : version;
   }
 
+  /** The table an action's body names; the body's size is checked (limits.max-action-body). */
   private static TableId tableOf(Action action) {
     byte[] body = action.getBody();
-    if (body == null || body.length == 0 || body.length > MAX_BODY_BYTES) {
+    if (body == null || body.length == 0) {
       throw new QuiverException(
           QuiverErrorCode.INVALID_ACTION,
-          "Action %s needs a JSON body {\"namespace\": ..., \"table\": ...} of at most %d bytes",
-          action.getType(),
-          MAX_BODY_BYTES);
+          "Action %s needs a JSON body {\"namespace\": ..., \"table\": ...}",
+          action.getType());
     }
     JsonNode node;
     try {

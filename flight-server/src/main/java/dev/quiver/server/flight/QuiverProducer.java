@@ -7,6 +7,7 @@ import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
 import dev.quiver.client.TableId;
 import dev.quiver.proto.v1.ScanCommand;
+import dev.quiver.server.config.LimitSettings;
 import dev.quiver.server.config.ServerConfig;
 import dev.quiver.server.memory.MemoryGovernor;
 import dev.quiver.server.memory.ScanBatchSizer;
@@ -99,6 +100,7 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
 
   private final IcebergTableStore store;
   private final AccessControl access;
+  private final LimitSettings limits;
   private final FlightInfoHandler flightInfo;
   private final DoGetHandler doGet;
   private final DoPutHandler doPut;
@@ -132,7 +134,8 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
             memory, config.scanBatchRows(), config.scanMinBatchRows(), config.highPressure());
     BatchStreamer streamer = new BatchStreamer(memory, streamExecutor, config.stallTimeoutMillis());
     this.doGet = new DoGetHandler(store, batchSizer, streamer);
-    this.doPut = new DoPutHandler(store, memory);
+    this.doPut = new DoPutHandler(store, memory, config.limits());
+    this.limits = config.limits();
     this.actions = new ActionHandler(store, memory, batchSizer, config, location);
     PreparedStatements prepared = new PreparedStatements();
     this.prepared = prepared;
@@ -199,6 +202,8 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
   @Override
   public void getStream(CallContext context, Ticket ticket, ServerStreamListener listener) {
     try {
+      checkSize(
+          "ticket", ticket.getBytes().length, "limits.max-ticket-size", limits.maxTicketBytes());
       Any any = parseAny(ticket.getBytes());
       if (any != null && any.getTypeUrl().startsWith(FLIGHT_SQL_TYPE_PREFIX)) {
         super.getStream(context, ticket, listener);
@@ -247,6 +252,12 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
   @SuppressWarnings("try") // the scope is only made current
   public void doAction(CallContext context, Action action, StreamListener<Result> listener) {
     try (Scope ignored = CallTrace.of(context).makeCurrent()) {
+      byte[] body = action.getBody();
+      checkSize(
+          "action body",
+          body == null ? 0 : body.length,
+          "limits.max-action-body",
+          limits.maxActionBodyBytes());
       if (FLIGHT_SQL_ACTIONS.contains(action.getType())) {
         super.doAction(context, action, listener);
       } else {
@@ -539,6 +550,18 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
   public void getStreamCrossReference(
       CommandGetCrossReference command, CallContext context, ServerStreamListener listener) {
     sqlMetadata.noKeys("GetCrossReference", Schemas.GET_CROSS_REFERENCE_SCHEMA, listener);
+  }
+
+  private static void checkSize(String what, int size, String key, int limit) {
+    if (size > limit) {
+      throw new QuiverException(
+          QuiverErrorCode.LIMIT_EXCEEDED,
+          "The %s is %d bytes, more than %s (%d)",
+          what,
+          size,
+          key,
+          limit);
+    }
   }
 
   // ---- access checks (no-ops without authentication) ----
