@@ -7,6 +7,7 @@ import dev.quiver.client.ClientOptions;
 import dev.quiver.client.QuiverClient;
 import dev.quiver.server.QuiverServer;
 import dev.quiver.testing.ArrowAllocatorExtension;
+import dev.quiver.testing.TestCertificates;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;

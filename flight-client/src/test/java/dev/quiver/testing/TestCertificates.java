@@ -1,4 +1,4 @@
-package dev.quiver.server.security;
+package dev.quiver.testing;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -19,10 +19,11 @@ import java.util.concurrent.TimeUnit;
  * @param clientKey the client's private key (PEM, PKCS#8)
  * @param otherCa a second CA's certificate, which signed nothing here
  */
-record TestCertificates(
+public record TestCertificates(
     Path ca, Path serverCert, Path serverKey, Path clientCert, Path clientKey, Path otherCa) {
 
-  static TestCertificates create(Path dir) throws IOException, InterruptedException {
+  /** Makes the certificates and keys in {@code dir}; needs openssl on the PATH. */
+  public static TestCertificates create(Path dir) throws IOException, InterruptedException {
     Files.createDirectories(dir);
     Path ca = selfSigned(dir, "ca", "/CN=Quiver Test CA");
     Path caKey = dir.resolve("ca-key.pem");
