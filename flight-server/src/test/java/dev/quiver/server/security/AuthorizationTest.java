@@ -24,8 +24,11 @@ import org.apache.arrow.flight.FlightStream;
 import org.apache.arrow.flight.Result;
 import org.apache.arrow.flight.Ticket;
 import org.apache.arrow.flight.sql.FlightSqlClient;
+import org.apache.arrow.flight.sql.impl.FlightSql.CommandStatementIngest.TableDefinitionOptions;
 import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.BigIntVector;
 import org.apache.arrow.vector.VarCharVector;
+import org.apache.arrow.vector.VectorSchemaRoot;
 import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -81,15 +84,7 @@ class AuthorizationTest {
   }
 
   private long rows(FlightInfo info, CallOption token) throws Exception {
-    long rows = 0;
-    for (var endpoint : info.getEndpoints()) {
-      try (FlightStream stream = client.getStream(endpoint.getTicket(), token)) {
-        while (stream.next()) {
-          rows += stream.getRoot().getRowCount();
-        }
-      }
-    }
-    return rows;
+    return SecureServers.rows(client, info, token);
   }
 
   private String action(String type, String body, CallOption token) {
@@ -203,6 +198,45 @@ class AuthorizationTest {
       assertDenied(
           () -> sql.executeUpdate("DROP TABLE hr.salaries", alice),
           "User alice lacks write on namespace hr");
+    }
+  }
+
+  @Test
+  void aSqlTicketIsCheckedForWhoeverRedeemsIt() throws Exception {
+    FlightSqlClient sql = new FlightSqlClient(client); // closed with the client in stop()
+    CallOption ops = logIn(client, "ops");
+    Ticket ticket = sql.execute("SELECT * FROM hr.salaries", ops).getEndpoints().get(0).getTicket();
+    CallOption bob = logIn(client, "bob");
+    assertDenied(
+        () -> {
+          try (FlightStream stream = client.getStream(ticket, bob)) {
+            stream.next();
+          }
+        },
+        "User bob lacks read on namespace hr");
+    assertThat(SecureServers.rows(client, sql.execute("SELECT * FROM hr.salaries", ops), ops))
+        .isEqualTo(3);
+  }
+
+  @Test
+  void bulkIngestNeedsWrite() throws Exception {
+    FlightSqlClient sql = new FlightSqlClient(client); // closed with the client in stop()
+    CallOption bob = logIn(client, "bob");
+    try (VectorSchemaRoot root = VectorSchemaRoot.create(SecureServers.SCHEMA, allocator)) {
+      ((BigIntVector) root.getVector("id")).setSafe(0, 1);
+      root.setRowCount(1);
+      FlightSqlClient.ExecuteIngestOptions options =
+          new FlightSqlClient.ExecuteIngestOptions(
+              "orders",
+              TableDefinitionOptions.newBuilder()
+                  .setIfExists(TableDefinitionOptions.TableExistsOption.TABLE_EXISTS_OPTION_APPEND)
+                  .build(),
+              "quiver", // catalog
+              "sales", // schema: the namespace
+              Map.of());
+      assertDenied(
+          () -> sql.executeIngest(root, options, bob), "User bob lacks write on namespace sales");
+      assertThat(sql.executeIngest(root, options, logIn(client, "alice"))).isEqualTo(1);
     }
   }
 

@@ -104,15 +104,7 @@ class BoundsTest {
   }
 
   private long rows(String ns, String table) throws Exception {
-    long rows = 0;
-    for (var endpoint : client.getInfo(FlightDescriptor.path(ns, table)).getEndpoints()) {
-      try (FlightStream stream = client.getStream(endpoint.getTicket())) {
-        while (stream.next()) {
-          rows += stream.getRoot().getRowCount();
-        }
-      }
-    }
-    return rows;
+    return SecureServers.rows(client, client.getInfo(FlightDescriptor.path(ns, table)));
   }
 
   @Test

@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
+import org.apache.arrow.flight.CallOption;
 import org.apache.arrow.flight.FlightClient;
 import org.apache.arrow.flight.FlightDescriptor;
 import org.apache.arrow.flight.SyncPutListener;
@@ -64,6 +65,22 @@ final class SecureServers {
     return QuiverServer.start(ServerConfig.load(Map.of(), Map.of(), all));
   }
 
+  /** Reads every endpoint of {@code info}; returns the row count. */
+  static long rows(
+      FlightClient client, org.apache.arrow.flight.FlightInfo info, CallOption... options)
+      throws Exception {
+    long rows = 0;
+    for (var endpoint : info.getEndpoints()) {
+      try (org.apache.arrow.flight.FlightStream stream =
+          client.getStream(endpoint.getTicket(), options)) {
+        while (stream.next()) {
+          rows += stream.getRoot().getRowCount();
+        }
+      }
+    }
+    return rows;
+  }
+
   /** Logs {@code user} in through Flight's Basic handshake and returns the bearer call option. */
   static CredentialCallOption logIn(FlightClient client, String user) {
     return client.authenticateBasicToken(user, password(user)).orElseThrow();
@@ -76,7 +93,7 @@ final class SecureServers {
       String ns,
       String table,
       int rows,
-      org.apache.arrow.flight.CallOption token) {
+      CallOption token) {
     try (VectorSchemaRoot root = VectorSchemaRoot.create(SCHEMA, allocator)) {
       BigIntVector ids = (BigIntVector) root.getVector("id");
       for (int i = 0; i < rows; i++) {
