@@ -126,7 +126,11 @@ public record ClientOptions(
 
     /**
      * Logs in as {@code user} with {@code password} (Flight's Basic handshake) and sends the bearer
-     * token the server returns on every call; the client logs in again when the token expires.
+     * token the server returns on every call. When the token has expired, a request-response call
+     * (and so every scan, which starts with one) or a put of one batch logs in again and retries
+     * once; a put from an ArrowReader logs in again but fails with UNAUTHENTICATED, since its
+     * batches cannot be read twice, and so does a scan whose token expires between planning and
+     * reading (the next call then works).
      */
     public Builder credentials(String user, String password) {
       this.credentials = new Credentials(user, password);

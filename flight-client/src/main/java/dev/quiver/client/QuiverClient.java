@@ -169,7 +169,7 @@ public final class QuiverClient implements AutoCloseable {
       throw new QuiverException(
           QuiverErrorCode.INTERNAL, e, "Cannot read the schema of the batches for %s", table);
     }
-    return putStream.put(table, root, batches, batches::loadNextBatch);
+    return loggedIn(() -> putStream.put(table, root, batches, batches::loadNextBatch), false);
   }
 
   /**
@@ -179,16 +179,39 @@ public final class QuiverClient implements AutoCloseable {
   public PutReceipt put(TableId table, VectorSchemaRoot batch) {
     requireNonNull(table, "table is null");
     requireNonNull(batch, "batch is null");
-    boolean[] sent = {false};
-    return putStream.put(
-        table,
-        batch,
-        null,
+    return loggedIn(
         () -> {
-          boolean first = !sent[0];
-          sent[0] = true;
-          return first;
-        });
+          boolean[] sent = {false};
+          return putStream.put(
+              table,
+              batch,
+              null,
+              () -> {
+                boolean first = !sent[0];
+                sent[0] = true;
+                return first;
+              });
+        },
+        true);
+  }
+
+  /**
+   * Runs a put; when the server refuses the bearer token (expired), logs in again and, if the put
+   * can be sent again ({@code resendable}: a refused put committed nothing), retries it once.
+   */
+  private PutReceipt loggedIn(Supplier<PutReceipt> put, boolean resendable) {
+    try {
+      return put.get();
+    } catch (QuiverException e) {
+      if (e.code() != QuiverErrorCode.UNAUTHENTICATED || credentials.isEmpty()) {
+        throw e;
+      }
+      logIn();
+      if (!resendable) {
+        throw e;
+      }
+      return put.get();
+    }
   }
 
   /** Every row of the current snapshot of {@code table}; as {@link #scan(TableId, ScanOptions)}. */

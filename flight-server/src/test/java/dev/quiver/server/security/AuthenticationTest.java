@@ -158,10 +158,19 @@ class AuthenticationTest {
       root.setRowCount(1);
       assertThat(client.put(TableId.of("sdk", "t"), root).rows()).isEqualTo(1);
       Instant deadline = Instant.now().plus(Duration.ofSeconds(3));
+      long puts = 1;
       while (Instant.now().isBefore(deadline)) {
         // Past the 1 s lifetime the client must log in again by itself.
         assertThat(client.listTables("sdk")).containsExactly(TableId.of("sdk", "t"));
+        assertThat(client.put(TableId.of("sdk", "t"), root).rows()).isEqualTo(1);
+        puts++;
       }
+      // A request-response call, which logs in again by itself (a scan's DoGet would not, if the
+      // token expired between planning and reading).
+      List<dev.quiver.client.SnapshotInfo> snapshots = client.snapshots(TableId.of("sdk", "t"));
+      assertThat(snapshots.get(snapshots.size() - 1).totalRecords())
+          .as("every put committed exactly once")
+          .isEqualTo(puts);
     }
     ClientOptions wrong =
         ClientOptions.builder().parentAllocator(allocator).credentials("alice", "nope").build();
