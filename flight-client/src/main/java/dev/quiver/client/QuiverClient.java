@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import org.apache.arrow.flight.Action;
 import org.apache.arrow.flight.CallOption;
@@ -23,6 +24,8 @@ import org.apache.arrow.flight.FlightInfo;
 import org.apache.arrow.flight.FlightRuntimeException;
 import org.apache.arrow.flight.Location;
 import org.apache.arrow.flight.Result;
+import org.apache.arrow.flight.auth2.BasicAuthCredentialWriter;
+import org.apache.arrow.flight.grpc.CredentialCallOption;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.util.AutoCloseables;
@@ -47,6 +50,8 @@ public final class QuiverClient implements AutoCloseable {
   private final CallOption[] callOptions;
   private final CallOption[] streamOptions;
   private final PutStream putStream;
+  private final Optional<Credentials> credentials;
+  private final AtomicReference<String> bearerToken = new AtomicReference<>();
   private final AtomicBoolean closed = new AtomicBoolean();
 
   private QuiverClient(Location location, ClientOptions options) {
@@ -57,10 +62,14 @@ public final class QuiverClient implements AutoCloseable {
             .map(parent -> parent.newChildAllocator("quiver-client", 0, Long.MAX_VALUE))
             .orElseGet(() -> new RootAllocator(Long.MAX_VALUE));
     try {
-      this.flight =
+      FlightClient.Builder builder =
           FlightClient.builder(allocator, location)
               .intercept(TraceContextMiddleware.FACTORY)
-              .build();
+              .intercept(BearerTokenMiddleware.factory(bearerToken));
+      if (options.tls().isPresent()) {
+        configureTls(builder, options.tls().get());
+      }
+      this.flight = builder.build();
     } catch (RuntimeException e) {
       allocator.close();
       throw e;
@@ -74,6 +83,54 @@ public final class QuiverClient implements AutoCloseable {
             timeout -> unary.add(CallOptions.timeout(timeout.toNanos(), TimeUnit.NANOSECONDS)));
     this.callOptions = unary.toArray(new CallOption[0]);
     this.putStream = new PutStream(flight, options.stallTimeout(), streamOptions);
+    this.credentials = options.credentials();
+    if (credentials.isPresent()) {
+      try {
+        logIn();
+      } catch (RuntimeException e) {
+        close();
+        throw e;
+      }
+    }
+  }
+
+  private static void configureTls(FlightClient.Builder builder, ClientOptions.Tls tls) {
+    try {
+      if (tls.trustedCertificates().isPresent()) {
+        builder.trustedCertificates(
+            new java.io.ByteArrayInputStream(
+                java.nio.file.Files.readAllBytes(tls.trustedCertificates().get())));
+      }
+      if (tls.clientCertificate().isPresent()) {
+        builder.clientCertificate(
+            new java.io.ByteArrayInputStream(
+                java.nio.file.Files.readAllBytes(tls.clientCertificate().get())),
+            new java.io.ByteArrayInputStream(
+                java.nio.file.Files.readAllBytes(tls.clientKey().orElseThrow())));
+      }
+    } catch (IOException e) {
+      throw new QuiverException(
+          QuiverErrorCode.INVALID_ARGUMENT, e, "Cannot read TLS material: %s", e.getMessage());
+    }
+  }
+
+  /** Exchanges the credentials for a bearer token (Flight's Basic handshake). */
+  private void logIn() {
+    Credentials login = credentials.orElseThrow();
+    bearerToken.set(null);
+    try {
+      flight.handshake(
+          new CredentialCallOption(new BasicAuthCredentialWriter(login.user(), login.password())));
+    } catch (FlightRuntimeException e) {
+      throw QuiverException.fromFlight(e);
+    }
+    if (bearerToken.get() == null) {
+      throw new QuiverException(
+          QuiverErrorCode.UNAUTHENTICATED,
+          "The server at %s accepted the login of %s but sent no bearer token",
+          location.getUri(),
+          login.user());
+    }
   }
 
   /** A client of the server at {@code location} with the default options; connects lazily. */
@@ -83,7 +140,9 @@ public final class QuiverClient implements AutoCloseable {
 
   /**
    * A client of the server at {@code location}. gRPC connects on the first call, so an unreachable
-   * server shows up there as {@link QuiverErrorCode#UNAVAILABLE}.
+   * server shows up there as {@link QuiverErrorCode#UNAVAILABLE}. With {@link
+   * ClientOptions.Builder#credentials credentials}, the client logs in at once and fails with
+   * UNAUTHENTICATED if the server refuses them.
    */
   public static QuiverClient connect(Location location, ClientOptions options) {
     requireNonNull(location, "location is null");
@@ -110,7 +169,7 @@ public final class QuiverClient implements AutoCloseable {
       throw new QuiverException(
           QuiverErrorCode.INTERNAL, e, "Cannot read the schema of the batches for %s", table);
     }
-    return putStream.put(table, root, batches, batches::loadNextBatch);
+    return loggedIn(() -> putStream.put(table, root, batches, batches::loadNextBatch), false);
   }
 
   /**
@@ -120,16 +179,39 @@ public final class QuiverClient implements AutoCloseable {
   public PutReceipt put(TableId table, VectorSchemaRoot batch) {
     requireNonNull(table, "table is null");
     requireNonNull(batch, "batch is null");
-    boolean[] sent = {false};
-    return putStream.put(
-        table,
-        batch,
-        null,
+    return loggedIn(
         () -> {
-          boolean first = !sent[0];
-          sent[0] = true;
-          return first;
-        });
+          boolean[] sent = {false};
+          return putStream.put(
+              table,
+              batch,
+              null,
+              () -> {
+                boolean first = !sent[0];
+                sent[0] = true;
+                return first;
+              });
+        },
+        true);
+  }
+
+  /**
+   * Runs a put; when the server refuses the bearer token (expired), logs in again and, if the put
+   * can be sent again ({@code resendable}: a refused put committed nothing), retries it once.
+   */
+  private PutReceipt loggedIn(Supplier<PutReceipt> put, boolean resendable) {
+    try {
+      return put.get();
+    } catch (QuiverException e) {
+      if (e.code() != QuiverErrorCode.UNAUTHENTICATED || credentials.isEmpty()) {
+        throw e;
+      }
+      logIn();
+      if (!resendable) {
+        throw e;
+      }
+      return put.get();
+    }
   }
 
   /** Every row of the current snapshot of {@code table}; as {@link #scan(TableId, ScanOptions)}. */
@@ -303,6 +385,15 @@ public final class QuiverClient implements AutoCloseable {
       return body.get();
     } catch (FlightRuntimeException e) {
       QuiverException failure = QuiverException.fromFlight(e);
+      if (failure.code() == QuiverErrorCode.UNAUTHENTICATED && credentials.isPresent()) {
+        // The bearer token expired (or the server restarted): log in again and retry once.
+        logIn();
+        try {
+          return body.get();
+        } catch (FlightRuntimeException again) {
+          throw QuiverException.fromFlight(again);
+        }
+      }
       if (failure.code() == QuiverErrorCode.TIMED_OUT && callTimeout.isPresent()) {
         throw new QuiverException(
             QuiverErrorCode.TIMED_OUT,

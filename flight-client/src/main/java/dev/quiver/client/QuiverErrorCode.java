@@ -28,6 +28,8 @@ public enum QuiverErrorCode {
   COMMIT_CONFLICT(FlightStatusCode.UNAVAILABLE),
   QUERY_MEMORY_EXCEEDED(FlightStatusCode.RESOURCE_EXHAUSTED),
   SERVER_MEMORY_EXHAUSTED(FlightStatusCode.RESOURCE_EXHAUSTED),
+  /** A size or count the server bounds (a {@code limits.*} key, which the message names). */
+  LIMIT_EXCEEDED(FlightStatusCode.RESOURCE_EXHAUSTED),
   CANCELLED(FlightStatusCode.CANCELLED),
   TIMED_OUT(FlightStatusCode.TIMED_OUT),
   UNAUTHENTICATED(FlightStatusCode.UNAUTHENTICATED),

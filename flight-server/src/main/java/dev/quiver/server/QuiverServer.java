@@ -5,6 +5,8 @@ import dev.quiver.server.config.DataSize;
 import dev.quiver.server.config.ServerConfig;
 import dev.quiver.server.flight.QuiverProducer;
 import dev.quiver.server.memory.MemoryGovernor;
+import dev.quiver.server.security.HashPassword;
+import dev.quiver.server.security.ServerSecurity;
 import dev.quiver.server.sql.SqlEngine;
 import dev.quiver.server.table.DuckDbParquetWriter;
 import dev.quiver.server.table.IcebergTableStore;
@@ -32,6 +34,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import org.apache.arrow.flight.FlightServer;
 import org.apache.arrow.flight.Location;
+import org.apache.arrow.flight.LocationSchemes;
 import org.apache.arrow.util.AutoCloseables;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -91,6 +94,8 @@ public final class QuiverServer implements AutoCloseable {
   public static QuiverServer start(ServerConfig config, TelemetryOptions telemetryOptions)
       throws IOException {
     Path dataDir = config.dataDir().toAbsolutePath().normalize();
+    // First: a refused or unreadable security set-up stops the start before anything is opened.
+    ServerSecurity security = ServerSecurity.of(config);
     Files.createDirectories(dataDir);
     List<AutoCloseable> opened = new ArrayList<>();
     try {
@@ -130,18 +135,21 @@ public final class QuiverServer implements AutoCloseable {
       ExecutorService streams = Executors.newCachedThreadPool(daemonThreads("quiver-stream"));
       opened.add(0, streams::shutdownNow);
       HealthStatusManager health = new HealthStatusManager();
-      Location bind = Location.forGrpcInsecure(config.host(), config.port());
+      Location bind = security.location(config.host(), config.port());
       AtomicReference<String> uri = new AtomicReference<>("(starting)");
-      QuiverProducer producer = new QuiverProducer(store, sql, memory, config, streams, uri::get);
+      QuiverProducer producer =
+          new QuiverProducer(store, sql, memory, config, streams, uri::get, security.access());
       Consumer<NettyServerBuilder> addHealth = b -> b.addService(health.getHealthService());
       FlightServer.Builder builder =
           FlightServer.builder(memory.transport(), bind, producer)
               .transportHint("grpc.builderConsumer", addHealth)
+              .maxInboundMessageSize(config.limits().maxMessageBytes())
               .middleware(QuiverProducer.SESSION_KEY, QuiverProducer.sessionMiddleware());
+      security.configure(builder);
       telemetry.middleware().ifPresent(m -> builder.middleware(TracingMiddleware.KEY, m));
       FlightServer flight = builder.build().start();
-      Location location = Location.forGrpcInsecure(config.host(), flight.getPort());
-      uri.set("grpc://" + config.host() + ":" + flight.getPort());
+      Location location = security.location(config.host(), flight.getPort());
+      uri.set(uriOf(location));
       health.setStatus("", ServingStatus.SERVING);
       health.setStatus("arrow.flight.protocol.FlightService", ServingStatus.SERVING);
       return new QuiverServer(
@@ -165,9 +173,18 @@ public final class QuiverServer implements AutoCloseable {
     return flight.getPort();
   }
 
-  /** The address clients use, as pyarrow writes it: {@code grpc://host:port}. */
+  /**
+   * The address clients use, as pyarrow writes it: {@code grpc://host:port}, or {@code
+   * grpc+tls://host:port} with TLS.
+   */
   public String uri() {
-    return "grpc://" + location.getUri().getHost() + ":" + flight.getPort();
+    return uriOf(location);
+  }
+
+  private static String uriOf(Location location) {
+    String scheme =
+        location.getUri().getScheme().equals(LocationSchemes.GRPC_TLS) ? "grpc+tls" : "grpc";
+    return scheme + "://" + location.getUri().getHost() + ":" + location.getUri().getPort();
   }
 
   /** The server's memory governor, for diagnostics and tests that check calls release memory. */
@@ -219,6 +236,10 @@ public final class QuiverServer implements AutoCloseable {
 
   /** Starts the server from the command line and serves until SIGTERM or SIGINT. */
   public static void main(String[] args) throws Exception {
+    if (args.length > 0 && args[0].equals(HashPassword.COMMAND)) {
+      System.exit(HashPassword.run(Arrays.asList(args).subList(1, args.length)));
+      return;
+    }
     ServerConfig config;
     try {
       CommandLine cli = CommandLine.parse(Arrays.asList(args));
@@ -232,7 +253,16 @@ public final class QuiverServer implements AutoCloseable {
       System.exit(2);
       return;
     }
-    QuiverServer server = start(config);
+    QuiverServer server;
+    try {
+      server = start(config);
+    } catch (IllegalArgumentException e) {
+      // A refused configuration (binding beyond loopback without authentication, a bad users
+      // file): say why and stop, without a stack trace.
+      System.err.println("quiver: " + e.getMessage());
+      System.exit(2);
+      return;
+    }
     Runtime.getRuntime()
         .addShutdownHook(
             new Thread(

@@ -86,6 +86,7 @@ public record CommandLine(Map<String, String> flags, Path configFile, boolean he
     StringBuilder text =
         new StringBuilder(
             "Usage: quiver [--host H] [--port P] [--data-dir D] [--config FILE] [--key value ...]\n"
+                + "       quiver hash-password [--iterations N]   (a users-file password hash)\n"
                 + "Flags override QUIVER_* environment variables, which override the file.\n\n");
     for (ConfigKey key : ServerConfig.KEYS) {
       text.append(

@@ -43,6 +43,8 @@ import java.util.TreeSet;
  * @param sqlMemoryLimit memory the SQL engine's DuckDB may use before spilling
  * @param sqlThreads the SQL engine's DuckDB worker threads; 0 for one per core
  * @param telemetry the {@code telemetry.*} settings
+ * @param security the {@code security.*} settings: authentication, TLS
+ * @param limits the {@code limits.*} settings: bounds on what clients send
  */
 public record ServerConfig(
     String host,
@@ -67,7 +69,9 @@ public record ServerConfig(
     long duckdbMemoryLimit,
     long sqlMemoryLimit,
     int sqlThreads,
-    TelemetrySettings telemetry) {
+    TelemetrySettings telemetry,
+    SecuritySettings security,
+    LimitSettings limits) {
 
   public static final ConfigKey HOST =
       new ConfigKey("flight.host", "127.0.0.1", "Address the Flight server binds.");
@@ -178,6 +182,48 @@ public record ServerConfig(
       new ConfigKey(
           "telemetry.alert-interval", "15s", "How often the server evaluates its alert rules.");
 
+  public static final ConfigKey USERS_FILE =
+      new ConfigKey(
+          "security.users-file",
+          "none",
+          "Users file (names, password hashes, grants); set, clients must authenticate.");
+  public static final ConfigKey TOKEN_LIFETIME =
+      new ConfigKey(
+          "security.token-lifetime",
+          "1h",
+          "How long a bearer token is valid after it is issued; then clients log in again.");
+  public static final ConfigKey TLS_CERT =
+      new ConfigKey(
+          "security.tls-cert", "none", "Server certificate chain (PEM); set, Flight speaks TLS.");
+  public static final ConfigKey TLS_KEY =
+      new ConfigKey(
+          "security.tls-key", "none", "Server private key (PEM, PKCS#8) for security.tls-cert.");
+  public static final ConfigKey TLS_CLIENT_CA =
+      new ConfigKey(
+          "security.tls-client-ca",
+          "none",
+          "CA certificates (PEM) for client certificates; set, clients need one (mutual TLS).");
+  public static final ConfigKey ALLOW_UNAUTHENTICATED_REMOTE =
+      new ConfigKey(
+          "security.allow-unauthenticated-remote",
+          "false",
+          "Let a server without security.users-file bind an address other than loopback.");
+  public static final ConfigKey MAX_MESSAGE_SIZE =
+      new ConfigKey(
+          "limits.max-message-size",
+          "256MB",
+          "Largest gRPC message (one record batch) the server reads.");
+  public static final ConfigKey MAX_PUT_BATCHES =
+      new ConfigKey(
+          "limits.max-put-batches", "1000000", "The most record batches one put may send.");
+  public static final ConfigKey MAX_COLUMNS =
+      new ConfigKey(
+          "limits.max-columns", "4096", "The most top-level columns a put's schema may have.");
+  public static final ConfigKey MAX_TICKET_SIZE =
+      new ConfigKey("limits.max-ticket-size", "64KB", "Largest ticket DoGet accepts.");
+  public static final ConfigKey MAX_ACTION_BODY =
+      new ConfigKey("limits.max-action-body", "64KB", "Largest action body DoAction accepts.");
+
   /** Every key, in the order {@code --help} lists them. */
   public static final List<ConfigKey> KEYS =
       List.of(
@@ -206,7 +252,18 @@ public record ServerConfig(
           TELEMETRY_ENABLED,
           TELEMETRY_HOST,
           TELEMETRY_PROMETHEUS_PORT,
-          TELEMETRY_ALERT_INTERVAL);
+          TELEMETRY_ALERT_INTERVAL,
+          USERS_FILE,
+          TOKEN_LIFETIME,
+          TLS_CERT,
+          TLS_KEY,
+          TLS_CLIENT_CA,
+          ALLOW_UNAUTHENTICATED_REMOTE,
+          MAX_MESSAGE_SIZE,
+          MAX_PUT_BATCHES,
+          MAX_COLUMNS,
+          MAX_TICKET_SIZE,
+          MAX_ACTION_BODY);
 
   private static final Set<String> CODECS = Set.of("zstd", "snappy", "gzip", "lz4", "uncompressed");
 
@@ -240,6 +297,8 @@ public record ServerConfig(
     check(sqlMemoryLimit >= 16 * 1024 * 1024, SQL_MEMORY_LIMIT, sqlMemoryLimit);
     check(sqlThreads >= 0 && sqlThreads <= 1024, SQL_THREADS, sqlThreads);
     requireNonNull(telemetry, "telemetry is null");
+    requireNonNull(security, "security is null");
+    requireNonNull(limits, "limits is null");
     memoryQueryLimit = Math.min(memoryQueryLimit, memoryTotal);
     scanMinBatchRows = Math.min(scanMinBatchRows, scanBatchRows);
     callReservation = Math.min(callReservation, memoryQueryLimit);
@@ -326,7 +385,50 @@ public record ServerConfig(
         size(v, DUCKDB_MEMORY_LIMIT),
         size(v, SQL_MEMORY_LIMIT),
         integer(v, SQL_THREADS),
-        telemetry(v));
+        telemetry(v),
+        security(v),
+        limits(v));
+  }
+
+  private static SecuritySettings security(Map<String, String> v) {
+    Duration lifetime = duration(v, TOKEN_LIFETIME);
+    check(lifetime.toMillis() > 0, TOKEN_LIFETIME, v.get(TOKEN_LIFETIME.name()));
+    String allow = v.get(ALLOW_UNAUTHENTICATED_REMOTE.name()).toLowerCase(Locale.ROOT);
+    if (!allow.equals("true") && !allow.equals("false")) {
+      throw bad(ALLOW_UNAUTHENTICATED_REMOTE, allow, "use true or false");
+    }
+    try {
+      return new SecuritySettings(
+          path(v, USERS_FILE),
+          lifetime,
+          path(v, TLS_CERT),
+          path(v, TLS_KEY),
+          path(v, TLS_CLIENT_CA),
+          allow.equals("true"));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("Invalid security settings: " + e.getMessage(), e);
+    }
+  }
+
+  private static java.util.Optional<Path> path(Map<String, String> v, ConfigKey key) {
+    String text = v.get(key.name());
+    return text.isEmpty() || text.equalsIgnoreCase("none")
+        ? java.util.Optional.empty()
+        : java.util.Optional.of(Path.of(text));
+  }
+
+  private static LimitSettings limits(Map<String, String> v) {
+    long message = size(v, MAX_MESSAGE_SIZE);
+    check(message >= 1024 && message <= Integer.MAX_VALUE, MAX_MESSAGE_SIZE, message);
+    long batches = longValue(v, MAX_PUT_BATCHES);
+    check(batches >= 1, MAX_PUT_BATCHES, batches);
+    int columns = integer(v, MAX_COLUMNS);
+    check(columns >= 1, MAX_COLUMNS, columns);
+    long ticket = size(v, MAX_TICKET_SIZE);
+    check(ticket >= 256 && ticket <= message, MAX_TICKET_SIZE, ticket);
+    long body = size(v, MAX_ACTION_BODY);
+    check(body >= 256 && body <= message, MAX_ACTION_BODY, body);
+    return new LimitSettings((int) message, batches, columns, (int) ticket, (int) body);
   }
 
   private static TelemetrySettings telemetry(Map<String, String> v) {

@@ -3,6 +3,7 @@ package dev.quiver.server.flight;
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
+import dev.quiver.client.TableId;
 import dev.quiver.proto.v1.ScanTicket;
 import dev.quiver.server.memory.MemoryGovernor;
 import dev.quiver.server.memory.ScanBatchSizer;
@@ -76,6 +77,11 @@ final class DoGetHandler {
     // The imports allocator goes after the scan, whose reader holds what was imported into it.
     return BatchStreamer.source(
         scan::root, scan::dictionaries, scan::next, () -> AutoCloseables.close(scan, imports));
+  }
+
+  /** The table a Quiver ticket reads; INVALID_TICKET when it is not one. */
+  static TableId tableOf(Ticket ticket) {
+    return ScanRequest.of(parse(ticket)).table();
   }
 
   private static ScanTicket parse(Ticket ticket) {

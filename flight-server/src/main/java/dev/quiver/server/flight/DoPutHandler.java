@@ -4,6 +4,7 @@ import dev.quiver.client.PutReceipt;
 import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
 import dev.quiver.client.TableId;
+import dev.quiver.server.config.LimitSettings;
 import dev.quiver.server.memory.MemoryGovernor;
 import dev.quiver.server.table.IcebergTableStore;
 import dev.quiver.server.telemetry.CallTrace;
@@ -29,10 +30,12 @@ import org.apache.arrow.memory.BufferAllocator;
 final class DoPutHandler {
   private final IcebergTableStore store;
   private final MemoryGovernor memory;
+  private final LimitSettings limits;
 
-  DoPutHandler(IcebergTableStore store, MemoryGovernor memory) {
+  DoPutHandler(IcebergTableStore store, MemoryGovernor memory, LimitSettings limits) {
     this.store = store;
     this.memory = memory;
+    this.limits = limits;
   }
 
   Runnable acceptPut(FlightStream stream, StreamListener<PutResult> ack, CallTrace trace) {
@@ -66,12 +69,29 @@ final class DoPutHandler {
    */
   PutReceipt write(String call, CallTrace trace, FlightStream stream, Write write)
       throws Exception {
+    int columns = stream.getSchema().getFields().size();
+    if (columns > limits.maxColumns()) {
+      throw new QuiverException(
+          QuiverErrorCode.LIMIT_EXCEEDED,
+          "%s: the stream's schema has %d columns, more than limits.max-columns (%d)",
+          call,
+          columns,
+          limits.maxColumns());
+    }
+    long[] batches = {0};
     try (BufferAllocator allocator = trace.admit(() -> memory.newNativeCallAllocator(call));
         FlightStreamReader reader =
             new FlightStreamReader(
                 allocator,
                 stream,
                 batchBytes -> {
+                  if (++batches[0] > limits.maxPutBatches()) {
+                    throw new QuiverException(
+                        QuiverErrorCode.LIMIT_EXCEEDED,
+                        "%s sent more than limits.max-put-batches (%d) record batches",
+                        call,
+                        limits.maxPutBatches());
+                  }
                   trace.received(batchBytes);
                   memory.checkQueryLimit(call, allocator.getAllocatedMemory() + batchBytes);
                 })) {

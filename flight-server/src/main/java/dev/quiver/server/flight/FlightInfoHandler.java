@@ -60,7 +60,11 @@ final class FlightInfoHandler {
         .build();
   }
 
-  void listFlights(Criteria criteria, StreamListener<FlightInfo> listener) {
+  /** Lists the tables of the namespaces {@code visible} accepts (those the caller may read). */
+  void listFlights(
+      Criteria criteria,
+      java.util.function.Predicate<String> visible,
+      StreamListener<FlightInfo> listener) {
     byte[] expression = criteria == null ? null : criteria.getExpression();
     Optional<String> namespace =
         expression == null || expression.length == 0
@@ -75,6 +79,9 @@ final class FlightInfoHandler {
               : namespace.get());
     }
     for (TableId id : store.list(namespace)) {
+      if (!visible.test(id.namespace())) {
+        continue;
+      }
       Optional<QuiverTable> table = store.find(id);
       if (table.isEmpty()) {
         continue; // dropped while listing

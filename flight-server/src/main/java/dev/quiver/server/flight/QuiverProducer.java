@@ -1,14 +1,18 @@
 package dev.quiver.server.flight;
 
 import com.google.protobuf.Any;
+import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
 import dev.quiver.client.TableId;
 import dev.quiver.proto.v1.ScanCommand;
+import dev.quiver.server.config.LimitSettings;
 import dev.quiver.server.config.ServerConfig;
 import dev.quiver.server.memory.MemoryGovernor;
 import dev.quiver.server.memory.ScanBatchSizer;
+import dev.quiver.server.security.AccessControl;
+import dev.quiver.server.security.Right;
 import dev.quiver.server.sql.SqlEngine;
 import dev.quiver.server.sql.SqlUpdates;
 import dev.quiver.server.table.IcebergTableStore;
@@ -17,6 +21,7 @@ import io.opentelemetry.context.Scope;
 import java.nio.charset.StandardCharsets;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -94,6 +99,8 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
       SqlSessions.KEY;
 
   private final IcebergTableStore store;
+  private final AccessControl access;
+  private final LimitSettings limits;
   private final FlightInfoHandler flightInfo;
   private final DoGetHandler doGet;
   private final DoPutHandler doPut;
@@ -101,12 +108,15 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
   private final SqlQueryHandler sqlQueries;
   private final SqlMetadataHandler sqlMetadata;
   private final SqlUpdateHandler sqlUpdates;
+  private final SqlAccess sqlAccess;
+  private final PreparedStatements prepared;
 
   /**
    * A producer over {@code store} and {@code sql}; streams run on {@code streamExecutor}, which the
    * caller owns and shuts down after the Flight server. {@code location} names the server in
    * server-info once it is listening. SQL sessions need {@link #sessionMiddleware()} registered
-   * under {@link #SESSION_KEY}.
+   * under {@link #SESSION_KEY}. {@code access} decides what each call's user may do ({@link
+   * AccessControl#OPEN} without authentication).
    */
   public QuiverProducer(
       IcebergTableStore store,
@@ -114,18 +124,23 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
       MemoryGovernor memory,
       ServerConfig config,
       ExecutorService streamExecutor,
-      Supplier<String> location) {
+      Supplier<String> location,
+      AccessControl access) {
     this.store = store;
+    this.access = access;
     this.flightInfo = new FlightInfoHandler(store, config);
     ScanBatchSizer batchSizer =
         new ScanBatchSizer(
             memory, config.scanBatchRows(), config.scanMinBatchRows(), config.highPressure());
     BatchStreamer streamer = new BatchStreamer(memory, streamExecutor, config.stallTimeoutMillis());
     this.doGet = new DoGetHandler(store, memory, batchSizer, streamer);
-    this.doPut = new DoPutHandler(store, memory);
+    this.doPut = new DoPutHandler(store, memory, config.limits());
+    this.limits = config.limits();
     this.actions = new ActionHandler(store, memory, batchSizer, config, location);
     PreparedStatements prepared = new PreparedStatements();
+    this.prepared = prepared;
     SqlUpdates updates = new SqlUpdates(sql, store);
+    this.sqlAccess = new SqlAccess(access, sql, updates, store);
     this.sqlQueries =
         new SqlQueryHandler(memory, sql, prepared, streamer, batchSizer, doPut, updates);
     this.sqlMetadata = new SqlMetadataHandler(store, memory);
@@ -146,10 +161,15 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
     try (Scope ignored = trace.makeCurrent()) {
       return switch (kindOf(descriptor)) {
         case FLIGHT_SQL -> super.getFlightInfo(context, descriptor);
-        case SQL_TEXT -> sqlQueries.flightInfo(sqlText(descriptor), context, descriptor);
+        case SQL_TEXT -> {
+          CommandStatementQuery query = sqlText(descriptor);
+          checkSql(context, query.getQuery());
+          yield sqlQueries.flightInfo(query, context, descriptor);
+        }
         case TABLE -> {
           ScanRequest request = scanOf(descriptor);
           trace.table(request.table());
+          require(context, Right.READ, request.table());
           yield flightInfo.flightInfo(descriptor, request);
         }
       };
@@ -163,9 +183,14 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
     try {
       return switch (kindOf(descriptor)) {
         case FLIGHT_SQL -> super.getSchema(context, descriptor);
-        case SQL_TEXT -> sqlQueries.schema(sqlText(descriptor), context);
+        case SQL_TEXT -> {
+          CommandStatementQuery query = sqlText(descriptor);
+          checkSql(context, query.getQuery());
+          yield sqlQueries.schema(query, context);
+        }
         case TABLE -> {
           ScanRequest request = scanOf(descriptor);
+          require(context, Right.READ, request.table());
           yield new SchemaResult(request.project(store.load(request.table()).arrowSchema()));
         }
       };
@@ -177,10 +202,13 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
   @Override
   public void getStream(CallContext context, Ticket ticket, ServerStreamListener listener) {
     try {
+      checkSize(
+          "ticket", ticket.getBytes().length, "limits.max-ticket-size", limits.maxTicketBytes());
       Any any = parseAny(ticket.getBytes());
       if (any != null && any.getTypeUrl().startsWith(FLIGHT_SQL_TYPE_PREFIX)) {
         super.getStream(context, ticket, listener);
       } else {
+        require(context, Right.READ, DoGetHandler.tableOf(ticket));
         doGet.getStream(ticket, listener, CallTrace.of(context));
       }
     } catch (RuntimeException e) {
@@ -199,6 +227,14 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
         return () -> ackStream.onError(trace.failed(FlightErrors.toFlight("DoPut", e)));
       }
     }
+    try {
+      FlightDescriptor descriptor = flightStream.getDescriptor();
+      if (!descriptor.isCommand()) {
+        require(context, Right.WRITE, TableId.fromPath(descriptor.getPath()));
+      }
+    } catch (RuntimeException e) {
+      return () -> ackStream.onError(trace.failed(FlightErrors.toFlight("DoPut", e)));
+    }
     return trace.wrap(doPut.acceptPut(flightStream, ackStream, trace));
   }
 
@@ -206,7 +242,7 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
   public void listFlights(
       CallContext context, Criteria criteria, StreamListener<FlightInfo> listener) {
     try {
-      flightInfo.listFlights(criteria, listener);
+      flightInfo.listFlights(criteria, readable(context), listener);
     } catch (RuntimeException e) {
       listener.onError(FlightErrors.toFlight("ListFlights", e));
     }
@@ -216,9 +252,16 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
   @SuppressWarnings("try") // the scope is only made current
   public void doAction(CallContext context, Action action, StreamListener<Result> listener) {
     try (Scope ignored = CallTrace.of(context).makeCurrent()) {
+      byte[] body = action.getBody();
+      checkSize(
+          "action body",
+          body == null ? 0 : body.length,
+          "limits.max-action-body",
+          limits.maxActionBodyBytes());
       if (FLIGHT_SQL_ACTIONS.contains(action.getType())) {
         super.doAction(context, action, listener);
       } else {
+        actions.authorize(action, context.peerIdentity(), access);
         actions.doAction(action, listener);
       }
     } catch (RuntimeException e) {
@@ -238,36 +281,57 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
   @Override
   public FlightInfo getFlightInfoStatement(
       CommandStatementQuery command, CallContext context, FlightDescriptor descriptor) {
+    checkSql(context, command.getQuery());
     return sqlQueries.flightInfo(command, context, descriptor);
   }
 
   @Override
   public FlightInfo getFlightInfoPreparedStatement(
       CommandPreparedStatementQuery command, CallContext context, FlightDescriptor descriptor) {
+    checkPrepared(context, command.getPreparedStatementHandle());
     return sqlQueries.flightInfo(command, descriptor);
   }
 
   @Override
   public SchemaResult getSchemaStatement(
       CommandStatementQuery command, CallContext context, FlightDescriptor descriptor) {
+    checkSql(context, command.getQuery());
     return sqlQueries.schema(command, context);
   }
 
   @Override
   public SchemaResult getSchemaPreparedStatement(
       CommandPreparedStatementQuery command, CallContext context, FlightDescriptor descriptor) {
+    checkPrepared(context, command.getPreparedStatementHandle());
     return sqlQueries.schema(command);
   }
 
   @Override
   public void getStreamStatement(
       TicketStatementQuery ticket, CallContext context, ServerStreamListener listener) {
+    try {
+      SqlTicket run = SqlTicket.parse(ticket);
+      if (run.prepared().isPresent()) {
+        checkPrepared(context, run.prepared().get());
+      } else {
+        sqlAccess.check(context.peerIdentity(), run.sql(), run.schema());
+      }
+    } catch (RuntimeException e) {
+      listener.error(FlightErrors.toFlight("DoGet", e));
+      return;
+    }
     sqlQueries.stream(ticket, CallTrace.of(context), listener);
   }
 
   @Override
   public void getStreamPreparedStatement(
       CommandPreparedStatementQuery command, CallContext context, ServerStreamListener listener) {
+    try {
+      checkPrepared(context, command.getPreparedStatementHandle());
+    } catch (RuntimeException e) {
+      listener.error(FlightErrors.toFlight("DoGet", e));
+      return;
+    }
     sqlQueries.stream(command, CallTrace.of(context), listener);
   }
 
@@ -276,6 +340,7 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
       ActionCreatePreparedStatementRequest request,
       CallContext context,
       StreamListener<Result> listener) {
+    checkSql(context, request.getQuery());
     sqlQueries.createPrepared(request, context, listener);
   }
 
@@ -293,6 +358,7 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
       CallContext context,
       FlightStream flightStream,
       StreamListener<PutResult> ackStream) {
+    checkPrepared(context, command.getPreparedStatementHandle());
     return sqlQueries.bind(command, flightStream, ackStream);
   }
 
@@ -304,6 +370,7 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
       CallContext context,
       FlightStream flightStream,
       StreamListener<PutResult> ackStream) {
+    checkSql(context, command.getQuery());
     return sqlUpdates.statement(command, context, CallTrace.of(context), ackStream);
   }
 
@@ -313,6 +380,7 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
       CallContext context,
       FlightStream flightStream,
       StreamListener<PutResult> ackStream) {
+    checkPrepared(context, command.getPreparedStatementHandle());
     return sqlUpdates.prepared(command, CallTrace.of(context), flightStream, ackStream);
   }
 
@@ -322,6 +390,8 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
       CallContext context,
       FlightStream flightStream,
       StreamListener<PutResult> ackStream) {
+    sqlAccess.checkWrite(
+        context.peerIdentity(), SqlUpdateHandler.ingestTable(command, SqlSessions.schema(context)));
     return sqlUpdates.ingest(command, context, CallTrace.of(context), flightStream, ackStream);
   }
 
@@ -403,7 +473,7 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
   @Override
   public void getStreamSchemas(
       CommandGetDbSchemas command, CallContext context, ServerStreamListener listener) {
-    sqlMetadata.schemas(command, listener);
+    sqlMetadata.schemas(command, readable(context), listener);
   }
 
   @Override
@@ -420,7 +490,7 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
   @Override
   public void getStreamTables(
       CommandGetTables command, CallContext context, ServerStreamListener listener) {
-    sqlMetadata.tables(command, listener);
+    sqlMetadata.tables(command, readable(context), listener);
   }
 
   @Override
@@ -480,6 +550,40 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
   public void getStreamCrossReference(
       CommandGetCrossReference command, CallContext context, ServerStreamListener listener) {
     sqlMetadata.noKeys("GetCrossReference", Schemas.GET_CROSS_REFERENCE_SCHEMA, listener);
+  }
+
+  private static void checkSize(String what, int size, String key, int limit) {
+    if (size > limit) {
+      throw new QuiverException(
+          QuiverErrorCode.LIMIT_EXCEEDED,
+          "The %s is %d bytes, more than %s (%d)",
+          what,
+          size,
+          key,
+          limit);
+    }
+  }
+
+  // ---- access checks (no-ops without authentication) ----
+
+  private void require(CallContext context, Right right, TableId table) {
+    access.check(context.peerIdentity(), right, table.namespace());
+  }
+
+  /** Namespaces the call's user may read: what listings show. */
+  private Predicate<String> readable(CallContext context) {
+    String user = context.peerIdentity();
+    return namespace -> access.may(user, Right.READ, namespace);
+  }
+
+  private void checkSql(CallContext context, String sql) {
+    sqlAccess.check(context.peerIdentity(), sql, SqlSessions.schema(context));
+  }
+
+  /** Checks a prepared statement each time it runs: its handle may reach another user. */
+  private void checkPrepared(CallContext context, ByteString handle) {
+    PreparedStatements.Prepared statement = prepared.get(handle);
+    sqlAccess.check(context.peerIdentity(), statement.sql(), statement.schema());
   }
 
   // ---- descriptor parsing ----

@@ -112,13 +112,17 @@ final class SqlMetadataHandler {
     MetadataRows.send(memory, "GetCatalogs", Schemas.GET_CATALOGS_SCHEMA, rows, listener);
   }
 
-  void schemas(CommandGetDbSchemas command, ServerStreamListener listener) {
+  /** Lists the namespaces {@code visible} accepts (those the caller may read). */
+  void schemas(
+      CommandGetDbSchemas command,
+      java.util.function.Predicate<String> visible,
+      ServerStreamListener listener) {
     List<Object[]> rows = new ArrayList<>();
     if (catalogMatches(command.hasCatalog() ? command.getCatalog() : null)) {
       Pattern pattern =
           like(command.hasDbSchemaFilterPattern() ? command.getDbSchemaFilterPattern() : null);
       for (String namespace : store.namespaces()) {
-        if (pattern.matcher(namespace).matches()) {
+        if (pattern.matcher(namespace).matches() && visible.test(namespace)) {
           rows.add(new Object[] {SqlEngine.CATALOG, namespace});
         }
       }
@@ -126,7 +130,11 @@ final class SqlMetadataHandler {
     MetadataRows.send(memory, "GetDbSchemas", Schemas.GET_SCHEMAS_SCHEMA, rows, listener);
   }
 
-  void tables(CommandGetTables command, ServerStreamListener listener) {
+  /** Lists the tables of the namespaces {@code visible} accepts (those the caller may read). */
+  void tables(
+      CommandGetTables command,
+      java.util.function.Predicate<String> visible,
+      ServerStreamListener listener) {
     List<Object[]> rows = new ArrayList<>();
     boolean tablesWanted =
         command.getTableTypesCount() == 0
@@ -137,7 +145,9 @@ final class SqlMetadataHandler {
       Pattern names =
           like(command.hasTableNameFilterPattern() ? command.getTableNameFilterPattern() : null);
       for (TableId id : store.list(Optional.empty())) {
-        if (!schemas.matcher(id.namespace()).matches() || !names.matcher(id.name()).matches()) {
+        if (!schemas.matcher(id.namespace()).matches()
+            || !names.matcher(id.name()).matches()
+            || !visible.test(id.namespace())) {
           continue;
         }
         Object schema = null;

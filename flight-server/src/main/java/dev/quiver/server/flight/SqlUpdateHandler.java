@@ -142,7 +142,7 @@ final class SqlUpdateHandler {
         });
   }
 
-  private static TableId ingestTable(CommandStatementIngest command, String sessionSchema) {
+  static TableId ingestTable(CommandStatementIngest command, String sessionSchema) {
     if (command.hasTransactionId()) {
       throw noTransactions();
     }

@@ -18,6 +18,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.function.Function;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.types.pojo.ArrowType;
@@ -92,6 +93,45 @@ public final class SqlEngine implements AutoCloseable {
     public Shape {
       requireNonNull(parameters, "parameters is null");
       requireNonNull(results, "results is null");
+    }
+  }
+
+  /**
+   * Everything a query reads, as DuckDB's parser sees it, for access checks: what {@link #reads}
+   * returns.
+   *
+   * @param parsed false when DuckDB could not serialise the statement (then nothing below is known)
+   * @param tables the Quiver tables it names (namespace.table, quiver.namespace.table, or an
+   *     unqualified name in the default schema)
+   * @param ctes the names its WITH clauses define
+   * @param others table names that are not Quiver tables: another catalog, an unqualified name with
+   *     no default schema, a file path
+   * @param functions the table functions it calls (read_parquet, read_csv, ...)
+   */
+  public record Reads(
+      boolean parsed,
+      Set<TableId> tables,
+      Set<String> ctes,
+      Set<String> others,
+      Set<String> functions) {
+    public Reads {
+      tables = Set.copyOf(tables);
+      ctes = Set.copyOf(ctes);
+      others = Set.copyOf(others);
+      functions = Set.copyOf(functions);
+    }
+  }
+
+  /**
+   * What query {@code sql} reads, from DuckDB's parser, without binding or running it; unqualified
+   * names resolve in namespace {@code schema} when it is not empty.
+   */
+  public Reads reads(String sql, String schema) {
+    try (DuckDBConnection connection = connect(schema)) {
+      return TableBinder.references(connection, sql, schema);
+    } catch (SQLException e) {
+      throw new QuiverException(
+          QuiverErrorCode.INTERNAL, e, "Cannot parse the statement: %s", e.getMessage());
     }
   }
 

@@ -159,27 +159,20 @@ public final class SqlUpdates {
       BufferAllocator allocator,
       Runnable afterBatch)
       throws Exception {
-    int afterTable = SqlText.afterKeywords(sql, 0, "CREATE", "TABLE");
-    int afterIfNotExists = SqlText.afterKeywords(sql, afterTable, "IF", "NOT", "EXISTS");
-    SqlText.Name name = SqlText.readName(sql, afterIfNotExists < 0 ? afterTable : afterIfNotExists);
-    TableId id = tableId(name, schema, sql);
+    Create frame = Create.parse(sql, schema);
+    TableId id = frame.table();
     if (store.find(id).isPresent()) {
-      if (afterIfNotExists >= 0) {
+      if (frame.ifNotExists()) {
         return 0;
       }
       throw new QuiverException(
           QuiverErrorCode.TABLE_ALREADY_EXISTS, "Table %s already exists", id);
     }
-    String rest = sql.substring(name.end()).strip();
-    int afterAs = SqlText.afterKeywords(rest, 0, "AS");
+    String rest = frame.rest();
     try (SqlQuery query =
-        afterAs >= 0
+        frame.query().isPresent()
             ? engine.prepare(
-                rest.substring(afterAs),
-                schema,
-                parameters,
-                Map.of(),
-                List.of(SqlEngine.MATERIALIZE))
+                frame.query().get(), schema, parameters, Map.of(), List.of(SqlEngine.MATERIALIZE))
             : engine.prepare(
                 "SELECT * FROM temp.main." + NEW_TABLE,
                 schema,
@@ -187,24 +180,77 @@ public final class SqlUpdates {
                 Map.of(),
                 List.of("CREATE TEMP TABLE " + NEW_TABLE + " " + rest))) {
       PutReceipt receipt = append(id, null, query, allocator, afterBatch);
-      return afterAs >= 0 ? receipt.rows() : 0;
+      return frame.query().isPresent() ? receipt.rows() : 0;
     }
   }
 
-  private long drop(String sql, String schema) {
-    int afterTable = SqlText.afterKeywords(sql, 0, "DROP", "TABLE");
-    int afterIfExists = SqlText.afterKeywords(sql, afterTable, "IF", "EXISTS");
-    SqlText.Name name = SqlText.readName(sql, afterIfExists < 0 ? afterTable : afterIfExists);
-    TableId id = tableId(name, schema, sql);
-    if (!sql.substring(name.end()).isBlank()) {
-      throw new QuiverException(
-          QuiverErrorCode.UNSUPPORTED_OPERATION,
-          "DROP TABLE takes one table and no options: %s",
-          sql.substring(name.end()).strip());
+  /** A CREATE TABLE's frame: the table, IF NOT EXISTS, what follows the name, the AS query. */
+  private record Create(TableId table, boolean ifNotExists, String rest, Optional<String> query) {
+    static Create parse(String sql, String schema) {
+      int afterTable = SqlText.afterKeywords(sql, 0, "CREATE", "TABLE");
+      int afterIfNotExists = SqlText.afterKeywords(sql, afterTable, "IF", "NOT", "EXISTS");
+      SqlText.Name name =
+          SqlText.readName(sql, afterIfNotExists < 0 ? afterTable : afterIfNotExists);
+      String rest = sql.substring(name.end()).strip();
+      int afterAs = SqlText.afterKeywords(rest, 0, "AS");
+      return new Create(
+          tableId(name, schema, sql),
+          afterIfNotExists >= 0,
+          rest,
+          afterAs >= 0 ? Optional.of(rest.substring(afterAs)) : Optional.empty());
     }
+  }
+
+  /** A DROP TABLE's frame: the table and IF EXISTS. */
+  private record Drop(TableId table, boolean ifExists) {
+    static Drop parse(String sql, String schema) {
+      int afterTable = SqlText.afterKeywords(sql, 0, "DROP", "TABLE");
+      int afterIfExists = SqlText.afterKeywords(sql, afterTable, "IF", "EXISTS");
+      SqlText.Name name = SqlText.readName(sql, afterIfExists < 0 ? afterTable : afterIfExists);
+      TableId id = tableId(name, schema, sql);
+      if (!sql.substring(name.end()).isBlank()) {
+        throw new QuiverException(
+            QuiverErrorCode.UNSUPPORTED_OPERATION,
+            "DROP TABLE takes one table and no options: %s",
+            sql.substring(name.end()).strip());
+      }
+      return new Drop(id, afterIfExists >= 0);
+    }
+  }
+
+  /**
+   * What an update writes and reads, for access checks: the table it creates, appends to or drops,
+   * and the query (an INSERT's source, a CREATE TABLE's AS query) whose tables it reads.
+   *
+   * @param table the table written
+   * @param source the query read, if any
+   */
+  public record Writes(TableId table, Optional<String> source) {}
+
+  /** What update {@code sql} writes and reads; empty for a query or a statement Quiver refuses. */
+  public Optional<Writes> writes(String sql, String schema) {
+    String text = stripSemicolons(sql);
+    return switch (StatementKind.of(text)) {
+      case INSERT -> {
+        Insert insert = Insert.parse(text, schema);
+        yield Optional.of(new Writes(insert.table(), Optional.of(insert.source())));
+      }
+      case CREATE_TABLE -> {
+        Create create = Create.parse(text, schema);
+        yield Optional.of(new Writes(create.table(), create.query()));
+      }
+      case DROP_TABLE ->
+          Optional.of(new Writes(Drop.parse(text, schema).table(), Optional.empty()));
+      case QUERY, OTHER -> Optional.empty();
+    };
+  }
+
+  private long drop(String sql, String schema) {
+    Drop frame = Drop.parse(sql, schema);
+    TableId id = frame.table();
     Optional<QuiverTable> table = store.find(id);
     if (table.isEmpty()) {
-      if (afterIfExists >= 0) {
+      if (frame.ifExists()) {
         return 0;
       }
       throw new QuiverException(QuiverErrorCode.TABLE_NOT_FOUND, "Table %s does not exist", id);

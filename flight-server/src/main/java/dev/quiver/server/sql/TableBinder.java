@@ -82,6 +82,57 @@ final class TableBinder {
     return new ArrayList<>(ids);
   }
 
+  /** What {@code sql} reads; see {@link SqlEngine.Reads}. */
+  static SqlEngine.Reads references(Connection connection, String sql, String defaultSchema) {
+    JsonNode tree = parse(connection, sql);
+    if (tree == null || tree.path("error").asBoolean(false)) {
+      return new SqlEngine.Reads(false, Set.of(), Set.of(), Set.of(), Set.of());
+    }
+    Set<TableId> tables = new LinkedHashSet<>();
+    Set<String> ctes = new LinkedHashSet<>();
+    Set<String> others = new LinkedHashSet<>();
+    Set<String> functions = new LinkedHashSet<>();
+    collectAll(tree, defaultSchema, tables, ctes, others, functions);
+    return new SqlEngine.Reads(true, tables, ctes, others, functions);
+  }
+
+  private static void collectAll(
+      JsonNode node,
+      String defaultSchema,
+      Set<TableId> tables,
+      Set<String> ctes,
+      Set<String> others,
+      Set<String> functions) {
+    if (node.isObject()) {
+      String type = node.path("type").asText();
+      if ("BASE_TABLE".equals(type)) {
+        Set<TableId> one = new LinkedHashSet<>();
+        collectOne(node, defaultSchema, one);
+        if (one.isEmpty()) {
+          String catalog = node.path("catalog_name").asText("");
+          String schema = node.path("schema_name").asText("");
+          String name = node.path("table_name").asText("");
+          others.add(
+              (catalog.isEmpty() ? "" : catalog + ".")
+                  + (schema.isEmpty() ? "" : schema + ".")
+                  + name);
+        } else {
+          tables.addAll(one);
+        }
+      } else if ("TABLE_FUNCTION".equals(type)) {
+        functions.add(node.path("function").path("function_name").asText("(a table function)"));
+      }
+      JsonNode map = node.path("cte_map").path("map");
+      map.forEach(entry -> ctes.add(entry.path("key").asText()));
+      node.fields()
+          .forEachRemaining(
+              field ->
+                  collectAll(field.getValue(), defaultSchema, tables, ctes, others, functions));
+    } else if (node.isArray()) {
+      node.forEach(child -> collectAll(child, defaultSchema, tables, ctes, others, functions));
+    }
+  }
+
   /**
    * DuckDB's parse tree of {@code sql} as JSON ({@code json_serialize_sql}): the statement, or
    * {@code error: true} with DuckDB's message; null when DuckDB could not be asked.
@@ -100,6 +151,11 @@ final class TableBinder {
   }
 
   private static void collect(JsonNode node, String defaultSchema, Set<TableId> out) {
+    collectOne(node, defaultSchema, out);
+    node.forEach(child -> collect(child, defaultSchema, out));
+  }
+
+  private static void collectOne(JsonNode node, String defaultSchema, Set<TableId> out) {
     if (node.isObject() && "BASE_TABLE".equals(node.path("type").asText())) {
       String catalog = node.path("catalog_name").asText("");
       String schema = node.path("schema_name").asText("");
@@ -113,7 +169,6 @@ final class TableBinder {
         out.add(TableId.of(schema, name));
       }
     }
-    node.forEach(child -> collect(child, defaultSchema, out));
   }
 
   /** Creates the DuckDB schema of {@code namespace} if it does not exist yet. */

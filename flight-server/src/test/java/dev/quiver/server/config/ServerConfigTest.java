@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalInt;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -81,7 +82,18 @@ class ServerConfigTest {
             Map.entry("telemetry.enabled", "false"),
             Map.entry("telemetry.host", "0.0.0.0"),
             Map.entry("telemetry.prometheus-port", "9464"),
-            Map.entry("telemetry.alert-interval", "2s"));
+            Map.entry("telemetry.alert-interval", "2s"),
+            Map.entry("security.users-file", "/etc/quiver/users"),
+            Map.entry("security.token-lifetime", "15m"),
+            Map.entry("security.tls-cert", "/etc/quiver/cert.pem"),
+            Map.entry("security.tls-key", "/etc/quiver/key.pem"),
+            Map.entry("security.tls-client-ca", "/etc/quiver/ca.pem"),
+            Map.entry("security.allow-unauthenticated-remote", "true"),
+            Map.entry("limits.max-message-size", "16MB"),
+            Map.entry("limits.max-put-batches", "500"),
+            Map.entry("limits.max-columns", "100"),
+            Map.entry("limits.max-ticket-size", "4KB"),
+            Map.entry("limits.max-action-body", "8KB"));
     ServerConfig config = ServerConfig.load(Map.of(), Map.of(), flags);
     assertThat(config)
         .isEqualTo(
@@ -109,7 +121,15 @@ class ServerConfigTest {
                 256L << 20,
                 3,
                 new TelemetrySettings(
-                    false, "0.0.0.0", OptionalInt.of(9464), Duration.ofSeconds(2))));
+                    false, "0.0.0.0", OptionalInt.of(9464), Duration.ofSeconds(2)),
+                new SecuritySettings(
+                    Optional.of(Path.of("/etc/quiver/users")),
+                    Duration.ofMinutes(15),
+                    Optional.of(Path.of("/etc/quiver/cert.pem")),
+                    Optional.of(Path.of("/etc/quiver/key.pem")),
+                    Optional.of(Path.of("/etc/quiver/ca.pem")),
+                    true),
+                new LimitSettings(16 << 20, 500, 100, 4 << 10, 8 << 10)));
     assertThat(flags.keySet())
         .as("every key is covered by this test")
         .containsExactlyInAnyOrderElementsOf(
@@ -255,6 +275,55 @@ class ServerConfigTest {
     assertThatThrownBy(() -> CommandLine.parse(List.of("serve")))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("Unexpected argument 'serve'; see --help");
+  }
+
+  @Test
+  void securityIsOffAndLimitsAreBoundedByDefault() {
+    ServerConfig config = ServerConfig.defaults();
+    assertThat(config.security()).isEqualTo(SecuritySettings.DEFAULTS);
+    assertThat(config.security().authEnabled()).isFalse();
+    assertThat(config.security().tlsEnabled()).isFalse();
+    assertThat(config.limits()).isEqualTo(LimitSettings.DEFAULTS);
+  }
+
+  @Test
+  void tlsCertificateAndKeyGoTogetherAndClientCaNeedsThem() {
+    assertThatThrownBy(
+            () -> ServerConfig.load(Map.of(), Map.of(), Map.of("security.tls-cert", "/c.pem")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("security.tls-cert and security.tls-key go together");
+    assertThatThrownBy(
+            () ->
+                ServerConfig.load(Map.of(), Map.of(), Map.of("security.tls-client-ca", "/ca.pem")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("security.tls-client-ca (mutual TLS) needs security.tls-cert");
+  }
+
+  @Test
+  void securityAndLimitValuesAreChecked() {
+    assertThatThrownBy(
+            () -> ServerConfig.load(Map.of(), Map.of(), Map.of("security.token-lifetime", "0s")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("Invalid value '0s' for security.token-lifetime");
+    assertThatThrownBy(
+            () ->
+                ServerConfig.load(
+                    Map.of(), Map.of(), Map.of("security.allow-unauthenticated-remote", "yes")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage(
+            "Invalid value 'yes' for security.allow-unauthenticated-remote: use true or false");
+    assertThatThrownBy(
+            () -> ServerConfig.load(Map.of(), Map.of(), Map.of("limits.max-message-size", "4GB")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("Invalid value '4294967296' for limits.max-message-size");
+    assertThatThrownBy(
+            () -> ServerConfig.load(Map.of(), Map.of(), Map.of("limits.max-columns", "0")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("Invalid value '0' for limits.max-columns");
+    assertThatThrownBy(
+            () -> ServerConfig.load(Map.of(), Map.of(), Map.of("limits.max-ticket-size", "1GB")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("Invalid value '1073741824' for limits.max-ticket-size");
   }
 
   @Test

@@ -1,0 +1,136 @@
+package dev.quiver.server.security;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.quiver.server.config.SecuritySettings;
+import dev.quiver.server.config.ServerConfig;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.Optional;
+import org.apache.arrow.flight.FlightServer;
+import org.apache.arrow.flight.Location;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The server's security set-up from {@code security.*}: the authenticator and access control when
+ * there is a users file, TLS (and mutual TLS) when there is a certificate, and the safe default
+ * that keeps a server without authentication on loopback.
+ */
+public final class ServerSecurity {
+  private static final Logger LOG = LoggerFactory.getLogger(ServerSecurity.class);
+
+  /** The most bearer tokens held at once (about 100 bytes each). */
+  static final int MAX_TOKENS = 100_000;
+
+  private final SecuritySettings settings;
+  private final Optional<PasswordAuthenticator> authenticator;
+  private final AccessControl access;
+
+  private ServerSecurity(
+      SecuritySettings settings,
+      Optional<PasswordAuthenticator> authenticator,
+      AccessControl access) {
+    this.settings = settings;
+    this.authenticator = authenticator;
+    this.access = access;
+  }
+
+  /**
+   * Checks and loads what {@code config} asks for.
+   *
+   * @throws IllegalArgumentException when the server would listen beyond loopback without
+   *     authentication and without the opt-in, or the users file or a TLS file is missing or
+   *     malformed
+   */
+  public static ServerSecurity of(ServerConfig config) {
+    SecuritySettings settings = requireNonNull(config, "config is null").security();
+    for (Optional<Path> file :
+        java.util.List.of(settings.tlsCertificate(), settings.tlsKey(), settings.tlsClientCa())) {
+      file.ifPresent(ServerSecurity::requireReadable);
+    }
+    if (!settings.authEnabled()) {
+      boolean loopback = isLoopback(config.host());
+      if (!loopback && !settings.allowUnauthenticatedRemote()) {
+        throw new IllegalArgumentException(
+            "Refusing to listen on "
+                + config.host()
+                + " without authentication: anyone who can reach it could read, write and drop"
+                + " every table. Set security.users-file, or set"
+                + " security.allow-unauthenticated-remote=true to accept that.");
+      }
+      if (!loopback) {
+        LOG.warn(
+            "SECURITY: listening on {} WITHOUT AUTHENTICATION"
+                + " (security.allow-unauthenticated-remote=true): anyone who can reach this port"
+                + " can read, write and drop every table",
+            config.host());
+      }
+      return new ServerSecurity(settings, Optional.empty(), AccessControl.OPEN);
+    }
+    Path file = settings.usersFile().get();
+    requireReadable(file);
+    UsersFile users;
+    try {
+      users = UsersFile.load(file);
+    } catch (IOException e) {
+      throw new IllegalArgumentException(
+          "Cannot read security.users-file " + file + ": " + e.getMessage(), e);
+    }
+    if (!settings.tlsEnabled()) {
+      LOG.warn(
+          "Authentication without TLS: passwords and bearer tokens cross the network in clear"
+              + " text; set security.tls-cert and security.tls-key");
+    }
+    LOG.info("Authentication on: {} users from {}", users.size(), file);
+    BearerTokens tokens = new BearerTokens(settings.tokenLifetime(), MAX_TOKENS, Clock.systemUTC());
+    return new ServerSecurity(
+        settings, Optional.of(new PasswordAuthenticator(users, tokens)), AccessControl.of(users));
+  }
+
+  /** Who may do what; {@link AccessControl#OPEN} without authentication. */
+  public AccessControl access() {
+    return access;
+  }
+
+  /** The Flight location of {@code host}:{@code port}, grpc+tls when TLS is on. */
+  public Location location(String host, int port) {
+    return settings.tlsEnabled()
+        ? Location.forGrpcTls(host, port)
+        : Location.forGrpcInsecure(host, port);
+  }
+
+  /** Adds the authenticator and TLS to {@code builder}. */
+  public void configure(FlightServer.Builder builder) throws IOException {
+    authenticator.ifPresent(builder::headerAuthenticator);
+    if (settings.tlsEnabled()) {
+      builder.useTls(settings.tlsCertificate().get().toFile(), settings.tlsKey().get().toFile());
+      if (settings.tlsClientCa().isPresent()) {
+        builder.useMTlsClientVerification(settings.tlsClientCa().get().toFile());
+      }
+    }
+  }
+
+  static boolean isLoopback(String host) {
+    try {
+      for (InetAddress address : InetAddress.getAllByName(host)) {
+        if (!address.isLoopbackAddress()) {
+          return false;
+        }
+      }
+      return true;
+    } catch (UnknownHostException e) {
+      return false;
+    }
+  }
+
+  private static void requireReadable(Path file) {
+    if (!Files.isReadable(file)) {
+      throw new IllegalArgumentException("Cannot read " + file + ": no such readable file");
+    }
+  }
+}
