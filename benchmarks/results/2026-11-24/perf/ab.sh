@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # A/B of two server builds: alternating quiver-bench runs, server CPU seconds per run from /proc.
 # usage: ab.sh OUTDIR MODE ROUNDS NAME=DIR NAME=DIR -- harness args...
+# Each DIR holds a server build: quiver-server.jar, lib/ and jvm.options copied from
+# flight-server/target after `mvn -o -B package -DskipTests` at the commit to measure.
 set -euo pipefail
 out=$1; mode=$2; rounds=$3; shift 3
 names=(); dirs=()
 while [[ $1 != -- ]]; do names+=("${1%%=*}"); dirs+=("${1#*=}"); shift; done; shift
 mkdir -p "$out"
-bench=/work/wt-perf/benchmarks/bin/quiver-bench
+bench="$(git -C "$(dirname "$0")" rev-parse --show-toplevel)/benchmarks/bin/quiver-bench"
 pids=(); uris=()
 for i in "${!names[@]}"; do
   d=${dirs[$i]}; w="$out/${names[$i]}"; rm -rf "$w"; mkdir -p "$w/tmp"
