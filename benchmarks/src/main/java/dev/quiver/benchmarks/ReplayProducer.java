@@ -28,11 +28,14 @@ final class ReplayProducer extends NoOpFlightProducer {
   private final BufferAllocator allocator;
   private final BenchmarkData data;
   private final ExecutorService streams;
+  private final boolean zeroCopy;
 
-  ReplayProducer(BufferAllocator allocator, BenchmarkData data, ExecutorService streams) {
+  ReplayProducer(
+      BufferAllocator allocator, BenchmarkData data, ExecutorService streams, boolean zeroCopy) {
     this.allocator = requireNonNull(allocator, "allocator is null");
     this.data = requireNonNull(data, "data is null");
     this.streams = requireNonNull(streams, "streams is null");
+    this.zeroCopy = zeroCopy;
   }
 
   @Override
@@ -45,6 +48,8 @@ final class ReplayProducer extends NoOpFlightProducer {
   private void stream(ServerStreamListener listener, BackpressureStrategy backpressure) {
     try (VectorSchemaRoot root = VectorSchemaRoot.create(data.schema(), allocator)) {
       VectorLoader loader = new VectorLoader(root);
+      // Safe here: each load replaces the root's buffers, and the batches outlive the stream.
+      listener.setUseZeroCopy(zeroCopy);
       listener.start(root);
       for (ArrowRecordBatch batch : data.batches()) {
         BackpressureStrategy.WaitResult ready = backpressure.waitForListener(STALL_MILLIS);

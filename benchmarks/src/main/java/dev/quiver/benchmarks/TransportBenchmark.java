@@ -53,6 +53,13 @@ public class TransportBenchmark {
   @Param({"grpc-netty", "grpc-netty-shaded"})
   public String transport;
 
+  /**
+   * Whether DoGet hands the batches' buffers to gRPC without copying them
+   * (ServerStreamListener.setUseZeroCopy).
+   */
+  @Param("false")
+  public boolean zeroCopy;
+
   /** Batches per stream. */
   @Param("64")
   public int batches;
@@ -82,7 +89,9 @@ public class TransportBenchmark {
       server =
           FlightTransport.fromName(transport)
               .start(
-                  serverAllocator, new ReplayProducer(serverAllocator, data, executor), executor);
+                  serverAllocator,
+                  new ReplayProducer(serverAllocator, data, executor, zeroCopy),
+                  executor);
       clientAllocator = root.newChildAllocator("client", 0, Long.MAX_VALUE);
       client =
           FlightClient.builder(

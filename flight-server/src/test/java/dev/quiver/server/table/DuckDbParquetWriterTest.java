@@ -8,6 +8,7 @@ import dev.quiver.client.QuiverException;
 import dev.quiver.testing.ArrowAllocatorExtension;
 import java.math.BigDecimal;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -32,11 +33,14 @@ import org.apache.arrow.dataset.scanner.ScanOptions;
 import org.apache.arrow.dataset.scanner.Scanner;
 import org.apache.arrow.dataset.source.Dataset;
 import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.BigIntVector;
 import org.apache.arrow.vector.FieldVector;
+import org.apache.arrow.vector.VarCharVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.compare.VectorEqualsVisitor;
 import org.apache.arrow.vector.ipc.ArrowReader;
 import org.apache.arrow.vector.types.pojo.ArrowType;
+import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
 import org.apache.iceberg.Metrics;
 import org.apache.iceberg.types.Conversions;
@@ -215,6 +219,53 @@ class DuckDbParquetWriterTest {
             List.of("4", "2000"));
   }
 
+  @Test
+  void givesUpDictionariesPastArrowsOneMebibytePage(BufferAllocator allocator) throws Exception {
+    // One row group of 1,050,000 rows (a 150,000-row batch served 7 times): "wide" has 150,000
+    // distinct int64 values and "name" 65,536 distinct 15-byte strings (a 1.2 MB dictionary page);
+    // DuckDB 2.0.0's defaults dictionary-encode both, Quiver's limits (Arrow C++'s 1 MiB page)
+    // write them plain. "narrow" (1,000 distinct values) keeps its dictionary.
+    int rows = 150_000;
+    Schema schema =
+        new Schema(
+            List.of(
+                Field.notNullable("wide", new ArrowType.Int(64, true)),
+                Field.nullable("name", ArrowType.Utf8.INSTANCE),
+                Field.notNullable("narrow", new ArrowType.Int(64, true))));
+    List<WrittenFile> files;
+    try (VectorSchemaRoot batch = VectorSchemaRoot.create(schema, allocator)) {
+      BigIntVector wide = (BigIntVector) batch.getVector(0);
+      VarCharVector name = (VarCharVector) batch.getVector(1);
+      BigIntVector narrow = (BigIntVector) batch.getVector(2);
+      for (int i = 0; i < rows; i++) {
+        wide.setSafe(i, i);
+        name.setSafe(i, ("customer-" + (100_000 + i % 65_536)).getBytes(StandardCharsets.UTF_8));
+        narrow.setSafe(i, i % 1000);
+      }
+      batch.setRowCount(rows);
+      try (ArrowReader source = TestReaders.repeating(allocator, batch, 7)) {
+        files =
+            write(
+                source,
+                allocator,
+                schema,
+                "dictionaries",
+                ParquetWriteOptions.DEFAULTS.withRowGroupRows(7 * rows));
+      }
+    }
+
+    Map<String, String> encodings = new java.util.HashMap<>();
+    for (List<String> row :
+        query("SELECT path_in_schema, encodings FROM parquet_metadata(?)", files.get(0).path())) {
+      encodings.put(row.get(0), row.get(1));
+    }
+    assertThat(encodings).hasSize(3);
+    assertThat(encodings.get("wide")).doesNotContain("DICTIONARY");
+    assertThat(encodings.get("name")).doesNotContain("DICTIONARY");
+    assertThat(encodings.get("narrow")).contains("DICTIONARY");
+    assertThat(files.get(0).rows()).isEqualTo(7L * rows);
+  }
+
   @ParameterizedTest
   @EnumSource(ParquetWriteOptions.Compression.class)
   void writesEveryCodecThatArrowReads(
@@ -223,12 +274,11 @@ class DuckDbParquetWriterTest {
     List<WrittenFile> files;
     try (ArrowReader source = TestReaders.sequence(allocator, 2, 500)) {
       files =
-          writer.write(
+          write(
               source,
               allocator,
               schema,
-              ArrowSchemas.toIceberg(schema),
-              temp.resolve(codec.name()),
+              codec.name(),
               ParquetWriteOptions.DEFAULTS.withCompression(codec));
     }
 
@@ -522,6 +572,23 @@ class DuckDbParquetWriterTest {
         return TestReaders.sequenceSchema();
       }
     };
+  }
+
+  /** Writes {@code source} to the folder {@code directory} under the test's temporary folder. */
+  private List<WrittenFile> write(
+      ArrowReader source,
+      BufferAllocator allocator,
+      Schema schema,
+      String directory,
+      ParquetWriteOptions options)
+      throws Exception {
+    return writer.write(
+        source,
+        allocator,
+        schema,
+        ArrowSchemas.toIceberg(schema),
+        temp.resolve(directory),
+        options);
   }
 
   private List<WrittenFile> writeSequence(
