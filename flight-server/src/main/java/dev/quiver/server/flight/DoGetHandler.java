@@ -5,6 +5,8 @@ import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
 import dev.quiver.proto.v1.ScanTicket;
 import dev.quiver.server.memory.ScanBatchSizer;
+import dev.quiver.server.sql.SqlEngine;
+import dev.quiver.server.sql.SqlTableScan;
 import dev.quiver.server.table.IcebergTableStore;
 import dev.quiver.server.table.ScanShares;
 import dev.quiver.server.table.TableScan;
@@ -17,14 +19,22 @@ import org.apache.iceberg.DataFile;
 
 /**
  * DoGet: streams one ticket's share of a pinned snapshot through the shared {@link BatchStreamer}.
+ *
+ * <p>Scans run in the SQL engine's DuckDB ({@link SqlTableScan}), which computes a batch only when
+ * the stream asks for one, so a slow client holds about one batch of Arrow memory. A raw Substrait
+ * filter, which DuckDB cannot apply, runs through arrow-dataset ({@link TableScan}) instead; that
+ * scanner decodes ahead of the client without a byte bound (see docs/architecture.md).
  */
 final class DoGetHandler {
   private final IcebergTableStore store;
+  private final SqlEngine sql;
   private final ScanBatchSizer batchSizer;
   private final BatchStreamer streamer;
 
-  DoGetHandler(IcebergTableStore store, ScanBatchSizer batchSizer, BatchStreamer streamer) {
+  DoGetHandler(
+      IcebergTableStore store, SqlEngine sql, ScanBatchSizer batchSizer, BatchStreamer streamer) {
     this.store = store;
+    this.sql = sql;
     this.batchSizer = batchSizer;
     this.streamer = streamer;
   }
@@ -48,6 +58,18 @@ final class DoGetHandler {
     ScanPlan plan = ScanPlan.plan(store, request);
     List<DataFile> share =
         ScanShares.share(plan.files(), ticket.getShareIndex(), ticket.getShareCount());
+    if (plan.filter() == null || plan.filter().sql() != null) {
+      SqlTableScan scan =
+          SqlTableScan.open(
+              sql,
+              allocator,
+              ScanPlan.paths(share),
+              plan.schema(),
+              plan.filter() == null ? null : plan.filter().sql(),
+              request.limit(),
+              batchSizer.batchRows());
+      return BatchStreamer.source(scan::root, scan::dictionaries, scan::next, scan);
+    }
     TableScan scan =
         new TableScan(
             allocator,

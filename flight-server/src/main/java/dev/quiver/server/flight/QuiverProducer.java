@@ -121,7 +121,7 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
         new ScanBatchSizer(
             memory, config.scanBatchRows(), config.scanMinBatchRows(), config.highPressure());
     BatchStreamer streamer = new BatchStreamer(memory, streamExecutor, config.stallTimeoutMillis());
-    this.doGet = new DoGetHandler(store, batchSizer, streamer);
+    this.doGet = new DoGetHandler(store, sql, batchSizer, streamer);
     this.doPut = new DoPutHandler(store, memory);
     this.actions = new ActionHandler(store, memory, batchSizer, config, location);
     PreparedStatements prepared = new PreparedStatements();

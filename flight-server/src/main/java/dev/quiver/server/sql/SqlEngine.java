@@ -226,6 +226,25 @@ public final class SqlEngine implements AutoCloseable {
     }
   }
 
+  /**
+   * A query over Parquet files named in {@code sql} itself (a DoGet table scan, {@link
+   * SqlTableScan}): no table to bind, so no view is touched; {@code parameters} are JDBC values.
+   */
+  SqlQuery prepareScan(String sql, List<Object> parameters) {
+    requireNonNull(sql, "sql is null");
+    DuckDBConnection connection = connect("");
+    PreparedStatement statement = null;
+    try {
+      statement = connection.prepareStatement(sql);
+      bind(statement, parameters);
+      return new SqlQuery(connection, sql, parameters, statement, Map.of());
+    } catch (SQLException e) {
+      closeQuietly(statement);
+      closeQuietly(connection);
+      throw SqlErrors.from(e, false);
+    }
+  }
+
   /** Sets {@code parameters} (JDBC values) on {@code statement}, in order. */
   static void bind(PreparedStatement statement, List<Object> parameters) throws SQLException {
     for (int i = 0; i < parameters.size(); i++) {
