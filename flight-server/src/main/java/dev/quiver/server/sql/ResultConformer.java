@@ -7,11 +7,13 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.arrow.flight.sql.FlightSqlColumnMetadata;
+import org.apache.arrow.memory.ArrowBuf;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.util.AutoCloseables;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.TimeStampVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.ipc.message.ArrowFieldNode;
 import org.apache.arrow.vector.types.TimeUnit;
 import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Field;
@@ -34,10 +36,13 @@ import org.apache.arrow.vector.types.pojo.Schema;
 final class ResultConformer implements AutoCloseable {
   private final VectorSchemaRoot root;
   private final boolean[] convert;
+  private final BufferAllocator copyInto;
 
-  private ResultConformer(BufferAllocator allocator, Schema target, boolean[] convert) {
+  private ResultConformer(
+      BufferAllocator allocator, Schema target, boolean[] convert, boolean copy) {
     this.root = VectorSchemaRoot.create(target, allocator);
     this.convert = convert;
+    this.copyInto = copy ? allocator : null;
   }
 
   /** {@code results} as {@link #create} sends them. */
@@ -80,6 +85,24 @@ final class ResultConformer implements AutoCloseable {
   /** A conformer for results of {@code exported}, or null when nothing needs conforming. */
   static ResultConformer create(
       BufferAllocator allocator, Schema exported, Map<TableId, QuiverTable> tables) {
+    return build(allocator, exported, tables, false);
+  }
+
+  /**
+   * A conformer that copies every batch into {@code allocator}, for results imported into an
+   * allocator of another root (a transfer needs one root). The copy is an ordinary allocation, so a
+   * limit refuses it cleanly; the source batch is left to its owner to clear.
+   */
+  static ResultConformer moving(
+      BufferAllocator allocator, Schema exported, Map<TableId, QuiverTable> tables) {
+    return build(allocator, exported, tables, true);
+  }
+
+  private static ResultConformer build(
+      BufferAllocator allocator,
+      Schema exported,
+      Map<TableId, QuiverTable> tables,
+      boolean always) {
     List<Field> fields = new ArrayList<>();
     boolean[] convert = new boolean[exported.getFields().size()];
     boolean any = false;
@@ -90,8 +113,9 @@ final class ResultConformer implements AutoCloseable {
       convert[i] = !target.getType().equals(field.getType());
       any |= target != field;
     }
-    return any
-        ? new ResultConformer(allocator, new Schema(fields, exported.getCustomMetadata()), convert)
+    return any || always
+        ? new ResultConformer(
+            allocator, new Schema(fields, exported.getCustomMetadata()), convert, always)
         : null;
   }
 
@@ -135,12 +159,38 @@ final class ResultConformer implements AutoCloseable {
       FieldVector to = root.getVector(i);
       if (convert[i]) {
         copyTimestamps((TimeStampVector) from, (TimeStampVector) to, rows);
+      } else if (copyInto != null) {
+        copyBuffers(from, to, copyInto);
       } else {
         from.makeTransferPair(to).transfer();
       }
     }
     root.setRowCount(rows);
     return root;
+  }
+
+  // A deep copy, buffer by buffer (the layouts are the same): one memcpy each.
+  private static void copyBuffers(FieldVector from, FieldVector to, BufferAllocator allocator) {
+    List<ArrowBuf> copies = new ArrayList<>();
+    try {
+      for (ArrowBuf buffer : from.getFieldBuffers()) {
+        long size = buffer == null ? 0 : buffer.capacity();
+        ArrowBuf copy = allocator.buffer(size);
+        copies.add(copy);
+        if (size > 0) {
+          copy.setBytes(0, buffer, 0, size);
+        }
+        copy.writerIndex(size);
+      }
+      to.loadFieldBuffers(new ArrowFieldNode(from.getValueCount(), from.getNullCount()), copies);
+    } finally {
+      copies.forEach(ArrowBuf::close); // the target retained what it holds
+    }
+    List<FieldVector> fromChildren = from.getChildrenFromFields();
+    List<FieldVector> toChildren = to.getChildrenFromFields();
+    for (int i = 0; i < fromChildren.size(); i++) {
+      copyBuffers(fromChildren.get(i), toChildren.get(i), allocator);
+    }
   }
 
   private static void copyTimestamps(TimeStampVector from, TimeStampVector to, int rows) {

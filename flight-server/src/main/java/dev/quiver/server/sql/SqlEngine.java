@@ -18,6 +18,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
@@ -57,6 +59,9 @@ public final class SqlEngine implements AutoCloseable {
 
   private final DuckDBConnection database;
   private final DuckDBConnection views;
+  // Where DoGet scans import DuckDB's batches before copying them into the call's allocator: not
+  // under the governor's root, so the import can never be refused halfway (see SqlQuery.execute).
+  private final BufferAllocator imports = new RootAllocator();
   private final TableBinder binder;
 
   /**
@@ -324,12 +329,27 @@ public final class SqlEngine implements AutoCloseable {
     }
   }
 
+  /**
+   * A new allocator for one scan's imports from DuckDB ({@link SqlQuery#execute(BufferAllocator,
+   * BufferAllocator, int)}): unlimited, and outside the governor's root; a batch stays in it only
+   * from its import to its copy into the call's allocator. The caller closes it.
+   */
+  BufferAllocator newImportAllocator(String name) {
+    return imports.newChildAllocator(name, 0, Long.MAX_VALUE);
+  }
+
+  /** Arrow memory in scans' imports from DuckDB right now (for the memory report). */
+  public long importedBytes() {
+    return imports.getAllocatedMemory();
+  }
+
   /** Closes DuckDB; queries still running fail. A second call does nothing. */
   @Override
   public void close() {
     synchronized (database) {
       closeQuietly(views);
       closeQuietly(database);
+      closeQuietly(imports);
     }
   }
 }

@@ -40,6 +40,7 @@ public final class SqlQuery implements AutoCloseable {
   private ArrowReader reader;
   private ResultConformer conformer;
   private VectorSchemaRoot exported;
+  private boolean copies;
 
   SqlQuery(
       DuckDBConnection connection,
@@ -72,13 +73,30 @@ public final class SqlQuery implements AutoCloseable {
    * allocator}, which must outlive this query.
    */
   public void execute(BufferAllocator allocator, int batchRows) {
+    execute(allocator, allocator, batchRows);
+  }
+
+  /**
+   * As {@link #execute(BufferAllocator, int)}, importing each batch from DuckDB into {@code
+   * imports} and copying it into {@code allocator} at once, then releasing the import.
+   *
+   * <p>Arrow Java 18.3's C Data import leaks when an allocator refuses it halfway through a batch
+   * (the imported array's 128-byte struct and DuckDB's batch are never released), so {@code
+   * imports} should be an allocator that does not refuse (of another root: a transfer would need
+   * the same one). The copy is an ordinary allocation that a limit refuses cleanly.
+   */
+  public void execute(BufferAllocator allocator, BufferAllocator imports, int batchRows) {
     checkNotCancelled();
     try {
       result = executeQuery();
       checkNotCancelled();
-      reader = (ArrowReader) result.arrowExportStream(allocator, batchRows);
+      reader = (ArrowReader) result.arrowExportStream(imports, batchRows);
       exported = reader.getVectorSchemaRoot();
-      conformer = ResultConformer.create(allocator, exported.getSchema(), tables);
+      copies = imports != allocator;
+      conformer =
+          !copies
+              ? ResultConformer.create(allocator, exported.getSchema(), tables)
+              : ResultConformer.moving(allocator, exported.getSchema(), tables);
     } catch (SQLException e) {
       throw SqlErrors.from(e, cancelled);
     } catch (IOException e) {
@@ -117,6 +135,9 @@ public final class SqlQuery implements AutoCloseable {
     checkNotCancelled();
     if (loaded && conformer != null) {
       conformer.conform(exported);
+      if (copies) {
+        exported.clear(); // the import goes back to DuckDB now, not at the next batch
+      }
     }
     return loaded;
   }

@@ -28,6 +28,12 @@ import org.apache.arrow.vector.types.pojo.Schema;
  * <p>Dictionary-encoded columns cost a first pass over just those columns: Flight sends
  * dictionaries once, when the stream starts, so every value must be known before the first batch.
  *
+ * <p>Batches are imported from DuckDB into an allocator of the engine's that never refuses, then
+ * copied into the caller's allocator and released (see {@link SqlQuery#execute(BufferAllocator,
+ * BufferAllocator, int)}): a limit that refuses the copy fails the scan cleanly, where a refused C
+ * Data import would leak. The copy costs one memcpy per buffer; the import holds at most one batch,
+ * during {@link #next()}, outside the Arrow budget.
+ *
  * <p>Not thread-safe: one thread calls {@link #next()} and reads {@link #root()}. The root is owned
  * by the scan and refilled by each {@code next()}; close the scan to release everything.
  */
@@ -35,14 +41,20 @@ public final class SqlTableScan implements AutoCloseable {
   private final ReadDictionaries dictionaries;
   private final ReadConformer conformer;
   private final SqlQuery query;
+  private final BufferAllocator imports;
   private final long limit;
   private long rows;
 
   private SqlTableScan(
-      ReadDictionaries dictionaries, ReadConformer conformer, SqlQuery query, long limit) {
+      ReadDictionaries dictionaries,
+      ReadConformer conformer,
+      SqlQuery query,
+      BufferAllocator imports,
+      long limit) {
     this.dictionaries = dictionaries;
     this.conformer = conformer;
     this.query = query;
+    this.imports = imports;
     this.limit = limit;
   }
 
@@ -71,11 +83,21 @@ public final class SqlTableScan implements AutoCloseable {
     ReadDictionaries dicts = null;
     ReadConformer conform = null;
     SqlQuery query = null;
+    BufferAllocator imports = engine.newImportAllocator("import for " + allocator.getName());
     try {
       if (!dictionaryColumns.isEmpty()) {
         dicts = new ReadDictionaries(allocator, projectedSchema);
         if (!empty) {
-          collect(engine, allocator, dicts, files, dictionaryColumns, filter, limit, batchRows);
+          collect(
+              engine,
+              allocator,
+              imports,
+              dicts,
+              files,
+              dictionaryColumns,
+              filter,
+              limit,
+              batchRows);
         }
         dicts.finish();
         conform = new ReadConformer(allocator, projectedSchema, dicts);
@@ -83,12 +105,12 @@ public final class SqlTableScan implements AutoCloseable {
         conform = new ReadConformer(allocator, projectedSchema);
       }
       if (!empty) {
-        query = run(engine, allocator, files, columns, filter, limit, batchRows);
+        query = run(engine, allocator, imports, files, columns, filter, limit, batchRows);
       }
-      return new SqlTableScan(dicts, conform, query, limit);
+      return new SqlTableScan(dicts, conform, query, imports, limit);
     } catch (Exception e) {
       try {
-        AutoCloseables.close(query, conform, dicts);
+        AutoCloseables.close(query, conform, dicts, imports);
       } catch (Exception suppressed) {
         e.addSuppressed(suppressed);
       }
@@ -99,6 +121,7 @@ public final class SqlTableScan implements AutoCloseable {
   private static void collect(
       SqlEngine engine,
       BufferAllocator allocator,
+      BufferAllocator imports,
       ReadDictionaries dictionaries,
       List<Path> files,
       List<String> columns,
@@ -106,7 +129,8 @@ public final class SqlTableScan implements AutoCloseable {
       long limit,
       int batchRows)
       throws Exception {
-    try (SqlQuery pass = run(engine, allocator, files, columns, filter, limit, batchRows)) {
+    try (SqlQuery pass =
+        run(engine, allocator, imports, files, columns, filter, limit, batchRows)) {
       while (pass.next()) {
         dictionaries.collect(pass.root());
       }
@@ -116,6 +140,7 @@ public final class SqlTableScan implements AutoCloseable {
   private static SqlQuery run(
       SqlEngine engine,
       BufferAllocator allocator,
+      BufferAllocator imports,
       List<Path> files,
       List<String> columns,
       SqlFilter filter,
@@ -125,7 +150,7 @@ public final class SqlTableScan implements AutoCloseable {
     String sql = select(files, columns, filter, limit, parameters);
     SqlQuery query = engine.prepareScan(sql, parameters);
     try {
-      query.execute(allocator, batchRows);
+      query.execute(allocator, imports, batchRows);
       return query;
     } catch (RuntimeException e) {
       try {
@@ -208,6 +233,6 @@ public final class SqlTableScan implements AutoCloseable {
 
   @Override
   public void close() throws Exception {
-    AutoCloseables.close(query, conformer, dictionaries);
+    AutoCloseables.close(query, conformer, dictionaries, imports);
   }
 }
