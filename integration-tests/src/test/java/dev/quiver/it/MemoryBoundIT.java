@@ -9,6 +9,8 @@ import dev.quiver.testing.ArrowAllocatorExtension;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -44,14 +46,15 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * either completes or is refused with RESOURCE_EXHAUSTED; the server survives and its memory
  * returns to zero.
  *
- * <p>Today most or all of the ten scans are refused: arrow-dataset reads ahead without a byte bound
- * (docs/architecture.md, "Scan read-ahead"), so one full scan of this table needs more than the
- * query limit. What the test holds is the failure mode: clean statuses, nothing leaked, no JVM
- * OutOfMemoryError.
+ * <p>DoGet scans are pulled from DuckDB a batch at a time (docs/architecture.md, "Scan
+ * read-ahead"), so a full scan of this table holds about one batch and the scans complete; only
+ * puts may be refused. A slow pyarrow reader of the same table keeps the server's Arrow memory
+ * under the query limit the whole time.
  *
  * <p>The server runs with {@code -Xmx256m} (so direct memory is 256 MB too), {@code memory.total}
- * 128 MB, {@code memory.query-limit} 64 MB and 48 MB of it kept for Flight's transport. The table
- * is {@link #ROWS} rows of four int64 columns: 2 GiB as Arrow, 16 x memory.total.
+ * 256 MB of which 64 MB each go to the two DuckDBs, leaving Arrow 128 MB; {@code
+ * memory.query-limit} 64 MB and 48 MB of Arrow's share kept for Flight's transport. The table is
+ * {@link #ROWS} rows of four int64 columns: 2 GiB as Arrow, 8 x memory.total.
  */
 @ExtendWith(ArrowAllocatorExtension.class)
 class MemoryBoundIT {
@@ -61,8 +64,13 @@ class MemoryBoundIT {
   // The transport reserve covers what Flight decodes ahead for the four puts: up to six 2 MiB
   // batches each (see memory.transport-reserve in the README).
   private static final String[] SERVER_ARGS = {
-    "--memory.total", "128MB", "--memory.query-limit", "64MB", "--memory.transport-reserve", "48MB"
+    "--memory.total", "256MB",
+    "--duckdb.memory-limit", "64MB",
+    "--sql.memory-limit", "64MB",
+    "--memory.query-limit", "64MB",
+    "--memory.transport-reserve", "48MB"
   };
+  private static final long ARROW = 128 * MB; // memory.total less the two DuckDB limits
 
   private static final String NAMESPACE = "bound";
   private static final String TABLE = "big";
@@ -144,7 +152,9 @@ class MemoryBoundIT {
     assertThat(report.get("allocated").asLong()).isZero();
     // The root's peak counts a batch twice for the instant DoPut moves it from the transport to
     // its call allocator (Arrow charges the target before the source lets go): one frame per put.
-    assertThat(report.get("peak").asLong()).isLessThanOrEqualTo(128 * MB + PUTS * FRAME);
+    assertThat(report.get("limits").get("arrow").asLong()).isEqualTo(ARROW);
+    assertThat(report.get("peak").asLong()).isLessThanOrEqualTo(ARROW + PUTS * FRAME);
+    assertThat(report.get("sql_import_allocated").asLong()).isZero();
     try (FlightClient client = FlightClient.builder(allocator, server.location()).build()) {
       FlightDescriptor fresh = FlightDescriptor.path(NAMESPACE, "fresh");
       put(client, allocator, fresh, BATCH_ROWS);
@@ -153,6 +163,52 @@ class MemoryBoundIT {
     assertThat(server.isAlive()).isTrue();
     assertThat(Files.readString(server.logFile(), StandardCharsets.UTF_8))
         .doesNotContain("OutOfMemoryError");
+  }
+
+  @Test
+  void aSlowPyarrowReaderKeepsServerMemoryUnderTheQueryLimit() throws Exception {
+    Path scripts = Paths.get(QuiverServerProcess.requiredProperty("quiver.pytests.dir"));
+    Path python = PythonVenv.ensure(scripts.resolve("requirements.txt"));
+    Path out = QuiverServerProcess.logsDir().resolve("slow-reader.json").toAbsolutePath();
+    ProcessBuilder builder =
+        new ProcessBuilder(
+                python.toString(),
+                scripts.resolve("slow_reader.py").toString(),
+                "--uri",
+                server.uri(),
+                "--namespace",
+                NAMESPACE,
+                "--table",
+                TABLE,
+                "--pause-ms",
+                "15",
+                "--out",
+                out.toString())
+            .directory(scripts.toFile());
+    builder.environment().put("PYTHONDONTWRITEBYTECODE", "1");
+
+    int exitCode =
+        ChildProcesses.run(
+            builder,
+            "[slow-reader] ",
+            QuiverServerProcess.logsDir().resolve("slow-reader.log"),
+            PYTHON_TIMEOUT);
+
+    assertThat(exitCode).as("slow_reader.py exit code (see slow-reader.log)").isZero();
+    JsonNode result = JSON.readTree(Files.readString(out, StandardCharsets.UTF_8));
+    assertThat(result.get("rows").asLong()).isEqualTo(ROWS);
+    for (int c = 0; c < SCHEMA.getFields().size(); c++) {
+      String name = SCHEMA.getFields().get(c).getName();
+      assertThat(new BigInteger(result.get("sums").get(name).asText()))
+          .as("sum of %s", name)
+          .isEqualTo(expectedSum(c, ROWS));
+    }
+    // A reader this slow spends well over 15 s in its pauses: many samples, all under the limit.
+    assertThat(result.get("samples").asInt()).isGreaterThan(100);
+    assertThat(result.get("max_allocated").asLong())
+        .as("the server's Arrow allocation while the slow read ran")
+        .isPositive()
+        .isLessThan(QUERY_LIMIT);
   }
 
   /** What one concurrent call ended with: completed (with its rows) or refused for memory. */

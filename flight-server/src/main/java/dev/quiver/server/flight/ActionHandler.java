@@ -12,6 +12,7 @@ import dev.quiver.server.config.ServerConfig;
 import dev.quiver.server.memory.MemoryGovernor;
 import dev.quiver.server.memory.MemoryReport;
 import dev.quiver.server.memory.ScanBatchSizer;
+import dev.quiver.server.sql.SqlEngine;
 import dev.quiver.server.table.IcebergTableStore;
 import dev.quiver.server.table.QuiverTable;
 import java.io.IOException;
@@ -44,8 +45,11 @@ final class ActionHandler {
               "Report Arrow memory. Empty body. Result: {\"limits\": {\"memory.total\","
                   + " \"memory.query-limit\", \"memory.call-reservation\" (bytes),"
                   + " \"memory.admission-queue\" (calls), \"memory.admission-timeout_ms\","
-                  + " \"memory.transport-reserve\"}, \"allocated\", \"transport_allocated\","
-                  + " \"peak\" (bytes), \"pressure\" (allocated / memory.total),"
+                  + " \"memory.transport-reserve\", \"arrow\" (memory.total less"
+                  + " \"duckdb.memory-limit\" and \"sql.memory-limit\")}, \"allocated\","
+                  + " \"transport_allocated\", \"sql_import_allocated\" (DoGet batches between"
+                  + " DuckDB and their call, outside arrow), \"peak\" (bytes), \"pressure\""
+                  + " (allocated / arrow),"
                   + " \"admission\": {\"queued\", \"waits\", \"refused\"}, \"calls\":"
                   + " [{\"name\", \"allocated\", \"peak\", \"limit\", \"age_ms\"}],"
                   + " \"limit_hits\": [{\"name\", \"limit_key\", \"limit\", \"at\"}] (the"
@@ -55,6 +59,7 @@ final class ActionHandler {
   private static final int MAX_BODY_BYTES = 64 * 1024;
 
   private final IcebergTableStore store;
+  private final SqlEngine sql;
   private final MemoryGovernor memory;
   private final ScanBatchSizer batchSizer;
   private final ServerConfig config;
@@ -62,11 +67,13 @@ final class ActionHandler {
 
   ActionHandler(
       IcebergTableStore store,
+      SqlEngine sql,
       MemoryGovernor memory,
       ScanBatchSizer batchSizer,
       ServerConfig config,
       Supplier<String> location) {
     this.store = store;
+    this.sql = sql;
     this.memory = memory;
     this.batchSizer = batchSizer;
     this.config = config;
@@ -138,7 +145,10 @@ final class ActionHandler {
     MemoryReport report = memory.report();
     ObjectNode result = JSON.createObjectNode();
     ObjectNode limits = result.putObject("limits");
-    limits.put("memory.total", report.total());
+    limits.put("memory.total", config.memoryTotal());
+    limits.put("arrow", report.total());
+    limits.put("duckdb.memory-limit", config.duckdbMemoryLimit());
+    limits.put("sql.memory-limit", config.sqlMemoryLimit());
     limits.put("memory.query-limit", report.queryLimit());
     limits.put("memory.call-reservation", report.callReservation());
     limits.put("memory.admission-queue", config.admissionQueue());
@@ -146,6 +156,7 @@ final class ActionHandler {
     limits.put("memory.transport-reserve", report.transportReserve());
     result.put("allocated", report.allocated());
     result.put("transport_allocated", report.transportAllocated());
+    result.put("sql_import_allocated", sql.importedBytes());
     result.put("peak", report.peak());
     result.put("pressure", report.pressure());
     ObjectNode admission = result.putObject("admission");

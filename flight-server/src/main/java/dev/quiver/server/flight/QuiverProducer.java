@@ -123,7 +123,7 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
     BatchStreamer streamer = new BatchStreamer(memory, streamExecutor, config.stallTimeoutMillis());
     this.doGet = new DoGetHandler(store, sql, batchSizer, streamer);
     this.doPut = new DoPutHandler(store, memory);
-    this.actions = new ActionHandler(store, memory, batchSizer, config, location);
+    this.actions = new ActionHandler(store, sql, memory, batchSizer, config, location);
     PreparedStatements prepared = new PreparedStatements();
     SqlUpdates updates = new SqlUpdates(sql, store);
     this.sqlQueries =

@@ -29,20 +29,19 @@ import org.apache.arrow.vector.types.pojo.Schema;
  * a timestamp column of a table the query reads, and zoned like it, gets that column's exact type:
  * its zone name and unit. The instants are unchanged (Arrow timestamps with a zone are UTC
  * instants); only the unit conversion can drop digits, and only below the table's own precision.
- * Other columns pass through by transfer, without copying.
+ * Other columns are copied as they are, buffer by buffer.
  *
  * <p>Not thread-safe; owns its root, which {@link #close()} frees.
  */
 final class ResultConformer implements AutoCloseable {
   private final VectorSchemaRoot root;
   private final boolean[] convert;
-  private final BufferAllocator copyInto;
+  private final BufferAllocator allocator;
 
-  private ResultConformer(
-      BufferAllocator allocator, Schema target, boolean[] convert, boolean copy) {
+  private ResultConformer(BufferAllocator allocator, Schema target, boolean[] convert) {
     this.root = VectorSchemaRoot.create(target, allocator);
     this.convert = convert;
-    this.copyInto = copy ? allocator : null;
+    this.allocator = allocator;
   }
 
   /** {@code results} as {@link #create} sends them. */
@@ -82,41 +81,24 @@ final class ResultConformer implements AutoCloseable {
         field.getName(), new FieldType(field.isNullable(), type, null, metadata), List.of());
   }
 
-  /** A conformer for results of {@code exported}, or null when nothing needs conforming. */
+  /**
+   * A conformer of results of {@code exported} into {@code allocator}. Results are imported into an
+   * allocator of another root (see SqlQuery#execute), so every batch is copied, never transferred
+   * (a transfer needs one root); the copy is an ordinary allocation, which a limit refuses cleanly.
+   * The source batch is left to its owner.
+   */
   static ResultConformer create(
       BufferAllocator allocator, Schema exported, Map<TableId, QuiverTable> tables) {
-    return build(allocator, exported, tables, false);
-  }
-
-  /**
-   * A conformer that copies every batch into {@code allocator}, for results imported into an
-   * allocator of another root (a transfer needs one root). The copy is an ordinary allocation, so a
-   * limit refuses it cleanly; the source batch is left to its owner to clear.
-   */
-  static ResultConformer moving(
-      BufferAllocator allocator, Schema exported, Map<TableId, QuiverTable> tables) {
-    return build(allocator, exported, tables, true);
-  }
-
-  private static ResultConformer build(
-      BufferAllocator allocator,
-      Schema exported,
-      Map<TableId, QuiverTable> tables,
-      boolean always) {
     List<Field> fields = new ArrayList<>();
     boolean[] convert = new boolean[exported.getFields().size()];
-    boolean any = false;
     for (int i = 0; i < convert.length; i++) {
       Field field = exported.getFields().get(i);
       Field target = target(field, tables);
       fields.add(target);
       convert[i] = !target.getType().equals(field.getType());
-      any |= target != field;
     }
-    return any || always
-        ? new ResultConformer(
-            allocator, new Schema(fields, exported.getCustomMetadata()), convert, always)
-        : null;
+    return new ResultConformer(
+        allocator, new Schema(fields, exported.getCustomMetadata()), convert);
   }
 
   /** The table type a result timestamp column should have, or null to leave it alone. */
@@ -151,7 +133,7 @@ final class ResultConformer implements AutoCloseable {
     return root;
   }
 
-  /** Moves {@code batch} into {@link #root()}, converting the restored columns. */
+  /** Copies {@code batch} into {@link #root()}, converting the restored columns. */
   VectorSchemaRoot conform(VectorSchemaRoot batch) {
     int rows = batch.getRowCount();
     for (int i = 0; i < convert.length; i++) {
@@ -159,10 +141,8 @@ final class ResultConformer implements AutoCloseable {
       FieldVector to = root.getVector(i);
       if (convert[i]) {
         copyTimestamps((TimeStampVector) from, (TimeStampVector) to, rows);
-      } else if (copyInto != null) {
-        copyBuffers(from, to, copyInto);
       } else {
-        from.makeTransferPair(to).transfer();
+        copyBuffers(from, to, allocator);
       }
     }
     root.setRowCount(rows);

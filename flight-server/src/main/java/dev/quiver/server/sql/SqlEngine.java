@@ -59,8 +59,8 @@ public final class SqlEngine implements AutoCloseable {
 
   private final DuckDBConnection database;
   private final DuckDBConnection views;
-  // Where DoGet scans import DuckDB's batches before copying them into the call's allocator: not
-  // under the governor's root, so the import can never be refused halfway (see SqlQuery.execute).
+  // Where queries import DuckDB's batches before copying them into the call's allocator: not under
+  // the governor's root, so an import can never be refused halfway (see SqlQuery.execute).
   private final BufferAllocator imports = new RootAllocator();
   private final TableBinder binder;
 
@@ -220,7 +220,7 @@ public final class SqlEngine implements AutoCloseable {
       tables.putAll(binder.bind(connection, sql, schema));
       statement = connection.prepareStatement(sql);
       bind(statement, parameters);
-      return new SqlQuery(connection, sql, parameters, statement, tables);
+      return new SqlQuery(connection, sql, parameters, statement, tables, imports);
     } catch (SQLException | RuntimeException e) {
       closeQuietly(statement);
       closeQuietly(connection);
@@ -242,7 +242,7 @@ public final class SqlEngine implements AutoCloseable {
     try {
       statement = connection.prepareStatement(sql);
       bind(statement, parameters);
-      return new SqlQuery(connection, sql, parameters, statement, Map.of());
+      return new SqlQuery(connection, sql, parameters, statement, Map.of(), imports);
     } catch (SQLException e) {
       closeQuietly(statement);
       closeQuietly(connection);
@@ -330,15 +330,9 @@ public final class SqlEngine implements AutoCloseable {
   }
 
   /**
-   * A new allocator for one scan's imports from DuckDB ({@link SqlQuery#execute(BufferAllocator,
-   * BufferAllocator, int)}): unlimited, and outside the governor's root; a batch stays in it only
-   * from its import to its copy into the call's allocator. The caller closes it.
+   * Arrow memory in queries' imports from DuckDB right now (for the memory report): at most a batch
+   * per running query, between its import and its copy into the call's allocator.
    */
-  BufferAllocator newImportAllocator(String name) {
-    return imports.newChildAllocator(name, 0, Long.MAX_VALUE);
-  }
-
-  /** Arrow memory in scans' imports from DuckDB right now (for the memory report). */
   public long importedBytes() {
     return imports.getAllocatedMemory();
   }

@@ -40,15 +40,18 @@ public final class SqlQuery implements AutoCloseable {
   private ArrowReader reader;
   private ResultConformer conformer;
   private VectorSchemaRoot exported;
-  private boolean copies;
+  private final BufferAllocator importRoot;
+  private BufferAllocator imports;
 
   SqlQuery(
       DuckDBConnection connection,
       String sql,
       List<Object> parameters,
       PreparedStatement statement,
-      Map<TableId, QuiverTable> tables) {
+      Map<TableId, QuiverTable> tables,
+      BufferAllocator importRoot) {
     this.connection = connection;
+    this.importRoot = importRoot;
     this.sql = sql;
     // Not List.copyOf: SQL NULL is a fine parameter.
     this.parameters = Collections.unmodifiableList(new ArrayList<>(parameters));
@@ -69,34 +72,26 @@ public final class SqlQuery implements AutoCloseable {
   }
 
   /**
-   * Runs the query; its batches of up to {@code batchRows} rows are allocated from {@code
-   * allocator}, which must outlive this query.
+   * Runs the query; its batches of up to {@code batchRows} rows end up in {@code allocator}, which
+   * must outlive this query.
+   *
+   * <p>Each batch is imported from DuckDB into an allocator of the engine's own root, which never
+   * refuses, copied into {@code allocator} at once and the import released. Arrow Java 18.3's C
+   * Data import leaks when an allocator refuses it halfway through a batch (the imported array's
+   * 128-byte struct and DuckDB's batch are never released); the copy is an ordinary allocation,
+   * which a limit refuses cleanly. Callers check their limits on {@code allocator} after each
+   * batch.
    */
   public void execute(BufferAllocator allocator, int batchRows) {
-    execute(allocator, allocator, batchRows);
-  }
-
-  /**
-   * As {@link #execute(BufferAllocator, int)}, importing each batch from DuckDB into {@code
-   * imports} and copying it into {@code allocator} at once, then releasing the import.
-   *
-   * <p>Arrow Java 18.3's C Data import leaks when an allocator refuses it halfway through a batch
-   * (the imported array's 128-byte struct and DuckDB's batch are never released), so {@code
-   * imports} should be an allocator that does not refuse (of another root: a transfer would need
-   * the same one). The copy is an ordinary allocation that a limit refuses cleanly.
-   */
-  public void execute(BufferAllocator allocator, BufferAllocator imports, int batchRows) {
     checkNotCancelled();
     try {
       result = executeQuery();
       checkNotCancelled();
+      imports =
+          importRoot.newChildAllocator("import for " + allocator.getName(), 0, Long.MAX_VALUE);
       reader = (ArrowReader) result.arrowExportStream(imports, batchRows);
       exported = reader.getVectorSchemaRoot();
-      copies = imports != allocator;
-      conformer =
-          !copies
-              ? ResultConformer.create(allocator, exported.getSchema(), tables)
-              : ResultConformer.moving(allocator, exported.getSchema(), tables);
+      conformer = ResultConformer.create(allocator, exported.getSchema(), tables);
     } catch (SQLException e) {
       throw SqlErrors.from(e, cancelled);
     } catch (IOException e) {
@@ -107,7 +102,7 @@ public final class SqlQuery implements AutoCloseable {
 
   /** The root each {@link #next()} fills; the same object for the whole query. */
   public VectorSchemaRoot root() {
-    return conformer == null ? exported : conformer.root();
+    return conformer.root();
   }
 
   /** The dictionaries of dictionary-encoded result columns. */
@@ -133,11 +128,9 @@ public final class SqlQuery implements AutoCloseable {
     }
     // DuckDB ends a stream it was told to interrupt as if it were complete.
     checkNotCancelled();
-    if (loaded && conformer != null) {
+    if (loaded) {
       conformer.conform(exported);
-      if (copies) {
-        exported.clear(); // the import goes back to DuckDB now, not at the next batch
-      }
+      exported.clear(); // the import goes back to DuckDB now, not at the next batch
     }
     return loaded;
   }
@@ -183,6 +176,6 @@ public final class SqlQuery implements AutoCloseable {
 
   @Override
   public void close() throws Exception {
-    AutoCloseables.close(reader, conformer, result, statement, connection);
+    AutoCloseables.close(reader, conformer, result, statement, connection, imports);
   }
 }

@@ -29,10 +29,10 @@ import org.apache.arrow.vector.types.pojo.Schema;
  * dictionaries once, when the stream starts, so every value must be known before the first batch.
  *
  * <p>Batches are imported from DuckDB into an allocator of the engine's that never refuses, then
- * copied into the caller's allocator and released (see {@link SqlQuery#execute(BufferAllocator,
- * BufferAllocator, int)}): a limit that refuses the copy fails the scan cleanly, where a refused C
- * Data import would leak. The copy costs one memcpy per buffer; the import holds at most one batch,
- * during {@link #next()}, outside the Arrow budget.
+ * copied into the caller's allocator and released (see {@link SqlQuery#execute}): a limit that
+ * refuses the copy fails the scan cleanly, where a refused C Data import would leak. The copy costs
+ * one memcpy per buffer; the import holds at most one batch, during {@link #next()}, outside the
+ * Arrow budget.
  *
  * <p>Not thread-safe: one thread calls {@link #next()} and reads {@link #root()}. The root is owned
  * by the scan and refilled by each {@code next()}; close the scan to release everything.
@@ -41,20 +41,14 @@ public final class SqlTableScan implements AutoCloseable {
   private final ReadDictionaries dictionaries;
   private final ReadConformer conformer;
   private final SqlQuery query;
-  private final BufferAllocator imports;
   private final long limit;
   private long rows;
 
   private SqlTableScan(
-      ReadDictionaries dictionaries,
-      ReadConformer conformer,
-      SqlQuery query,
-      BufferAllocator imports,
-      long limit) {
+      ReadDictionaries dictionaries, ReadConformer conformer, SqlQuery query, long limit) {
     this.dictionaries = dictionaries;
     this.conformer = conformer;
     this.query = query;
-    this.imports = imports;
     this.limit = limit;
   }
 
@@ -83,21 +77,11 @@ public final class SqlTableScan implements AutoCloseable {
     ReadDictionaries dicts = null;
     ReadConformer conform = null;
     SqlQuery query = null;
-    BufferAllocator imports = engine.newImportAllocator("import for " + allocator.getName());
     try {
       if (!dictionaryColumns.isEmpty()) {
         dicts = new ReadDictionaries(allocator, projectedSchema);
         if (!empty) {
-          collect(
-              engine,
-              allocator,
-              imports,
-              dicts,
-              files,
-              dictionaryColumns,
-              filter,
-              limit,
-              batchRows);
+          collect(engine, allocator, dicts, files, dictionaryColumns, filter, limit, batchRows);
         }
         dicts.finish();
         conform = new ReadConformer(allocator, projectedSchema, dicts);
@@ -105,12 +89,12 @@ public final class SqlTableScan implements AutoCloseable {
         conform = new ReadConformer(allocator, projectedSchema);
       }
       if (!empty) {
-        query = run(engine, allocator, imports, files, columns, filter, limit, batchRows);
+        query = run(engine, allocator, files, columns, filter, limit, batchRows);
       }
-      return new SqlTableScan(dicts, conform, query, imports, limit);
+      return new SqlTableScan(dicts, conform, query, limit);
     } catch (Exception e) {
       try {
-        AutoCloseables.close(query, conform, dicts, imports);
+        AutoCloseables.close(query, conform, dicts);
       } catch (Exception suppressed) {
         e.addSuppressed(suppressed);
       }
@@ -121,7 +105,6 @@ public final class SqlTableScan implements AutoCloseable {
   private static void collect(
       SqlEngine engine,
       BufferAllocator allocator,
-      BufferAllocator imports,
       ReadDictionaries dictionaries,
       List<Path> files,
       List<String> columns,
@@ -129,8 +112,7 @@ public final class SqlTableScan implements AutoCloseable {
       long limit,
       int batchRows)
       throws Exception {
-    try (SqlQuery pass =
-        run(engine, allocator, imports, files, columns, filter, limit, batchRows)) {
+    try (SqlQuery pass = run(engine, allocator, files, columns, filter, limit, batchRows)) {
       while (pass.next()) {
         dictionaries.collect(pass.root());
       }
@@ -140,7 +122,6 @@ public final class SqlTableScan implements AutoCloseable {
   private static SqlQuery run(
       SqlEngine engine,
       BufferAllocator allocator,
-      BufferAllocator imports,
       List<Path> files,
       List<String> columns,
       SqlFilter filter,
@@ -150,7 +131,7 @@ public final class SqlTableScan implements AutoCloseable {
     String sql = select(files, columns, filter, limit, parameters);
     SqlQuery query = engine.prepareScan(sql, parameters);
     try {
-      query.execute(allocator, imports, batchRows);
+      query.execute(allocator, batchRows);
       return query;
     } catch (RuntimeException e) {
       try {
@@ -233,6 +214,6 @@ public final class SqlTableScan implements AutoCloseable {
 
   @Override
   public void close() throws Exception {
-    AutoCloseables.close(query, conformer, dictionaries, imports);
+    AutoCloseables.close(query, conformer, dictionaries);
   }
 }
