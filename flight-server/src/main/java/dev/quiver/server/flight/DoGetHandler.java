@@ -12,6 +12,7 @@ import dev.quiver.server.table.ScanShares;
 import dev.quiver.server.table.TableScan;
 import dev.quiver.server.telemetry.CallTrace;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.arrow.flight.FlightProducer.ServerStreamListener;
 import org.apache.arrow.flight.Ticket;
 import org.apache.arrow.memory.BufferAllocator;
@@ -44,17 +45,29 @@ final class DoGetHandler {
     ScanRequest request = ScanRequest.of(parsed);
     trace.table(request.table());
     trace.snapshot(parsed.getSnapshotId());
+    // A client that cancels interrupts DuckDB too, which may be searching for the next matching
+    // row of a selective filter rather than waiting on the client.
+    AtomicReference<SqlTableScan> running = new AtomicReference<>();
     streamer.stream(
         "DoGet " + request.table(),
         trace,
         listener,
-        allocator -> open(parsed, request, allocator),
-        () -> {},
+        allocator -> open(parsed, request, allocator, running),
+        () -> {
+          SqlTableScan scan = running.get();
+          if (scan != null) {
+            scan.cancel();
+          }
+        },
         () -> {});
   }
 
   private BatchStreamer.Source open(
-      ScanTicket ticket, ScanRequest request, BufferAllocator allocator) throws Exception {
+      ScanTicket ticket,
+      ScanRequest request,
+      BufferAllocator allocator,
+      AtomicReference<SqlTableScan> running)
+      throws Exception {
     ScanPlan plan = ScanPlan.plan(store, request);
     List<DataFile> share =
         ScanShares.share(plan.files(), ticket.getShareIndex(), ticket.getShareCount());
@@ -68,6 +81,7 @@ final class DoGetHandler {
               plan.filter() == null ? null : plan.filter().sql(),
               request.limit(),
               batchSizer.batchRows());
+      running.set(scan);
       return BatchStreamer.source(scan::root, scan::dictionaries, scan::next, scan);
     }
     TableScan scan =
