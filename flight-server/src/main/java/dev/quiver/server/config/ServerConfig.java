@@ -245,7 +245,8 @@ public record ServerConfig(
     check(!admissionTimeout.isNegative(), ADMISSION_TIMEOUT, admissionTimeout);
     check(duckdbMemoryLimit >= MIN_DUCKDB_MEMORY, DUCKDB_MEMORY_LIMIT, duckdbMemoryLimit);
     check(sqlMemoryLimit >= MIN_DUCKDB_MEMORY, SQL_MEMORY_LIMIT, sqlMemoryLimit);
-    if (duckdbMemoryLimit + sqlMemoryLimit > memoryTotal / 4 * 3) {
+    // Paced scans need little Arrow memory and much DuckDB memory, so DuckDB may take most of it.
+    if (duckdbMemoryLimit + sqlMemoryLimit > memoryTotal - memoryTotal / 8) {
       throw bad(
           MEMORY_TOTAL,
           DataSize.format(memoryTotal),
@@ -253,7 +254,7 @@ public record ServerConfig(
               + DataSize.format(duckdbMemoryLimit)
               + ") and sql.memory-limit ("
               + DataSize.format(sqlMemoryLimit)
-              + ") are carved out of memory.total and may take at most 3/4 of it; raise"
+              + ") are carved out of memory.total and may take at most 7/8 of it; raise"
               + " memory.total or lower them");
     }
     long arrow = memoryTotal - duckdbMemoryLimit - sqlMemoryLimit;

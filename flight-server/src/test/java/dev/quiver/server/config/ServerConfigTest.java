@@ -81,11 +81,11 @@ class ServerConfigTest {
     assertThatThrownBy(
             () ->
                 ServerConfig.load(
-                    Map.of(), Map.of(), Map.of("memory.total", "1GB", "sql.memory-limit", "700MB")))
+                    Map.of(), Map.of(), Map.of("memory.total", "1GB", "sql.memory-limit", "900MB")))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageStartingWith("Invalid value '1.0 GB' for memory.total")
-        .hasMessageContaining("sql.memory-limit (700.0 MB)")
-        .hasMessageContaining("at most 3/4 of it");
+        .hasMessageContaining("sql.memory-limit (900.0 MB)")
+        .hasMessageContaining("at most 7/8 of it");
   }
 
   @Test
