@@ -3,6 +3,8 @@
 Usage (after `mvn -o -B package -DskipTests` at the repository root):
   python3 benchmarks/memory-bound/memory_bound.py                 # 64 Mi rows (2 GiB), 256MB
   python3 benchmarks/memory-bound/memory_bound.py --rows 16777216 --clients 1,4 --out r.json
+  python3 benchmarks/memory-bound/memory_bound.py --server-arg=--storage.row-group-rows \
+      --server-arg=131072 --server-arg=--sql.memory-limit --server-arg=128MB
 
 It starts the Quiver server jar (flight-server/target/quiver-server.jar) with --memory.total
 (default 256MB; Arrow gets it less the two DuckDB limits) and -Xmx, loads --rows rows of 4 x int64
@@ -48,7 +50,7 @@ def start(work, args, memory_total):
                f"-Djava.io.tmpdir={work / 'tmp'}", "-jar", str(jar), "--host", "127.0.0.1",
                "--port", "0", "--data-dir", str(work / "data"),
                "--memory.total", memory_total, "--memory.query-limit", args.query_limit,
-               "--flight.stall-timeout", "10m", "--telemetry.enabled", "false"]
+               "--flight.stall-timeout", "10m", "--telemetry.enabled", "false", *args.server_arg]
     (work / "tmp").mkdir(parents=True, exist_ok=True)
     return compare.Server("quiver", command, work / "quiver.log")
 
@@ -76,6 +78,9 @@ def main():
     parser.add_argument("--memory-total", default="256MB")
     parser.add_argument("--query-limit", default="64MB")
     parser.add_argument("--load-memory-total", default="1GB", help="memory.total while loading")
+    parser.add_argument("--server-arg", action="append", default=[],
+                        help="an extra server flag, e.g. --server-arg=--sql.memory-limit "
+                             "--server-arg=128MB (repeat)")
     parser.add_argument("--xmx", default="512m", help="the server JVM's -Xmx")
     parser.add_argument("--rss-overhead", type=size, default=size("1024MB"),
                         help="fixed RSS allowed on top of memory.total")
