@@ -34,7 +34,7 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * DoGet and DoPut through a real, in-process {@link QuiverServer} (Iceberg table, zstd Parquet
- * through DuckDB, arrow-dataset scans), driven by the SDK's {@link QuiverClient} on loopback.
+ * written and scanned by DuckDB), driven by the SDK's {@link QuiverClient} on loopback.
  *
  * <p>doGet scans the whole table loaded in setup ({@code loadBatches} x {@code rowsPerBatch} rows
  * of {@code shape}); doPut appends {@code putBatches} batches to a fresh table, the table created

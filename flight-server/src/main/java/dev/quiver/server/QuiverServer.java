@@ -101,7 +101,7 @@ public final class QuiverServer implements AutoCloseable {
     try {
       MemoryGovernor memory =
           new MemoryGovernor(
-              config.memoryTotal(),
+              config.arrowMemory(), // memory.total less the DuckDBs' limits
               config.memoryQueryLimit(),
               new MemoryGovernor.Admission(
                   config.callReservation(), config.admissionQueue(), config.admissionTimeout()),
@@ -129,8 +129,7 @@ public final class QuiverServer implements AutoCloseable {
           SqlEngine.open(
               store,
               new SqlEngine.Settings(
-                  config.sqlMemoryLimit(), config.sqlThreads(), sqlSpill, dataDir),
-              memory::newImportAllocator);
+                  config.sqlMemoryLimit(), config.sqlThreads(), sqlSpill, dataDir));
       opened.add(0, sql);
       ExecutorService streams = Executors.newCachedThreadPool(daemonThreads("quiver-stream"));
       opened.add(0, streams::shutdownNow);
@@ -275,9 +274,13 @@ public final class QuiverServer implements AutoCloseable {
                 },
                 "quiver-shutdown"));
     LOG.info(
-        "Data in {}; memory.total {}, memory.query-limit {}, memory.call-reservation {}",
+        "Data in {}; memory.total {} (Arrow {}, DuckDB writer {}, SQL {}), memory.query-limit {},"
+            + " memory.call-reservation {}",
         config.dataDir().toAbsolutePath().normalize(),
         DataSize.format(config.memoryTotal()),
+        DataSize.format(config.arrowMemory()),
+        DataSize.format(config.duckdbMemoryLimit()),
+        DataSize.format(config.sqlMemoryLimit()),
         DataSize.format(config.memoryQueryLimit()),
         DataSize.format(config.callReservation()));
     server

@@ -33,14 +33,17 @@ import java.util.TreeSet;
  * @param scanBatchRows rows per record batch a scan sends
  * @param scanMinBatchRows the fewest rows per batch a scan is cut down to under memory pressure
  * @param highPressure the share of memory.total above which new scans get smaller batches
- * @param memoryTotal bytes of Arrow memory all calls together may hold
+ * @param memoryTotal bytes of memory the server's data may take: Arrow (calls and Flight's
+ *     transport, {@link #arrowMemory()}) plus both DuckDBs' memory limits, which are carved out of
+ *     it
  * @param memoryQueryLimit bytes of Arrow memory one call may hold
  * @param callReservation bytes of Arrow memory reserved for a call before it is admitted
  * @param admissionQueue the most calls that wait for admission at once
  * @param admissionTimeout the longest a call waits for admission
- * @param transportReserve bytes of memory.total kept for Flight to decode incoming batches
- * @param duckdbMemoryLimit memory the Parquet writer's DuckDB may use before spilling
- * @param sqlMemoryLimit memory the SQL engine's DuckDB may use before spilling
+ * @param transportReserve bytes of Arrow's share kept for Flight to decode incoming batches
+ * @param duckdbMemoryLimit part of memory.total the Parquet writer's DuckDB may use before spilling
+ * @param sqlMemoryLimit part of memory.total the SQL engine's DuckDB (SQL and DoGet scans) may use
+ *     before spilling
  * @param sqlThreads the SQL engine's DuckDB worker threads; 0 for one per core
  * @param telemetry the {@code telemetry.*} settings
  * @param security the {@code security.*} settings: authentication, TLS
@@ -72,6 +75,9 @@ public record ServerConfig(
     TelemetrySettings telemetry,
     SecuritySettings security,
     LimitSettings limits) {
+
+  /** The least memory either DuckDB may be given: below it DuckDB cannot run a Parquet scan. */
+  static final long MIN_DUCKDB_MEMORY = 16L * 1024 * 1024;
 
   public static final ConfigKey HOST =
       new ConfigKey("flight.host", "127.0.0.1", "Address the Flight server binds.");
@@ -119,17 +125,19 @@ public record ServerConfig(
       new ConfigKey(
           "memory.high-pressure",
           "0.75",
-          "Above this share of memory.total in use, new scans get smaller batches.");
+          "Above this share of Arrow's memory in use, new scans get smaller batches.");
   public static final ConfigKey MEMORY_TOTAL =
       new ConfigKey(
           "memory.total",
           "auto",
-          "Arrow memory all calls together may hold; auto is 3/4 of the JVM's direct memory.");
+          "Memory the server's data may take: Arrow (all calls and Flight's transport) plus"
+              + " duckdb.memory-limit and sql.memory-limit, which are carved out of it; auto is"
+              + " 3/4 of the JVM's direct memory for Arrow plus the two DuckDB limits.");
   public static final ConfigKey MEMORY_QUERY_LIMIT =
       new ConfigKey(
           "memory.query-limit",
           "256MB",
-          "Arrow memory one call may hold (capped at memory.total).");
+          "Arrow memory one call may hold (capped at Arrow's share of memory.total).");
   public static final ConfigKey CALL_RESERVATION =
       new ConfigKey(
           "memory.call-reservation",
@@ -149,18 +157,21 @@ public record ServerConfig(
       new ConfigKey(
           "memory.transport-reserve",
           "auto",
-          "Part of memory.total kept for Flight to decode incoming batches before a put takes"
-              + " them (up to 6 per put); auto is a quarter of memory.total.");
+          "Part of Arrow's share of memory.total kept for Flight to decode incoming batches"
+              + " before a put takes them (up to 6 per put); auto is a quarter of that share.");
   public static final ConfigKey DUCKDB_MEMORY_LIMIT =
       new ConfigKey(
           "duckdb.memory-limit",
-          "512MB",
-          "Memory the Parquet writer's DuckDB may use before spilling to disk.");
+          "auto",
+          "Part of memory.total the Parquet writer's DuckDB may use before spilling to disk;"
+              + " auto is an eighth of memory.total (of direct memory when memory.total is auto),"
+              + " at least 16MB.");
   public static final ConfigKey SQL_MEMORY_LIMIT =
       new ConfigKey(
           "sql.memory-limit",
-          "512MB",
-          "Memory SQL queries (DuckDB) may use together before spilling to <data-dir>/tmp/sql.");
+          "auto",
+          "Part of memory.total SQL queries and DoGet scans (DuckDB) may use together before"
+              + " spilling to <data-dir>/tmp/sql; auto as for duckdb.memory-limit.");
   public static final ConfigKey SQL_THREADS =
       new ConfigKey(
           "sql.threads", "0", "Worker threads SQL queries (DuckDB) share; 0 is one per core.");
@@ -289,19 +300,43 @@ public record ServerConfig(
     check(admissionQueue >= 0, ADMISSION_QUEUE, admissionQueue);
     requireNonNull(admissionTimeout, "admissionTimeout is null");
     check(!admissionTimeout.isNegative(), ADMISSION_TIMEOUT, admissionTimeout);
+    check(duckdbMemoryLimit >= MIN_DUCKDB_MEMORY, DUCKDB_MEMORY_LIMIT, duckdbMemoryLimit);
+    check(sqlMemoryLimit >= MIN_DUCKDB_MEMORY, SQL_MEMORY_LIMIT, sqlMemoryLimit);
+    // Paced scans need little Arrow memory and much DuckDB memory, so DuckDB may take most of it.
+    if (duckdbMemoryLimit + sqlMemoryLimit > memoryTotal - memoryTotal / 8) {
+      throw bad(
+          MEMORY_TOTAL,
+          DataSize.format(memoryTotal),
+          "duckdb.memory-limit ("
+              + DataSize.format(duckdbMemoryLimit)
+              + ") and sql.memory-limit ("
+              + DataSize.format(sqlMemoryLimit)
+              + ") are carved out of memory.total and may take at most 7/8 of it; raise"
+              + " memory.total or lower them");
+    }
+    long arrow = memoryTotal - duckdbMemoryLimit - sqlMemoryLimit;
     check(
-        transportReserve >= 0 && transportReserve <= memoryTotal / 2,
+        transportReserve >= 0 && transportReserve <= arrow / 2,
         TRANSPORT_RESERVE,
-        transportReserve + " (at most half of memory.total, " + memoryTotal + ")");
-    check(duckdbMemoryLimit >= 16 * 1024 * 1024, DUCKDB_MEMORY_LIMIT, duckdbMemoryLimit);
-    check(sqlMemoryLimit >= 16 * 1024 * 1024, SQL_MEMORY_LIMIT, sqlMemoryLimit);
+        transportReserve
+            + " (at most half of Arrow's share of memory.total, "
+            + arrow
+            + " = memory.total - duckdb.memory-limit - sql.memory-limit)");
     check(sqlThreads >= 0 && sqlThreads <= 1024, SQL_THREADS, sqlThreads);
     requireNonNull(telemetry, "telemetry is null");
     requireNonNull(security, "security is null");
     requireNonNull(limits, "limits is null");
-    memoryQueryLimit = Math.min(memoryQueryLimit, memoryTotal);
+    memoryQueryLimit = Math.min(memoryQueryLimit, arrow);
     scanMinBatchRows = Math.min(scanMinBatchRows, scanBatchRows);
     callReservation = Math.min(callReservation, memoryQueryLimit);
+  }
+
+  /**
+   * Arrow's share of {@link #memoryTotal()}: what is left after both DuckDBs' memory limits, the
+   * limit of the root allocator all calls and Flight's transport draw from.
+   */
+  public long arrowMemory() {
+    return memoryTotal - duckdbMemoryLimit - sqlMemoryLimit;
   }
 
   /** The configuration with every default. */
@@ -356,10 +391,14 @@ public record ServerConfig(
   }
 
   private static ServerConfig fromValues(Map<String, String> v) {
-    long total =
-        v.get(MEMORY_TOTAL.name()).equalsIgnoreCase("auto")
-            ? autoMemoryTotal()
-            : size(v, MEMORY_TOTAL);
+    boolean autoTotal = v.get(MEMORY_TOTAL.name()).equalsIgnoreCase("auto");
+    // With memory.total auto, Arrow keeps 3/4 of direct memory and each DuckDB's auto limit is an
+    // eighth of direct memory, added on top; otherwise the DuckDBs' limits come out of the total.
+    long base = autoTotal ? autoDirectMemory() : size(v, MEMORY_TOTAL);
+    long duckdb = duckdbLimit(v, DUCKDB_MEMORY_LIMIT, base);
+    long sql = duckdbLimit(v, SQL_MEMORY_LIMIT, base);
+    long total = autoTotal ? base / 4 * 3 + duckdb + sql : base;
+    long arrow = total - duckdb - sql;
     return new ServerConfig(
         v.get(HOST.name()),
         integer(v, PORT),
@@ -380,10 +419,10 @@ public record ServerConfig(
         integer(v, ADMISSION_QUEUE),
         duration(v, ADMISSION_TIMEOUT),
         v.get(TRANSPORT_RESERVE.name()).equalsIgnoreCase("auto")
-            ? total / 4
+            ? Math.max(0, arrow / 4)
             : size(v, TRANSPORT_RESERVE),
-        size(v, DUCKDB_MEMORY_LIMIT),
-        size(v, SQL_MEMORY_LIMIT),
+        duckdb,
+        sql,
         integer(v, SQL_THREADS),
         telemetry(v),
         security(v),
@@ -449,10 +488,17 @@ public record ServerConfig(
         enabled.equals("true"), v.get(TELEMETRY_HOST.name()), portNumber, interval);
   }
 
-  /** Three quarters of the direct memory the JVM allows (Arrow allocates direct memory). */
-  private static long autoMemoryTotal() {
+  /** A DuckDB memory limit: the value, or for auto an eighth of {@code base}, at least 16MB. */
+  private static long duckdbLimit(Map<String, String> v, ConfigKey key, long base) {
+    return v.get(key.name()).equalsIgnoreCase("auto")
+        ? Math.max(MIN_DUCKDB_MEMORY, base / 8)
+        : size(v, key);
+  }
+
+  /** The direct memory the JVM allows (Arrow allocates direct memory). */
+  private static long autoDirectMemory() {
     long direct = io.netty.util.internal.PlatformDependent.maxDirectMemory();
-    return direct > 0 ? direct / 4 * 3 : Runtime.getRuntime().maxMemory() / 4 * 3;
+    return direct > 0 ? direct : Runtime.getRuntime().maxMemory();
   }
 
   private static int integer(Map<String, String> v, ConfigKey key) {

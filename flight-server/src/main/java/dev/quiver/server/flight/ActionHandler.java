@@ -14,6 +14,7 @@ import dev.quiver.server.memory.MemoryReport;
 import dev.quiver.server.memory.ScanBatchSizer;
 import dev.quiver.server.security.AccessControl;
 import dev.quiver.server.security.Right;
+import dev.quiver.server.sql.SqlEngine;
 import dev.quiver.server.table.IcebergTableStore;
 import dev.quiver.server.table.QuiverTable;
 import java.io.IOException;
@@ -46,8 +47,11 @@ final class ActionHandler {
               "Report Arrow memory. Empty body. Result: {\"limits\": {\"memory.total\","
                   + " \"memory.query-limit\", \"memory.call-reservation\" (bytes),"
                   + " \"memory.admission-queue\" (calls), \"memory.admission-timeout_ms\","
-                  + " \"memory.transport-reserve\"}, \"allocated\", \"transport_allocated\","
-                  + " \"peak\" (bytes), \"pressure\" (allocated / memory.total),"
+                  + " \"memory.transport-reserve\", \"arrow\" (memory.total less"
+                  + " \"duckdb.memory-limit\" and \"sql.memory-limit\")}, \"allocated\","
+                  + " \"transport_allocated\", \"sql_import_allocated\" (DoGet batches between"
+                  + " DuckDB and their call, outside arrow), \"peak\" (bytes), \"pressure\""
+                  + " (allocated / arrow),"
                   + " \"admission\": {\"queued\", \"waits\", \"refused\"}, \"calls\":"
                   + " [{\"name\", \"allocated\", \"peak\", \"limit\", \"age_ms\"}],"
                   + " \"limit_hits\": [{\"name\", \"limit_key\", \"limit\", \"at\"}] (the"
@@ -56,6 +60,7 @@ final class ActionHandler {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final IcebergTableStore store;
+  private final SqlEngine sql;
   private final MemoryGovernor memory;
   private final ScanBatchSizer batchSizer;
   private final ServerConfig config;
@@ -63,11 +68,13 @@ final class ActionHandler {
 
   ActionHandler(
       IcebergTableStore store,
+      SqlEngine sql,
       MemoryGovernor memory,
       ScanBatchSizer batchSizer,
       ServerConfig config,
       Supplier<String> location) {
     this.store = store;
+    this.sql = sql;
     this.memory = memory;
     this.batchSizer = batchSizer;
     this.config = config;
@@ -158,7 +165,10 @@ final class ActionHandler {
     MemoryReport report = memory.report();
     ObjectNode result = JSON.createObjectNode();
     ObjectNode limits = result.putObject("limits");
-    limits.put("memory.total", report.total());
+    limits.put("memory.total", config.memoryTotal());
+    limits.put("arrow", report.total());
+    limits.put("duckdb.memory-limit", config.duckdbMemoryLimit());
+    limits.put("sql.memory-limit", config.sqlMemoryLimit());
     limits.put("memory.query-limit", report.queryLimit());
     limits.put("memory.call-reservation", report.callReservation());
     limits.put("memory.admission-queue", config.admissionQueue());
@@ -166,6 +176,7 @@ final class ActionHandler {
     limits.put("memory.transport-reserve", report.transportReserve());
     result.put("allocated", report.allocated());
     result.put("transport_allocated", report.transportAllocated());
+    result.put("sql_import_allocated", sql.importedBytes());
     result.put("peak", report.peak());
     result.put("pressure", report.pressure());
     ObjectNode admission = result.putObject("admission");

@@ -7,11 +7,14 @@ import dev.quiver.client.TableId;
 import dev.quiver.proto.v1.ScanTicket;
 import dev.quiver.server.memory.MemoryGovernor;
 import dev.quiver.server.memory.ScanBatchSizer;
+import dev.quiver.server.sql.SqlEngine;
+import dev.quiver.server.sql.SqlTableScan;
 import dev.quiver.server.table.IcebergTableStore;
 import dev.quiver.server.table.ScanShares;
 import dev.quiver.server.table.TableScan;
 import dev.quiver.server.telemetry.CallTrace;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.arrow.flight.FlightProducer.ServerStreamListener;
 import org.apache.arrow.flight.Ticket;
 import org.apache.arrow.memory.BufferAllocator;
@@ -20,19 +23,27 @@ import org.apache.iceberg.DataFile;
 
 /**
  * DoGet: streams one ticket's share of a pinned snapshot through the shared {@link BatchStreamer}.
+ *
+ * <p>Scans run in the SQL engine's DuckDB ({@link SqlTableScan}), which computes a batch only when
+ * the stream asks for one, so a slow client holds about one batch of Arrow memory. A raw Substrait
+ * filter, which DuckDB cannot apply, runs through arrow-dataset ({@link TableScan}) instead; that
+ * scanner decodes ahead of the client without a byte bound (see docs/architecture.md).
  */
 final class DoGetHandler {
   private final IcebergTableStore store;
   private final MemoryGovernor memory;
+  private final SqlEngine sql;
   private final ScanBatchSizer batchSizer;
   private final BatchStreamer streamer;
 
   DoGetHandler(
       IcebergTableStore store,
+      SqlEngine sql,
       MemoryGovernor memory,
       ScanBatchSizer batchSizer,
       BatchStreamer streamer) {
     this.store = store;
+    this.sql = sql;
     this.memory = memory;
     this.batchSizer = batchSizer;
     this.streamer = streamer;
@@ -43,21 +54,46 @@ final class DoGetHandler {
     ScanRequest request = ScanRequest.of(parsed);
     trace.table(request.table());
     trace.snapshot(parsed.getSnapshotId());
+    // A client that cancels interrupts DuckDB too, which may be searching for the next matching
+    // row of a selective filter rather than waiting on the client.
+    AtomicReference<SqlTableScan> running = new AtomicReference<>();
     streamer.stream(
         "DoGet " + request.table(),
         trace,
         listener,
-        allocator -> open("DoGet " + request.table(), parsed, request, allocator),
-        () -> {},
+        allocator -> open("DoGet " + request.table(), parsed, request, allocator, running),
+        () -> {
+          SqlTableScan scan = running.get();
+          if (scan != null) {
+            scan.cancel();
+          }
+        },
         () -> {});
   }
 
   private BatchStreamer.Source open(
-      String call, ScanTicket ticket, ScanRequest request, BufferAllocator allocator)
+      String call,
+      ScanTicket ticket,
+      ScanRequest request,
+      BufferAllocator allocator,
+      AtomicReference<SqlTableScan> running)
       throws Exception {
     ScanPlan plan = ScanPlan.plan(store, request);
     List<DataFile> share =
         ScanShares.share(plan.files(), ticket.getShareIndex(), ticket.getShareCount());
+    if (plan.filter() == null || plan.filter().sql() != null) {
+      SqlTableScan scan =
+          SqlTableScan.open(
+              sql,
+              allocator,
+              ScanPlan.paths(share),
+              plan.schema(),
+              plan.filter() == null ? null : plan.filter().sql(),
+              request.limit(),
+              batchSizer.batchRows());
+      running.set(scan);
+      return BatchStreamer.source(scan::root, scan::dictionaries, scan::next, scan);
+    }
     BufferAllocator imports = memory.newImportAllocator(call);
     TableScan scan;
     try {

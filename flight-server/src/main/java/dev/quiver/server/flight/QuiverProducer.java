@@ -133,10 +133,10 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
         new ScanBatchSizer(
             memory, config.scanBatchRows(), config.scanMinBatchRows(), config.highPressure());
     BatchStreamer streamer = new BatchStreamer(memory, streamExecutor, config.stallTimeoutMillis());
-    this.doGet = new DoGetHandler(store, memory, batchSizer, streamer);
+    this.doGet = new DoGetHandler(store, sql, memory, batchSizer, streamer);
     this.doPut = new DoPutHandler(store, memory, config.limits());
     this.limits = config.limits();
-    this.actions = new ActionHandler(store, memory, batchSizer, config, location);
+    this.actions = new ActionHandler(store, sql, memory, batchSizer, config, location);
     PreparedStatements prepared = new PreparedStatements();
     this.prepared = prepared;
     SqlUpdates updates = new SqlUpdates(sql, store);

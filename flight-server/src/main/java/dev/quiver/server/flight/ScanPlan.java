@@ -6,6 +6,7 @@ import dev.quiver.server.table.LocalFileIO;
 import dev.quiver.server.table.QuiverTable;
 import dev.quiver.server.table.ScanFilter;
 import java.nio.ByteBuffer;
+import java.nio.file.Path;
 import java.util.List;
 import org.apache.arrow.vector.types.pojo.Schema;
 import org.apache.iceberg.DataFile;
@@ -19,14 +20,10 @@ import org.apache.iceberg.expressions.Expressions;
  * @param snapshotId the pinned snapshot, 0 for a table with no data
  * @param files the data files to read, in put order
  * @param schema the output schema (the projection of the table's Arrow schema)
- * @param substraitFilter the filter for arrow-dataset, or null
+ * @param filter the filter, or null
  */
 record ScanPlan(
-    QuiverTable table,
-    long snapshotId,
-    List<DataFile> files,
-    Schema schema,
-    ByteBuffer substraitFilter) {
+    QuiverTable table, long snapshotId, List<DataFile> files, Schema schema, ScanFilter filter) {
 
   static ScanPlan plan(IcebergTableStore store, ScanRequest request) {
     QuiverTable table = store.load(request.table());
@@ -41,8 +38,12 @@ record ScanPlan(
         snapshotId == 0
             ? List.of()
             : table.files(snapshotId, filter == null ? Expressions.alwaysTrue() : filter.iceberg());
-    return new ScanPlan(
-        table, snapshotId, files, schema, filter == null ? null : filter.substrait());
+    return new ScanPlan(table, snapshotId, files, schema, filter);
+  }
+
+  /** The filter for arrow-dataset, or null. */
+  ByteBuffer substraitFilter() {
+    return filter == null ? null : filter.substrait();
   }
 
   long totalBytes() {
@@ -59,6 +60,10 @@ record ScanPlan(
       total += f.recordCount();
     }
     return total;
+  }
+
+  static List<Path> paths(List<DataFile> files) {
+    return files.stream().map(f -> LocalFileIO.toPath(f.location())).toList();
   }
 
   static List<String> uris(List<DataFile> files) {

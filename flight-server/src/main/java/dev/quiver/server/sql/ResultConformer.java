@@ -7,11 +7,13 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.arrow.flight.sql.FlightSqlColumnMetadata;
+import org.apache.arrow.memory.ArrowBuf;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.util.AutoCloseables;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.TimeStampVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.ipc.message.ArrowFieldNode;
 import org.apache.arrow.vector.types.TimeUnit;
 import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Field;
@@ -27,17 +29,19 @@ import org.apache.arrow.vector.types.pojo.Schema;
  * a timestamp column of a table the query reads, and zoned like it, gets that column's exact type:
  * its zone name and unit. The instants are unchanged (Arrow timestamps with a zone are UTC
  * instants); only the unit conversion can drop digits, and only below the table's own precision.
- * Other columns pass through by transfer, without copying.
+ * Other columns are copied as they are, buffer by buffer.
  *
  * <p>Not thread-safe; owns its root, which {@link #close()} frees.
  */
 final class ResultConformer implements AutoCloseable {
   private final VectorSchemaRoot root;
   private final boolean[] convert;
+  private final BufferAllocator allocator;
 
   private ResultConformer(BufferAllocator allocator, Schema target, boolean[] convert) {
     this.root = VectorSchemaRoot.create(target, allocator);
     this.convert = convert;
+    this.allocator = allocator;
   }
 
   /** {@code results} as {@link #create} sends them. */
@@ -77,22 +81,24 @@ final class ResultConformer implements AutoCloseable {
         field.getName(), new FieldType(field.isNullable(), type, null, metadata), List.of());
   }
 
-  /** A conformer for results of {@code exported}, or null when nothing needs conforming. */
+  /**
+   * A conformer of results of {@code exported} into {@code allocator}. Results are imported into an
+   * allocator of another root (see SqlQuery#execute), so every batch is copied, never transferred
+   * (a transfer needs one root); the copy is an ordinary allocation, which a limit refuses cleanly.
+   * The source batch is left to its owner.
+   */
   static ResultConformer create(
       BufferAllocator allocator, Schema exported, Map<TableId, QuiverTable> tables) {
     List<Field> fields = new ArrayList<>();
     boolean[] convert = new boolean[exported.getFields().size()];
-    boolean any = false;
     for (int i = 0; i < convert.length; i++) {
       Field field = exported.getFields().get(i);
       Field target = target(field, tables);
       fields.add(target);
       convert[i] = !target.getType().equals(field.getType());
-      any |= target != field;
     }
-    return any
-        ? new ResultConformer(allocator, new Schema(fields, exported.getCustomMetadata()), convert)
-        : null;
+    return new ResultConformer(
+        allocator, new Schema(fields, exported.getCustomMetadata()), convert);
   }
 
   /** The table type a result timestamp column should have, or null to leave it alone. */
@@ -127,7 +133,7 @@ final class ResultConformer implements AutoCloseable {
     return root;
   }
 
-  /** Moves {@code batch} into {@link #root()}, converting the restored columns. */
+  /** Copies {@code batch} into {@link #root()}, converting the restored columns. */
   VectorSchemaRoot conform(VectorSchemaRoot batch) {
     int rows = batch.getRowCount();
     for (int i = 0; i < convert.length; i++) {
@@ -136,11 +142,35 @@ final class ResultConformer implements AutoCloseable {
       if (convert[i]) {
         copyTimestamps((TimeStampVector) from, (TimeStampVector) to, rows);
       } else {
-        from.makeTransferPair(to).transfer();
+        copyBuffers(from, to, allocator);
       }
     }
     root.setRowCount(rows);
     return root;
+  }
+
+  // A deep copy, buffer by buffer (the layouts are the same): one memcpy each.
+  private static void copyBuffers(FieldVector from, FieldVector to, BufferAllocator allocator) {
+    List<ArrowBuf> copies = new ArrayList<>();
+    try {
+      for (ArrowBuf buffer : from.getFieldBuffers()) {
+        long size = buffer == null ? 0 : buffer.capacity();
+        ArrowBuf copy = allocator.buffer(size);
+        copies.add(copy);
+        if (size > 0) {
+          copy.setBytes(0, buffer, 0, size);
+        }
+        copy.writerIndex(size);
+      }
+      to.loadFieldBuffers(new ArrowFieldNode(from.getValueCount(), from.getNullCount()), copies);
+    } finally {
+      copies.forEach(ArrowBuf::close); // the target retained what it holds
+    }
+    List<FieldVector> fromChildren = from.getChildrenFromFields();
+    List<FieldVector> toChildren = to.getChildrenFromFields();
+    for (int i = 0; i < fromChildren.size(); i++) {
+      copyBuffers(fromChildren.get(i), toChildren.get(i), allocator);
+    }
   }
 
   private static void copyTimestamps(TimeStampVector from, TimeStampVector to, int rows) {

@@ -19,8 +19,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
-import java.util.function.Function;
 import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
@@ -60,8 +60,10 @@ public final class SqlEngine implements AutoCloseable {
 
   private final DuckDBConnection database;
   private final DuckDBConnection views;
+  // Where queries import DuckDB's batches before copying them into the call's allocator: not under
+  // the governor's root, so an import can never be refused halfway (see SqlQuery.execute).
+  private final BufferAllocator imports = new RootAllocator();
   private final TableBinder binder;
-  private final Function<String, BufferAllocator> importAllocators;
 
   /**
    * How DuckDB may use the machine.
@@ -135,27 +137,14 @@ public final class SqlEngine implements AutoCloseable {
     }
   }
 
-  private SqlEngine(
-      DuckDBConnection database,
-      DuckDBConnection views,
-      TableBinder binder,
-      Function<String, BufferAllocator> importAllocators) {
-    this.importAllocators = importAllocators;
+  private SqlEngine(DuckDBConnection database, DuckDBConnection views, TableBinder binder) {
     this.database = database;
     this.views = views;
     this.binder = binder;
   }
 
   /** Starts DuckDB for {@code store}'s tables; the caller closes the engine before the store. */
-  /**
-   * Opens the engine; {@code importAllocators} makes, for a query's name, the allocator its result
-   * batches arrive in from DuckDB (see {@link
-   * dev.quiver.server.memory.MemoryGovernor#newImportAllocator}), which the query closes.
-   */
-  public static SqlEngine open(
-      IcebergTableStore store,
-      Settings settings,
-      Function<String, BufferAllocator> importAllocators) {
+  public static SqlEngine open(IcebergTableStore store, Settings settings) {
     Properties properties = new Properties();
     // Without it DuckDB's JDBC driver materialises whole results before the first row.
     properties.setProperty("jdbc_stream_results", "true");
@@ -183,7 +172,7 @@ public final class SqlEngine implements AutoCloseable {
         statement.execute("SET GLOBAL enable_external_access = false");
       }
       DuckDBConnection views = database.duplicate();
-      return new SqlEngine(database, views, new TableBinder(store, views), importAllocators);
+      return new SqlEngine(database, views, new TableBinder(store, views));
     } catch (SQLException e) {
       closeQuietly(database);
       throw new QuiverException(
@@ -271,7 +260,7 @@ public final class SqlEngine implements AutoCloseable {
       tables.putAll(binder.bind(connection, sql, schema));
       statement = connection.prepareStatement(sql);
       bind(statement, parameters);
-      return new SqlQuery(connection, sql, parameters, statement, tables, importAllocators);
+      return new SqlQuery(connection, sql, parameters, statement, tables, imports);
     } catch (SQLException | RuntimeException e) {
       closeQuietly(statement);
       closeQuietly(connection);
@@ -279,6 +268,25 @@ public final class SqlEngine implements AutoCloseable {
         throw SqlErrors.from(failure, false);
       }
       throw (RuntimeException) e;
+    }
+  }
+
+  /**
+   * A query over Parquet files named in {@code sql} itself (a DoGet table scan, {@link
+   * SqlTableScan}): no table to bind, so no view is touched; {@code parameters} are JDBC values.
+   */
+  SqlQuery prepareScan(String sql, List<Object> parameters) {
+    requireNonNull(sql, "sql is null");
+    DuckDBConnection connection = connect("");
+    PreparedStatement statement = null;
+    try {
+      statement = connection.prepareStatement(sql);
+      bind(statement, parameters);
+      return new SqlQuery(connection, sql, parameters, statement, Map.of(), imports);
+    } catch (SQLException e) {
+      closeQuietly(statement);
+      closeQuietly(connection);
+      throw SqlErrors.from(e, false);
     }
   }
 
@@ -361,12 +369,21 @@ public final class SqlEngine implements AutoCloseable {
     }
   }
 
+  /**
+   * Arrow memory in queries' imports from DuckDB right now (for the memory report): at most a batch
+   * per running query, between its import and its copy into the call's allocator.
+   */
+  public long importedBytes() {
+    return imports.getAllocatedMemory();
+  }
+
   /** Closes DuckDB; queries still running fail. A second call does nothing. */
   @Override
   public void close() {
     synchronized (database) {
       closeQuietly(views);
       closeQuietly(database);
+      closeQuietly(imports);
     }
   }
 }

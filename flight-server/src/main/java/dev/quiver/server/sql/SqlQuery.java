@@ -12,7 +12,6 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Function;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.util.AutoCloseables;
 import org.apache.arrow.vector.VectorSchemaRoot;
@@ -29,12 +28,6 @@ import org.duckdb.DuckDBResultSet;
  * execute fail, during it (DuckDB may compute a whole aggregate before the first row) it interrupts
  * DuckDB, and while rows stream it stops them. Everything else is for one thread. {@link #close()}
  * frees the connection, DuckDB's result and the Arrow batches.
- *
- * <p>DuckDB's batches arrive in an allocator of their own that never refuses them (a refused C Data
- * import leaks the batch in Arrow Java 18.3; see {@link
- * dev.quiver.server.memory.MemoryGovernor#newImportAllocator}) and are then taken over by the
- * caller's allocator, converted where Quiver's types differ from DuckDB's and moved as they are
- * otherwise, so they count against the call's limit.
  */
 public final class SqlQuery implements AutoCloseable {
   private final DuckDBConnection connection;
@@ -42,14 +35,13 @@ public final class SqlQuery implements AutoCloseable {
   private final List<Object> parameters;
   private volatile PreparedStatement statement;
   private final Map<TableId, QuiverTable> tables;
-  private final Function<String, BufferAllocator> importAllocators;
-  private BufferAllocator imports;
-  private VectorSchemaRoot taken;
   private volatile boolean cancelled;
   private DuckDBResultSet result;
   private ArrowReader reader;
   private ResultConformer conformer;
   private VectorSchemaRoot exported;
+  private final BufferAllocator importRoot;
+  private BufferAllocator imports;
 
   SqlQuery(
       DuckDBConnection connection,
@@ -57,9 +49,9 @@ public final class SqlQuery implements AutoCloseable {
       List<Object> parameters,
       PreparedStatement statement,
       Map<TableId, QuiverTable> tables,
-      Function<String, BufferAllocator> importAllocators) {
-    this.importAllocators = importAllocators;
+      BufferAllocator importRoot) {
     this.connection = connection;
+    this.importRoot = importRoot;
     this.sql = sql;
     // Not List.copyOf: SQL NULL is a fine parameter.
     this.parameters = Collections.unmodifiableList(new ArrayList<>(parameters));
@@ -80,21 +72,26 @@ public final class SqlQuery implements AutoCloseable {
   }
 
   /**
-   * Runs the query; its batches of up to {@code batchRows} rows are allocated from {@code
-   * allocator}, which must outlive this query.
+   * Runs the query; its batches of up to {@code batchRows} rows end up in {@code allocator}, which
+   * must outlive this query.
+   *
+   * <p>Each batch is imported from DuckDB into an allocator of the engine's own root, which never
+   * refuses, copied into {@code allocator} at once and the import released. Arrow Java 18.3's C
+   * Data import leaks when an allocator refuses it halfway through a batch (the imported array's
+   * 128-byte struct and DuckDB's batch are never released); the copy is an ordinary allocation,
+   * which a limit refuses cleanly. Callers check their limits on {@code allocator} after each
+   * batch.
    */
   public void execute(BufferAllocator allocator, int batchRows) {
     checkNotCancelled();
     try {
       result = executeQuery();
       checkNotCancelled();
-      imports = importAllocators.apply(allocator.getName());
+      imports =
+          importRoot.newChildAllocator("import for " + allocator.getName(), 0, Long.MAX_VALUE);
       reader = (ArrowReader) result.arrowExportStream(imports, batchRows);
       exported = reader.getVectorSchemaRoot();
       conformer = ResultConformer.create(allocator, exported.getSchema(), tables);
-      if (conformer == null) {
-        taken = VectorSchemaRoot.create(exported.getSchema(), allocator);
-      }
     } catch (SQLException e) {
       throw SqlErrors.from(e, cancelled);
     } catch (IOException e) {
@@ -105,7 +102,7 @@ public final class SqlQuery implements AutoCloseable {
 
   /** The root each {@link #next()} fills; the same object for the whole query. */
   public VectorSchemaRoot root() {
-    return conformer == null ? taken : conformer.root();
+    return conformer.root();
   }
 
   /** The dictionaries of dictionary-encoded result columns. */
@@ -131,13 +128,9 @@ public final class SqlQuery implements AutoCloseable {
     }
     // DuckDB ends a stream it was told to interrupt as if it were complete.
     checkNotCancelled();
-    if (loaded && conformer != null) {
+    if (loaded) {
       conformer.conform(exported);
-    } else if (loaded) {
-      for (int i = 0; i < exported.getFieldVectors().size(); i++) {
-        exported.getVector(i).makeTransferPair(taken.getVector(i)).transfer();
-      }
-      taken.setRowCount(exported.getRowCount());
+      exported.clear(); // the import goes back to DuckDB now, not at the next batch
     }
     return loaded;
   }
@@ -183,7 +176,6 @@ public final class SqlQuery implements AutoCloseable {
 
   @Override
   public void close() throws Exception {
-    // The import allocator goes last: the reader holds what was imported into it.
-    AutoCloseables.close(taken, reader, conformer, result, statement, connection, imports);
+    AutoCloseables.close(reader, conformer, result, statement, connection, imports);
   }
 }

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
+import dev.quiver.server.config.DataSize;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -84,6 +85,7 @@ public final class DuckDbParquetWriter implements AutoCloseable {
   static final int STRING_DICTIONARY_PAGE_BYTES = 1 << 20;
 
   private final DuckDBConnection database;
+  private final long memoryLimitBytes;
   private final AtomicLong streams = new AtomicLong();
   private volatile boolean closed;
 
@@ -99,6 +101,7 @@ public final class DuckDbParquetWriter implements AutoCloseable {
       throw new IllegalArgumentException(
           "memoryLimitBytes must be positive, got " + memoryLimitBytes);
     }
+    this.memoryLimitBytes = memoryLimitBytes;
     try {
       database = (DuckDBConnection) DriverManager.getConnection("jdbc:duckdb:");
       try (Statement statement = database.createStatement()) {
@@ -235,8 +238,19 @@ public final class DuckDbParquetWriter implements AutoCloseable {
     }
   }
 
-  private static RuntimeException failure(WriteAdapter adapter, SQLException e) throws IOException {
+  private RuntimeException failure(WriteAdapter adapter, SQLException e) throws IOException {
     Throwable cause = adapter.failure();
+    if (cause == null && String.valueOf(e.getMessage()).startsWith("Out of Memory Error")) {
+      // The writer's memory is shared by every put: too many at once, or too large row groups.
+      return new QuiverException(
+          QuiverErrorCode.SERVER_MEMORY_EXHAUSTED,
+          e,
+          "Cannot write Parquet files: the writer needs more than duckdb.memory-limit (%s) for"
+              + " the puts running now; raise duckdb.memory-limit, lower storage.row-group-rows"
+              + " or run fewer puts at once: %s",
+          DataSize.format(memoryLimitBytes),
+          e.getMessage().lines().findFirst().orElse(""));
+    }
     if (cause == null) {
       return new QuiverException(
           QuiverErrorCode.INTERNAL, e, "Cannot write Parquet files: %s", e.getMessage());

@@ -38,7 +38,8 @@ final class FilterLiterals {
   private FilterLiterals() {}
 
   /** A literal converted to one column's type. */
-  record ColumnLiteral(Expression substrait, org.apache.iceberg.expressions.Literal<?> iceberg) {}
+  record ColumnLiteral(
+      Expression substrait, org.apache.iceberg.expressions.Literal<?> iceberg, SqlFilter sql) {}
 
   /** Converts {@code literal} to the type of {@code column}; fails naming table, column, value. */
   static ColumnLiteral convert(TableId table, Field column, Literal literal) {
@@ -90,7 +91,8 @@ final class FilterLiterals {
     boolean value = literal.getBoolValue();
     return new ColumnLiteral(
         expression(Expression.Literal.newBuilder().setBoolean(value)),
-        org.apache.iceberg.expressions.Literal.of(value));
+        org.apache.iceberg.expressions.Literal.of(value),
+        SqlFilter.literal("CAST(? AS BOOLEAN)", value));
   }
 
   private static ColumnLiteral integer(
@@ -126,7 +128,8 @@ final class FilterLiterals {
     // Iceberg narrows a long literal to an int column itself.
     org.apache.iceberg.expressions.Literal<?> iceberg =
         org.apache.iceberg.expressions.Literal.of(value);
-    return new ColumnLiteral(expression(substrait), iceberg);
+    return new ColumnLiteral(
+        expression(substrait), iceberg, SqlFilter.literal("CAST(? AS BIGINT)", value));
   }
 
   private static long wholeNumber(TableId table, Field column, Literal literal) {
@@ -174,14 +177,16 @@ final class FilterLiterals {
       }
       return new ColumnLiteral(
           expression(Expression.Literal.newBuilder().setFp32(single)),
-          org.apache.iceberg.expressions.Literal.of(single));
+          org.apache.iceberg.expressions.Literal.of(single),
+          SqlFilter.literal("CAST(? AS FLOAT)", (double) single));
     }
     if (type.getPrecision() != FloatingPointPrecision.DOUBLE) {
       throw notComparable(table, column);
     }
     return new ColumnLiteral(
         expression(Expression.Literal.newBuilder().setFp64(value)),
-        org.apache.iceberg.expressions.Literal.of(value));
+        org.apache.iceberg.expressions.Literal.of(value),
+        SqlFilter.literal("CAST(? AS DOUBLE)", value));
   }
 
   private static ColumnLiteral string(TableId table, Field column, Literal literal) {
@@ -191,7 +196,8 @@ final class FilterLiterals {
     String value = literal.getStringValue();
     return new ColumnLiteral(
         expression(Expression.Literal.newBuilder().setString(value)),
-        org.apache.iceberg.expressions.Literal.of(value));
+        org.apache.iceberg.expressions.Literal.of(value),
+        SqlFilter.literal("CAST(? AS VARCHAR)", value));
   }
 
   private static ColumnLiteral binary(TableId table, Field column, Literal literal) {
@@ -211,7 +217,8 @@ final class FilterLiterals {
     }
     return new ColumnLiteral(
         expression(substrait),
-        org.apache.iceberg.expressions.Literal.of(ByteBuffer.wrap(value.toByteArray())));
+        org.apache.iceberg.expressions.Literal.of(ByteBuffer.wrap(value.toByteArray())),
+        SqlFilter.literal("unhex(?)", HexFormat.of().formatHex(value.toByteArray())));
   }
 
   private static ColumnLiteral date(TableId table, Field column, Literal literal) {
@@ -240,7 +247,8 @@ final class FilterLiterals {
     }
     return new ColumnLiteral(
         expression(Expression.Literal.newBuilder().setDate((int) days)),
-        org.apache.iceberg.expressions.Literal.of((int) days).to(Types.DateType.get()));
+        org.apache.iceberg.expressions.Literal.of((int) days).to(Types.DateType.get()),
+        SqlFilter.literal("(DATE '1970-01-01' + CAST(? AS INTEGER))", (int) days));
   }
 
   // Substrait deprecated the microsecond timestamp literals, but they are the ones Arrow reads.
@@ -293,7 +301,22 @@ final class FilterLiterals {
     } else {
       substrait.setTimestamp(micros);
     }
-    return new ColumnLiteral(expression(substrait), icebergTimestamp(micros, type));
+    return new ColumnLiteral(
+        expression(substrait), icebergTimestamp(micros, type), sqlTimestamp(value, micros, type));
+  }
+
+  // DuckDB compares a column of any timestamp type with these exactly: nanosecond columns with a
+  // nanosecond value, the others (microseconds, or coarser) with microseconds; the session zone is
+  // UTC, so a zoned column compares instants.
+  private static SqlFilter sqlTimestamp(long value, long micros, ArrowType.Timestamp type) {
+    if (type.getUnit() == TimeUnit.NANOSECOND) {
+      return SqlFilter.literal("make_timestamp_ns(CAST(? AS BIGINT))", value);
+    }
+    return SqlFilter.literal(
+        type.getTimezone() == null
+            ? "make_timestamp(CAST(? AS BIGINT))"
+            : "CAST(make_timestamp(CAST(? AS BIGINT)) AS TIMESTAMPTZ)",
+        micros);
   }
 
   /** {@code value} in {@code unit} as microseconds, truncating nanoseconds. */
@@ -386,7 +409,10 @@ final class FilterLiterals {
             .build();
     return new ColumnLiteral(
         expression(Expression.Literal.newBuilder().setDecimal(substrait)),
-        org.apache.iceberg.expressions.Literal.of(scaled));
+        org.apache.iceberg.expressions.Literal.of(scaled),
+        SqlFilter.literal(
+            "CAST(? AS DECIMAL(" + type.getPrecision() + ", " + type.getScale() + "))",
+            scaled.toPlainString()));
   }
 
   /**

@@ -125,7 +125,7 @@ public final class FilterTranslator {
       Translated result = predicate(predicate);
       ExtendedExpression expression =
           substrait.build(result.substrait(), SubstraitTypes.baseSchema(schema, substrait));
-      return new ScanFilter(directBuffer(expression.toByteArray()), result.iceberg());
+      return new ScanFilter(directBuffer(expression.toByteArray()), result.iceberg(), result.sql());
     }
 
     private Translated predicate(Predicate predicate) {
@@ -137,20 +137,25 @@ public final class FilterTranslator {
           return new Translated(
               substrait.and(map(andTerms, Translated::substrait)),
               all(map(andTerms, Translated::iceberg)),
-              any(map(andTerms, Translated::negatedIceberg)));
+              any(map(andTerms, Translated::negatedIceberg)),
+              SqlFilter.join("AND", map(andTerms, Translated::sql)));
         case OR:
           List<Translated> orTerms = terms("Or", predicate.getOr().getTermsList());
           return new Translated(
               substrait.or(map(orTerms, Translated::substrait)),
               any(map(orTerms, Translated::iceberg)),
-              all(map(orTerms, Translated::negatedIceberg)));
+              all(map(orTerms, Translated::negatedIceberg)),
+              SqlFilter.join("OR", map(orTerms, Translated::sql)));
         case NOT:
           if (!predicate.getNot().hasTerm()) {
             throw invalid(table, "a Not predicate has no term");
           }
           Translated term = predicate(predicate.getNot().getTerm());
           return new Translated(
-              substrait.not(term.substrait()), term.negatedIceberg(), term.iceberg());
+              substrait.not(term.substrait()),
+              term.negatedIceberg(),
+              term.iceberg(),
+              SqlFilter.not(term.sql()));
         case IS_NULL:
           return nullCheck(predicate.getIsNull(), true);
         case IS_NOT_NULL:
@@ -184,37 +189,44 @@ public final class FilterTranslator {
       Expression ref = SubstraitExpressions.field(index);
       String name = field.getName();
       org.apache.iceberg.expressions.Literal<?> value = literal.iceberg();
+      SqlFilter sql = literal.sql();
       switch (comparison.getOp()) {
         case EQ:
           return new Translated(
               substrait.comparison("equal", ref, literal.substrait()),
               Expressions.equal(name, value),
-              Expressions.notEqual(name, value));
+              Expressions.notEqual(name, value),
+              SqlFilter.compare(name, "=", sql));
         case NE:
           return new Translated(
               substrait.comparison("not_equal", ref, literal.substrait()),
               Expressions.notEqual(name, value),
-              Expressions.equal(name, value));
+              Expressions.equal(name, value),
+              SqlFilter.compare(name, "<>", sql));
         case LT:
           return new Translated(
               substrait.comparison("lt", ref, literal.substrait()),
               Expressions.lessThan(name, value),
-              Expressions.greaterThanOrEqual(name, value));
+              Expressions.greaterThanOrEqual(name, value),
+              SqlFilter.compare(name, "<", sql));
         case LE:
           return new Translated(
               substrait.comparison("lte", ref, literal.substrait()),
               Expressions.lessThanOrEqual(name, value),
-              Expressions.greaterThan(name, value));
+              Expressions.greaterThan(name, value),
+              SqlFilter.compare(name, "<=", sql));
         case GT:
           return new Translated(
               substrait.comparison("gt", ref, literal.substrait()),
               Expressions.greaterThan(name, value),
-              Expressions.lessThanOrEqual(name, value));
+              Expressions.lessThanOrEqual(name, value),
+              SqlFilter.compare(name, ">", sql));
         case GE:
           return new Translated(
               substrait.comparison("gte", ref, literal.substrait()),
               Expressions.greaterThanOrEqual(name, value),
-              Expressions.lessThan(name, value));
+              Expressions.lessThan(name, value),
+              SqlFilter.compare(name, ">=", sql));
         default:
           throw invalid(table, "the comparison on column %s has no operator", name);
       }
@@ -226,17 +238,24 @@ public final class FilterTranslator {
       Expression substraitCall =
           substrait.comparison(
               isNull ? "is_null" : "is_not_null", SubstraitExpressions.field(index));
+      SqlFilter sql =
+          new SqlFilter(
+              "("
+                  + SqlFilter.identifier(field.getName())
+                  + (isNull ? " IS NULL)" : " IS NOT NULL)"),
+              List.of());
       if (isNested(field.getType())) {
         // Iceberg tracks no null counts for nested columns; keep every file.
-        return new Translated(substraitCall, Expressions.alwaysTrue(), Expressions.alwaysTrue());
+        return new Translated(
+            substraitCall, Expressions.alwaysTrue(), Expressions.alwaysTrue(), sql);
       }
       org.apache.iceberg.expressions.Expression nullExpression =
           Expressions.isNull(field.getName());
       org.apache.iceberg.expressions.Expression notNullExpression =
           Expressions.notNull(field.getName());
       return isNull
-          ? new Translated(substraitCall, nullExpression, notNullExpression)
-          : new Translated(substraitCall, notNullExpression, nullExpression);
+          ? new Translated(substraitCall, nullExpression, notNullExpression, sql)
+          : new Translated(substraitCall, notNullExpression, nullExpression, sql);
     }
 
     private int column(String name) {
@@ -282,5 +301,6 @@ public final class FilterTranslator {
   private record Translated(
       Expression substrait,
       org.apache.iceberg.expressions.Expression iceberg,
-      org.apache.iceberg.expressions.Expression negatedIceberg) {}
+      org.apache.iceberg.expressions.Expression negatedIceberg,
+      SqlFilter sql) {}
 }

@@ -17,8 +17,15 @@ import org.apache.iceberg.expressions.Expression;
  *
  * @param substrait the serialized ExtendedExpression, a direct buffer whose capacity is its size
  * @param iceberg the same predicate for Iceberg, or {@code alwaysTrue()} for a raw Substrait filter
+ * @param sql the same predicate as a DuckDB condition, or null for a raw Substrait filter (which
+ *     only arrow-dataset can apply)
  */
-public record ScanFilter(ByteBuffer substrait, Expression iceberg) {
+public record ScanFilter(ByteBuffer substrait, Expression iceberg, SqlFilter sql) {
+  /** A filter that only arrow-dataset can apply. */
+  public ScanFilter(ByteBuffer substrait, Expression iceberg) {
+    this(substrait, iceberg, null);
+  }
+
   public ScanFilter {
     requireNonNull(substrait, "substrait is null");
     requireNonNull(iceberg, "iceberg is null");

@@ -35,9 +35,10 @@ class ServerConfigTest {
     assertThat(config.callReservation()).isEqualTo(1L << 20);
     assertThat(config.admissionQueue()).isEqualTo(64);
     assertThat(config.admissionTimeout()).isEqualTo(Duration.ofSeconds(30));
-    assertThat(config.transportReserve()).isEqualTo(256L << 20);
-    assertThat(config.duckdbMemoryLimit()).isEqualTo(512L << 20);
-    assertThat(config.sqlMemoryLimit()).isEqualTo(512L << 20);
+    assertThat(config.transportReserve()).isEqualTo(192L << 20);
+    assertThat(config.duckdbMemoryLimit()).isEqualTo(128L << 20);
+    assertThat(config.sqlMemoryLimit()).isEqualTo(128L << 20);
+    assertThat(config.arrowMemory()).isEqualTo(768L << 20);
     assertThat(config.sqlThreads()).isZero();
     assertThat(config.telemetry()).isEqualTo(TelemetrySettings.DEFAULTS);
     assertThat(config.telemetry().enabled()).isTrue();
@@ -50,7 +51,42 @@ class ServerConfigTest {
   void autoMemoryTotalIsAShareOfDirectMemory() {
     ServerConfig config = ServerConfig.defaults();
     assertThat(config.memoryTotal()).isPositive();
-    assertThat(config.memoryQueryLimit()).isLessThanOrEqualTo(config.memoryTotal());
+    assertThat(config.memoryQueryLimit()).isLessThanOrEqualTo(config.arrowMemory());
+    // Arrow keeps three quarters of direct memory; each DuckDB gets an eighth on top.
+    assertThat(config.duckdbMemoryLimit()).isEqualTo(config.sqlMemoryLimit());
+    assertThat(config.arrowMemory()).isEqualTo(config.duckdbMemoryLimit() * 6);
+    assertThat(config.arrowMemory())
+        .isEqualTo(config.memoryTotal() - config.duckdbMemoryLimit() - config.sqlMemoryLimit());
+  }
+
+  @Test
+  void duckdbLimitsAreCarvedOutOfTheTotal() {
+    ServerConfig config =
+        ServerConfig.load(
+            Map.of(),
+            Map.of(),
+            Map.of(
+                "memory.total",
+                "1GB",
+                "duckdb.memory-limit",
+                "100MB",
+                "sql.memory-limit",
+                "200MB"));
+    assertThat(config.arrowMemory()).isEqualTo(724L << 20);
+    assertThat(config.memoryQueryLimit()).isEqualTo(256L << 20);
+    assertThat(
+            ServerConfig.load(Map.of(), Map.of(), Map.of("memory.total", "64MB"))
+                .duckdbMemoryLimit())
+        .as("at least 16MB")
+        .isEqualTo(16L << 20);
+    assertThatThrownBy(
+            () ->
+                ServerConfig.load(
+                    Map.of(), Map.of(), Map.of("memory.total", "1GB", "sql.memory-limit", "900MB")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("Invalid value '1.0 GB' for memory.total")
+        .hasMessageContaining("sql.memory-limit (900.0 MB)")
+        .hasMessageContaining("at most 7/8 of it");
   }
 
   @Test
@@ -141,16 +177,17 @@ class ServerConfigTest {
     assertThat(
             ServerConfig.load(Map.of(), Map.of(), Map.of("memory.total", "128MB"))
                 .transportReserve())
-        .isEqualTo(32L << 20);
+        .as("a quarter of 128MB less two 16MB DuckDB limits")
+        .isEqualTo(24L << 20);
     assertThatThrownBy(
             () ->
                 ServerConfig.load(
                     Map.of(),
                     Map.of(),
-                    Map.of("memory.total", "128MB", "memory.transport-reserve", "65MB")))
+                    Map.of("memory.total", "128MB", "memory.transport-reserve", "49MB")))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("memory.transport-reserve")
-        .hasMessageContaining("at most half of memory.total");
+        .hasMessageContaining("at most half of Arrow's share of memory.total");
   }
 
   @Test
@@ -212,11 +249,11 @@ class ServerConfigTest {
   }
 
   @Test
-  void queryLimitIsCappedAtTheTotal() {
+  void queryLimitIsCappedAtArrowsShareOfTheTotal() {
     ServerConfig config =
         ServerConfig.load(
             Map.of(), Map.of(), Map.of("memory.total", "100MB", "memory.query-limit", "1GB"));
-    assertThat(config.memoryQueryLimit()).isEqualTo(100L << 20);
+    assertThat(config.memoryQueryLimit()).isEqualTo(68L << 20);
   }
 
   @Test

@@ -199,9 +199,10 @@ class MemoryGovernanceTest {
       BufferAllocator allocator) throws Exception {
     // Room for one call's reservation: the first read holds it, the second waits, the third
     // finds the queue full. A small transport reserve leaves the put room above the server margin.
+    // memory.total 128MB leaves Arrow 96MB after the two DuckDBs' 16MB.
     start(
         Map.of(
-            "memory.total", "96MB",
+            "memory.total", "128MB",
             "memory.transport-reserve", "8MB",
             "memory.call-reservation", "64MB",
             "memory.admission-queue", "1",

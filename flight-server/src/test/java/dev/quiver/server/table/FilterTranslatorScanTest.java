@@ -20,16 +20,20 @@ import com.google.protobuf.ByteString;
 import dev.quiver.client.TableId;
 import dev.quiver.proto.v1.Filter;
 import dev.quiver.proto.v1.Predicate;
+import dev.quiver.server.sql.SqlTableScan;
 import dev.quiver.testing.ArrowAllocatorExtension;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.LocalDate;
 import java.time.LocalDateTime;
 import java.time.ZoneOffset;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
+import org.apache.arrow.vector.BigIntVector;
+import org.apache.arrow.vector.types.pojo.Schema;
 import org.apache.iceberg.expressions.Expressions;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -37,7 +41,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Translated filters applied by arrow-dataset to a real Parquet file. */
+/**
+ * Translated filters applied to a real Parquet file by arrow-dataset (Substrait) and by DuckDB (the
+ * SQL condition DoGet runs); both must keep the same rows.
+ */
 @ExtendWith(ArrowAllocatorExtension.class)
 class FilterTranslatorScanTest {
   private static final TableId TABLE = TableId.of("sales", "orders");
@@ -48,16 +55,19 @@ class FilterTranslatorScanTest {
   // allocator lives for the whole class and is checked for leaks (by close()) at the end.
   private static BufferAllocator writeAllocator;
   private static Path table;
+  private static TestSqlEngine sql;
 
   @BeforeAll
   static void writeTable() throws Exception {
     writeAllocator = new RootAllocator();
     table = tempDir.resolve("orders");
     FilterTestTable.write(writeAllocator, table);
+    sql = new TestSqlEngine(tempDir);
   }
 
   @AfterAll
-  static void closeWriteAllocator() {
+  static void closeWriteAllocator() throws Exception {
+    sql.close();
     writeAllocator.close();
   }
 
@@ -231,6 +241,25 @@ class FilterTranslatorScanTest {
   private static List<Long> scan(BufferAllocator allocator, Predicate predicate) throws Exception {
     ScanFilter scanFilter =
         FilterTranslator.translate(TABLE, filter(predicate), FilterTestTable.SCHEMA);
-    return FilterTestTable.scanIds(allocator, table, scanFilter);
+    List<Long> ids = FilterTestTable.scanIds(allocator, table, scanFilter);
+    assertThat(sqlIds(allocator, scanFilter.sql())).as("DuckDB's rows").isEqualTo(ids);
+    return ids;
+  }
+
+  private static List<Long> sqlIds(BufferAllocator allocator, SqlFilter filter) throws Exception {
+    Schema idOnly = new Schema(List.of(FilterTestTable.SCHEMA.findField("id")));
+    List<Long> ids = new ArrayList<>();
+    try (SqlTableScan scan =
+        SqlTableScan.open(
+            sql.engine(), allocator, TestSqlEngine.parquetFiles(table), idOnly, filter, -1, 1024)) {
+      while (scan.next()) {
+        BigIntVector id = (BigIntVector) scan.root().getVector("id");
+        for (int i = 0; i < scan.root().getRowCount(); i++) {
+          ids.add(id.get(i));
+        }
+      }
+    }
+    ids.sort(null);
+    return ids;
   }
 }

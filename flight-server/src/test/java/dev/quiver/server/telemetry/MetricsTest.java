@@ -90,7 +90,8 @@ class MetricsTest extends TelemetryServerTest {
         .isEqualTo(1);
     assertThat(after.value("quiver_calls_active", "method", "DoGet")).isZero();
     assertThat(after.value("quiver_admission_wait_seconds_count", "method", "DoPut")).isEqualTo(1);
-    assertThat(after.value("quiver_memory_limit_bytes")).isEqualTo(256L << 20);
+    // Arrow's share: memory.total 256MB less two 32MB DuckDB limits.
+    assertThat(after.value("quiver_memory_limit_bytes")).isEqualTo(192L << 20);
     assertThat(after.value("quiver_memory_allocated_bytes")).isZero();
     assertThat(after.value("quiver_memory_pressure")).isZero();
     assertThat(after.value("quiver_admission_queue_length")).isZero();

@@ -1,0 +1,40 @@
+package dev.quiver.server.table;
+
+import dev.quiver.server.sql.SqlEngine;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+
+/** A SQL engine over an empty store in a temporary folder, for scans of files written by tests. */
+final class TestSqlEngine implements AutoCloseable {
+  private final DuckDbParquetWriter writer;
+  private final IcebergTableStore store;
+  private final SqlEngine engine;
+
+  TestSqlEngine(Path dataDir) throws IOException {
+    Path spill = Files.createDirectories(dataDir.resolve("tmp"));
+    writer = new DuckDbParquetWriter(256L * 1024 * 1024, spill);
+    store = IcebergTableStore.open(dataDir.resolve("store"), writer, ParquetWriteOptions.DEFAULTS);
+    engine = SqlEngine.open(store, new SqlEngine.Settings(256L * 1024 * 1024, 2, spill, dataDir));
+  }
+
+  SqlEngine engine() {
+    return engine;
+  }
+
+  /** The Parquet files under {@code dir}, sorted by name. */
+  static List<Path> parquetFiles(Path dir) throws IOException {
+    try (Stream<Path> files = Files.walk(dir)) {
+      return files.filter(f -> f.toString().endsWith(".parquet")).sorted().toList();
+    }
+  }
+
+  @Override
+  public void close() throws Exception {
+    engine.close();
+    store.close();
+    writer.close();
+  }
+}
