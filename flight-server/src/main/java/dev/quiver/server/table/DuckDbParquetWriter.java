@@ -67,20 +67,12 @@ public final class DuckDbParquetWriter implements AutoCloseable {
   private static final String FILE_PREFIX = "data-";
 
   /**
-   * Distinct values per column chunk past which DuckDB gives up dictionary encoding: 1 MiB of
-   * 8-byte values, the dictionary page Arrow C++ (pyarrow) allows by default. DuckDB 2.0.0's own
-   * default is far larger, so every high-cardinality column (ids, timestamps, amounts) was hashed
-   * into a table of up to a row group's values before falling back to plain: profiled with perf,
-   * that analysis was the writer's largest cost, and this limit cut a mixed put's DuckDB CPU time
-   * by about a third with byte-identical files (benchmarks/README.md).
-   */
-  static final int DICTIONARY_SIZE_LIMIT = 131_072;
-
-  /**
    * The string dictionary page DuckDB may build per column chunk before falling back to plain:
-   * Arrow C++'s 1 MiB, not DuckDB 2.0.0's larger default. Columns of a few thousand distinct
-   * strings keep their dictionaries; a column of 100,000 distinct names per row group no longer
-   * pays a hash lookup and a string compare per value twice (analysis and write).
+   * Arrow C++'s 1 MiB, not DuckDB 2.0.0's larger default. (The matching limit for other types,
+   * {@code DICTIONARY_SIZE_LIMIT 131072}, cut more CPU in the profile but made small puts need more
+   * than a {@code duckdb.memory-limit} of 16 to 32 MB, so it is not set.) Columns of a few thousand
+   * distinct strings keep their dictionaries; a column of 100,000 distinct names per row group no
+   * longer pays a hash lookup and a string compare per value twice (analysis and write).
    */
   static final int STRING_DICTIONARY_PAGE_BYTES = 1 << 20;
 
@@ -347,7 +339,6 @@ public final class DuckDbParquetWriter implements AutoCloseable {
     sql.append(" (FORMAT parquet, COMPRESSION ").append(options.compression().sqlName());
     options.levelToWrite().ifPresent(level -> sql.append(", COMPRESSION_LEVEL ").append(level));
     sql.append(", ROW_GROUP_SIZE ").append(options.rowGroupRows());
-    sql.append(", DICTIONARY_SIZE_LIMIT ").append(DICTIONARY_SIZE_LIMIT);
     sql.append(", STRING_DICTIONARY_PAGE_SIZE_LIMIT ").append(STRING_DICTIONARY_PAGE_BYTES);
     sql.append(", FIELD_IDS ").append(fieldIds(tableArrowSchema, icebergSchema));
     sql.append(", RETURN_STATS true)");
