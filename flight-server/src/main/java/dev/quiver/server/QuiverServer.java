@@ -116,7 +116,8 @@ public final class QuiverServer implements AutoCloseable {
                   : OptionalInt.of(config.compressionLevel()),
               config.rowGroupRows(),
               config.targetFileBytes());
-      IcebergTableStore store = IcebergTableStore.open(dataDir, writer, writeOptions);
+      IcebergTableStore store =
+          IcebergTableStore.open(dataDir, writer, writeOptions, config.catalogBusyTimeout());
       opened.add(0, store);
       Path sqlSpill = spill.resolve("sql");
       Files.createDirectories(sqlSpill);

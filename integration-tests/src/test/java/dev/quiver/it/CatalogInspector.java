@@ -51,7 +51,7 @@ final class CatalogInspector {
     Set<String> missing = new TreeSet<>();
     Set<Path> referenced = new java.util.HashSet<>();
     try (JdbcCatalog catalog = new JdbcCatalog()) {
-      catalog.initialize("inspector", props);
+      catalog.initialize("quiver", props); // the server's catalog name: rows are keyed by it
       for (Namespace ns : catalog.listNamespaces()) {
         for (TableIdentifier id : catalog.listTables(ns)) {
           Table table = catalog.loadTable(id);

@@ -2,6 +2,7 @@ package dev.quiver.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.quiver.client.QuiverActions;
 import dev.quiver.testing.ArrowAllocatorExtension;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -64,6 +65,8 @@ class CrashIT {
     long ackLatencyMs = -1;
     Map<String, Integer> outcomes = new LinkedHashMap<>();
     int orphans = 0;
+    int orphansRemoved = 0;
+    java.util.Set<Path> unreferenced = java.util.Set.of();
     ScheduledExecutorService killer = Executors.newSingleThreadScheduledExecutor();
     try {
       for (int kill = 0; kill < KILLS; kill++) {
@@ -98,7 +101,15 @@ class CrashIT {
         }
         CatalogInspector.Report report = CatalogInspector.inspect(dataDir);
         orphans = report.unreferencedDataFiles().size();
+        unreferenced = report.unreferencedDataFiles();
         assertThat(report.missingFiles()).as("data files snapshots reference").isEmpty();
+        for (Map.Entry<String, Expected> entry : expected.entrySet()) {
+          if (!entry.getValue().committed.isEmpty()) {
+            assertThat(report.snapshotRows().get("crash." + entry.getKey()))
+                .as("snapshots of crash.%s seen in the catalog", entry.getKey())
+                .hasSizeGreaterThanOrEqualTo(entry.getValue().committed.size());
+          }
+        }
         report
             .snapshotRows()
             .forEach(
@@ -110,13 +121,25 @@ class CrashIT {
       try (QuiverServerProcess server = startServer();
           FlightClient client = FlightClient.builder(allocator, server.location()).build()) {
         verify(client, allocator, expected, outcomes);
+        // What the kills left behind is found and removed, and nothing the tables need.
+        var removed = FlightTables.action(client, QuiverActions.REMOVE_ORPHAN_FILES, Map.of());
+        assertThat(removed.get("removed_files").asInt())
+            .as("files removed: %s; unreferenced before: %s", removed, unreferenced)
+            .isGreaterThanOrEqualTo(unreferenced.size());
+        assertThat(removed.get("skipped_live").asInt()).isZero();
+        orphansRemoved = removed.get("removed_files").asInt();
+        verify(client, allocator, expected, outcomes);
       }
+      CatalogInspector.Report report = CatalogInspector.inspect(dataDir);
+      assertThat(report.missingFiles()).isEmpty();
+      assertThat(report.unreferencedDataFiles()).isEmpty();
     } finally {
       killer.shutdownNow();
     }
     System.out.printf(
-        "CrashIT: %d kills survived, seed %d, outcomes %s, %d unreferenced data files left%n",
-        KILLS, SEED, outcomes, orphans);
+        "CrashIT: %d kills survived, seed %d, outcomes %s, %d unreferenced data files left,"
+            + " remove-orphan-files removed %d files%n",
+        KILLS, SEED, outcomes, orphans, orphansRemoved);
   }
 
   private QuiverServerProcess startServer() {
