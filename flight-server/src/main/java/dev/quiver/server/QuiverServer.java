@@ -133,7 +133,8 @@ public final class QuiverServer implements AutoCloseable {
       Location bind = Location.forGrpcInsecure(config.host(), config.port());
       AtomicReference<String> uri = new AtomicReference<>("(starting)");
       QuiverProducer producer = new QuiverProducer(store, sql, memory, config, streams, uri::get);
-      Consumer<NettyServerBuilder> addHealth = b -> b.addService(health.getHealthService());
+      Consumer<NettyServerBuilder> addHealth =
+          b -> b.addService(health.getHealthService()).intercept(producer.malformedMessages());
       FlightServer.Builder builder =
           FlightServer.builder(memory.transport(), bind, producer)
               .transportHint("grpc.builderConsumer", addHealth)

@@ -1,12 +1,16 @@
 package dev.quiver.server.flight;
 
+import dev.quiver.client.QuiverErrorCode;
+import dev.quiver.client.QuiverException;
 import dev.quiver.server.table.ArrowSchemas;
 import java.io.IOException;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.function.LongConsumer;
+import org.apache.arrow.flight.FlightRuntimeException;
 import org.apache.arrow.flight.FlightStream;
 import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.memory.OutOfMemoryException;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.VectorLoader;
 import org.apache.arrow.vector.VectorSchemaRoot;
@@ -16,6 +20,8 @@ import org.apache.arrow.vector.ipc.ArrowReader;
 import org.apache.arrow.vector.ipc.message.ArrowRecordBatch;
 import org.apache.arrow.vector.types.pojo.Schema;
 import org.apache.arrow.vector.util.TransferPair;
+import org.apache.arrow.vector.util.ValueVectorUtility;
+import org.apache.arrow.vector.validate.ValidateUtil;
 
 /**
  * An {@link ArrowReader} over a DoPut's {@link FlightStream}, so the upload can be handed to a
@@ -48,7 +54,7 @@ public final class FlightStreamReader extends ArrowReader {
   @Override
   public boolean loadNextBatch() throws IOException {
     prepareLoadNextBatch();
-    if (!stream.next()) {
+    if (!nextMessage()) {
       return false;
     }
     VectorSchemaRoot source = stream.getRoot();
@@ -56,12 +62,57 @@ public final class FlightStreamReader extends ArrowReader {
     try (ArrowRecordBatch batch = new VectorUnloader(source).getRecordBatch()) {
       new VectorLoader(getVectorSchemaRoot()).load(batch);
     }
+    validate();
     long bytes = 0;
     for (FieldVector vector : getVectorSchemaRoot().getFieldVectors()) {
       bytes += vector.getBufferSize();
     }
     afterBatch.accept(bytes);
     return true;
+  }
+
+  /**
+   * The stream's next batch, with a batch Arrow cannot load (lengths and offsets that do not fit
+   * its buffers) reported as the client's error rather than an internal one.
+   */
+  private boolean nextMessage() {
+    try {
+      return stream.next();
+    } catch (FlightRuntimeException | OutOfMemoryException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      // What Arrow throws for IPC it cannot load: IndexOutOfBounds, IllegalArgument,
+      // IllegalState (metadata version), RuntimeException(IOException) (oversized lengths).
+      throw new QuiverException(
+          QuiverErrorCode.INVALID_ARGUMENT,
+          e,
+          "The upload is not a valid Arrow IPC stream: %s",
+          e.getMessage());
+    }
+  }
+
+  /**
+   * Checks the batch (and its dictionaries) the way a native reader needs it: offsets in bounds and
+   * ordered, buffers as long as the value count says. Arrow Java loads a batch from the wire
+   * without these checks, and DuckDB, which reads the batch through the C Data interface, trusts
+   * them: a hostile or corrupt batch crashed the whole server with SIGSEGV in DuckDB's
+   * ArrowToDuckDBConversion (found by FuzzIT). Costs one pass over offsets and validity.
+   */
+  private void validate() throws IOException {
+    try {
+      ValueVectorUtility.validateFull(getVectorSchemaRoot());
+      for (Dictionary dictionary : getDictionaryVectors().values()) {
+        ValueVectorUtility.validateFull(dictionary.getVector());
+      }
+    } catch (ValidateUtil.ValidateException
+        | IllegalArgumentException
+        | IndexOutOfBoundsException e) {
+      throw new QuiverException(
+          QuiverErrorCode.INVALID_ARGUMENT,
+          e,
+          "The uploaded record batch is malformed: %s",
+          e.getMessage());
+    }
   }
 
   private void copyDictionaries() throws IOException {
