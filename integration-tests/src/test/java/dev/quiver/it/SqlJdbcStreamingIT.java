@@ -79,7 +79,10 @@ class SqlJdbcStreamingIT {
       // A result gathered in the server would have been refused at memory.query-limit; the peak
       // of all calls together stays within a few batches of it.
       assertThat(report.path("limit_hits")).isEmpty();
-      assertThat(report.path("peak").asLong()).isLessThan(2 * QUERY_LIMIT_BYTES);
+      // The root's peak counts Flight's transport reserve, reserved at start-up and never taken
+      // by calls (see MemoryGovernor), so it is left out.
+      long reserve = report.path("limits").path("memory.transport-reserve").asLong();
+      assertThat(report.path("peak").asLong() - reserve).isLessThan(2 * QUERY_LIMIT_BYTES);
     }
   }
 

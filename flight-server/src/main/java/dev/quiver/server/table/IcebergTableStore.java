@@ -278,7 +278,8 @@ public final class IcebergTableStore implements AutoCloseable {
     try {
       List<WrittenFile> files =
           writer.write(stream, allocator, arrowSchema, icebergSchema, staging, writeOptions);
-      written = true;
+      // With files, commitOrDelete unregisters the folder after the commit; without, now.
+      written = !files.isEmpty();
       return files;
     } finally {
       if (!written) {

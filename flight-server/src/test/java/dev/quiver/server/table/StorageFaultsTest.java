@@ -85,6 +85,8 @@ class StorageFaultsTest {
     diskFull.set(false);
     assertThat(append(allocator, 5).rows()).isEqualTo(5 * 1000);
     assertThat(store.load(TABLE).table().snapshots()).hasSize(2);
+    assertThat(append(allocator, 0).rows()).as("an empty put").isZero();
+    assertThat(store.liveUploads()).as("no upload left registered").isEmpty();
   }
 
   @Test
