@@ -14,6 +14,12 @@ package dev.quiver.client;
  *   <li>{@value #MEMORY_REPORT}: empty body; result: the memory governor's limits, allocated and
  *       peak bytes, pressure, admission queue, every live call's allocator, recent limit hits and
  *       plain-language recommendations.
+ *   <li>{@value #REMOVE_ORPHAN_FILES}: body empty or {@code {"min_age_seconds": N, "dry_run":
+ *       bool}} (defaults 0 and false); deletes the files under the warehouse that no snapshot or
+ *       metadata of any table references and no running upload owns (what killed uploads and
+ *       commits leave); result {@code {"removed_files", "removed_bytes", "files": [{"path",
+ *       "bytes"}] (at most 1000), "tables_scanned", "skipped_live", "skipped_young",
+ *       "removed_directories", "dry_run"}}.
  * </ul>
  */
 public final class QuiverActions {
@@ -21,6 +27,7 @@ public final class QuiverActions {
   public static final String LIST_SNAPSHOTS = "list-snapshots";
   public static final String SERVER_INFO = "server-info";
   public static final String MEMORY_REPORT = "memory-report";
+  public static final String REMOVE_ORPHAN_FILES = "remove-orphan-files";
 
   private QuiverActions() {}
 }

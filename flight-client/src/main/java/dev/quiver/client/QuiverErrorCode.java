@@ -30,6 +30,10 @@ public enum QuiverErrorCode {
   SERVER_MEMORY_EXHAUSTED(FlightStatusCode.RESOURCE_EXHAUSTED),
   /** A size or count the server bounds (a {@code limits.*} key, which the message names). */
   LIMIT_EXCEEDED(FlightStatusCode.RESOURCE_EXHAUSTED),
+  /** The data folder's disk is full: the write failed and nothing was committed. */
+  STORAGE_FULL(FlightStatusCode.RESOURCE_EXHAUSTED),
+  /** The catalog database is locked past storage.catalog-busy-timeout, or cannot be reached. */
+  CATALOG_UNAVAILABLE(FlightStatusCode.UNAVAILABLE),
   CANCELLED(FlightStatusCode.CANCELLED),
   TIMED_OUT(FlightStatusCode.TIMED_OUT),
   UNAUTHENTICATED(FlightStatusCode.UNAUTHENTICATED),

@@ -121,7 +121,8 @@ public final class QuiverServer implements AutoCloseable {
                   : OptionalInt.of(config.compressionLevel()),
               config.rowGroupRows(),
               config.targetFileBytes());
-      IcebergTableStore store = IcebergTableStore.open(dataDir, writer, writeOptions);
+      IcebergTableStore store =
+          IcebergTableStore.open(dataDir, writer, writeOptions, config.catalogBusyTimeout());
       opened.add(0, store);
       Path sqlSpill = spill.resolve("sql");
       Files.createDirectories(sqlSpill);
@@ -138,7 +139,8 @@ public final class QuiverServer implements AutoCloseable {
       AtomicReference<String> uri = new AtomicReference<>("(starting)");
       QuiverProducer producer =
           new QuiverProducer(store, sql, memory, config, streams, uri::get, security.access());
-      Consumer<NettyServerBuilder> addHealth = b -> b.addService(health.getHealthService());
+      Consumer<NettyServerBuilder> addHealth =
+          b -> b.addService(health.getHealthService()).intercept(producer.malformedMessages());
       FlightServer.Builder builder =
           FlightServer.builder(memory.transport(), bind, producer)
               .transportHint("grpc.builderConsumer", addHealth)

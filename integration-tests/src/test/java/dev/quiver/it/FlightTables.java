@@ -224,6 +224,16 @@ final class FlightTables {
     }
   }
 
+  /** The tables ListFlights lists in {@code namespace}, as {@code ns.name}. */
+  static List<String> tables(FlightClient client, String namespace) {
+    List<String> names = new ArrayList<>();
+    client
+        .listFlights(
+            new org.apache.arrow.flight.Criteria(namespace.getBytes(StandardCharsets.UTF_8)))
+        .forEach(info -> names.add(String.join(".", info.getDescriptor().getPath())));
+    return names;
+  }
+
   /** The list-snapshots result for namespace.name. */
   static JsonNode listSnapshots(FlightClient client, String namespace, String name) {
     return action(

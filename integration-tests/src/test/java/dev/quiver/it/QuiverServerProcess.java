@@ -250,6 +250,34 @@ final class QuiverServerProcess implements AutoCloseable {
     return exitStatus;
   }
 
+  /**
+   * Kills the server with SIGKILL (kill -9: no shutdown hook, no drain, no flush) and waits for it
+   * to exit. Later {@link #stop()} and {@link #close()} calls return this status. The data folder
+   * is left as the crash left it (and deleted only if this process owns it).
+   */
+  synchronized ExitStatus kill() {
+    if (exitStatus != null) {
+      return exitStatus;
+    }
+    process.destroyForcibly(); // SIGKILL on Linux and macOS
+    try {
+      if (!process.waitFor(STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
+        throw new IllegalStateException("Server " + process.pid() + " survived SIGKILL");
+      }
+      outputPump.join(STOP_TIMEOUT.toMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("Interrupted while killing " + this, e);
+    }
+    exitStatus = new ExitStatus(process.exitValue(), true);
+    RUNNING.remove(process);
+    deleteRecursively(tempDir);
+    if (ownsDataDir) {
+      deleteRecursively(dataDir);
+    }
+    return exitStatus;
+  }
+
   @Override
   public void close() {
     stop();

@@ -27,6 +27,7 @@ import java.util.TreeSet;
  * @param compressionLevel codec level; 0 means the default (zstd: level 1)
  * @param rowGroupRows rows per Parquet row group
  * @param targetFileBytes a put rolls to a new data file past this size
+ * @param catalogBusyTimeout how long a commit waits for the catalog database's lock
  * @param endpointTargetBytes GetFlightInfo splits a scan into endpoints of about this many bytes
  * @param maxEndpoints the most endpoints one scan is split into
  * @param stallTimeout a DoGet whose client reads nothing for this long is cancelled
@@ -57,6 +58,7 @@ public record ServerConfig(
     int compressionLevel,
     long rowGroupRows,
     long targetFileBytes,
+    Duration catalogBusyTimeout,
     long endpointTargetBytes,
     int maxEndpoints,
     Duration stallTimeout,
@@ -113,6 +115,12 @@ public record ServerConfig(
   public static final ConfigKey TARGET_FILE_SIZE =
       new ConfigKey(
           "storage.target-file-size", "512MB", "A put rolls to a new data file past this size.");
+  public static final ConfigKey CATALOG_BUSY_TIMEOUT =
+      new ConfigKey(
+          "storage.catalog-busy-timeout",
+          "30s",
+          "How long a commit waits for the catalog database (SQLite) while another holds its lock;"
+              + " then the call fails with UNAVAILABLE.");
   public static final ConfigKey SCAN_BATCH_ROWS =
       new ConfigKey("scan.batch-rows", "65536", "Rows per record batch a scan sends.");
   public static final ConfigKey SCAN_MIN_BATCH_ROWS =
@@ -248,6 +256,7 @@ public record ServerConfig(
           COMPRESSION_LEVEL,
           ROW_GROUP_ROWS,
           TARGET_FILE_SIZE,
+          CATALOG_BUSY_TIMEOUT,
           SCAN_BATCH_ROWS,
           SCAN_MIN_BATCH_ROWS,
           HIGH_PRESSURE,
@@ -287,6 +296,11 @@ public record ServerConfig(
     check(compressionLevel >= 0 && compressionLevel <= 22, COMPRESSION_LEVEL, compressionLevel);
     check(rowGroupRows > 0, ROW_GROUP_ROWS, rowGroupRows);
     check(targetFileBytes >= 1024 * 1024, TARGET_FILE_SIZE, targetFileBytes);
+    requireNonNull(catalogBusyTimeout, "catalogBusyTimeout is null");
+    check(
+        catalogBusyTimeout.toMillis() >= 1 && catalogBusyTimeout.toMillis() <= Integer.MAX_VALUE,
+        CATALOG_BUSY_TIMEOUT,
+        catalogBusyTimeout);
     check(endpointTargetBytes > 0, ENDPOINT_TARGET_SIZE, endpointTargetBytes);
     check(maxEndpoints >= 1, MAX_ENDPOINTS, maxEndpoints);
     requireNonNull(stallTimeout, "stallTimeout is null");
@@ -407,6 +421,7 @@ public record ServerConfig(
         integer(v, COMPRESSION_LEVEL),
         longValue(v, ROW_GROUP_ROWS),
         size(v, TARGET_FILE_SIZE),
+        duration(v, CATALOG_BUSY_TIMEOUT),
         size(v, ENDPOINT_TARGET_SIZE),
         integer(v, MAX_ENDPOINTS),
         duration(v, STALL_TIMEOUT),

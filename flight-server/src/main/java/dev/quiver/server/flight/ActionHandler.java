@@ -16,8 +16,10 @@ import dev.quiver.server.security.AccessControl;
 import dev.quiver.server.security.Right;
 import dev.quiver.server.sql.SqlEngine;
 import dev.quiver.server.table.IcebergTableStore;
+import dev.quiver.server.table.OrphanReport;
 import dev.quiver.server.table.QuiverTable;
 import java.io.IOException;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
@@ -55,9 +57,19 @@ final class ActionHandler {
                   + " \"admission\": {\"queued\", \"waits\", \"refused\"}, \"calls\":"
                   + " [{\"name\", \"allocated\", \"peak\", \"limit\", \"age_ms\"}],"
                   + " \"limit_hits\": [{\"name\", \"limit_key\", \"limit\", \"at\"}] (the"
-                  + " last 20, oldest first), \"recommendations\": [text]}."));
+                  + " last 20, oldest first), \"recommendations\": [text]}."),
+          new ActionType(
+              QuiverActions.REMOVE_ORPHAN_FILES,
+              "Delete the files under the warehouse that no table references and no running"
+                  + " upload owns (left by killed uploads and commits). Body: empty or"
+                  + " {\"min_age_seconds\": N, \"dry_run\": bool} (defaults 0, false). Result:"
+                  + " {\"removed_files\", \"removed_bytes\", \"files\": [{\"path\", \"bytes\"}]"
+                  + " (at most 1000), \"tables_scanned\", \"skipped_live\","
+                  + " \"skipped_young\", \"removed_directories\", \"dry_run\"}."));
 
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final int MAX_LISTED_ORPHANS = 1000;
+  private static final long MAX_MIN_AGE_SECONDS = 100L * 366 * 24 * 3600; // Instant stays in range
 
   private final IcebergTableStore store;
   private final SqlEngine sql;
@@ -107,6 +119,7 @@ final class ActionHandler {
           case QuiverActions.LIST_SNAPSHOTS -> listSnapshots(tableOf(action));
           case QuiverActions.SERVER_INFO -> serverInfo();
           case QuiverActions.MEMORY_REPORT -> memoryReport();
+          case QuiverActions.REMOVE_ORPHAN_FILES -> removeOrphanFiles(action);
           default ->
               throw new QuiverException(
                   QuiverErrorCode.UNSUPPORTED_OPERATION,
@@ -214,19 +227,55 @@ final class ActionHandler {
     return result;
   }
 
+  private JsonNode removeOrphanFiles(Action action) {
+    JsonNode body = jsonBody(action);
+    JsonNode minAge = body.path("min_age_seconds");
+    JsonNode dryRun = body.path("dry_run");
+    if (!minAge.isMissingNode() && !(minAge.canConvertToLong() && minAge.asLong() >= 0)
+        || !dryRun.isMissingNode() && !dryRun.isBoolean()) {
+      throw new QuiverException(
+          QuiverErrorCode.INVALID_ACTION,
+          "Action %s takes {\"min_age_seconds\": a whole number >= 0, \"dry_run\": true|false}",
+          action.getType());
+    }
+    OrphanReport report;
+    try {
+      report =
+          store.removeOrphanFiles(
+              Instant.now().minusSeconds(Math.min(minAge.asLong(0), MAX_MIN_AGE_SECONDS)),
+              dryRun.asBoolean(false));
+    } catch (IOException e) {
+      throw new QuiverException(
+          QuiverErrorCode.INTERNAL, e, "Cannot remove orphan files: %s", e.getMessage());
+    }
+    ObjectNode result = JSON.createObjectNode();
+    result.put("removed_files", report.files().size());
+    result.put("removed_bytes", report.bytes());
+    ArrayNode files = result.putArray("files");
+    report.files().stream()
+        .limit(MAX_LISTED_ORPHANS)
+        .forEach(f -> files.addObject().put("path", f.path()).put("bytes", f.bytes()));
+    result.put("tables_scanned", report.tablesScanned());
+    result.put("skipped_live", report.skippedLive());
+    result.put("skipped_young", report.skippedYoung());
+    result.put("removed_directories", report.removedDirectories());
+    result.put("dry_run", report.dryRun());
+    return result;
+  }
+
   static String versionOf(Class<?> type) {
     String version = type.getPackage().getImplementationVersion();
     return version == null ? "dev" : version;
   }
 
-  /** The table an action's body names; the body's size is checked (limits.max-action-body). */
-  private static TableId tableOf(Action action) {
+  /**
+   * An optional JSON object body; an empty body is an empty object. (Its size was checked against
+   * limits.max-action-body before dispatch.)
+   */
+  private static JsonNode jsonBody(Action action) {
     byte[] body = action.getBody();
     if (body == null || body.length == 0) {
-      throw new QuiverException(
-          QuiverErrorCode.INVALID_ACTION,
-          "Action %s needs a JSON body {\"namespace\": ..., \"table\": ...}",
-          action.getType());
+      return JSON.createObjectNode();
     }
     JsonNode node;
     try {
@@ -235,7 +284,26 @@ final class ActionHandler {
       throw new QuiverException(
           QuiverErrorCode.INVALID_ACTION, "The body of action %s is not JSON", action.getType());
     }
-    if (node == null || !node.path("namespace").isTextual() || !node.path("table").isTextual()) {
+    if (node == null || !node.isObject()) {
+      throw new QuiverException(
+          QuiverErrorCode.INVALID_ACTION,
+          "The body of action %s must be a JSON object",
+          action.getType());
+    }
+    return node;
+  }
+
+  /** The table an action's body names. */
+  private static TableId tableOf(Action action) {
+    byte[] body = action.getBody();
+    if (body == null || body.length == 0) {
+      throw new QuiverException(
+          QuiverErrorCode.INVALID_ACTION,
+          "Action %s needs a JSON body {\"namespace\": ..., \"table\": ...}",
+          action.getType());
+    }
+    JsonNode node = jsonBody(action);
+    if (!node.path("namespace").isTextual() || !node.path("table").isTextual()) {
       throw new QuiverException(
           QuiverErrorCode.INVALID_ACTION,
           "Action %s needs a JSON body {\"namespace\": ..., \"table\": ...}",

@@ -3,12 +3,16 @@ package dev.quiver.server.flight;
 import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
 import dev.quiver.server.memory.MemoryGovernor;
+import java.sql.SQLNonTransientConnectionException;
+import java.sql.SQLTransientException;
+import java.util.Optional;
 import org.apache.arrow.flight.CallStatus;
 import org.apache.arrow.flight.FlightRuntimeException;
 import org.apache.arrow.flight.FlightStatusCode;
 import org.apache.arrow.memory.OutOfMemoryException;
 import org.apache.iceberg.exceptions.CommitFailedException;
 import org.apache.iceberg.exceptions.NoSuchTableException;
+import org.apache.iceberg.jdbc.UncheckedSQLException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -21,6 +25,9 @@ import org.slf4j.LoggerFactory;
  */
 public final class FlightErrors {
   private static final Logger LOG = LoggerFactory.getLogger(FlightErrors.class);
+
+  /** strerror(ENOSPC), as both the JDK and DuckDB print it. */
+  private static final String NO_SPACE = "No space left on device";
 
   private FlightErrors() {}
 
@@ -55,6 +62,11 @@ public final class FlightErrors {
 
   /** The Flight exception to send for {@code t}, raised while serving {@code call}. */
   public static FlightRuntimeException toFlight(String call, Throwable t) {
+    Optional<QuiverException> storage = storageFailure(call, t);
+    if (storage.isPresent()) {
+      LOG.warn("{}", storage.get().getMessage());
+      return storage.get().toFlight();
+    }
     Throwable cause = unwrap(t);
     if (cause instanceof FlightRuntimeException flight) {
       return flight;
@@ -91,6 +103,53 @@ public final class FlightErrors {
         .withCause(cause)
         .withDescription(call + " failed: " + cause)
         .toRuntimeException();
+  }
+
+  /**
+   * A full disk (ENOSPC, from DuckDB's text or a Java IOException) or a catalog database that is
+   * locked or unreachable, anywhere in {@code t}'s causes, as the error the client should see; such
+   * failures come wrapped in DuckDB, Iceberg and Quiver exceptions alike.
+   */
+  static Optional<QuiverException> storageFailure(String call, Throwable t) {
+    Throwable current = t;
+    for (int depth = 0; current != null && depth < 12; depth++) {
+      String message = current.getMessage();
+      if (message != null && message.contains(NO_SPACE)) {
+        return Optional.of(
+            new QuiverException(
+                QuiverErrorCode.STORAGE_FULL,
+                t,
+                "%s failed: no space left on the data folder's disk; nothing was committed",
+                call));
+      }
+      if (current instanceof UncheckedSQLException && catalogUnreachable(current)) {
+        Throwable sql = current.getCause() == null ? current : current.getCause();
+        return Optional.of(
+            new QuiverException(
+                QuiverErrorCode.CATALOG_UNAVAILABLE,
+                t,
+                "%s failed: the catalog database is locked or unavailable (%s); retry",
+                call,
+                sql.getMessage()));
+      }
+      current = current.getCause();
+    }
+    return Optional.empty();
+  }
+
+  /** A locked (SQLITE_BUSY, SQLITE_LOCKED) or unreachable catalog database, not a bad statement. */
+  private static boolean catalogUnreachable(Throwable catalogError) {
+    Throwable cause = catalogError.getCause();
+    if (cause instanceof SQLTransientException
+        || cause instanceof SQLNonTransientConnectionException) {
+      return true;
+    }
+    String text = String.valueOf(catalogError.getMessage()) + " " + String.valueOf(cause);
+    return text.contains("SQLITE_BUSY")
+        || text.contains("SQLITE_LOCKED")
+        || text.contains("database is locked")
+        || text.contains("SQLITE_CANTOPEN")
+        || text.contains("SQLITE_IOERR");
   }
 
   /** Whether {@code t} means the client went away (no need to log or answer). */

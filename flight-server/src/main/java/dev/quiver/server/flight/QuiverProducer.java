@@ -154,6 +154,14 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
 
   // ---- Flight RPCs: dispatch between tables and Flight SQL ----
 
+  /**
+   * The gRPC interceptor that answers an undecodable incoming Flight message with INVALID_ARGUMENT
+   * and frees it (see {@link MalformedMessageInterceptor}).
+   */
+  public io.grpc.ServerInterceptor malformedMessages() {
+    return new MalformedMessageInterceptor();
+  }
+
   @Override
   @SuppressWarnings("try") // the scope is only made current
   public FlightInfo getFlightInfo(CallContext context, FlightDescriptor descriptor) {
@@ -259,14 +267,55 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
           "limits.max-action-body",
           limits.maxActionBodyBytes());
       if (FLIGHT_SQL_ACTIONS.contains(action.getType())) {
-        super.doAction(context, action, listener);
+        super.doAction(context, action, badBodyIsInvalid(action.getType(), listener));
       } else {
         actions.authorize(action, context.peerIdentity(), access);
         actions.doAction(action, listener);
       }
     } catch (RuntimeException e) {
-      listener.onError(FlightErrors.toFlight("DoAction " + action.getType(), e));
+      listener.onError(
+          FlightErrors.toFlight("DoAction " + action.getType(), badBody(action.getType(), e)));
     }
+  }
+
+  /**
+   * Flight SQL's own actions decode their bodies in Arrow's code, which reports a body that is not
+   * the protobuf it expects as INTERNAL ("Could not unpack FlightInfo") or throws
+   * UnsupportedOperationException; both are the client's error (found by FuzzIT).
+   */
+  private static StreamListener<Result> badBodyIsInvalid(
+      String type, StreamListener<Result> listener) {
+    return new StreamListener<>() {
+      @Override
+      public void onNext(Result val) {
+        listener.onNext(val);
+      }
+
+      @Override
+      public void onError(Throwable t) {
+        listener.onError(FlightErrors.toFlight("DoAction " + type, badBody(type, t)));
+      }
+
+      @Override
+      public void onCompleted() {
+        listener.onCompleted();
+      }
+    };
+  }
+
+  private static Throwable badBody(String type, Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof com.google.protobuf.InvalidProtocolBufferException
+          || c instanceof UnsupportedOperationException) {
+        return new QuiverException(
+            QuiverErrorCode.INVALID_ACTION,
+            t,
+            "The body of action %s is not a valid Flight SQL request: %s",
+            type,
+            c.getMessage());
+      }
+    }
+    return t;
   }
 
   @Override

@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 import org.apache.arrow.c.ArrowArrayStream;
 import org.apache.arrow.c.Data;
@@ -78,6 +79,7 @@ public final class DuckDbParquetWriter implements AutoCloseable {
 
   private final DuckDBConnection database;
   private final long memoryLimitBytes;
+  private final UnaryOperator<Path> fileTarget;
   private final AtomicLong streams = new AtomicLong();
   private volatile boolean closed;
 
@@ -88,7 +90,16 @@ public final class DuckDbParquetWriter implements AutoCloseable {
    * @param tempDirectory where DuckDB may spill
    */
   public DuckDbParquetWriter(long memoryLimitBytes, Path tempDirectory) {
+    this(memoryLimitBytes, tempDirectory, UnaryOperator.identity());
+  }
+
+  /**
+   * For fault injection in tests: {@code fileTarget} maps each data file's path to where DuckDB
+   * really writes it (say {@code /dev/full}, to see a full disk).
+   */
+  DuckDbParquetWriter(long memoryLimitBytes, Path tempDirectory, UnaryOperator<Path> fileTarget) {
     requireNonNull(tempDirectory, "tempDirectory is null");
+    this.fileTarget = requireNonNull(fileTarget, "fileTarget is null");
     if (memoryLimitBytes < 1) {
       throw new IllegalArgumentException(
           "memoryLimitBytes must be positive, got " + memoryLimitBytes);
@@ -162,7 +173,7 @@ public final class DuckDbParquetWriter implements AutoCloseable {
       for (int index = 0; ; index++) {
         long budget = segmentBudget(options.targetFileBytes(), arrowBytes, fileBytes);
         WriteAdapter segment = new WriteAdapter(allocator, source, tableArrowSchema, budget);
-        Path file = target.resolve(FILE_PREFIX + index + ".parquet");
+        Path file = fileTarget.apply(target.resolve(FILE_PREFIX + index + ".parquet"));
         String view = "quiver_put_" + streams.incrementAndGet();
         String sql = copySql(tableArrowSchema, icebergSchema, file, options, view);
         WrittenFile written = run(segment, allocator, tableArrowSchema, icebergSchema, view, sql);

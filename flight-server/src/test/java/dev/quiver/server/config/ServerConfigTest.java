@@ -24,6 +24,7 @@ class ServerConfigTest {
     assertThat(config.compressionLevel()).isZero();
     assertThat(config.rowGroupRows()).isEqualTo(1_048_576);
     assertThat(config.targetFileBytes()).isEqualTo(512L << 20);
+    assertThat(config.catalogBusyTimeout()).isEqualTo(Duration.ofSeconds(30));
     assertThat(config.endpointTargetBytes()).isEqualTo(256L << 20);
     assertThat(config.maxEndpoints()).isEqualTo(16);
     assertThat(config.stallTimeout()).isEqualTo(Duration.ofMinutes(5));
@@ -103,6 +104,7 @@ class ServerConfigTest {
             Map.entry("storage.compression-level", "3"),
             Map.entry("storage.row-group-rows", "1000"),
             Map.entry("storage.target-file-size", "8MB"),
+            Map.entry("storage.catalog-busy-timeout", "2s"),
             Map.entry("scan.batch-rows", "1024"),
             Map.entry("scan.min-batch-rows", "256"),
             Map.entry("memory.high-pressure", "0.5"),
@@ -141,6 +143,7 @@ class ServerConfigTest {
                 3,
                 1000,
                 8L << 20,
+                Duration.ofSeconds(2),
                 64L << 20,
                 4,
                 Duration.ofSeconds(30),
