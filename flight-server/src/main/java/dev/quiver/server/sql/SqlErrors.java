@@ -13,6 +13,30 @@ final class SqlErrors {
 
   private SqlErrors() {}
 
+  /**
+   * The Quiver error for a batch DuckDB could not produce because it ran out of {@code
+   * sql.memory-limit}, or null when {@code e} is something else. DuckDB reports it while streaming
+   * only as the text of the C stream's error (a CDataJniException inside an IOException).
+   */
+  static QuiverException outOfMemoryWhileStreaming(Exception e) {
+    String message = String.valueOf(e.getMessage());
+    int at = message.indexOf("Out of Memory Error");
+    if (at < 0) {
+      return null;
+    }
+    int end = message.indexOf('\n', at);
+    return outOfMemory(e, message.substring(at, end < 0 ? message.length() : end).strip());
+  }
+
+  private static QuiverException outOfMemory(Exception e, String message) {
+    return new QuiverException(
+        QuiverErrorCode.QUERY_MEMORY_EXCEEDED,
+        e,
+        "The SQL query needs more memory than sql.memory-limit allows (DuckDB's memory is shared"
+            + " by every running query and DoGet scan): %s",
+        message);
+  }
+
   /** The Quiver error for a failed statement; {@code cancelled} when Quiver interrupted it. */
   static QuiverException from(SQLException e, boolean cancelled) {
     String message = e.getMessage() == null ? e.toString() : e.getMessage().strip();
@@ -29,11 +53,7 @@ final class SqlErrors {
           message);
     }
     if (message.startsWith("Out of Memory Error")) {
-      return new QuiverException(
-          QuiverErrorCode.QUERY_MEMORY_EXCEEDED,
-          e,
-          "The SQL query needs more memory than sql.memory-limit allows: %s",
-          message);
+      return outOfMemory(e, message);
     }
     if (message.startsWith("Permission Error")) {
       return new QuiverException(QuiverErrorCode.PERMISSION_DENIED, e, "%s", message);

@@ -124,6 +124,10 @@ public final class SqlQuery implements AutoCloseable {
       if (cancelled) {
         throw new QuiverException(QuiverErrorCode.CANCELLED, e, "The SQL query was cancelled");
       }
+      QuiverException outOfMemory = SqlErrors.outOfMemoryWhileStreaming(e);
+      if (outOfMemory != null) {
+        throw outOfMemory;
+      }
       throw e;
     }
     // DuckDB ends a stream it was told to interrupt as if it were complete.
