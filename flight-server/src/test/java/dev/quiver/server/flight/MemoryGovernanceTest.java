@@ -197,7 +197,7 @@ class MemoryGovernanceTest {
   @Test
   void callsThatCannotBeAdmittedWaitOrAreRefusedAndTheWaiterRunsWhenMemoryIsBack(
       BufferAllocator allocator) throws Exception {
-    // Room for one call's reservation: the first read holds it, the second waits, the third
+    // Room for one call's reservation: a put holds it, the second call waits, the third
     // finds the queue full. A small transport reserve leaves the put room above the server margin.
     // memory.total 128MB leaves Arrow 96MB after the two DuckDBs' 16MB.
     start(
@@ -208,12 +208,23 @@ class MemoryGovernanceTest {
             "memory.admission-queue", "1",
             "memory.admission-timeout", "5m",
             "scan.batch-rows", "1024"));
-    try (FlightClient client = FlightClient.builder(allocator, server.location()).build()) {
+    try (FlightClient client = FlightClient.builder(allocator, server.location()).build();
+        VectorSchemaRoot one =
+            VectorSchemaRoot.create(
+                new Schema(List.of(Field.nullable("id", new ArrowType.Int(64, true)))),
+                allocator)) {
       putWide(client, allocator);
       Ticket ticket = ticket(client, "id");
-      FlightStream first =
-          client.getStream(client.getInfo(wide()).getEndpoints().get(0).getTicket());
-      assertThat(first.next()).isTrue();
+      // The first call holds its reservation for as long as its client keeps the put open: a
+      // read could finish server-side on its own once gRPC's flow-control window has grown.
+      SyncPutListener holderResult = new SyncPutListener();
+      FlightClient.ClientStreamListener holder =
+          client.startPut(FlightDescriptor.path("ns", "holder"), one, holderResult);
+      one.allocateNew();
+      ((BigIntVector) one.getVector("id")).setSafe(0, 1);
+      one.setRowCount(1);
+      holder.putNext();
+      awaitCondition(() -> server.memory().report().calls().size() == 1, "the put to hold memory");
       CompletableFuture<Long> second =
           CompletableFuture.supplyAsync(() -> countRows(client, ticket));
       awaitCondition(() -> server.memory().queued() == 1, "the second read to queue");
@@ -232,9 +243,10 @@ class MemoryGovernanceTest {
                   + " memory.call-reservation); the admission queue is full"
                   + " (memory.admission-queue = 1)");
 
-      first.cancel("The test lets the next call in", null);
+      holder.completed(); // lets the next call in
+      holder.getResult();
+      holderResult.read().close();
       assertThat(second.get(30, TimeUnit.SECONDS)).isEqualTo(ROWS);
-      first.close();
       awaitGovernorEmpty();
       JsonNode report = memoryReport(client);
       assertThat(report.path("admission").path("waits").asLong()).isEqualTo(1);
