@@ -199,10 +199,13 @@ class MemoryGovernanceTest {
       BufferAllocator allocator) throws Exception {
     // Room for one call's reservation: a put holds it, the second call waits, the third
     // finds the queue full. A small transport reserve leaves the put room above the server margin.
-    // memory.total 128MB leaves Arrow 96MB after the two DuckDBs' 16MB.
+    // memory.total 160MB leaves Arrow 96MB after the writer's 48MB and SQL's 16MB (the writer's
+    // 16MB default share of a smaller total was tight enough for a put to fail now and then).
     start(
         Map.of(
-            "memory.total", "128MB",
+            "memory.total", "160MB",
+            "duckdb.memory-limit", "48MB",
+            "sql.memory-limit", "16MB",
             "memory.transport-reserve", "8MB",
             "memory.call-reservation", "64MB",
             "memory.admission-queue", "1",
@@ -229,7 +232,8 @@ class MemoryGovernanceTest {
           CompletableFuture.supplyAsync(() -> countRows(client, ticket));
       awaitCondition(() -> server.memory().queued() == 1, "the second read to queue");
 
-      assertThatThrownBy(() -> countRows(client, ticket))
+      assertThatThrownBy(
+              () -> countRows(client, ticket), "a third read while %s", server.memory().report())
           .isInstanceOfSatisfying(
               FlightRuntimeException.class,
               e -> {
@@ -244,7 +248,7 @@ class MemoryGovernanceTest {
                   + " (memory.admission-queue = 1)");
 
       holder.completed(); // lets the next call in
-      holder.getResult();
+      holder.getResult(); // throws if the put failed: it must have held its memory throughout
       holderResult.read().close();
       assertThat(second.get(30, TimeUnit.SECONDS)).isEqualTo(ROWS);
       awaitGovernorEmpty();
