@@ -130,7 +130,8 @@ public final class QuiverServer implements AutoCloseable {
           SqlEngine.open(
               store,
               new SqlEngine.Settings(
-                  config.sqlMemoryLimit(), config.sqlThreads(), sqlSpill, dataDir));
+                  config.sqlMemoryLimit(), config.sqlThreads(), sqlSpill, dataDir),
+              memory.newImportAllocator("SQL"));
       opened.add(0, sql);
       ExecutorService streams = Executors.newCachedThreadPool(daemonThreads("quiver-stream"));
       opened.add(0, streams::shutdownNow);

@@ -9,12 +9,14 @@ import dev.quiver.client.QuiverActions;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import org.apache.arrow.flight.Action;
 import org.apache.arrow.flight.FlightClient;
 import org.apache.arrow.flight.FlightDescriptor;
@@ -207,6 +209,22 @@ final class FlightTables {
     ((BigIntVector) root.getVector("id")).setSafe(0, 1);
     ((IntVector) root.getVector("name")).setSafe(0, 7);
     root.setRowCount(1);
+  }
+
+  /**
+   * The server's memory report once no call holds Arrow memory or is open, or the last report at
+   * {@code timeout}: callers assert on what it shows.
+   */
+  static JsonNode awaitIdle(FlightClient client, Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (true) {
+      JsonNode report = action(client, QuiverActions.MEMORY_REPORT, Map.of());
+      boolean idle = report.get("allocated").asLong() == 0 && report.get("calls").isEmpty();
+      if (idle || System.nanoTime() > deadline) {
+        return report;
+      }
+      TimeUnit.MILLISECONDS.sleep(50); // poll interval; the deadline bounds the wait
+    }
   }
 
   /** Runs a DoAction with a JSON body and returns its single JSON result. */

@@ -24,6 +24,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.Channels;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -152,7 +153,11 @@ class FuzzIT {
       System.out.printf(
           "FuzzIT: %d inputs tried, seed %d, outcomes %s, broke %d: %s%n",
           INPUTS, SEED, outcomes, broke.size(), broke);
-      awaitNoArrowMemory(client);
+      JsonNode idle = FlightTables.awaitIdle(client, Duration.ofSeconds(30));
+      assertThat(idle.get("allocated").asLong())
+          .as("Arrow memory left allocated after the fuzz run: %s", idle)
+          .isZero();
+      assertThat(idle.get("calls")).as("calls left open after the fuzz run").isEmpty();
       assertThat(broke)
           .as("calls that hung or answered INTERNAL/UNKNOWN (seed %d)", SEED)
           .isEmpty();
@@ -534,21 +539,5 @@ class FuzzIT {
     } catch (TimeoutException e) {
       throw new IllegalStateException("DoPut did not end within its deadline");
     }
-  }
-
-  private static void awaitNoArrowMemory(FlightClient client) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    com.fasterxml.jackson.databind.JsonNode report;
-    do {
-      report = FlightTables.action(client, QuiverActions.MEMORY_REPORT, Map.of());
-      if (report.get("allocated").asLong() == 0 && report.get("calls").isEmpty()) {
-        return;
-      }
-      Thread.sleep(50);
-    } while (System.nanoTime() < deadline);
-    assertThat(report.get("allocated").asLong())
-        .as("Arrow memory left allocated after the fuzz run: %s", report)
-        .isZero();
-    assertThat(report.get("calls")).as("calls left open after the fuzz run").isEmpty();
   }
 }

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.quiver.client.QuiverActions;
 import dev.quiver.testing.ArrowAllocatorExtension;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
@@ -14,7 +13,6 @@ import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -130,7 +128,10 @@ class MemoryBoundIT {
     System.out.printf(
         "MemoryBoundIT: %d of %d scans completed beside the puts%n", completedScans, SCANS);
 
-    JsonNode report = awaitIdle();
+    JsonNode report;
+    try (FlightClient client = FlightClient.builder(allocator, server.location()).build()) {
+      report = FlightTables.awaitIdle(client, SETTLE_TIMEOUT);
+    }
     assertThat(report.get("allocated").asLong()).as("allocated once idle; %s", report).isZero();
     // The root's peak counts a batch twice for the instant DoPut moves it from the transport to
     // its call allocator (Arrow charges the target before the source lets go): one frame per put.
@@ -339,21 +340,6 @@ class MemoryBoundIT {
       sum += value(c, row);
     }
     return BigInteger.valueOf(sum);
-  }
-
-  /** The memory report once no call holds memory any more (calls may still be closing). */
-  private static JsonNode awaitIdle() throws Exception {
-    long deadline = System.nanoTime() + SETTLE_TIMEOUT.toNanos();
-    try (RootAllocator allocator = new RootAllocator();
-        FlightClient client = FlightClient.builder(allocator, server.location()).build()) {
-      while (true) {
-        JsonNode report = FlightTables.action(client, QuiverActions.MEMORY_REPORT, Map.of());
-        if (report.get("allocated").asLong() == 0 || System.nanoTime() > deadline) {
-          return report;
-        }
-        TimeUnit.MILLISECONDS.sleep(100); // poll interval; the deadline bounds the wait
-      }
-    }
   }
 
   private static Field column(String name) {

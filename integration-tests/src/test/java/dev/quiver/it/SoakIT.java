@@ -3,7 +3,6 @@ package dev.quiver.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.quiver.client.QuiverActions;
 import dev.quiver.testing.ArrowAllocatorExtension;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -96,7 +95,10 @@ class SoakIT {
         pool.shutdownNow();
       }
       assertThat(server.isAlive()).isTrue();
-      JsonNode memory = awaitNoArrowMemory(client);
+      JsonNode memory = FlightTables.awaitIdle(client, Duration.ofSeconds(30));
+      assertThat(memory.get("allocated").asLong())
+          .as("Arrow memory after the soak: %s", memory)
+          .isZero();
       FlightSqlClient sql = new FlightSqlClient(client);
       for (int t = 0; t < TABLES; t++) {
         List<Long> actual = checksums(sql, "soak.t" + t);
@@ -199,22 +201,6 @@ class SoakIT {
       }
       return values;
     }
-  }
-
-  private static JsonNode awaitNoArrowMemory(FlightClient client) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    JsonNode report;
-    do {
-      report = FlightTables.action(client, QuiverActions.MEMORY_REPORT, Map.of());
-      if (report.get("allocated").asLong() == 0 && report.get("calls").isEmpty()) {
-        return report;
-      }
-      Thread.sleep(50);
-    } while (System.nanoTime() < deadline);
-    assertThat(report.get("allocated").asLong())
-        .as("Arrow memory after the soak: %s", report)
-        .isZero();
-    return report;
   }
 
   private static long rssKb(long pid) {

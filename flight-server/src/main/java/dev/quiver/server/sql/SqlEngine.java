@@ -20,7 +20,6 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.memory.RootAllocator;
 import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
@@ -60,9 +59,9 @@ public final class SqlEngine implements AutoCloseable {
 
   private final DuckDBConnection database;
   private final DuckDBConnection views;
-  // Where queries import DuckDB's batches before copying them into the call's allocator: not under
-  // the governor's root, so an import can never be refused halfway (see SqlQuery.execute).
-  private final BufferAllocator imports = new RootAllocator();
+  // Where queries import DuckDB's batches before copying them into the call's allocator: outside
+  // the memory budget, so an import can never be refused halfway (see SqlQuery.execute).
+  private final BufferAllocator imports;
   private final TableBinder binder;
 
   /**
@@ -137,14 +136,25 @@ public final class SqlEngine implements AutoCloseable {
     }
   }
 
-  private SqlEngine(DuckDBConnection database, DuckDBConnection views, TableBinder binder) {
+  private SqlEngine(
+      DuckDBConnection database,
+      DuckDBConnection views,
+      TableBinder binder,
+      BufferAllocator imports) {
+    this.imports = imports;
     this.database = database;
     this.views = views;
     this.binder = binder;
   }
 
-  /** Starts DuckDB for {@code store}'s tables; the caller closes the engine before the store. */
-  public static SqlEngine open(IcebergTableStore store, Settings settings) {
+  /**
+   * Starts DuckDB for {@code store}'s tables; the caller closes the engine before the store.
+   * Queries import DuckDB's batches under {@code imports}, an allocator without a limit (the
+   * server's is {@link dev.quiver.server.memory.MemoryGovernor#newImportAllocator}), which the
+   * engine owns from here and closes.
+   */
+  public static SqlEngine open(
+      IcebergTableStore store, Settings settings, BufferAllocator imports) {
     Properties properties = new Properties();
     // Without it DuckDB's JDBC driver materialises whole results before the first row.
     properties.setProperty("jdbc_stream_results", "true");
@@ -172,9 +182,10 @@ public final class SqlEngine implements AutoCloseable {
         statement.execute("SET GLOBAL enable_external_access = false");
       }
       DuckDBConnection views = database.duplicate();
-      return new SqlEngine(database, views, new TableBinder(store, views));
+      return new SqlEngine(database, views, new TableBinder(store, views), imports);
     } catch (SQLException e) {
       closeQuietly(database);
+      closeQuietly(imports);
       throw new QuiverException(
           QuiverErrorCode.INTERNAL, e, "Cannot start DuckDB for SQL: %s", e.getMessage());
     }

@@ -75,9 +75,9 @@ public final class SqlQuery implements AutoCloseable {
    * Runs the query; its batches of up to {@code batchRows} rows end up in {@code allocator}, which
    * must outlive this query.
    *
-   * <p>Each batch is imported from DuckDB into an allocator of the engine's own root, which never
-   * refuses, copied into {@code allocator} at once and the import released. Arrow Java 18.3's C
-   * Data import leaks when an allocator refuses it halfway through a batch (the imported array's
+   * <p>Each batch is imported from DuckDB into a child of the engine's import allocator, which
+   * never refuses, copied into {@code allocator} at once and the import released. Arrow Java 18.3's
+   * C Data import leaks when an allocator refuses it halfway through a batch (the imported array's
    * 128-byte struct and DuckDB's batch are never released); the copy is an ordinary allocation,
    * which a limit refuses cleanly. Callers check their limits on {@code allocator} after each
    * batch.

@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
+import org.apache.arrow.memory.RootAllocator;
 
 /** A SQL engine over an empty store in a temporary folder, for scans of files written by tests. */
 final class TestSqlEngine implements AutoCloseable {
@@ -17,7 +18,11 @@ final class TestSqlEngine implements AutoCloseable {
     Path spill = Files.createDirectories(dataDir.resolve("tmp"));
     writer = new DuckDbParquetWriter(256L * 1024 * 1024, spill);
     store = IcebergTableStore.open(dataDir.resolve("store"), writer, ParquetWriteOptions.DEFAULTS);
-    engine = SqlEngine.open(store, new SqlEngine.Settings(256L * 1024 * 1024, 2, spill, dataDir));
+    engine =
+        SqlEngine.open(
+            store,
+            new SqlEngine.Settings(256L * 1024 * 1024, 2, spill, dataDir),
+            new RootAllocator());
   }
 
   SqlEngine engine() {
