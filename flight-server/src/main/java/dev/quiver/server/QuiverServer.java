@@ -130,7 +130,13 @@ public final class QuiverServer implements AutoCloseable {
           SqlEngine.open(
               store,
               new SqlEngine.Settings(
-                  config.sqlMemoryLimit(), config.sqlThreads(), sqlSpill, dataDir),
+                  config.sqlMemoryLimit(),
+                  config.sqlThreads(),
+                  config.sqlMaxConcurrentQueries(),
+                  config.admissionQueue(),
+                  config.admissionTimeout(),
+                  sqlSpill,
+                  dataDir),
               memory.newImportAllocator("SQL"));
       opened.add(0, sql);
       ExecutorService streams = Executors.newCachedThreadPool(daemonThreads("quiver-stream"));
@@ -192,6 +198,11 @@ public final class QuiverServer implements AutoCloseable {
   /** The server's memory governor, for diagnostics and tests that check calls release memory. */
   public MemoryGovernor memory() {
     return memory;
+  }
+
+  /** The server's SQL engine, for diagnostics and tests that hold or watch its queries. */
+  public SqlEngine sql() {
+    return sql;
   }
 
   /** The port of the telemetry endpoint (metrics, status page), or empty when it is off. */

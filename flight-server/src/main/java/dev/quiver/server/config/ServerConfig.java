@@ -46,6 +46,7 @@ import java.util.TreeSet;
  * @param sqlMemoryLimit part of memory.total the SQL engine's DuckDB (SQL and DoGet scans) may use
  *     before spilling
  * @param sqlThreads the SQL engine's DuckDB worker threads; 0 for one per core
+ * @param sqlMaxConcurrentQueries the most SQL queries and DoGet scans DuckDB runs at once
  * @param telemetry the {@code telemetry.*} settings
  * @param security the {@code security.*} settings: authentication, TLS
  * @param limits the {@code limits.*} settings: bounds on what clients send
@@ -74,6 +75,7 @@ public record ServerConfig(
     long duckdbMemoryLimit,
     long sqlMemoryLimit,
     int sqlThreads,
+    int sqlMaxConcurrentQueries,
     TelemetrySettings telemetry,
     SecuritySettings security,
     LimitSettings limits) {
@@ -183,6 +185,16 @@ public record ServerConfig(
   public static final ConfigKey SQL_THREADS =
       new ConfigKey(
           "sql.threads", "0", "Worker threads SQL queries (DuckDB) share; 0 is one per core.");
+  public static final ConfigKey SQL_MAX_CONCURRENT_QUERIES =
+      new ConfigKey(
+          "sql.max-concurrent-queries",
+          "auto",
+          "SQL queries and DoGet scans DuckDB runs at once; the rest wait for a turn as"
+              + " memory.admission-queue and memory.admission-timeout allow. auto gives each 16MB"
+              + " of sql.memory-limit (at least one).");
+
+  /** The sql.memory-limit each running query gets when sql.max-concurrent-queries is auto. */
+  static final long SQL_QUERY_MEMORY = 16L * 1024 * 1024;
 
   public static final ConfigKey TELEMETRY_ENABLED =
       new ConfigKey(
@@ -269,6 +281,7 @@ public record ServerConfig(
           DUCKDB_MEMORY_LIMIT,
           SQL_MEMORY_LIMIT,
           SQL_THREADS,
+          SQL_MAX_CONCURRENT_QUERIES,
           TELEMETRY_ENABLED,
           TELEMETRY_HOST,
           TELEMETRY_PROMETHEUS_PORT,
@@ -337,6 +350,10 @@ public record ServerConfig(
             + arrow
             + " = memory.total - duckdb.memory-limit - sql.memory-limit)");
     check(sqlThreads >= 0 && sqlThreads <= 1024, SQL_THREADS, sqlThreads);
+    check(
+        sqlMaxConcurrentQueries >= 1 && sqlMaxConcurrentQueries <= 1024,
+        SQL_MAX_CONCURRENT_QUERIES,
+        sqlMaxConcurrentQueries);
     requireNonNull(telemetry, "telemetry is null");
     requireNonNull(security, "security is null");
     requireNonNull(limits, "limits is null");
@@ -439,6 +456,9 @@ public record ServerConfig(
         duckdb,
         sql,
         integer(v, SQL_THREADS),
+        v.get(SQL_MAX_CONCURRENT_QUERIES.name()).equalsIgnoreCase("auto")
+            ? (int) Math.max(1, Math.min(1024, sql / SQL_QUERY_MEMORY))
+            : integer(v, SQL_MAX_CONCURRENT_QUERIES),
         telemetry(v),
         security(v),
         limits(v));

@@ -14,6 +14,7 @@ import dev.quiver.server.memory.MemoryReport;
 import dev.quiver.server.memory.ScanBatchSizer;
 import dev.quiver.server.security.AccessControl;
 import dev.quiver.server.security.Right;
+import dev.quiver.server.sql.SqlAdmission;
 import dev.quiver.server.sql.SqlEngine;
 import dev.quiver.server.table.IcebergTableStore;
 import dev.quiver.server.table.OrphanReport;
@@ -196,6 +197,13 @@ final class ActionHandler {
     admission.put("queued", report.queued());
     admission.put("waits", report.waits());
     admission.put("refused", report.refused());
+    SqlAdmission.Status queries = sql.admission();
+    ObjectNode sqlQueries = result.putObject("sql_queries");
+    sqlQueries.put("sql.max-concurrent-queries", queries.slots());
+    sqlQueries.put("running", queries.running());
+    sqlQueries.put("queued", queries.queued());
+    sqlQueries.put("waits", queries.waits());
+    sqlQueries.put("refused", queries.refused());
     ArrayNode calls = result.putArray("calls");
     for (MemoryReport.CallUsage call : report.calls()) {
       calls

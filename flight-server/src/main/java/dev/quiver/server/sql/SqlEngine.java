@@ -14,6 +14,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSetMetaData;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -63,23 +64,40 @@ public final class SqlEngine implements AutoCloseable {
   // the memory budget, so an import can never be refused halfway (see SqlQuery.execute).
   private final BufferAllocator imports;
   private final TableBinder binder;
+  private final SqlAdmission admission;
 
   /**
    * How DuckDB may use the machine.
    *
    * @param memoryLimitBytes DuckDB's memory_limit, past which it spills
    * @param threads DuckDB worker threads; 0 for one per core
+   * @param maxConcurrentQueries the most queries that run at once ({@link SqlAdmission})
+   * @param admissionQueue the most queries that wait for their turn
+   * @param admissionTimeout the longest a query waits for its turn
    * @param tempDirectory where DuckDB spills
    * @param dataDirectory the only folder SQL may read files from (the tables' files)
    */
   public record Settings(
-      long memoryLimitBytes, int threads, Path tempDirectory, Path dataDirectory) {
+      long memoryLimitBytes,
+      int threads,
+      int maxConcurrentQueries,
+      int admissionQueue,
+      Duration admissionTimeout,
+      Path tempDirectory,
+      Path dataDirectory) {
     public Settings {
+      requireNonNull(admissionTimeout, "admissionTimeout is null");
       requireNonNull(tempDirectory, "tempDirectory is null");
       requireNonNull(dataDirectory, "dataDirectory is null");
-      if (memoryLimitBytes < 1 || threads < 0) {
+      if (memoryLimitBytes < 1
+          || threads < 0
+          || maxConcurrentQueries < 1
+          || admissionQueue < 0
+          || admissionTimeout.isNegative()) {
         throw new IllegalArgumentException(
-            "Invalid SQL settings: memory " + memoryLimitBytes + ", threads " + threads);
+            String.format(
+                "Invalid SQL settings: memory %d, threads %d, queries %d, queue %d, timeout %s",
+                memoryLimitBytes, threads, maxConcurrentQueries, admissionQueue, admissionTimeout));
       }
     }
   }
@@ -140,8 +158,10 @@ public final class SqlEngine implements AutoCloseable {
       DuckDBConnection database,
       DuckDBConnection views,
       TableBinder binder,
-      BufferAllocator imports) {
+      BufferAllocator imports,
+      SqlAdmission admission) {
     this.imports = imports;
+    this.admission = admission;
     this.database = database;
     this.views = views;
     this.binder = binder;
@@ -182,7 +202,13 @@ public final class SqlEngine implements AutoCloseable {
         statement.execute("SET GLOBAL enable_external_access = false");
       }
       DuckDBConnection views = database.duplicate();
-      return new SqlEngine(database, views, new TableBinder(store, views), imports);
+      SqlAdmission admission =
+          new SqlAdmission(
+              new SqlAdmission.Settings(
+                  settings.maxConcurrentQueries(),
+                  settings.admissionQueue(),
+                  settings.admissionTimeout()));
+      return new SqlEngine(database, views, new TableBinder(store, views), imports, admission);
     } catch (SQLException e) {
       closeQuietly(database);
       closeQuietly(imports);
@@ -271,7 +297,7 @@ public final class SqlEngine implements AutoCloseable {
       tables.putAll(binder.bind(connection, sql, schema));
       statement = connection.prepareStatement(sql);
       bind(statement, parameters);
-      return new SqlQuery(connection, sql, parameters, statement, tables, imports);
+      return new SqlQuery(connection, sql, parameters, statement, tables, imports, admission);
     } catch (SQLException | RuntimeException e) {
       closeQuietly(statement);
       closeQuietly(connection);
@@ -293,7 +319,7 @@ public final class SqlEngine implements AutoCloseable {
     try {
       statement = connection.prepareStatement(sql);
       bind(statement, parameters);
-      return new SqlQuery(connection, sql, parameters, statement, Map.of(), imports);
+      return new SqlQuery(connection, sql, parameters, statement, Map.of(), imports, admission);
     } catch (SQLException e) {
       closeQuietly(statement);
       closeQuietly(connection);
@@ -325,6 +351,10 @@ public final class SqlEngine implements AutoCloseable {
       return connection;
     } catch (SQLException e) {
       closeQuietly(connection);
+      QuiverException outOfMemory = SqlErrors.outOfMemoryIn(e);
+      if (outOfMemory != null) {
+        throw outOfMemory;
+      }
       throw new QuiverException(
           QuiverErrorCode.INTERNAL, e, "Cannot open a DuckDB connection: %s", e.getMessage());
     }
@@ -386,6 +416,11 @@ public final class SqlEngine implements AutoCloseable {
    */
   public long importedBytes() {
     return imports.getAllocatedMemory();
+  }
+
+  /** How many queries run and wait now ({@link SqlAdmission}). */
+  public SqlAdmission.Status admission() {
+    return admission.status();
   }
 
   /** Closes DuckDB; queries still running fail. A second call does nothing. */

@@ -14,11 +14,12 @@ final class SqlErrors {
   private SqlErrors() {}
 
   /**
-   * The Quiver error for a batch DuckDB could not produce because it ran out of {@code
-   * sql.memory-limit}, or null when {@code e} is something else. DuckDB reports it while streaming
-   * only as the text of the C stream's error (a CDataJniException inside an IOException).
+   * The Quiver error for DuckDB running out of {@code sql.memory-limit}, or null when {@code e} is
+   * something else. DuckDB reports it anywhere in its message: while streaming, as the text of the
+   * C stream's error (a CDataJniException inside an IOException); opening a connection, inside "IO
+   * Error: ...".
    */
-  static QuiverException outOfMemoryWhileStreaming(Exception e) {
+  static QuiverException outOfMemoryIn(Exception e) {
     String message = String.valueOf(e.getMessage());
     int at = message.indexOf("Out of Memory Error");
     if (at < 0) {

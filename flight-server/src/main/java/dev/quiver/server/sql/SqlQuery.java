@@ -42,6 +42,8 @@ public final class SqlQuery implements AutoCloseable {
   private VectorSchemaRoot exported;
   private final BufferAllocator importRoot;
   private BufferAllocator imports;
+  private final SqlAdmission admission;
+  private volatile Runnable release = () -> {};
 
   SqlQuery(
       DuckDBConnection connection,
@@ -49,8 +51,10 @@ public final class SqlQuery implements AutoCloseable {
       List<Object> parameters,
       PreparedStatement statement,
       Map<TableId, QuiverTable> tables,
-      BufferAllocator importRoot) {
+      BufferAllocator importRoot,
+      SqlAdmission admission) {
     this.connection = connection;
+    this.admission = admission;
     this.importRoot = importRoot;
     this.sql = sql;
     // Not List.copyOf: SQL NULL is a fine parameter.
@@ -81,9 +85,14 @@ public final class SqlQuery implements AutoCloseable {
    * 128-byte struct and DuckDB's batch are never released); the copy is an ordinary allocation,
    * which a limit refuses cleanly. Callers check their limits on {@code allocator} after each
    * batch.
+   *
+   * <p>First waits for its turn to run ({@link SqlAdmission}), which it keeps until closed.
+   *
+   * @throws QuiverException SERVER_MEMORY_EXHAUSTED when the SQL engine is too busy to admit it
    */
   public void execute(BufferAllocator allocator, int batchRows) {
     checkNotCancelled();
+    release = admission.admit(allocator.getName(), () -> cancelled);
     try {
       result = executeQuery();
       checkNotCancelled();
@@ -124,7 +133,7 @@ public final class SqlQuery implements AutoCloseable {
       if (cancelled) {
         throw new QuiverException(QuiverErrorCode.CANCELLED, e, "The SQL query was cancelled");
       }
-      QuiverException outOfMemory = SqlErrors.outOfMemoryWhileStreaming(e);
+      QuiverException outOfMemory = SqlErrors.outOfMemoryIn(e);
       if (outOfMemory != null) {
         throw outOfMemory;
       }
@@ -161,6 +170,7 @@ public final class SqlQuery implements AutoCloseable {
   /** Stops the query; harmless after it ended or when called twice. */
   public void cancel() {
     cancelled = true;
+    admission.wake();
     try {
       statement.cancel();
     } catch (SQLException e) {
@@ -180,6 +190,7 @@ public final class SqlQuery implements AutoCloseable {
 
   @Override
   public void close() throws Exception {
-    AutoCloseables.close(reader, conformer, result, statement, connection, imports);
+    // The slot goes back last, once DuckDB has freed the query's buffers.
+    AutoCloseables.close(reader, conformer, result, statement, connection, imports, release::run);
   }
 }

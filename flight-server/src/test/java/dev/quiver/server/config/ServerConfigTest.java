@@ -41,6 +41,7 @@ class ServerConfigTest {
     assertThat(config.sqlMemoryLimit()).isEqualTo(128L << 20);
     assertThat(config.arrowMemory()).isEqualTo(768L << 20);
     assertThat(config.sqlThreads()).isZero();
+    assertThat(config.sqlMaxConcurrentQueries()).as("16MB of sql.memory-limit each").isEqualTo(8);
     assertThat(config.telemetry()).isEqualTo(TelemetrySettings.DEFAULTS);
     assertThat(config.telemetry().enabled()).isTrue();
     assertThat(config.telemetry().host()).isEqualTo("127.0.0.1");
@@ -117,6 +118,7 @@ class ServerConfigTest {
             Map.entry("duckdb.memory-limit", "128MB"),
             Map.entry("sql.memory-limit", "256MB"),
             Map.entry("sql.threads", "3"),
+            Map.entry("sql.max-concurrent-queries", "5"),
             Map.entry("telemetry.enabled", "false"),
             Map.entry("telemetry.host", "0.0.0.0"),
             Map.entry("telemetry.prometheus-port", "9464"),
@@ -159,6 +161,7 @@ class ServerConfigTest {
                 128L << 20,
                 256L << 20,
                 3,
+                5,
                 new TelemetrySettings(
                     false, "0.0.0.0", OptionalInt.of(9464), Duration.ofSeconds(2)),
                 new SecuritySettings(
@@ -235,6 +238,10 @@ class ServerConfigTest {
     assertThatThrownBy(() -> ServerConfig.load(Map.of(), Map.of(), Map.of("sql.threads", "-1")))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageStartingWith("Invalid value '-1' for sql.threads");
+    assertThatThrownBy(
+            () -> ServerConfig.load(Map.of(), Map.of(), Map.of("sql.max-concurrent-queries", "0")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("Invalid value '0' for sql.max-concurrent-queries");
     assertThatThrownBy(
             () -> ServerConfig.load(Map.of(), Map.of(), Map.of("sql.memory-limit", "1MB")))
         .isInstanceOf(IllegalArgumentException.class)

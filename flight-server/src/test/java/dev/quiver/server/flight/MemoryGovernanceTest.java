@@ -12,6 +12,7 @@ import dev.quiver.proto.v1.ScanCommand;
 import dev.quiver.proto.v1.TableRef;
 import dev.quiver.server.QuiverServer;
 import dev.quiver.server.config.ServerConfig;
+import dev.quiver.server.sql.SqlQuery;
 import dev.quiver.testing.ArrowAllocatorExtension;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -255,6 +256,46 @@ class MemoryGovernanceTest {
       JsonNode report = memoryReport(client);
       assertThat(report.path("admission").path("waits").asLong()).isEqualTo(1);
       assertThat(report.path("admission").path("refused").asLong()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void scansBeyondTheSqlEnginesTurnsWaitOrAreRefusedAndTheWaiterRunsWhenATurnIsFree(
+      BufferAllocator allocator) throws Exception {
+    start(
+        Map.of(
+            "sql.max-concurrent-queries", "1",
+            "memory.admission-queue", "1",
+            "memory.admission-timeout", "5m",
+            "scan.batch-rows", "1024"));
+    try (FlightClient client = FlightClient.builder(allocator, server.location()).build()) {
+      putWide(client, allocator);
+      Ticket ticket = ticket(client, "id");
+      CompletableFuture<Long> second;
+      // A query run in-process holds the one turn for as long as the test keeps it open.
+      try (BufferAllocator holderMemory = allocator.newChildAllocator("holder", 0, 1L << 20);
+          SqlQuery holder = server.sql().prepare("SELECT 42 AS answer", "", List.of())) {
+        holder.execute(holderMemory, 1024);
+        second = CompletableFuture.supplyAsync(() -> countRows(client, ticket));
+        awaitCondition(() -> server.sql().admission().queued() == 1, "the first scan to queue");
+
+        assertThatThrownBy(() -> countRows(client, ticket), "a scan while the line is full")
+            .isInstanceOfSatisfying(
+                FlightRuntimeException.class,
+                e -> assertThat(e.status().code()).isEqualTo(FlightStatusCode.RESOURCE_EXHAUSTED))
+            .hasMessageContaining(
+                "DoGet ns.wide: the SQL engine is busy (running 1 of"
+                    + " sql.max-concurrent-queries = 1 queries, which share sql.memory-limit);"
+                    + " the queue is full (memory.admission-queue)");
+        assertThat(second).isNotDone();
+      }
+      assertThat(second.get(30, TimeUnit.SECONDS)).isEqualTo(ROWS);
+      awaitGovernorEmpty();
+      JsonNode queries = memoryReport(client).path("sql_queries");
+      assertThat(queries.path("sql.max-concurrent-queries").asInt()).isEqualTo(1);
+      assertThat(queries.path("running").asInt()).isZero();
+      assertThat(queries.path("waits").asLong()).isEqualTo(1);
+      assertThat(queries.path("refused").asLong()).isEqualTo(1);
     }
   }
 

@@ -17,7 +17,7 @@ class SqlErrorsTest {
                 + " data of size 2.0 MiB (126.7 MiB/128.0 MiB used)\nPossible solutions:\n*"
                 + " Reducing the number of threads}");
 
-    QuiverException error = SqlErrors.outOfMemoryWhileStreaming(streamed);
+    QuiverException error = SqlErrors.outOfMemoryIn(streamed);
 
     assertThat(error.code()).isEqualTo(QuiverErrorCode.QUERY_MEMORY_EXCEEDED);
     assertThat(error.toFlight().status().code().name()).isEqualTo("RESOURCE_EXHAUSTED");
@@ -29,7 +29,23 @@ class SqlErrorsTest {
   }
 
   @Test
+  void duckDbRunningOutOfMemoryOpeningAConnectionIsResourceExhausted() {
+    // What SoakIT's 16 clients once got opening a connection while DuckDB's memory was full.
+    java.sql.SQLException opening =
+        new java.sql.SQLException(
+            "Out of Memory Error: failed to allocate data of size 2.0 KiB (32.3 MiB/32.0 MiB"
+                + " used)\n\nPossible solutions:\n* Reducing the number of threads");
+
+    QuiverException error = SqlErrors.outOfMemoryIn(opening);
+
+    assertThat(error.toFlight().status().code().name()).isEqualTo("RESOURCE_EXHAUSTED");
+    assertThat(error.getMessage())
+        .contains("sql.memory-limit")
+        .endsWith("(32.3 MiB/32.0 MiB used)");
+  }
+
+  @Test
   void otherStreamFailuresAreLeftAlone() {
-    assertThat(SqlErrors.outOfMemoryWhileStreaming(new IOException("connection reset"))).isNull();
+    assertThat(SqlErrors.outOfMemoryIn(new IOException("connection reset"))).isNull();
   }
 }

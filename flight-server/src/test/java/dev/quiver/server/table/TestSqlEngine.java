@@ -4,6 +4,7 @@ import dev.quiver.server.sql.SqlEngine;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.stream.Stream;
 import org.apache.arrow.memory.RootAllocator;
@@ -21,7 +22,8 @@ final class TestSqlEngine implements AutoCloseable {
     engine =
         SqlEngine.open(
             store,
-            new SqlEngine.Settings(256L * 1024 * 1024, 2, spill, dataDir),
+            new SqlEngine.Settings(
+                256L * 1024 * 1024, 2, 4, 16, Duration.ofSeconds(30), spill, dataDir),
             new RootAllocator());
   }
 
