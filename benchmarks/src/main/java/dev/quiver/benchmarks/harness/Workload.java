@@ -4,13 +4,21 @@ import static java.util.Objects.requireNonNull;
 
 import dev.quiver.benchmarks.BenchmarkData;
 import dev.quiver.benchmarks.PutReadiness;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletionService;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorCompletionService;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.arrow.flight.AsyncPutListener;
 import org.apache.arrow.flight.FlightClient.ClientStreamListener;
@@ -40,6 +48,9 @@ import org.apache.arrow.vector.ipc.message.ArrowRecordBatch;
 final class Workload implements AutoCloseable {
   static final int POOL_BATCHES = 16;
 
+  /** How long a failed run waits for its other streams to stop. */
+  static final Duration STOP_TIMEOUT = Duration.ofSeconds(30);
+
   private final BenchOptions options;
   private final BenchClient client;
   private final BufferAllocator allocator;
@@ -47,6 +58,8 @@ final class Workload implements AutoCloseable {
   private final BenchmarkData remainder;
   private final ExecutorService threads;
   private final AtomicLong rowsDone = new AtomicLong();
+  // The DoGet streams open right now, so a failed run can stop the others before it returns.
+  private final Set<FlightStream> open = ConcurrentHashMap.newKeySet();
 
   Workload(BenchOptions options, BenchClient client, BufferAllocator allocator) {
     this.options = requireNonNull(options, "options is null");
@@ -95,19 +108,21 @@ final class Workload implements AutoCloseable {
     rowsDone.set(0);
     List<Counter> counters = new ArrayList<>();
     List<Future<?>> futures = new ArrayList<>();
+    // Streams report as they end, so a failure is seen at once, not after the streams before it.
+    CompletionService<Void> ended = new ExecutorCompletionService<>(threads);
     long start = System.nanoTime();
     for (int s = 0; s < options.streams(); s++) {
       Counter counter = new Counter();
       counters.add(counter);
       List<String> target = putPath(run, s);
-      futures.add(threads.submit(() -> stream(target, counter)));
+      futures.add(ended.submit(() -> stream(target, counter)));
     }
     try {
-      for (Future<?> future : futures) {
-        future.get();
+      for (int i = 0; i < futures.size(); i++) {
+        ended.take().get();
       }
     } catch (ExecutionException e) {
-      futures.forEach(f -> f.cancel(true));
+      stopAll(futures);
       throw e.getCause() instanceof Exception cause ? cause : e;
     }
     double seconds = (System.nanoTime() - start) / 1e9;
@@ -126,6 +141,26 @@ final class Workload implements AutoCloseable {
       throw new IllegalStateException("The run moved no batches: is the table empty?");
     }
     return new RunResult(seconds, rows, bytes, batches, RunResult.Latency.of(all));
+  }
+
+  /**
+   * After one stream failed: cancels the other streams and waits until each has closed what it
+   * read, so that no stream still holds client memory when the caller closes the allocator.
+   */
+  private void stopAll(List<Future<?>> futures) throws InterruptedException {
+    for (FlightStream stream : open) {
+      stream.cancel("Another stream of the run failed", null);
+    }
+    long deadline = System.nanoTime() + STOP_TIMEOUT.toNanos();
+    for (Future<?> future : futures) {
+      try {
+        future.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+      } catch (ExecutionException | CancellationException ended) {
+        // Ended, one way or another: all that matters here is that it ended.
+      } catch (TimeoutException stuck) {
+        future.cancel(true);
+      }
+    }
   }
 
   /** After a put run: drops the tables it wrote, where the server can (untimed). */
@@ -221,6 +256,7 @@ final class Workload implements AutoCloseable {
   }
 
   private void read(FlightStream stream, Counter counter) throws Exception {
+    open.add(stream);
     try (stream) {
       long start = System.nanoTime();
       while (stream.next()) {
@@ -229,6 +265,8 @@ final class Workload implements AutoCloseable {
         rowsDone.addAndGet(root.getRowCount());
         start = System.nanoTime();
       }
+    } finally {
+      open.remove(stream);
     }
   }
 

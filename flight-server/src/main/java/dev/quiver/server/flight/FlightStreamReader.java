@@ -18,6 +18,7 @@ import org.apache.arrow.vector.DecimalVector;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.Float2Vector;
 import org.apache.arrow.vector.ValueVector;
+import org.apache.arrow.vector.VarCharVector;
 import org.apache.arrow.vector.VectorLoader;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.VectorUnloader;
@@ -173,8 +174,50 @@ public final class FlightStreamReader extends ArrowReader {
               + " of type "
               + vector.getField().getType()
               + " holds a map, float16 or decimal Quiver cannot check inside it");
+    } else if (vector instanceof VarCharVector utf8) {
+      checkUtf8(utf8);
     } else {
       ValueVectorUtility.validateFull(vector);
+    }
+  }
+
+  /**
+   * What {@code validateFull} checks in a utf8 column, at a fraction of its cost: Arrow Java 18.3
+   * copies every value into a byte[] and formats an error message per value to check its UTF-8
+   * (about 40 ns a value, 0.42 s of CPU per 10 M rows of the mixed benchmark schema: nearly all of
+   * a put's validation). Here the offsets are checked in one pass, then the values' bytes are read
+   * eight at a time: when no byte has its high bit set every value is ASCII, so valid UTF-8;
+   * otherwise Arrow's per-value check runs.
+   */
+  static void checkUtf8(VarCharVector vector) {
+    ValueVectorUtility.validate(vector); // buffer sizes, as validateFull starts with
+    int count = vector.getValueCount();
+    if (count == 0) {
+      return;
+    }
+    ArrowBuf offsets = vector.getOffsetBuffer();
+    int first = offsets.getInt(0);
+    require(first >= 0, vector, "negative first offset");
+    int previous = first;
+    for (int i = 1; i <= count; i++) {
+      int offset = offsets.getInt((long) i * VarCharVector.OFFSET_WIDTH);
+      if (offset < previous) {
+        require(false, vector, "offsets out of order at " + i);
+      }
+      previous = offset;
+    }
+    ArrowBuf data = vector.getDataBuffer();
+    require(previous <= data.capacity(), vector, "offsets past its data buffer");
+    long bits = 0;
+    long at = first;
+    for (; at + Long.BYTES <= previous; at += Long.BYTES) {
+      bits |= data.getLong(at);
+    }
+    for (; at < previous; at++) {
+      bits |= data.getByte(at); // sign-extended: a high bit shows as 0x80
+    }
+    if ((bits & 0x8080_8080_8080_8080L) != 0) {
+      vector.validateScalars();
     }
   }
 

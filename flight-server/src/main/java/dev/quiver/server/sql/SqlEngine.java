@@ -60,7 +60,7 @@ public final class SqlEngine implements AutoCloseable {
 
   private final DuckDBConnection database;
   private final DuckDBConnection views;
-  // Where queries import DuckDB's batches before copying them into the call's allocator: outside
+  // Where queries import DuckDB's batches before moving them into the call's allocator: outside
   // the memory budget, so an import can never be refused halfway (see SqlQuery.execute).
   private final BufferAllocator imports;
   private final TableBinder binder;
@@ -412,7 +412,7 @@ public final class SqlEngine implements AutoCloseable {
 
   /**
    * Arrow memory in queries' imports from DuckDB right now (for the memory report): at most a batch
-   * per running query, between its import and its copy into the call's allocator.
+   * per running query, between its import and its transfer into the call's allocator.
    */
   public long importedBytes() {
     return imports.getAllocatedMemory();

@@ -40,8 +40,7 @@ public final class SqlQuery implements AutoCloseable {
   private ArrowReader reader;
   private ResultConformer conformer;
   private VectorSchemaRoot exported;
-  private final BufferAllocator importRoot;
-  private BufferAllocator imports;
+  private final BufferAllocator imports;
   private final SqlAdmission admission;
   private volatile Runnable release = () -> {};
 
@@ -51,11 +50,11 @@ public final class SqlQuery implements AutoCloseable {
       List<Object> parameters,
       PreparedStatement statement,
       Map<TableId, QuiverTable> tables,
-      BufferAllocator importRoot,
+      BufferAllocator imports,
       SqlAdmission admission) {
     this.connection = connection;
+    this.imports = imports;
     this.admission = admission;
-    this.importRoot = importRoot;
     this.sql = sql;
     // Not List.copyOf: SQL NULL is a fine parameter.
     this.parameters = Collections.unmodifiableList(new ArrayList<>(parameters));
@@ -77,14 +76,14 @@ public final class SqlQuery implements AutoCloseable {
 
   /**
    * Runs the query; its batches of up to {@code batchRows} rows end up in {@code allocator}, which
-   * must outlive this query.
+   * must share the engine's root and outlive this query.
    *
-   * <p>Each batch is imported from DuckDB into a child of the engine's import allocator, which
-   * never refuses, copied into {@code allocator} at once and the import released. Arrow Java 18.3's
-   * C Data import leaks when an allocator refuses it halfway through a batch (the imported array's
-   * 128-byte struct and DuckDB's batch are never released); the copy is an ordinary allocation,
-   * which a limit refuses cleanly. Callers check their limits on {@code allocator} after each
-   * batch.
+   * <p>Each batch is imported from DuckDB into the engine's import allocator, which never refuses,
+   * and its buffers are then transferred to {@code allocator} (no copy). Arrow Java 18.3's C Data
+   * import leaks when an allocator refuses it halfway through a batch (the imported array's
+   * 128-byte struct and DuckDB's batch are never released); a transfer is never refused, so callers
+   * check their limits on {@code allocator} after each batch. The batch goes back to DuckDB when
+   * {@link #root()} is refilled or closed.
    *
    * <p>First waits for its turn to run ({@link SqlAdmission}), which it keeps until closed.
    *
@@ -96,8 +95,9 @@ public final class SqlQuery implements AutoCloseable {
     try {
       result = executeQuery();
       checkNotCancelled();
-      imports =
-          importRoot.newChildAllocator("import for " + allocator.getName(), 0, Long.MAX_VALUE);
+      // Straight into the engine's import allocator, not a child of the query's: an imported
+      // batch's C struct goes back only when its last buffer does, which may be after this query
+      // closes (a scan's conformer holds the batch until it is closed).
       reader = (ArrowReader) result.arrowExportStream(imports, batchRows);
       exported = reader.getVectorSchemaRoot();
       conformer = ResultConformer.create(allocator, exported.getSchema(), tables);
@@ -143,7 +143,7 @@ public final class SqlQuery implements AutoCloseable {
     checkNotCancelled();
     if (loaded) {
       conformer.conform(exported);
-      exported.clear(); // the import goes back to DuckDB now, not at the next batch
+      exported.clear(); // a converted column's import goes back to DuckDB now
     }
     return loaded;
   }
@@ -190,7 +190,7 @@ public final class SqlQuery implements AutoCloseable {
 
   @Override
   public void close() throws Exception {
-    // The slot goes back last, once DuckDB has freed the query's buffers.
-    AutoCloseables.close(reader, conformer, result, statement, connection, imports, release::run);
+    // The turn goes back last, once DuckDB has freed the query's buffers.
+    AutoCloseables.close(reader, conformer, result, statement, connection, release::run);
   }
 }

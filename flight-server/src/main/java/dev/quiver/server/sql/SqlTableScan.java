@@ -29,10 +29,9 @@ import org.apache.arrow.vector.types.pojo.Schema;
  * dictionaries once, when the stream starts, so every value must be known before the first batch.
  *
  * <p>Batches are imported from DuckDB into an allocator of the engine's that never refuses, then
- * copied into the caller's allocator and released (see {@link SqlQuery#execute}): a limit that
- * refuses the copy fails the scan cleanly, where a refused C Data import would leak. The copy costs
- * one memcpy per buffer; the import holds at most one batch, during {@link #next()}, outside the
- * Arrow budget.
+ * transferred (not copied) into the caller's allocator (see {@link SqlQuery#execute}): a refused C
+ * Data import would leak, so the caller's limit is checked after each batch instead. The import
+ * allocator holds a batch only inside {@link #next()}, outside the Arrow budget.
  *
  * <p>Not thread-safe: one thread calls {@link #next()} and reads {@link #root()}. The root is owned
  * by the scan and refilled by each {@code next()}; close the scan to release everything.

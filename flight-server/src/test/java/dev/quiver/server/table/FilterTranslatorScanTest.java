@@ -62,7 +62,7 @@ class FilterTranslatorScanTest {
     writeAllocator = new RootAllocator();
     table = tempDir.resolve("orders");
     FilterTestTable.write(writeAllocator, table);
-    sql = new TestSqlEngine(tempDir);
+    sql = new TestSqlEngine(tempDir, writeAllocator);
   }
 
   @AfterAll
@@ -242,16 +242,24 @@ class FilterTranslatorScanTest {
     ScanFilter scanFilter =
         FilterTranslator.translate(TABLE, filter(predicate), FilterTestTable.SCHEMA);
     List<Long> ids = FilterTestTable.scanIds(allocator, table, scanFilter);
-    assertThat(sqlIds(allocator, scanFilter.sql())).as("DuckDB's rows").isEqualTo(ids);
+    assertThat(sqlIds(scanFilter.sql())).as("DuckDB's rows").isEqualTo(ids);
     return ids;
   }
 
-  private static List<Long> sqlIds(BufferAllocator allocator, SqlFilter filter) throws Exception {
+  // The scan allocates under the engine's root (see TestSqlEngine); closing the child checks it.
+  private static List<Long> sqlIds(SqlFilter filter) throws Exception {
     Schema idOnly = new Schema(List.of(FilterTestTable.SCHEMA.findField("id")));
     List<Long> ids = new ArrayList<>();
-    try (SqlTableScan scan =
-        SqlTableScan.open(
-            sql.engine(), allocator, TestSqlEngine.parquetFiles(table), idOnly, filter, -1, 1024)) {
+    try (BufferAllocator allocator = writeAllocator.newChildAllocator("scan", 0, Long.MAX_VALUE);
+        SqlTableScan scan =
+            SqlTableScan.open(
+                sql.engine(),
+                allocator,
+                TestSqlEngine.parquetFiles(table),
+                idOnly,
+                filter,
+                -1,
+                1024)) {
       while (scan.next()) {
         BigIntVector id = (BigIntVector) scan.root().getVector("id");
         for (int i = 0; i < scan.root().getRowCount(); i++) {

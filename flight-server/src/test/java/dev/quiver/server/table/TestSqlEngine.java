@@ -7,15 +7,19 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.stream.Stream;
-import org.apache.arrow.memory.RootAllocator;
+import org.apache.arrow.memory.BufferAllocator;
 
-/** A SQL engine over an empty store in a temporary folder, for scans of files written by tests. */
+/**
+ * A SQL engine over an empty store in a temporary folder, for scans of files written by tests. Its
+ * imports go under a child of the given allocator: scans must allocate under the same root, as a
+ * server's calls do, because batches are transferred from the imports to the scan's allocator.
+ */
 final class TestSqlEngine implements AutoCloseable {
   private final DuckDbParquetWriter writer;
   private final IcebergTableStore store;
   private final SqlEngine engine;
 
-  TestSqlEngine(Path dataDir) throws IOException {
+  TestSqlEngine(Path dataDir, BufferAllocator root) throws IOException {
     Path spill = Files.createDirectories(dataDir.resolve("tmp"));
     writer = new DuckDbParquetWriter(256L * 1024 * 1024, spill);
     store = IcebergTableStore.open(dataDir.resolve("store"), writer, ParquetWriteOptions.DEFAULTS);
@@ -24,7 +28,7 @@ final class TestSqlEngine implements AutoCloseable {
             store,
             new SqlEngine.Settings(
                 256L * 1024 * 1024, 2, 4, 16, Duration.ofSeconds(30), spill, dataDir),
-            new RootAllocator());
+            root.newChildAllocator("SQL (C Data import)", 0, Long.MAX_VALUE));
   }
 
   SqlEngine engine() {
