@@ -11,11 +11,11 @@ import org.apache.arrow.memory.util.MemoryUtil;
  * when Arrow releases it, so the memory the process holds for Arrow is what the allocators count.
  *
  * <p>Why not Arrow's default: arrow-memory-netty allocates through a Netty pool (4 MiB chunks in
- * one arena per core pair, kept for reuse), whose chunks stay allocated after the buffers in them
- * are released, beyond anything {@code memory.total} sees; under ten streams at full speed they
- * took the JVM past its direct memory limit (docs/architecture.md, "Direct memory"). This is what
- * arrow-memory-unsafe's allocation manager does, which is not among the artifacts this build
- * resolves.
+ * two arenas per core, kept for reuse), whose chunks stay allocated after the buffers in them are
+ * released, beyond anything {@code memory.total} sees; with gRPC's own pool they took the JVM past
+ * its direct memory limit under ten streams at full speed (docs/architecture.md, "Direct memory").
+ * This is what arrow-memory-unsafe's allocation manager does, which is not among the artifacts this
+ * build resolves.
  */
 final class UnpooledAllocationManager extends AllocationManager {
   private static final ArrowBuf EMPTY =
