@@ -52,11 +52,12 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * <p>The server runs as the issue asks: {@code -Xmx256m} (so direct memory is 256 MB too) and
  * {@code memory.total} 128 MB with the default split: the Parquet writer's DuckDB and the SQL
  * engine's get 16 MB each, so DoGet scans take turns in DuckDB (sql.max-concurrent-queries auto is
- * one) and wait for them up to {@code memory.admission-timeout}, here 5 minutes; Arrow gets 96 MB,
- * a quarter of it kept for Flight's transport; {@code memory.query-limit} 64 MB. 128Ki-row groups
- * keep a scan's DuckDB memory to a few MB. The table is {@link #ROWS} rows of four int64 columns: 1
- * GiB as Arrow (8 x memory.total) in CI; {@code -Dquiver.it.memory-bound.rows=134217728} runs the
- * issue's several-GB table (4 GiB).
+ * one) and wait for them up to {@code memory.admission-timeout}, here 15 minutes (the last of ten
+ * waits for nine whole scans); Arrow gets 96 MB, a quarter of it kept for Flight's transport;
+ * {@code memory.query-limit} 64 MB. 128Ki-row groups keep a scan's DuckDB memory to a few MB. The
+ * table is {@link #ROWS} rows of four int64 columns: in CI 512 MiB as Arrow (4 x memory.total),
+ * since the scans take turns and CI has two cores; {@code -Dquiver.it.memory-bound.rows=N} runs a
+ * larger one (33554432 rows is 1 GiB, 134217728 the issue's several GB: 4 GiB).
  */
 @ExtendWith(ArrowAllocatorExtension.class)
 class MemoryBoundIT {
@@ -71,7 +72,7 @@ class MemoryBoundIT {
     "--memory.total", "128MB",
     "--storage.row-group-rows", "131072",
     "--memory.query-limit", "64MB",
-    "--memory.admission-timeout", "5m"
+    "--memory.admission-timeout", "15m"
   };
   private static final long ARROW = 96 * MB; // memory.total less the two DuckDB limits
 
