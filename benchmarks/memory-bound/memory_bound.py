@@ -1,22 +1,23 @@
 """Memory bound under load: a table many times larger than memory.total, read by 1, 4 and 16 clients.
 
 Usage (after `mvn -o -B package -DskipTests` at the repository root):
-  python3 benchmarks/memory-bound/memory_bound.py                 # 64 Mi rows (2 GiB), 256MB
+  python3 benchmarks/memory-bound/memory_bound.py                 # 64 Mi rows (2 GiB), 128MB
   python3 benchmarks/memory-bound/memory_bound.py --rows 16777216 --clients 1,4 --out r.json
   python3 benchmarks/memory-bound/memory_bound.py --server-arg=--storage.row-group-rows \
       --server-arg=131072 --server-arg=--sql.memory-limit --server-arg=128MB
 
 It starts the Quiver server jar (flight-server/target/quiver-server.jar) with --memory.total
-(default 256MB; Arrow gets it less the two DuckDB limits) and -Xmx, loads --rows rows of 4 x int64
-(64 Mi rows = 2 GiB of Arrow, 8 x 256MB) with the harness (benchmarks/bin/quiver-bench), then for
-each client count restarts the server on the same data (so its peaks are that phase's alone) and
-runs the harness's DoGet with that many concurrent streams, each reading the whole table. It
-records per phase: throughput (the harness's MB/s and rows/s), the server's peak Arrow memory
-(memory-report's root peak, through the harness) and the server process's peak RSS (VmHWM from
-/proc, so Linux only), and checks peak Arrow <= memory.total and peak RSS <=
-memory.total + the stated fixed overhead (--rss-overhead: the JVM heap and metaspace, both
-native libraries' code, thread stacks; the default is measured on this project's machine with
--Xmx512m). Exit code 0 when every phase stayed within both bounds, 1 when one did not, 2 on a
+(default 128MB; Arrow gets it less the two DuckDB limits) and -Xmx (default 256m), loads --rows
+rows of 4 x int64 (64 Mi rows = 2 GiB of Arrow, 16 x 128MB) with the harness
+(benchmarks/bin/quiver-bench), then for each client count restarts the server on the same data (so
+its peaks are that phase's alone) and runs the harness's DoGet with that many concurrent streams,
+each reading the whole table. It records per phase: throughput (the harness's MB/s and rows/s),
+the server's peak Arrow memory (memory-report's root peak, through the harness) and the server
+process's peak RSS (VmHWM from /proc, so Linux only), and checks peak Arrow <= memory.total and
+peak RSS <= memory.total + the stated fixed overhead (--rss-overhead, default -Xmx + 128MB: the
+JVM heap, then metaspace, code cache, GC structures, thread stacks and both native libraries'
+code; see docs/architecture.md, "RSS bound"). Exit code 0 when every phase stayed within both
+bounds, 1 when one did not, 2 on a
 failure. Standard library only.
 """
 
@@ -75,15 +76,15 @@ def main():
     parser.add_argument("--rows", type=int, default=64 * MB, help="rows of 4 x int64 to serve")
     parser.add_argument("--batch-rows", type=int, default=65536)
     parser.add_argument("--clients", default="1,4,16", help="client counts, comma-separated")
-    parser.add_argument("--memory-total", default="256MB")
+    parser.add_argument("--memory-total", default="128MB")
     parser.add_argument("--query-limit", default="64MB")
     parser.add_argument("--load-memory-total", default="1GB", help="memory.total while loading")
     parser.add_argument("--server-arg", action="append", default=[],
                         help="an extra server flag, e.g. --server-arg=--sql.memory-limit "
                              "--server-arg=128MB (repeat)")
-    parser.add_argument("--xmx", default="512m", help="the server JVM's -Xmx")
-    parser.add_argument("--rss-overhead", type=size, default=size("1024MB"),
-                        help="fixed RSS allowed on top of memory.total")
+    parser.add_argument("--xmx", default="256m", help="the server JVM's -Xmx (as 256m or 1g)")
+    parser.add_argument("--rss-overhead", type=size,
+                        help="fixed RSS allowed on top of memory.total (default -Xmx + 128MB)")
     parser.add_argument("--work", default=str(compare.ROOT / "benchmarks" / "target" /
                                               "memory-bound"))
     parser.add_argument("--out", help="write the results as JSON here")
@@ -91,6 +92,8 @@ def main():
     work = pathlib.Path(args.work).resolve()
     work.mkdir(parents=True, exist_ok=True)
     total = size(args.memory_total)
+    if args.rss_overhead is None:
+        args.rss_overhead = size(args.xmx.upper() + "B") + 128 * MB
 
     # The load is not what is measured: it runs under a roomier budget.
     server = start(work, args, args.load_memory_total)

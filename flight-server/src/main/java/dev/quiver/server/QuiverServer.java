@@ -17,6 +17,7 @@ import dev.quiver.server.telemetry.TracingMiddleware;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
+import io.netty.channel.ChannelOption;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -147,7 +148,10 @@ public final class QuiverServer implements AutoCloseable {
       QuiverProducer producer =
           new QuiverProducer(store, sql, memory, config, streams, uri::get, security.access());
       Consumer<NettyServerBuilder> addHealth =
-          b -> b.addService(health.getHealthService()).intercept(producer.malformedMessages());
+          b ->
+              b.addService(health.getHealthService())
+                  .intercept(producer.malformedMessages())
+                  .withChildOption(ChannelOption.ALLOCATOR, memory.transportBuffers());
       FlightServer.Builder builder =
           FlightServer.builder(memory.transport(), bind, producer)
               .transportHint("grpc.builderConsumer", addHealth)

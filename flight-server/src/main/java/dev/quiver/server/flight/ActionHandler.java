@@ -20,6 +20,8 @@ import dev.quiver.server.table.IcebergTableStore;
 import dev.quiver.server.table.OrphanReport;
 import dev.quiver.server.table.QuiverTable;
 import java.io.IOException;
+import java.lang.management.BufferPoolMXBean;
+import java.lang.management.ManagementFactory;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -191,6 +193,8 @@ final class ActionHandler {
     result.put("allocated", report.allocated());
     result.put("transport_allocated", report.transportAllocated());
     result.put("sql_import_allocated", sql.importedBytes());
+    result.put("transport_buffers_allocated", memory.transportBuffersAllocated());
+    result.put("nio_direct_allocated", nioDirectBytes());
     result.put("peak", report.peak());
     result.put("pressure", report.pressure());
     ObjectNode admission = result.putObject("admission");
@@ -233,6 +237,14 @@ final class ActionHandler {
     ArrayNode advice = result.putArray("recommendations");
     report.recommendations().forEach(advice::add);
     return result;
+  }
+
+  /** Direct ByteBuffers the JVM holds (its "direct" buffer pool: NIO, Netty's cleaner buffers). */
+  private static long nioDirectBytes() {
+    return ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class).stream()
+        .filter(pool -> pool.getName().equals("direct"))
+        .mapToLong(BufferPoolMXBean::getMemoryUsed)
+        .sum();
   }
 
   private JsonNode removeOrphanFiles(Action action) {

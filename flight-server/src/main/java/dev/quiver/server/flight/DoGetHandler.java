@@ -26,8 +26,9 @@ import org.apache.iceberg.DataFile;
  *
  * <p>Scans run in the SQL engine's DuckDB ({@link SqlTableScan}), which computes a batch only when
  * the stream asks for one, so a slow client holds about one batch of Arrow memory. A raw Substrait
- * filter, which DuckDB cannot apply, runs through arrow-dataset ({@link TableScan}) instead; that
- * scanner decodes ahead of the client without a byte bound (see docs/architecture.md).
+ * filter is read back as a predicate when it can be (SubstraitPredicates); one that cannot, which
+ * DuckDB cannot apply, runs through arrow-dataset ({@link TableScan}) instead, and that scanner
+ * decodes ahead of the client without a byte bound (see docs/architecture.md).
  */
 final class DoGetHandler {
   private final IcebergTableStore store;

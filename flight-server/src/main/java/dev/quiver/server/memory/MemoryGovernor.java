@@ -5,6 +5,8 @@ import static java.util.Objects.requireNonNull;
 import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
 import dev.quiver.server.config.DataSize;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.UnpooledByteBufAllocator;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -79,6 +81,7 @@ public final class MemoryGovernor implements AutoCloseable {
   private final RootAllocator base;
   private final BufferAllocator root; // the budget: memory.total
   private final BufferAllocator transport;
+  private final UnpooledByteBufAllocator transportBuffers = new UnpooledByteBufAllocator(true);
   private final long transportReserve;
   private final long serverMargin;
   private final long queryLimit;
@@ -149,7 +152,14 @@ public final class MemoryGovernor implements AutoCloseable {
           "The transport reserve must be between 0 and half of the total, got "
               + transportReserveBytes);
     }
-    this.base = new RootAllocator(Long.MAX_VALUE);
+    // Unpooled: the process holds for Arrow what the allocators count (see
+    // UnpooledAllocationManager).
+    this.base =
+        new RootAllocator(
+            RootAllocator.configBuilder()
+                .allocationManagerFactory(UnpooledAllocationManager.FACTORY)
+                .maxAllocation(Long.MAX_VALUE)
+                .build());
     this.root = base.newChildAllocator("quiver", new CallListener(), 0, totalBytes);
     this.serverMargin = Math.min(totalBytes / 8, MAX_SERVER_MARGIN);
     this.transportReserve = transportReserveBytes;
@@ -354,6 +364,22 @@ public final class MemoryGovernor implements AutoCloseable {
    */
   public BufferAllocator transport() {
     return transport;
+  }
+
+  /**
+   * The byte buffers gRPC's Netty reads and writes Flight's frames in, for the server's child
+   * channels. Unpooled, for the reason Arrow's allocation is (see {@link
+   * UnpooledAllocationManager}): gRPC's default is a Netty pool of 2 MiB chunks, several arenas and
+   * per-thread caches that keeps freed chunks. What it holds is what gRPC has in flight: frames
+   * read but not yet decoded, and encoded messages waiting for the client's flow-control window.
+   */
+  public ByteBufAllocator transportBuffers() {
+    return transportBuffers;
+  }
+
+  /** Direct memory {@link #transportBuffers()} holds now. */
+  public long transportBuffersAllocated() {
+    return transportBuffers.metric().usedDirectMemory();
   }
 
   public long queryLimit() {

@@ -6,6 +6,7 @@ import static java.util.Objects.requireNonNull;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.quiver.client.QuiverErrorCode;
+import dev.quiver.client.QuiverException;
 import dev.quiver.client.TableId;
 import dev.quiver.proto.v1.Comparison;
 import dev.quiver.proto.v1.Filter;
@@ -18,6 +19,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Function;
 import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Field;
@@ -93,7 +95,21 @@ public final class FilterTranslator {
           filterColumns,
           tableColumns);
     }
-    return new ScanFilter(directBuffer(bytes.toByteArray()), Expressions.alwaysTrue());
+    ByteBuffer substrait = directBuffer(bytes.toByteArray());
+    // What a predicate can say runs in DuckDB, paced by the client, and prunes files; the client's
+    // own Substrait stays the scan's Substrait form.
+    Optional<Predicate> predicate =
+        SubstraitPredicates.toPredicate(expression, tableSchema.getFields());
+    if (predicate.isPresent()) {
+      try {
+        ScanFilter translated =
+            new PredicateTranslation(table, tableSchema).translate(predicate.get());
+        return new ScanFilter(substrait, translated.iceberg(), translated.sql());
+      } catch (QuiverException e) {
+        // A literal the predicate form refuses (out of its column's range, say): Arrow decides.
+      }
+    }
+    return new ScanFilter(substrait, Expressions.alwaysTrue());
   }
 
   static ByteBuffer directBuffer(byte[] bytes) {

@@ -6,14 +6,22 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.protobuf.Any;
+import com.google.protobuf.ByteString;
 import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
+import dev.quiver.client.TableId;
+import dev.quiver.proto.v1.Comparison;
+import dev.quiver.proto.v1.Filter;
+import dev.quiver.proto.v1.Literal;
+import dev.quiver.proto.v1.Predicate;
 import dev.quiver.proto.v1.ScanCommand;
 import dev.quiver.proto.v1.TableRef;
 import dev.quiver.server.QuiverServer;
 import dev.quiver.server.config.ServerConfig;
 import dev.quiver.server.sql.SqlQuery;
+import dev.quiver.server.table.FilterTranslator;
 import dev.quiver.testing.ArrowAllocatorExtension;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -28,6 +36,7 @@ import java.util.function.BooleanSupplier;
 import org.apache.arrow.flight.Action;
 import org.apache.arrow.flight.FlightClient;
 import org.apache.arrow.flight.FlightDescriptor;
+import org.apache.arrow.flight.FlightEndpoint;
 import org.apache.arrow.flight.FlightInfo;
 import org.apache.arrow.flight.FlightRuntimeException;
 import org.apache.arrow.flight.FlightStatusCode;
@@ -124,6 +133,48 @@ class MemoryGovernanceTest {
           .isEqualTo(
               "1 call hit memory.query-limit (8.0 MB) in the last hour; raise memory.query-limit"
                   + " or lower scan.batch-rows");
+    }
+  }
+
+  @Test
+  void aRawSubstraitScanOfATableLargerThanTheQueryLimitStaysWithinIt(BufferAllocator allocator)
+      throws Exception {
+    // A 16 MB table read under a 4 MB limit with a client's own Substrait filter. On
+    // arrow-dataset (whose read-ahead has no byte bound) the scan outgrew the limit; read back as
+    // a predicate it runs in DuckDB, which computes each batch when the client asks for it.
+    start(Map.of("memory.query-limit", "4MB", "scan.batch-rows", "2000"));
+    try (FlightClient client = FlightClient.builder(allocator, server.location()).build()) {
+      putWide(client, allocator);
+      Schema schema = client.getSchema(wide()).getSchema();
+      Predicate atLeastTen =
+          Predicate.newBuilder()
+              .setComparison(
+                  Comparison.newBuilder()
+                      .setColumn("id")
+                      .setOp(Comparison.Op.GE)
+                      .setValue(Literal.newBuilder().setLongValue(10)))
+              .build();
+      ByteBuffer substrait =
+          FilterTranslator.translate(
+                  TableId.of("ns", "wide"),
+                  Filter.newBuilder().setPredicate(atLeastTen).build(),
+                  schema)
+              .substrait();
+      ScanCommand scan =
+          ScanCommand.newBuilder()
+              .setTable(TableRef.newBuilder().setNamespace("ns").setName("wide"))
+              .setFilter(Filter.newBuilder().setSubstrait(ByteString.copyFrom(substrait)))
+              .build();
+      FlightInfo info = client.getInfo(FlightDescriptor.command(Any.pack(scan).toByteArray()));
+
+      long rows = 0;
+      for (FlightEndpoint endpoint : info.getEndpoints()) {
+        rows += countRows(client, endpoint.getTicket());
+      }
+
+      assertThat(rows).isEqualTo(ROWS - 10);
+      awaitGovernorEmpty();
+      assertThat(memoryReport(client).path("limit_hits")).isEmpty();
     }
   }
 

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.tuple;
 
 import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
+import io.netty.buffer.ByteBuf;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -15,6 +16,7 @@ import java.util.function.BooleanSupplier;
 import org.apache.arrow.flight.FlightStatusCode;
 import org.apache.arrow.memory.ArrowBuf;
 import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.memory.BufferLedger;
 import org.apache.arrow.memory.OutOfMemoryException;
 import org.junit.jupiter.api.Test;
 
@@ -28,6 +30,33 @@ class MemoryGovernorTest {
         assertThat(governor.allocated()).isEqualTo(buffer.capacity());
       }
       assertThat(governor.allocated()).isZero();
+    }
+  }
+
+  @Test
+  void callBuffersComeUnpooledFromTheCHeap() {
+    try (MemoryGovernor governor = new MemoryGovernor(8 << 20, 4 << 20);
+        BufferAllocator call = governor.newCallAllocator("DoGet ns.t");
+        ArrowBuf buffer = call.buffer(1 << 20)) {
+      // Not arrow-memory-netty's pooled manager: what Arrow counts is what the process holds.
+      assertThat(((BufferLedger) buffer.getReferenceManager()).getAllocationManager())
+          .isInstanceOf(UnpooledAllocationManager.class);
+      buffer.setLong(0, 42);
+      assertThat(buffer.getLong(0)).isEqualTo(42);
+    }
+  }
+
+  @Test
+  void transportBuffersAreUnpooledAndCounted() {
+    try (MemoryGovernor governor = new MemoryGovernor(8 << 20, 4 << 20)) {
+      ByteBuf frame = governor.transportBuffers().buffer(1 << 20);
+      try {
+        assertThat(frame.isDirect()).isTrue();
+        assertThat(governor.transportBuffersAllocated()).isGreaterThanOrEqualTo(1 << 20);
+      } finally {
+        frame.release();
+      }
+      assertThat(governor.transportBuffersAllocated()).isZero();
     }
   }
 
