@@ -1,0 +1,30 @@
+package dev.quiver.server.flight;
+
+import dev.quiver.server.QuiverServer;
+import dev.quiver.server.config.ServerConfig;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+
+/** Starts in-process servers for tests: 127.0.0.1, a free port, a data folder of the test's. */
+final class TestServers {
+  private TestServers() {}
+
+  /**
+   * Starts a server on {@code dataDir} with {@code settings} (key, value, key, value, ...) on top
+   * of a free port; the caller closes it.
+   */
+  static QuiverServer start(Path dataDir, String... settings) throws IOException {
+    if (settings.length % 2 != 0) {
+      throw new IllegalArgumentException("settings come in key, value pairs");
+    }
+    Map<String, String> flags = new HashMap<>();
+    flags.put("flight.port", "0");
+    flags.put("storage.data-dir", dataDir.toString());
+    for (int i = 0; i < settings.length; i += 2) {
+      flags.put(settings[i], settings[i + 1]);
+    }
+    return QuiverServer.start(ServerConfig.load(Map.of(), Map.of(), flags));
+  }
+}
