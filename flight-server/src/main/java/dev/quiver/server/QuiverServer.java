@@ -3,6 +3,7 @@ package dev.quiver.server;
 import dev.quiver.server.config.CommandLine;
 import dev.quiver.server.config.DataSize;
 import dev.quiver.server.config.ServerConfig;
+import dev.quiver.server.flight.MalformedMessages;
 import dev.quiver.server.flight.QuiverProducer;
 import dev.quiver.server.memory.MemoryGovernor;
 import dev.quiver.server.security.HashPassword;
@@ -141,7 +142,10 @@ public final class QuiverServer implements AutoCloseable {
       QuiverProducer producer =
           new QuiverProducer(store, sql, memory, config, streams, uri::get, security.access());
       Consumer<NettyServerBuilder> addHealth =
-          b -> b.addService(health.getHealthService()).intercept(producer.malformedMessages());
+          b -> {
+            b.addService(health.getHealthService());
+            MalformedMessages.install(b);
+          };
       FlightServer.Builder builder =
           FlightServer.builder(memory.transport(), bind, producer)
               .transportHint("grpc.builderConsumer", addHealth)
