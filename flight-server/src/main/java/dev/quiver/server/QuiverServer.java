@@ -108,7 +108,8 @@ public final class QuiverServer implements AutoCloseable {
                   config.callReservation(), config.admissionQueue(), config.admissionTimeout()),
               config.transportReserve());
       opened.add(memory);
-      Telemetry telemetry = Telemetry.start(config.telemetry(), memory, telemetryOptions);
+      Telemetry telemetry =
+          Telemetry.start(config.telemetry(), memory, telemetryOptions, security.statusAccess());
       opened.add(0, telemetry);
       Path spill = dataDir.resolve("tmp");
       Files.createDirectories(spill);
@@ -144,7 +145,7 @@ public final class QuiverServer implements AutoCloseable {
       Consumer<NettyServerBuilder> addHealth =
           b -> {
             b.addService(health.getHealthService());
-            MalformedMessages.install(b);
+            MalformedMessages.install(b, config.stallTimeout());
           };
       FlightServer.Builder builder =
           FlightServer.builder(memory.transport(), bind, producer)

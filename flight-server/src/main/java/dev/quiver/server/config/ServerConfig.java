@@ -30,7 +30,8 @@ import java.util.TreeSet;
  * @param catalogBusyTimeout how long a commit waits for the catalog database's lock
  * @param endpointTargetBytes GetFlightInfo splits a scan into endpoints of about this many bytes
  * @param maxEndpoints the most endpoints one scan is split into
- * @param stallTimeout a DoGet whose client reads nothing for this long is cancelled
+ * @param stallTimeout a DoGet whose client reads nothing, or a DoPut whose client sends nothing,
+ *     for this long is cancelled
  * @param scanBatchRows rows per record batch a scan sends
  * @param scanMinBatchRows the fewest rows per batch a scan is cut down to under memory pressure
  * @param highPressure the share of memory.total above which new scans get smaller batches
@@ -96,7 +97,8 @@ public record ServerConfig(
       new ConfigKey(
           "flight.stall-timeout",
           "5m",
-          "A DoGet whose client reads nothing for this long is cancelled (ms, s, m, h).");
+          "A DoGet whose client reads nothing, or a DoPut whose client sends nothing, for this"
+              + " long is cancelled (ms, s, m, h).");
   public static final ConfigKey DATA_DIR =
       new ConfigKey(
           "storage.data-dir",

@@ -15,6 +15,7 @@ import io.grpc.ServerMethodDefinition;
 import io.grpc.Status;
 import io.grpc.netty.NettyServerBuilder;
 import java.io.InputStream;
+import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
@@ -54,9 +55,15 @@ public final class MalformedMessages {
 
   private MalformedMessages() {}
 
-  /** Installs the guard and the interceptor on a server builder (Flight's builder consumer). */
-  public static void install(NettyServerBuilder builder) {
-    builder.setBinaryLog(new Guard()).intercept(new Interceptor());
+  /**
+   * Installs the guard and the interceptor on a server builder (Flight's builder consumer), and
+   * {@link UploadStallTimeout} with {@code stallTimeout} (flight.stall-timeout).
+   */
+  public static void install(NettyServerBuilder builder, Duration stallTimeout) {
+    builder
+        .setBinaryLog(new Guard())
+        .intercept(new Interceptor())
+        .intercept(new UploadStallTimeout(stallTimeout));
   }
 
   /** RESOURCE_EXHAUSTED when decoding ran out of transport memory; else INVALID_ARGUMENT. */
@@ -73,7 +80,8 @@ public final class MalformedMessages {
         method + ": the client sent a malformed Arrow IPC message: " + e);
   }
 
-  private static void close(Object message) {
+  /** Releases a message that will not be handed on (an ArrowMessage holds Arrow buffers). */
+  static void close(Object message) {
     if (message instanceof AutoCloseable closeable) {
       try {
         closeable.close();

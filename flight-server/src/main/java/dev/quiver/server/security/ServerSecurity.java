@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import dev.quiver.server.config.SecuritySettings;
 import dev.quiver.server.config.ServerConfig;
+import dev.quiver.server.telemetry.StatusAccess;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -95,6 +96,26 @@ public final class ServerSecurity {
   /** Who may do what; {@link AccessControl#OPEN} without authentication. */
   public AccessControl access() {
     return access;
+  }
+
+  /**
+   * Who may see the telemetry status page: everyone without authentication; with it, a user with
+   * admin on {@code *}, by HTTP Basic (the users file) or a bearer token from a Flight login.
+   */
+  public StatusAccess statusAccess() {
+    if (authenticator.isEmpty()) {
+      return StatusAccess.OPEN;
+    }
+    PasswordAuthenticator passwords = authenticator.get();
+    return authorization ->
+        passwords
+            .userOf(authorization)
+            .map(
+                user ->
+                    access.may(user, Right.ADMIN, User.ALL_NAMESPACES)
+                        ? StatusAccess.Decision.ALLOWED
+                        : StatusAccess.Decision.FORBIDDEN)
+            .orElse(StatusAccess.Decision.UNAUTHENTICATED);
   }
 
   /** The Flight location of {@code host}:{@code port}, grpc+tls when TLS is on. */

@@ -10,7 +10,6 @@ import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.NettyChannelBuilder;
-import io.grpc.stub.StreamObserver;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -19,11 +18,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.arrow.flight.impl.Flight;
-import org.apache.arrow.flight.impl.FlightServiceGrpc;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.ipc.ArrowStreamWriter;
@@ -118,31 +115,13 @@ class MalformedMessagesTest {
 
   /** Sends {@code frames} as one DoPut and returns the status it ends with. */
   private Status put(Flight.FlightData... frames) throws Exception {
-    CompletableFuture<Status> done = new CompletableFuture<>();
-    StreamObserver<Flight.FlightData> requests =
-        FlightServiceGrpc.newStub(channel)
-            .withDeadlineAfter(30, TimeUnit.SECONDS)
-            .doPut(
-                new StreamObserver<>() {
-                  @Override
-                  public void onNext(Flight.PutResult value) {}
-
-                  @Override
-                  public void onError(Throwable t) {
-                    done.complete(Status.fromThrowable(t));
-                  }
-
-                  @Override
-                  public void onCompleted() {
-                    done.complete(Status.OK);
-                  }
-                });
+    TestServers.RawPut put = TestServers.rawPut(channel);
     for (Flight.FlightData frame : frames) {
-      requests.onNext(frame);
+      put.requests().onNext(frame);
     }
-    requests.onCompleted();
+    put.requests().onCompleted();
     try {
-      return done.get(40, TimeUnit.SECONDS);
+      return put.status().get(40, TimeUnit.SECONDS);
     } catch (ExecutionException e) {
       throw new StatusRuntimeException(Status.fromThrowable(e.getCause()));
     }
