@@ -213,6 +213,16 @@ public record ServerConfig(
           "security.token-lifetime",
           "1h",
           "How long a bearer token is valid after it is issued; then clients log in again.");
+  public static final ConfigKey LOGIN_MAX_FAILURES =
+      new ConfigKey(
+          "security.login-max-failures",
+          "5",
+          "This many failed logins in a row lock the user name for a while; 0: never.");
+  public static final ConfigKey LOGIN_LOCKOUT =
+      new ConfigKey(
+          "security.login-lockout",
+          "15m",
+          "The longest a user name is locked after failed logins (1s, 2s, 4s, ... up to this).");
   public static final ConfigKey TLS_CERT =
       new ConfigKey(
           "security.tls-cert", "none", "Server certificate chain (PEM); set, Flight speaks TLS.");
@@ -277,6 +287,8 @@ public record ServerConfig(
           TELEMETRY_ALERT_INTERVAL,
           USERS_FILE,
           TOKEN_LIFETIME,
+          LOGIN_MAX_FAILURES,
+          LOGIN_LOCKOUT,
           TLS_CERT,
           TLS_KEY,
           TLS_CLIENT_CA,
@@ -460,7 +472,9 @@ public record ServerConfig(
           path(v, TLS_CERT),
           path(v, TLS_KEY),
           path(v, TLS_CLIENT_CA),
-          allow.equals("true"));
+          allow.equals("true"),
+          integer(v, LOGIN_MAX_FAILURES),
+          duration(v, LOGIN_LOCKOUT));
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException("Invalid security settings: " + e.getMessage(), e);
     }

@@ -40,10 +40,17 @@ public final class PasswordAuthenticator implements CallHeaderAuthenticator {
 
   private final UsersFile users;
   private final BearerTokens tokens;
+  private final LoginThrottle throttle;
 
   public PasswordAuthenticator(UsersFile users, BearerTokens tokens) {
+    this(users, tokens, LoginThrottle.NONE);
+  }
+
+  /** With {@code throttle} slowing repeated failed logins of one name. */
+  public PasswordAuthenticator(UsersFile users, BearerTokens tokens, LoginThrottle throttle) {
     this.users = requireNonNull(users, "users is null");
     this.tokens = requireNonNull(tokens, "tokens is null");
+    this.throttle = requireNonNull(throttle, "throttle is null");
   }
 
   @Override
@@ -116,6 +123,10 @@ public final class PasswordAuthenticator implements CallHeaderAuthenticator {
       String name = new String(text, 0, colon);
       char[] password = Arrays.copyOfRange(text, colon + 1, text.length);
       try {
+        if (!throttle.mayTry(name)) {
+          LOG.info("Login for user '{}' refused: too many failed logins", printable(name));
+          throw unauthenticated("Too many failed logins for this user name; try again later");
+        }
         Optional<User> user = users.user(name);
         boolean matches;
         if (user.isPresent()) {
@@ -125,9 +136,11 @@ public final class PasswordAuthenticator implements CallHeaderAuthenticator {
           matches = false;
         }
         if (!matches) {
+          throttle.failed(name);
           LOG.info("Failed login for user '{}'", printable(name));
           throw unauthenticated("Invalid user name or password");
         }
+        throttle.succeeded(name);
         return name;
       } finally {
         Arrays.fill(password, '\0');

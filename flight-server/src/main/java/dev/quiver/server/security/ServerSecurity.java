@@ -90,7 +90,14 @@ public final class ServerSecurity {
     LOG.info("Authentication on: {} users from {}", users.size(), file);
     BearerTokens tokens = new BearerTokens(settings.tokenLifetime(), MAX_TOKENS, Clock.systemUTC());
     return new ServerSecurity(
-        settings, Optional.of(new PasswordAuthenticator(users, tokens)), AccessControl.of(users));
+        settings,
+        Optional.of(
+            new PasswordAuthenticator(
+                users,
+                tokens,
+                new LoginThrottle(
+                    settings.loginMaxFailures(), settings.loginLockout(), Clock.systemUTC()))),
+        AccessControl.of(users));
   }
 
   /** Who may do what; {@link AccessControl#OPEN} without authentication. */

@@ -127,6 +127,8 @@ class ServerConfigTest {
             Map.entry("security.tls-key", "/etc/quiver/key.pem"),
             Map.entry("security.tls-client-ca", "/etc/quiver/ca.pem"),
             Map.entry("security.allow-unauthenticated-remote", "true"),
+            Map.entry("security.login-max-failures", "3"),
+            Map.entry("security.login-lockout", "2m"),
             Map.entry("limits.max-message-size", "16MB"),
             Map.entry("limits.max-put-batches", "500"),
             Map.entry("limits.max-columns", "100"),
@@ -167,7 +169,9 @@ class ServerConfigTest {
                     Optional.of(Path.of("/etc/quiver/cert.pem")),
                     Optional.of(Path.of("/etc/quiver/key.pem")),
                     Optional.of(Path.of("/etc/quiver/ca.pem")),
-                    true),
+                    true,
+                    3,
+                    Duration.ofMinutes(2)),
                 new LimitSettings(16 << 20, 500, 100, 4 << 10, 8 << 10)));
     assertThat(flags.keySet())
         .as("every key is covered by this test")
@@ -324,6 +328,19 @@ class ServerConfigTest {
     assertThat(config.security().authEnabled()).isFalse();
     assertThat(config.security().tlsEnabled()).isFalse();
     assertThat(config.limits()).isEqualTo(LimitSettings.DEFAULTS);
+  }
+
+  @Test
+  void loginThrottleSettingsAreChecked() {
+    assertThatThrownBy(
+            () ->
+                ServerConfig.load(Map.of(), Map.of(), Map.of("security.login-max-failures", "-1")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("security.login-max-failures must not be negative: -1");
+    assertThatThrownBy(
+            () -> ServerConfig.load(Map.of(), Map.of(), Map.of("security.login-lockout", "500ms")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("security.login-lockout must be at least 1s");
   }
 
   @Test
