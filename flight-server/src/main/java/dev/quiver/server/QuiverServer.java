@@ -145,7 +145,7 @@ public final class QuiverServer implements AutoCloseable {
       Consumer<NettyServerBuilder> addHealth =
           b -> {
             b.addService(health.getHealthService());
-            MalformedMessages.install(b, config.stallTimeout());
+            MalformedMessages.install(b, config.putStallTimeout());
           };
       FlightServer.Builder builder =
           FlightServer.builder(memory.transport(), bind, producer)

@@ -30,8 +30,8 @@ import java.util.TreeSet;
  * @param catalogBusyTimeout how long a commit waits for the catalog database's lock
  * @param endpointTargetBytes GetFlightInfo splits a scan into endpoints of about this many bytes
  * @param maxEndpoints the most endpoints one scan is split into
- * @param stallTimeout a DoGet whose client reads nothing, or a DoPut whose client sends nothing,
- *     for this long is cancelled
+ * @param stallTimeout a DoGet whose client reads nothing for this long is cancelled
+ * @param putStallTimeout a DoPut whose client sends nothing for this long is cancelled
  * @param scanBatchRows rows per record batch a scan sends
  * @param scanMinBatchRows the fewest rows per batch a scan is cut down to under memory pressure
  * @param highPressure the share of memory.total above which new scans get smaller batches
@@ -63,6 +63,7 @@ public record ServerConfig(
     long endpointTargetBytes,
     int maxEndpoints,
     Duration stallTimeout,
+    Duration putStallTimeout,
     int scanBatchRows,
     int scanMinBatchRows,
     double highPressure,
@@ -97,8 +98,13 @@ public record ServerConfig(
       new ConfigKey(
           "flight.stall-timeout",
           "5m",
-          "A DoGet whose client reads nothing, or a DoPut whose client sends nothing, for this"
-              + " long is cancelled (ms, s, m, h).");
+          "A DoGet whose client reads nothing for this long is cancelled (ms, s, m, h).");
+  public static final ConfigKey PUT_STALL_TIMEOUT =
+      new ConfigKey(
+          "flight.put-stall-timeout",
+          "5m",
+          "A DoPut whose client sends nothing for this long (while the server waits for it) is"
+              + " cancelled; nothing is committed.");
   public static final ConfigKey DATA_DIR =
       new ConfigKey(
           "storage.data-dir",
@@ -263,6 +269,7 @@ public record ServerConfig(
           ENDPOINT_TARGET_SIZE,
           MAX_ENDPOINTS,
           STALL_TIMEOUT,
+          PUT_STALL_TIMEOUT,
           DATA_DIR,
           COMPRESSION,
           COMPRESSION_LEVEL,
@@ -319,6 +326,8 @@ public record ServerConfig(
     check(maxEndpoints >= 1, MAX_ENDPOINTS, maxEndpoints);
     requireNonNull(stallTimeout, "stallTimeout is null");
     check(stallTimeout.toMillis() > 0, STALL_TIMEOUT, stallTimeout);
+    requireNonNull(putStallTimeout, "putStallTimeout is null");
+    check(putStallTimeout.toMillis() > 0, PUT_STALL_TIMEOUT, putStallTimeout);
     check(scanBatchRows > 0, SCAN_BATCH_ROWS, scanBatchRows);
     check(scanMinBatchRows > 0, SCAN_MIN_BATCH_ROWS, scanMinBatchRows);
     check(highPressure > 0 && highPressure <= 1, HIGH_PRESSURE, highPressure);
@@ -439,6 +448,7 @@ public record ServerConfig(
         size(v, ENDPOINT_TARGET_SIZE),
         integer(v, MAX_ENDPOINTS),
         duration(v, STALL_TIMEOUT),
+        duration(v, PUT_STALL_TIMEOUT),
         integer(v, SCAN_BATCH_ROWS),
         integer(v, SCAN_MIN_BATCH_ROWS),
         fraction(v, HIGH_PRESSURE),

@@ -57,7 +57,7 @@ public final class MalformedMessages {
 
   /**
    * Installs the guard and the interceptor on a server builder (Flight's builder consumer), and
-   * {@link UploadStallTimeout} with {@code stallTimeout} (flight.stall-timeout).
+   * {@link UploadStallTimeout} with {@code stallTimeout} (flight.put-stall-timeout).
    */
   public static void install(NettyServerBuilder builder, Duration stallTimeout) {
     builder

@@ -17,9 +17,9 @@ import org.apache.arrow.flight.grpc.StatusUtils;
 
 /**
  * Fails a DoPut (or DoExchange) whose client stops sending: when the server has asked for the next
- * message and none has come for {@code flight.stall-timeout}, the call is closed DEADLINE_EXCEEDED
- * (TIMED_OUT) naming the key, and the handler is told the call is over, so the put commits nothing,
- * deletes what it staged and gives back its admission and memory.
+ * message and none has come for {@code flight.put-stall-timeout}, the call is closed
+ * DEADLINE_EXCEEDED (TIMED_OUT) naming the key, and the handler is told the call is over, so the
+ * put commits nothing, deletes what it staged and gives back its admission and memory.
  *
  * <p>Only time the server spends waiting for the client counts: gRPC's inbound flow control is
  * manual for these calls (Flight asks for messages as the put consumes them), so while the put is
@@ -156,7 +156,7 @@ final class UploadStallTimeout implements ServerInterceptor {
                 StatusUtils.toGrpcException(
                     new QuiverException(
                             QuiverErrorCode.TIMED_OUT,
-                            "%s: the client sent nothing for %d ms (flight.stall-timeout); cancelled,"
+                            "%s: the client sent nothing for %d ms (flight.put-stall-timeout); cancelled,"
                                 + " nothing was committed",
                             call.getMethodDescriptor().getBareMethodName(),
                             TimeUnit.NANOSECONDS.toMillis(timeoutNanos))

@@ -114,9 +114,10 @@ public final class ServerSecurity {
       return StatusAccess.OPEN;
     }
     PasswordAuthenticator passwords = authenticator.get();
+    VerifiedLogins verified = new VerifiedLogins(settings.tokenLifetime(), Clock.systemUTC());
     return authorization ->
-        passwords
-            .userOf(authorization)
+        verified
+            .user(authorization, passwords::userOf)
             .map(
                 user ->
                     access.may(user, Right.ADMIN, User.ALL_NAMESPACES)

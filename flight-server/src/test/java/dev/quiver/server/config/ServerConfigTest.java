@@ -28,6 +28,7 @@ class ServerConfigTest {
     assertThat(config.endpointTargetBytes()).isEqualTo(256L << 20);
     assertThat(config.maxEndpoints()).isEqualTo(16);
     assertThat(config.stallTimeout()).isEqualTo(Duration.ofMinutes(5));
+    assertThat(config.putStallTimeout()).isEqualTo(Duration.ofMinutes(5));
     assertThat(config.scanBatchRows()).isEqualTo(65_536);
     assertThat(config.scanMinBatchRows()).isEqualTo(4096);
     assertThat(config.highPressure()).isEqualTo(0.75);
@@ -99,6 +100,7 @@ class ServerConfigTest {
             Map.entry("flight.endpoint-target-size", "64MB"),
             Map.entry("flight.max-endpoints", "4"),
             Map.entry("flight.stall-timeout", "30s"),
+            Map.entry("flight.put-stall-timeout", "45s"),
             Map.entry("storage.data-dir", "/tmp/q"),
             Map.entry("storage.compression", "SNAPPY"),
             Map.entry("storage.compression-level", "3"),
@@ -149,6 +151,7 @@ class ServerConfigTest {
                 64L << 20,
                 4,
                 Duration.ofSeconds(30),
+                Duration.ofSeconds(45),
                 1024,
                 256,
                 0.5,

@@ -26,7 +26,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A put whose client keeps the call open but stops sending is failed after flight.stall-timeout
+ * A put whose client keeps the call open but stops sending is failed after flight.put-stall-timeout
  * (TIMED_OUT naming the key), commits nothing and gives its memory back; without the timeout it
  * held its admission and memory until the server stopped.
  */
@@ -39,7 +39,8 @@ class UploadStallTimeoutTest {
 
   @BeforeEach
   void start() throws Exception {
-    server = TestServers.start(dataDir, "memory.total", "256MB", "flight.stall-timeout", "300ms");
+    server =
+        TestServers.start(dataDir, "memory.total", "256MB", "flight.put-stall-timeout", "300ms");
   }
 
   @AfterEach
@@ -64,7 +65,7 @@ class UploadStallTimeoutTest {
           .isInstanceOfSatisfying(
               FlightRuntimeException.class,
               e -> assertThat(e.status().code()).isEqualTo(FlightStatusCode.TIMED_OUT))
-          .hasMessageContaining("the client sent nothing for 300 ms (flight.stall-timeout)");
+          .hasMessageContaining("the client sent nothing for 300 ms (flight.put-stall-timeout)");
       awaitMemoryReturned();
       assertThatThrownBy(() -> client.getInfo(TABLE))
           .isInstanceOfSatisfying(
@@ -82,7 +83,7 @@ class UploadStallTimeoutTest {
       TestServers.RawPut put = TestServers.rawPut(channel);
       Status status = put.status().get(60, TimeUnit.SECONDS);
       assertThat(status.getCode()).isEqualTo(Status.Code.DEADLINE_EXCEEDED);
-      assertThat(status.getDescription()).contains("flight.stall-timeout");
+      assertThat(status.getDescription()).contains("flight.put-stall-timeout");
       put.requests().onCompleted();
       awaitMemoryReturned();
     } finally {
