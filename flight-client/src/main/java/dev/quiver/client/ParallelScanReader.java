@@ -64,8 +64,9 @@ final class ParallelScanReader extends ScanReader {
       Schema schema,
       List<FlightEndpoint> endpoints,
       CallOption[] callOptions,
+      TokenRenewal tokens,
       int parallelism) {
-    super(allocator, client, table, schema, endpoints, callOptions);
+    super(allocator, client, table, schema, endpoints, callOptions, tokens);
     this.workers = Math.max(1, Math.min(parallelism, endpoints.size()));
     this.handOff = new ArrayBlockingQueue<>(workers);
   }

@@ -114,8 +114,34 @@ public final class QuiverClient implements AutoCloseable {
     }
   }
 
-  /** Exchanges the credentials for a bearer token (Flight's Basic handshake). */
-  private void logIn() {
+  /** Logs in again for the scan readers (see {@link TokenRenewal}). */
+  private final TokenRenewal tokens =
+      new TokenRenewal() {
+        @Override
+        public boolean possible() {
+          return credentials.isPresent();
+        }
+
+        @Override
+        public String current() {
+          return bearerToken.get();
+        }
+
+        @Override
+        public void renew(String stale) {
+          synchronized (QuiverClient.this) {
+            if (java.util.Objects.equals(bearerToken.get(), stale)) {
+              logIn();
+            }
+          }
+        }
+      };
+
+  /**
+   * Exchanges the credentials for a bearer token (Flight's Basic handshake). Synchronized: two
+   * threads logging in at once would leave calls between them without a token.
+   */
+  private synchronized void logIn() {
     Credentials login = credentials.orElseThrow();
     bearerToken.set(null);
     try {
@@ -263,10 +289,11 @@ public final class QuiverClient implements AutoCloseable {
           schema,
           info.getEndpoints(),
           streamOptions,
+          tokens,
           options.parallelism());
     }
     return new SequentialScanReader(
-        scanAllocator, flight, table, schema, info.getEndpoints(), streamOptions);
+        scanAllocator, flight, table, schema, info.getEndpoints(), streamOptions, tokens);
   }
 
   /** The schema of {@code table}. */

@@ -5,6 +5,7 @@ import org.apache.arrow.flight.CallOption;
 import org.apache.arrow.flight.FlightClient;
 import org.apache.arrow.flight.FlightEndpoint;
 import org.apache.arrow.flight.FlightRuntimeException;
+import org.apache.arrow.flight.FlightStatusCode;
 import org.apache.arrow.flight.FlightStream;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.util.AutoCloseables;
@@ -26,6 +27,7 @@ abstract class ScanReader extends ArrowReader {
   private final Schema schema;
   private final List<FlightEndpoint> endpoints;
   private final CallOption[] callOptions;
+  private final TokenRenewal tokens;
   private long bytesRead;
 
   ScanReader(
@@ -34,8 +36,10 @@ abstract class ScanReader extends ArrowReader {
       TableId table,
       Schema schema,
       List<FlightEndpoint> endpoints,
-      CallOption[] callOptions) {
+      CallOption[] callOptions,
+      TokenRenewal tokens) {
     super(allocator);
+    this.tokens = tokens;
     this.client = client;
     this.table = table;
     this.schema = schema;
@@ -67,8 +71,25 @@ abstract class ScanReader extends ArrowReader {
     loadRecordBatch(batch);
   }
 
-  /** Opens endpoint {@code index} and checks it streams the announced layout; thread-safe. */
+  /**
+   * Opens endpoint {@code index} and checks it streams the announced layout; thread-safe. A stream
+   * refused because the bearer token expired (after the scan was planned) is opened once more after
+   * the client logs in again, when it has credentials.
+   */
   final FlightStream open(int index) {
+    String token = tokens.current();
+    try {
+      return openOnce(index);
+    } catch (FlightRuntimeException e) {
+      if (e.status().code() != FlightStatusCode.UNAUTHENTICATED || !tokens.possible()) {
+        throw e;
+      }
+      tokens.renew(token);
+      return openOnce(index);
+    }
+  }
+
+  private FlightStream openOnce(int index) {
     FlightStream stream = client.getStream(endpoints.get(index).getTicket(), callOptions);
     try {
       Schema streamed = stream.getSchema();

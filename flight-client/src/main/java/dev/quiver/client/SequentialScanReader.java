@@ -25,8 +25,9 @@ final class SequentialScanReader extends ScanReader {
       TableId table,
       Schema schema,
       List<FlightEndpoint> endpoints,
-      CallOption[] callOptions) {
-    super(allocator, client, table, schema, endpoints, callOptions);
+      CallOption[] callOptions,
+      TokenRenewal tokens) {
+    super(allocator, client, table, schema, endpoints, callOptions, tokens);
   }
 
   @Override

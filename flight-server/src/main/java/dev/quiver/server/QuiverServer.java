@@ -3,6 +3,7 @@ package dev.quiver.server;
 import dev.quiver.server.config.CommandLine;
 import dev.quiver.server.config.DataSize;
 import dev.quiver.server.config.ServerConfig;
+import dev.quiver.server.flight.MalformedMessages;
 import dev.quiver.server.flight.QuiverProducer;
 import dev.quiver.server.memory.MemoryGovernor;
 import dev.quiver.server.security.HashPassword;
@@ -108,7 +109,8 @@ public final class QuiverServer implements AutoCloseable {
                   config.callReservation(), config.admissionQueue(), config.admissionTimeout()),
               config.transportReserve());
       opened.add(memory);
-      Telemetry telemetry = Telemetry.start(config.telemetry(), memory, telemetryOptions);
+      Telemetry telemetry =
+          Telemetry.start(config.telemetry(), memory, telemetryOptions, security.statusAccess());
       opened.add(0, telemetry);
       Path spill = dataDir.resolve("tmp");
       Files.createDirectories(spill);
@@ -148,10 +150,11 @@ public final class QuiverServer implements AutoCloseable {
       QuiverProducer producer =
           new QuiverProducer(store, sql, memory, config, streams, uri::get, security.access());
       Consumer<NettyServerBuilder> addHealth =
-          b ->
-              b.addService(health.getHealthService())
-                  .intercept(producer.malformedMessages())
-                  .withChildOption(ChannelOption.ALLOCATOR, memory.transportBuffers());
+          b -> {
+            b.addService(health.getHealthService())
+                .withChildOption(ChannelOption.ALLOCATOR, memory.transportBuffers());
+            MalformedMessages.install(b, config.putStallTimeout());
+          };
       FlightServer.Builder builder =
           FlightServer.builder(memory.transport(), bind, producer)
               .transportHint("grpc.builderConsumer", addHealth)

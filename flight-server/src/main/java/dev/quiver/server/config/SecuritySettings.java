@@ -18,6 +18,9 @@ import java.util.Optional;
  *     mutual TLS (clients without a certificate it signed are refused)
  * @param allowUnauthenticatedRemote whether a server without authentication may bind an address
  *     other than loopback
+ * @param loginMaxFailures failed logins in a row one user name may have before it is locked (0:
+ *     never)
+ * @param loginLockout the longest such a lock lasts (locks grow 1 s, 2 s, 4 s, ...)
  */
 public record SecuritySettings(
     Optional<Path> usersFile,
@@ -25,8 +28,10 @@ public record SecuritySettings(
     Optional<Path> tlsCertificate,
     Optional<Path> tlsKey,
     Optional<Path> tlsClientCa,
-    boolean allowUnauthenticatedRemote) {
-  /** No authentication, no TLS, loopback only, one-hour tokens. */
+    boolean allowUnauthenticatedRemote,
+    int loginMaxFailures,
+    Duration loginLockout) {
+  /** No authentication, no TLS, loopback only, one-hour tokens, 5 failed logins then locks. */
   public static final SecuritySettings DEFAULTS =
       new SecuritySettings(
           Optional.empty(),
@@ -34,7 +39,9 @@ public record SecuritySettings(
           Optional.empty(),
           Optional.empty(),
           Optional.empty(),
-          false);
+          false,
+          5,
+          Duration.ofMinutes(15));
 
   public SecuritySettings {
     requireNonNull(usersFile, "usersFile is null");
@@ -42,6 +49,15 @@ public record SecuritySettings(
     requireNonNull(tlsCertificate, "tlsCertificate is null");
     requireNonNull(tlsKey, "tlsKey is null");
     requireNonNull(tlsClientCa, "tlsClientCa is null");
+    requireNonNull(loginLockout, "loginLockout is null");
+    if (loginMaxFailures < 0) {
+      throw new IllegalArgumentException(
+          "security.login-max-failures must not be negative: " + loginMaxFailures);
+    }
+    if (loginLockout.toMillis() < 1000) {
+      throw new IllegalArgumentException(
+          "security.login-lockout must be at least 1s: " + loginLockout);
+    }
     if (tokenLifetime.isNegative() || tokenLifetime.isZero()) {
       throw new IllegalArgumentException("Token lifetime must be positive: " + tokenLifetime);
     }

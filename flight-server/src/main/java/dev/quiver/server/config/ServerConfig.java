@@ -31,6 +31,7 @@ import java.util.TreeSet;
  * @param endpointTargetBytes GetFlightInfo splits a scan into endpoints of about this many bytes
  * @param maxEndpoints the most endpoints one scan is split into
  * @param stallTimeout a DoGet whose client reads nothing for this long is cancelled
+ * @param putStallTimeout a DoPut whose client sends nothing for this long is cancelled
  * @param scanBatchRows rows per record batch a scan sends
  * @param scanMinBatchRows the fewest rows per batch a scan is cut down to under memory pressure
  * @param highPressure the share of memory.total above which new scans get smaller batches
@@ -63,6 +64,7 @@ public record ServerConfig(
     long endpointTargetBytes,
     int maxEndpoints,
     Duration stallTimeout,
+    Duration putStallTimeout,
     int scanBatchRows,
     int scanMinBatchRows,
     double highPressure,
@@ -99,6 +101,12 @@ public record ServerConfig(
           "flight.stall-timeout",
           "5m",
           "A DoGet whose client reads nothing for this long is cancelled (ms, s, m, h).");
+  public static final ConfigKey PUT_STALL_TIMEOUT =
+      new ConfigKey(
+          "flight.put-stall-timeout",
+          "5m",
+          "A DoPut whose client sends nothing for this long (while the server waits for it) is"
+              + " cancelled; nothing is committed.");
   public static final ConfigKey DATA_DIR =
       new ConfigKey(
           "storage.data-dir",
@@ -223,6 +231,16 @@ public record ServerConfig(
           "security.token-lifetime",
           "1h",
           "How long a bearer token is valid after it is issued; then clients log in again.");
+  public static final ConfigKey LOGIN_MAX_FAILURES =
+      new ConfigKey(
+          "security.login-max-failures",
+          "5",
+          "This many failed logins in a row lock the user name for a while; 0: never.");
+  public static final ConfigKey LOGIN_LOCKOUT =
+      new ConfigKey(
+          "security.login-lockout",
+          "15m",
+          "The longest a user name is locked after failed logins (1s, 2s, 4s, ... up to this).");
   public static final ConfigKey TLS_CERT =
       new ConfigKey(
           "security.tls-cert", "none", "Server certificate chain (PEM); set, Flight speaks TLS.");
@@ -263,6 +281,7 @@ public record ServerConfig(
           ENDPOINT_TARGET_SIZE,
           MAX_ENDPOINTS,
           STALL_TIMEOUT,
+          PUT_STALL_TIMEOUT,
           DATA_DIR,
           COMPRESSION,
           COMPRESSION_LEVEL,
@@ -288,6 +307,8 @@ public record ServerConfig(
           TELEMETRY_ALERT_INTERVAL,
           USERS_FILE,
           TOKEN_LIFETIME,
+          LOGIN_MAX_FAILURES,
+          LOGIN_LOCKOUT,
           TLS_CERT,
           TLS_KEY,
           TLS_CLIENT_CA,
@@ -318,6 +339,8 @@ public record ServerConfig(
     check(maxEndpoints >= 1, MAX_ENDPOINTS, maxEndpoints);
     requireNonNull(stallTimeout, "stallTimeout is null");
     check(stallTimeout.toMillis() > 0, STALL_TIMEOUT, stallTimeout);
+    requireNonNull(putStallTimeout, "putStallTimeout is null");
+    check(putStallTimeout.toMillis() > 0, PUT_STALL_TIMEOUT, putStallTimeout);
     check(scanBatchRows > 0, SCAN_BATCH_ROWS, scanBatchRows);
     check(scanMinBatchRows > 0, SCAN_MIN_BATCH_ROWS, scanMinBatchRows);
     check(highPressure > 0 && highPressure <= 1, HIGH_PRESSURE, highPressure);
@@ -442,6 +465,7 @@ public record ServerConfig(
         size(v, ENDPOINT_TARGET_SIZE),
         integer(v, MAX_ENDPOINTS),
         duration(v, STALL_TIMEOUT),
+        duration(v, PUT_STALL_TIMEOUT),
         integer(v, SCAN_BATCH_ROWS),
         integer(v, SCAN_MIN_BATCH_ROWS),
         fraction(v, HIGH_PRESSURE),
@@ -478,7 +502,9 @@ public record ServerConfig(
           path(v, TLS_CERT),
           path(v, TLS_KEY),
           path(v, TLS_CLIENT_CA),
-          allow.equals("true"));
+          allow.equals("true"),
+          integer(v, LOGIN_MAX_FAILURES),
+          duration(v, LOGIN_LOCKOUT));
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException("Invalid security settings: " + e.getMessage(), e);
     }

@@ -154,14 +154,6 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
 
   // ---- Flight RPCs: dispatch between tables and Flight SQL ----
 
-  /**
-   * The gRPC interceptor that answers an undecodable incoming Flight message with INVALID_ARGUMENT
-   * and frees it (see {@link MalformedMessageInterceptor}).
-   */
-  public io.grpc.ServerInterceptor malformedMessages() {
-    return new MalformedMessageInterceptor();
-  }
-
   @Override
   @SuppressWarnings("try") // the scope is only made current
   public FlightInfo getFlightInfo(CallContext context, FlightDescriptor descriptor) {

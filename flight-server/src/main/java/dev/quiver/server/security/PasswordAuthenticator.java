@@ -40,25 +40,24 @@ public final class PasswordAuthenticator implements CallHeaderAuthenticator {
 
   private final UsersFile users;
   private final BearerTokens tokens;
+  private final LoginThrottle throttle;
 
   public PasswordAuthenticator(UsersFile users, BearerTokens tokens) {
+    this(users, tokens, LoginThrottle.NONE);
+  }
+
+  /** With {@code throttle} slowing repeated failed logins of one name. */
+  public PasswordAuthenticator(UsersFile users, BearerTokens tokens, LoginThrottle throttle) {
     this.users = requireNonNull(users, "users is null");
     this.tokens = requireNonNull(tokens, "tokens is null");
+    this.throttle = requireNonNull(throttle, "throttle is null");
   }
 
   @Override
   public AuthResult authenticate(CallHeaders headers) {
     String bearer = AuthUtilities.getValueFromAuthHeader(headers, Auth2Constants.BEARER_PREFIX);
     if (bearer != null) {
-      BearerTokens.Check check = tokens.check(bearer);
-      if (check instanceof BearerTokens.Check.Valid valid) {
-        return result(valid.user(), Optional.empty());
-      }
-      if (check instanceof BearerTokens.Check.Expired) {
-        throw unauthenticated("The bearer token has expired; authenticate again");
-      }
-      throw unauthenticated(
-          "The bearer token is not valid (the server may have restarted); authenticate again");
+      return result(checkToken(bearer), Optional.empty());
     }
     String basic = AuthUtilities.getValueFromAuthHeader(headers, Auth2Constants.BASIC_PREFIX);
     if (basic != null) {
@@ -67,6 +66,39 @@ public final class PasswordAuthenticator implements CallHeaderAuthenticator {
     }
     throw unauthenticated(
         "Authentication required: send a user name and password (Basic) or a bearer token");
+  }
+
+  /**
+   * The user an HTTP {@code Authorization} header ({@code Basic user:password} or {@code Bearer
+   * token}) stands for, checked as a Flight call's; empty when it is absent or wrong.
+   */
+  public Optional<String> userOf(String authorization) {
+    if (authorization == null) {
+      return Optional.empty();
+    }
+    try {
+      if (authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
+        return Optional.of(checkToken(authorization.substring(7).trim()));
+      }
+      if (authorization.regionMatches(true, 0, "Basic ", 0, 6)) {
+        return Optional.of(checkPassword(authorization.substring(6)));
+      }
+    } catch (FlightRuntimeException refused) {
+      // wrong credentials: no user
+    }
+    return Optional.empty();
+  }
+
+  private String checkToken(String bearer) {
+    BearerTokens.Check check = tokens.check(bearer);
+    if (check instanceof BearerTokens.Check.Valid valid) {
+      return valid.user();
+    }
+    if (check instanceof BearerTokens.Check.Expired) {
+      throw unauthenticated("The bearer token has expired; authenticate again");
+    }
+    throw unauthenticated(
+        "The bearer token is not valid (the server may have restarted); authenticate again");
   }
 
   private String checkPassword(String basic) {
@@ -91,6 +123,10 @@ public final class PasswordAuthenticator implements CallHeaderAuthenticator {
       String name = new String(text, 0, colon);
       char[] password = Arrays.copyOfRange(text, colon + 1, text.length);
       try {
+        if (!throttle.mayTry(name)) {
+          LOG.info("Login for user '{}' refused: too many failed logins", printable(name));
+          throw unauthenticated("Too many failed logins for this user name; try again later");
+        }
         Optional<User> user = users.user(name);
         boolean matches;
         if (user.isPresent()) {
@@ -100,9 +136,11 @@ public final class PasswordAuthenticator implements CallHeaderAuthenticator {
           matches = false;
         }
         if (!matches) {
+          throttle.failed(name);
           LOG.info("Failed login for user '{}'", printable(name));
           throw unauthenticated("Invalid user name or password");
         }
+        throttle.succeeded(name);
         return name;
       } finally {
         Arrays.fill(password, '\0');

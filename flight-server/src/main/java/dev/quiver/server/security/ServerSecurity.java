@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import dev.quiver.server.config.SecuritySettings;
 import dev.quiver.server.config.ServerConfig;
+import dev.quiver.server.telemetry.StatusAccess;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -89,12 +90,40 @@ public final class ServerSecurity {
     LOG.info("Authentication on: {} users from {}", users.size(), file);
     BearerTokens tokens = new BearerTokens(settings.tokenLifetime(), MAX_TOKENS, Clock.systemUTC());
     return new ServerSecurity(
-        settings, Optional.of(new PasswordAuthenticator(users, tokens)), AccessControl.of(users));
+        settings,
+        Optional.of(
+            new PasswordAuthenticator(
+                users,
+                tokens,
+                new LoginThrottle(
+                    settings.loginMaxFailures(), settings.loginLockout(), Clock.systemUTC()))),
+        AccessControl.of(users));
   }
 
   /** Who may do what; {@link AccessControl#OPEN} without authentication. */
   public AccessControl access() {
     return access;
+  }
+
+  /**
+   * Who may see the telemetry status page: everyone without authentication; with it, a user with
+   * admin on {@code *}, by HTTP Basic (the users file) or a bearer token from a Flight login.
+   */
+  public StatusAccess statusAccess() {
+    if (authenticator.isEmpty()) {
+      return StatusAccess.OPEN;
+    }
+    PasswordAuthenticator passwords = authenticator.get();
+    VerifiedLogins verified = new VerifiedLogins(settings.tokenLifetime(), Clock.systemUTC());
+    return authorization ->
+        verified
+            .user(authorization, passwords::userOf)
+            .map(
+                user ->
+                    access.may(user, Right.ADMIN, User.ALL_NAMESPACES)
+                        ? StatusAccess.Decision.ALLOWED
+                        : StatusAccess.Decision.FORBIDDEN)
+            .orElse(StatusAccess.Decision.UNAUTHENTICATED);
   }
 
   /** The Flight location of {@code host}:{@code port}, grpc+tls when TLS is on. */

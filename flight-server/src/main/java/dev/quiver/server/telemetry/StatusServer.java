@@ -27,6 +27,10 @@ import java.util.function.Supplier;
  * <p>One JDK HttpServer on one port, with a single daemon thread: a scrape or a page load never
  * competes with data calls for more than that. Prometheus' own handler serves {@code /metrics} from
  * the OpenTelemetry SDK's {@code PrometheusMetricReader}, so there is one port to open.
+ *
+ * <p>With authentication on, the page and {@code /status.json}, which list running and recent calls
+ * with their tables, need a user with admin on {@code *} ({@link StatusAccess}); {@code /metrics}
+ * stays open, for Prometheus scrapers, since it names no table and holds no data.
  */
 final class StatusServer implements AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -36,10 +40,14 @@ final class StatusServer implements AutoCloseable {
   private final byte[] page;
 
   StatusServer(
-      InetSocketAddress address, PrometheusRegistry registry, Supplier<Map<String, Object>> status)
+      InetSocketAddress address,
+      PrometheusRegistry registry,
+      Supplier<Map<String, Object>> status,
+      StatusAccess access)
       throws IOException {
     requireNonNull(registry, "registry is null");
     requireNonNull(status, "status is null");
+    requireNonNull(access, "access is null");
     this.page = readPage();
     this.server = HttpServer.create(address, 16);
     this.executor =
@@ -53,10 +61,17 @@ final class StatusServer implements AutoCloseable {
     server.createContext("/metrics", new MetricsHandler(registry));
     server.createContext(
         "/status.json",
-        exchange -> send(exchange, 200, "application/json", JSON.writeValueAsBytes(status.get())));
+        exchange -> {
+          if (allowed(exchange, access)) {
+            send(exchange, 200, "application/json", JSON.writeValueAsBytes(status.get()));
+          }
+        });
     server.createContext(
         "/",
         exchange -> {
+          if (!allowed(exchange, access)) {
+            return;
+          }
           String path = exchange.getRequestURI().getPath();
           if (path.equals("/") || path.equals("/index.html")) {
             send(exchange, 200, "text/html; charset=utf-8", page);
@@ -84,6 +99,35 @@ final class StatusServer implements AutoCloseable {
       return in.readAllBytes();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
+    }
+  }
+
+  /**
+   * Whether the request may see calls and tables; if not, it has been answered (401 with a Basic
+   * challenge, or 403). {@code /metrics} is not checked: its labels are methods, statuses and
+   * alerts, never tables.
+   */
+  private static boolean allowed(HttpExchange exchange, StatusAccess access) throws IOException {
+    StatusAccess.Decision decision =
+        access.check(exchange.getRequestHeaders().getFirst("Authorization"));
+    switch (decision) {
+      case ALLOWED:
+        return true;
+      case UNAUTHENTICATED:
+        exchange.getResponseHeaders().set("WWW-Authenticate", "Basic realm=\"quiver\"");
+        send(
+            exchange,
+            401,
+            "text/plain; charset=utf-8",
+            "Authentication required: a user with admin on *\n".getBytes(StandardCharsets.UTF_8));
+        return false;
+      default:
+        send(
+            exchange,
+            403,
+            "text/plain; charset=utf-8",
+            "The status page needs admin on *\n".getBytes(StandardCharsets.UTF_8));
+        return false;
     }
   }
 

@@ -81,7 +81,10 @@ public final class Telemetry implements AutoCloseable {
    * @throws IOException when the telemetry endpoint cannot bind its port
    */
   public static Telemetry start(
-      TelemetrySettings settings, MemoryGovernor memory, TelemetryOptions options)
+      TelemetrySettings settings,
+      MemoryGovernor memory,
+      TelemetryOptions options,
+      StatusAccess statusAccess)
       throws IOException {
     requireNonNull(settings, "settings is null");
     requireNonNull(memory, "memory is null");
@@ -123,7 +126,8 @@ public final class Telemetry implements AutoCloseable {
             new StatusServer(
                 new InetSocketAddress(settings.host(), settings.port().getAsInt()),
                 registry,
-                () -> StatusServer.status(memory, metrics, calls, alerts));
+                () -> StatusServer.status(memory, metrics, calls, alerts),
+                statusAccess);
         parts.add(http);
       }
       return new Telemetry(

@@ -28,6 +28,7 @@ class ServerConfigTest {
     assertThat(config.endpointTargetBytes()).isEqualTo(256L << 20);
     assertThat(config.maxEndpoints()).isEqualTo(16);
     assertThat(config.stallTimeout()).isEqualTo(Duration.ofMinutes(5));
+    assertThat(config.putStallTimeout()).isEqualTo(Duration.ofMinutes(5));
     assertThat(config.scanBatchRows()).isEqualTo(65_536);
     assertThat(config.scanMinBatchRows()).isEqualTo(4096);
     assertThat(config.highPressure()).isEqualTo(0.75);
@@ -100,6 +101,7 @@ class ServerConfigTest {
             Map.entry("flight.endpoint-target-size", "64MB"),
             Map.entry("flight.max-endpoints", "4"),
             Map.entry("flight.stall-timeout", "30s"),
+            Map.entry("flight.put-stall-timeout", "45s"),
             Map.entry("storage.data-dir", "/tmp/q"),
             Map.entry("storage.compression", "SNAPPY"),
             Map.entry("storage.compression-level", "3"),
@@ -129,6 +131,8 @@ class ServerConfigTest {
             Map.entry("security.tls-key", "/etc/quiver/key.pem"),
             Map.entry("security.tls-client-ca", "/etc/quiver/ca.pem"),
             Map.entry("security.allow-unauthenticated-remote", "true"),
+            Map.entry("security.login-max-failures", "3"),
+            Map.entry("security.login-lockout", "2m"),
             Map.entry("limits.max-message-size", "16MB"),
             Map.entry("limits.max-put-batches", "500"),
             Map.entry("limits.max-columns", "100"),
@@ -149,6 +153,7 @@ class ServerConfigTest {
                 64L << 20,
                 4,
                 Duration.ofSeconds(30),
+                Duration.ofSeconds(45),
                 1024,
                 256,
                 0.5,
@@ -170,7 +175,9 @@ class ServerConfigTest {
                     Optional.of(Path.of("/etc/quiver/cert.pem")),
                     Optional.of(Path.of("/etc/quiver/key.pem")),
                     Optional.of(Path.of("/etc/quiver/ca.pem")),
-                    true),
+                    true,
+                    3,
+                    Duration.ofMinutes(2)),
                 new LimitSettings(16 << 20, 500, 100, 4 << 10, 8 << 10)));
     assertThat(flags.keySet())
         .as("every key is covered by this test")
@@ -331,6 +338,19 @@ class ServerConfigTest {
     assertThat(config.security().authEnabled()).isFalse();
     assertThat(config.security().tlsEnabled()).isFalse();
     assertThat(config.limits()).isEqualTo(LimitSettings.DEFAULTS);
+  }
+
+  @Test
+  void loginThrottleSettingsAreChecked() {
+    assertThatThrownBy(
+            () ->
+                ServerConfig.load(Map.of(), Map.of(), Map.of("security.login-max-failures", "-1")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("security.login-max-failures must not be negative: -1");
+    assertThatThrownBy(
+            () -> ServerConfig.load(Map.of(), Map.of(), Map.of("security.login-lockout", "500ms")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("security.login-lockout must be at least 1s");
   }
 
   @Test

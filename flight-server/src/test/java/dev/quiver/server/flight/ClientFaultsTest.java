@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.quiver.client.QuiverActions;
 import dev.quiver.server.QuiverServer;
-import dev.quiver.server.config.ServerConfig;
 import dev.quiver.testing.ArrowAllocatorExtension;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
@@ -15,7 +14,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -54,16 +52,7 @@ class ClientFaultsTest {
 
   @BeforeEach
   void start() throws Exception {
-    server =
-        QuiverServer.start(
-            ServerConfig.load(
-                Map.of(),
-                Map.of(),
-                Map.of(
-                    "flight.port", "0",
-                    "storage.data-dir", dataDir.toString(),
-                    "memory.total", "256MB",
-                    "scan.batch-rows", "1024")));
+    server = TestServers.start(dataDir, "memory.total", "256MB", "scan.batch-rows", "1024");
   }
 
   @AfterEach

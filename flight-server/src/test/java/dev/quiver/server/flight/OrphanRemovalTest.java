@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.quiver.client.QuiverActions;
 import dev.quiver.server.QuiverServer;
-import dev.quiver.server.config.ServerConfig;
 import dev.quiver.testing.ArrowAllocatorExtension;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -17,7 +16,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Iterator;
 import java.util.List;
-import java.util.Map;
 import java.util.stream.Stream;
 import org.apache.arrow.flight.Action;
 import org.apache.arrow.flight.FlightClient;
@@ -48,16 +46,7 @@ class OrphanRemovalTest {
 
   @BeforeEach
   void start() throws Exception {
-    server =
-        QuiverServer.start(
-            ServerConfig.load(
-                Map.of(),
-                Map.of(),
-                Map.of(
-                    "flight.port", "0",
-                    "storage.data-dir", dataDir.toString(),
-                    "memory.total", "256MB",
-                    "storage.target-file-size", "1MB")));
+    server = TestServers.start(dataDir, "memory.total", "256MB", "storage.target-file-size", "1MB");
   }
 
   @AfterEach

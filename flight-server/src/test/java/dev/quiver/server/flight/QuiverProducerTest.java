@@ -15,14 +15,12 @@ import dev.quiver.proto.v1.Predicate;
 import dev.quiver.proto.v1.ScanCommand;
 import dev.quiver.proto.v1.TableRef;
 import dev.quiver.server.QuiverServer;
-import dev.quiver.server.config.ServerConfig;
 import dev.quiver.testing.ArrowAllocatorExtension;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.stream.Stream;
 import org.apache.arrow.flight.Action;
 import org.apache.arrow.flight.Criteria;
@@ -68,16 +66,14 @@ class QuiverProducerTest {
   @BeforeEach
   void start() throws Exception {
     server =
-        QuiverServer.start(
-            ServerConfig.load(
-                Map.of(),
-                Map.of(),
-                Map.of(
-                    "flight.port", "0",
-                    "storage.data-dir", dataDir.toString(),
-                    "memory.total", "512MB",
-                    "storage.target-file-size", "1MB",
-                    "flight.endpoint-target-size", "1")));
+        TestServers.start(
+            dataDir,
+            "memory.total",
+            "512MB",
+            "storage.target-file-size",
+            "1MB",
+            "flight.endpoint-target-size",
+            "1");
   }
 
   @AfterEach

@@ -213,7 +213,7 @@ class FilterTranslatorScanTest {
       assertThat(raw.sql()).as("%s", predicate).isNotNull();
       assertThat(raw.substrait()).isEqualTo(ByteBuffer.wrap(serialized));
       List<Long> arrowIds = FilterTestTable.scanIds(allocator, table, raw);
-      assertThat(sqlIds(allocator, raw.sql())).as("%s", predicate).isEqualTo(arrowIds);
+      assertThat(sqlIds(raw.sql())).as("%s", predicate).isEqualTo(arrowIds);
       assertThat(arrowIds).isEqualTo(scan(allocator, predicate));
     }
   }
