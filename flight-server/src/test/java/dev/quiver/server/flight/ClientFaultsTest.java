@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.quiver.client.QuiverActions;
 import dev.quiver.server.QuiverServer;
 import dev.quiver.testing.ArrowAllocatorExtension;
+import dev.quiver.testing.Await;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
 import java.nio.charset.StandardCharsets;
@@ -76,8 +77,7 @@ class ClientFaultsTest {
         IdTable.fill(root, 10_000 + b * 1000L, 1000);
         stream.putNext();
       }
-      IdTable.awaitCondition(
-          () -> server.memory().report().calls().size() == 1, "the put to arrive");
+      Await.until(() -> server.memory().report().calls().size() == 1, "the put to arrive");
       // The client goes away without finishing or cancelling: its connection is torn down.
       channel.shutdownNow();
       awaitGovernorEmpty();
@@ -86,8 +86,7 @@ class ClientFaultsTest {
       assertThat(IdTable.sumOfIds(client, TABLE)).isEqualTo(IdTable.sum(10_000));
       assertThat(client.getInfo(TABLE).getRecords()).isEqualTo(10_000);
     }
-    IdTable.awaitCondition(
-        () -> filesEqual(files), "the vanished put's staged files to be deleted");
+    Await.until(() -> filesEqual(files), "the vanished put's staged files to be deleted");
   }
 
   @Test
@@ -185,7 +184,6 @@ class ClientFaultsTest {
 
   private void awaitGovernorEmpty() throws InterruptedException {
     assertThat(server.memory().awaitCallsClosed(Duration.ofSeconds(30))).isTrue();
-    IdTable.awaitCondition(
-        () -> server.memory().allocated() == 0, "the governor to return to zero");
+    Await.until(() -> server.memory().allocated() == 0, "the governor to return to zero");
   }
 }

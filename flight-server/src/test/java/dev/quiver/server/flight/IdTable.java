@@ -1,10 +1,6 @@
 package dev.quiver.server.flight;
 
-import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import org.apache.arrow.flight.FlightClient;
 import org.apache.arrow.flight.FlightDescriptor;
 import org.apache.arrow.flight.FlightEndpoint;
@@ -73,17 +69,5 @@ final class IdTable {
   /** 0 + 1 + ... + (n - 1). */
   static long sum(long n) {
     return n * (n - 1) / 2;
-  }
-
-  /** Waits up to 30 s for {@code condition}, polling every 5 ms. */
-  static void awaitCondition(BooleanSupplier condition, String what) throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    CountDownLatch never = new CountDownLatch(1);
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("Timed out waiting for " + what);
-      }
-      never.await(5, TimeUnit.MILLISECONDS);
-    }
   }
 }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.google.protobuf.ByteString;
 import dev.quiver.server.QuiverServer;
 import dev.quiver.testing.ArrowAllocatorExtension;
+import dev.quiver.testing.Await;
 import dev.quiver.testing.IpcMessages;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
@@ -106,7 +107,7 @@ class MalformedMessagesTest {
 
   private void awaitMemoryReturned() throws InterruptedException {
     assertThat(server.memory().awaitCallsClosed(Duration.ofSeconds(30))).isTrue();
-    IdTable.awaitCondition(
+    Await.until(
         () ->
             server.memory().allocated() == 0
                 && server.memory().transport().getAllocatedMemory() == 0,

@@ -21,6 +21,7 @@ import dev.quiver.server.config.ServerConfig;
 import dev.quiver.server.sql.SqlQuery;
 import dev.quiver.server.table.FilterTranslator;
 import dev.quiver.testing.ArrowAllocatorExtension;
+import dev.quiver.testing.Await;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -30,9 +31,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import org.apache.arrow.flight.Action;
 import org.apache.arrow.flight.FlightClient;
 import org.apache.arrow.flight.FlightDescriptor;
@@ -279,10 +278,10 @@ class MemoryGovernanceTest {
       ((BigIntVector) one.getVector("id")).setSafe(0, 1);
       one.setRowCount(1);
       holder.putNext();
-      awaitCondition(() -> server.memory().report().calls().size() == 1, "the put to hold memory");
+      Await.until(() -> server.memory().report().calls().size() == 1, "the put to hold memory");
       CompletableFuture<Long> second =
           CompletableFuture.supplyAsync(() -> countRows(client, ticket));
-      awaitCondition(() -> server.memory().queued() == 1, "the second read to queue");
+      Await.until(() -> server.memory().queued() == 1, "the second read to queue");
 
       assertThatThrownBy(
               () -> countRows(client, ticket), "a third read while %s", server.memory().report())
@@ -328,7 +327,7 @@ class MemoryGovernanceTest {
           SqlQuery holder = server.sql().prepare("SELECT 42 AS answer", "", List.of())) {
         holder.execute(holderMemory, 1024);
         second = CompletableFuture.supplyAsync(() -> countRows(client, ticket));
-        awaitCondition(() -> server.sql().admission().queued() == 1, "the first scan to queue");
+        Await.until(() -> server.sql().admission().queued() == 1, "the first scan to queue");
 
         assertThatThrownBy(() -> countRows(client, ticket), "a scan while the line is full")
             .isInstanceOfSatisfying(
@@ -394,19 +393,7 @@ class MemoryGovernanceTest {
 
   private void awaitGovernorEmpty() throws InterruptedException {
     assertThat(server.memory().awaitCallsClosed(Duration.ofSeconds(30))).isTrue();
-    awaitCondition(() -> server.memory().allocated() == 0, "the governor to return to zero");
-  }
-
-  private static void awaitCondition(BooleanSupplier condition, String what)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    CountDownLatch never = new CountDownLatch(1);
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("Timed out waiting for " + what);
-      }
-      never.await(5, TimeUnit.MILLISECONDS);
-    }
+    Await.until(() -> server.memory().allocated() == 0, "the governor to return to zero");
   }
 
   private static JsonNode memoryReport(FlightClient client) throws Exception {

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import dev.quiver.server.QuiverServer;
 import dev.quiver.testing.ArrowAllocatorExtension;
+import dev.quiver.testing.Await;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.netty.NettyChannelBuilder;
@@ -94,7 +95,6 @@ class UploadStallTimeoutTest {
 
   private void awaitMemoryReturned() throws InterruptedException {
     assertThat(server.memory().awaitCallsClosed(Duration.ofSeconds(30))).isTrue();
-    IdTable.awaitCondition(
-        () -> server.memory().allocated() == 0, "the governor to return to zero");
+    Await.until(() -> server.memory().allocated() == 0, "the governor to return to zero");
   }
 }

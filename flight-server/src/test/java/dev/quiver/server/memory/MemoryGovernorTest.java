@@ -6,13 +6,11 @@ import static org.assertj.core.api.Assertions.tuple;
 
 import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
+import dev.quiver.testing.Await;
 import io.netty.buffer.ByteBuf;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import org.apache.arrow.flight.FlightStatusCode;
 import org.apache.arrow.memory.ArrowBuf;
 import org.apache.arrow.memory.BufferAllocator;
@@ -131,7 +129,7 @@ class MemoryGovernorTest {
             new Thread(
                 () -> {
                   try {
-                    awaitCondition(() -> governor.transportWaiters() == 1, "the decode to wait");
+                    Await.until(() -> governor.transportWaiters() == 1, "the decode to wait");
                   } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                   }
@@ -359,22 +357,10 @@ class MemoryGovernorTest {
   }
 
   private static void awaitQueued(MemoryGovernor governor, int n) throws InterruptedException {
-    awaitCondition(() -> governor.queued() == n, "queue length " + n);
+    Await.until(() -> governor.queued() == n, "queue length " + n);
   }
 
   private static void awaitAdmitted(List<String> admitted, int n) throws InterruptedException {
-    awaitCondition(() -> admitted.size() == n, n + " admitted");
-  }
-
-  /** Polls {@code condition} until it holds, failing after a generous deadline. */
-  static void awaitCondition(BooleanSupplier condition, String what) throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    CountDownLatch never = new CountDownLatch(1);
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("Timed out waiting for " + what);
-      }
-      never.await(5, TimeUnit.MILLISECONDS);
-    }
+    Await.until(() -> admitted.size() == n, n + " admitted");
   }
 }

@@ -4,13 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.quiver.client.QuiverException;
+import dev.quiver.testing.Await;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -29,9 +29,9 @@ class SqlAdmissionTest {
     SqlAdmission admission = new SqlAdmission(new SqlAdmission.Settings(1, 4, LONG));
     Runnable first = admission.admit("DoGet 1", () -> false);
     CompletableFuture<Runnable> second = admitLater(admission, "DoGet 2", () -> false);
-    awaitStatus(admission, s -> s.queued() == 1);
+    Await.until(() -> admission.status().queued() == 1, "1 queued");
     CompletableFuture<Runnable> third = admitLater(admission, "DoGet 3", () -> false);
-    awaitStatus(admission, s -> s.queued() == 2);
+    Await.until(() -> admission.status().queued() == 2, "2 queued");
 
     first.run();
     first.run(); // a second release gives nothing back twice
@@ -78,7 +78,7 @@ class SqlAdmissionTest {
     Runnable first = admission.admit("SQL 1", () -> false);
     AtomicBoolean cancelled = new AtomicBoolean();
     CompletableFuture<Runnable> waiting = admitLater(admission, "SQL 2", cancelled::get);
-    awaitStatus(admission, s -> s.queued() == 1);
+    Await.until(() -> admission.status().queued() == 1, "1 queued");
 
     cancelled.set(true);
     admission.wake();
@@ -94,14 +94,5 @@ class SqlAdmissionTest {
   private CompletableFuture<Runnable> admitLater(
       SqlAdmission admission, String name, java.util.function.BooleanSupplier cancelled) {
     return CompletableFuture.supplyAsync(() -> admission.admit(name, cancelled), threads);
-  }
-
-  private static void awaitStatus(SqlAdmission admission, Predicate<SqlAdmission.Status> done)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (!done.test(admission.status())) {
-      assertThat(System.nanoTime()).as("status %s", admission.status()).isLessThan(deadline);
-      Thread.sleep(5);
-    }
   }
 }
