@@ -216,10 +216,19 @@ final class FlightTables {
    * {@code timeout}: callers assert on what it shows.
    */
   static JsonNode awaitIdle(FlightClient client, Duration timeout) throws InterruptedException {
+    return awaitIdle(client, 0, timeout);
+  }
+
+  /**
+   * The server's memory report once no call is open and at most {@code allocated} bytes of Arrow
+   * memory are held, or the last report at {@code timeout}.
+   */
+  static JsonNode awaitIdle(FlightClient client, long allocated, Duration timeout)
+      throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (true) {
       JsonNode report = action(client, QuiverActions.MEMORY_REPORT, Map.of());
-      boolean idle = report.get("allocated").asLong() == 0 && report.get("calls").isEmpty();
+      boolean idle = report.get("allocated").asLong() <= allocated && report.get("calls").isEmpty();
       if (idle || System.nanoTime() > deadline) {
         return report;
       }

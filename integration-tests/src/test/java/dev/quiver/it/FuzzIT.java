@@ -25,6 +25,7 @@ import java.nio.channels.Channels;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -60,7 +61,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * the status must say so), the server must stay up, and its Arrow memory must return to zero.
  * Second, malformed Arrow IPC streams (raw gRPC DoPut frames, mutated, some cancelled by the
  * client): the same holds, every call with a named status (none UNKNOWN, none hung) and the memory,
- * transport memory included, back to zero.
+ * transport memory included, back to zero after each input (a leak names the input and its frames).
  *
  * <p>Seeded and reproducible: {@code -Dquiver.fuzz.seed=N} replays a run (the seed is printed),
  * {@code -Dquiver.fuzz.inputs=N} and {@code -Dquiver.fuzz.ipc-inputs=N} try more than the CI's
@@ -112,6 +113,7 @@ class FuzzIT {
 
   private final Map<String, Integer> outcomes = new TreeMap<>();
   private final List<String> broke = new ArrayList<>();
+  private final List<String> leaks = new ArrayList<>();
 
   @Test
   void hostileInputGetsAStatusNeverAHangAndLeaksNothing(BufferAllocator allocator)
@@ -137,7 +139,7 @@ class FuzzIT {
             case 3 -> call(label, () -> action(client, random));
             case 4 -> call(label, () -> sql(client, random));
             case 5 -> call(label, () -> client.getInfo(path(random), options()));
-            default -> call(label, () -> rawPut(raw, random, ipc));
+            default -> call(label, () -> rawPut(raw, random, ipc, new StringBuilder()));
           }
           assertThat(server.isAlive()).as("server alive after %s", label).isTrue();
         }
@@ -168,10 +170,19 @@ class FuzzIT {
           NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
       FlightServiceGrpc.FlightServiceStub ipcStub = FlightServiceGrpc.newStub(ipcChannel);
       try {
+        long leaked = 0;
         for (int i = 0; i < IPC_INPUTS; i++) {
           String label = "ipc input " + i;
-          call(label, () -> rawPut(ipcStub, random, ipc));
+          StringBuilder sent = new StringBuilder();
+          call(label, () -> rawPut(ipcStub, random, ipc, sent));
           assertThat(server.isAlive()).as("server alive after %s", label).isTrue();
+          // Each input's memory is checked on its own, so that a leak names the input that made it.
+          JsonNode after = FlightTables.awaitIdle(client, leaked, Duration.ofSeconds(10));
+          long left = after.get("allocated").asLong();
+          if (left > leaked) {
+            leaks.add(label + " left " + (left - leaked) + " bytes; it sent " + sent);
+            leaked = left;
+          }
         }
       } finally {
         ipcChannel.shutdownNow();
@@ -184,6 +195,9 @@ class FuzzIT {
           "FuzzIT: %d malformed IPC DoPuts, seed %d, outcomes %s, broke %d: %s%n",
           IPC_INPUTS, SEED, outcomes, broke.size(), broke.stream().limit(20).toList());
       JsonNode afterIpc = FlightTables.awaitIdle(client, Duration.ofSeconds(30));
+      assertThat(leaks)
+          .as("malformed IPC DoPuts that left Arrow memory allocated (seed %d)", SEED)
+          .isEmpty();
       assertThat(afterIpc.get("allocated").asLong())
           .as("Arrow memory left allocated after the malformed IPC DoPuts: %s", afterIpc)
           .isZero();
@@ -461,7 +475,8 @@ class FuzzIT {
 
   /** A DoPut of raw FlightData frames: a descriptor, then mutated IPC headers and bodies. */
   private static void rawPut(
-      FlightServiceGrpc.FlightServiceStub raw, Random random, List<byte[]> ipc) throws Exception {
+      FlightServiceGrpc.FlightServiceStub raw, Random random, List<byte[]> ipc, StringBuilder sent)
+      throws Exception {
     CompletableFuture<Void> done = new CompletableFuture<>();
     StreamObserver<Flight.FlightData> requests =
         raw.withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS)
@@ -501,9 +516,20 @@ class FuzzIT {
       if (random.nextInt(10) == 0) {
         data.setAppMetadata(ByteString.copyFrom(mutate(random, new byte[16])));
       }
-      requests.onNext(data.build());
+      Flight.FlightData frame = data.build();
+      sent.append(
+          String.format(
+              "%n  frame %d: header %s, body %d bytes%s%s%s",
+              f,
+              HexFormat.of().formatHex(frame.getDataHeader().toByteArray()),
+              frame.getDataBody().size(),
+              mutateBody ? " (mutated)" : "",
+              frame.hasFlightDescriptor() ? ", descriptor" : "",
+              frame.getAppMetadata().isEmpty() ? "" : ", app metadata"));
+      requests.onNext(frame);
     }
     if (random.nextInt(8) == 0) {
+      sent.append(String.format("%n  then cancelled"));
       requests.onError(Status.CANCELLED.withDescription("fuzz").asRuntimeException());
     } else {
       requests.onCompleted();

@@ -69,6 +69,10 @@ final class DoPutHandler {
    */
   PutReceipt write(String call, CallTrace trace, FlightStream stream, Write write)
       throws Exception {
+    if (!MalformedMessages.awaitSchema()) {
+      throw new QuiverException(
+          QuiverErrorCode.INVALID_ARGUMENT, "%s: the stream ended before its schema", call);
+    }
     int columns = stream.getSchema().getFields().size();
     if (columns > limits.maxColumns()) {
       throw new QuiverException(

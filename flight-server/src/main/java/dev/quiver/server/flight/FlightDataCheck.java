@@ -8,19 +8,36 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.apache.arrow.flatbuf.MessageHeader;
 import org.apache.arrow.flight.impl.Flight;
 import org.apache.arrow.flight.impl.FlightServiceGrpc;
 import org.apache.arrow.memory.ArrowBuf;
 import org.apache.arrow.memory.ReferenceManager;
+import org.apache.arrow.vector.BufferLayout;
+import org.apache.arrow.vector.TypeLayout;
+import org.apache.arrow.vector.compression.CompressionUtil;
+import org.apache.arrow.vector.ipc.message.ArrowDictionaryBatch;
+import org.apache.arrow.vector.ipc.message.ArrowFieldNode;
+import org.apache.arrow.vector.ipc.message.ArrowRecordBatch;
 import org.apache.arrow.vector.ipc.message.MessageMetadataResult;
 import org.apache.arrow.vector.ipc.message.MessageSerializer;
 import org.apache.arrow.vector.types.MetadataVersion;
+import org.apache.arrow.vector.types.UnionMode;
+import org.apache.arrow.vector.types.pojo.ArrowType;
+import org.apache.arrow.vector.types.pojo.Field;
+import org.apache.arrow.vector.types.pojo.FieldType;
+import org.apache.arrow.vector.types.pojo.Schema;
 
 /**
- * Checks an incoming FlightData's protobuf framing and IPC header before Flight's decoder reads it,
- * because that decoder leaks what it allocated when it fails halfway.
+ * Checks each incoming FlightData of one DoPut or DoExchange stream, its protobuf framing and IPC
+ * header, before Flight's decoder reads it, because that decoder and Flight's stream leak or hang
+ * on what a well-behaved client never sends. One instance per stream: it remembers the stream's
+ * schema.
  *
  * <p>Arrow Java 18.3's ArrowMessage decoder allocates the app metadata and body buffers from the
  * transport allocator as it meets those fields, and checks the IPC header (its message type and
@@ -28,10 +45,19 @@ import org.apache.arrow.vector.types.MetadataVersion;
  * and does not parse, a field whose length runs past the message, or a second app metadata field
  * leaves the buffers allocated with no owner. FlightStream then retains a batch's body before
  * deserializing it and keeps that reference when the header's buffer layout does not fit the body
- * (FuzzIT: about 90 KB of transport memory lost per 300 malformed puts). This check reads the same
- * message first, from a mark that it resets to, without copying the body (it is skipped), and
- * throws for anything on which that decoder would fail after allocating. It accepts only
- * FlightData's four fields, each at most once, as every Flight client writes them.
+ * (FuzzIT: about 90 KB of transport memory lost per 300 malformed puts). Loading a batch whose
+ * buffers are shorter than its row count makes Arrow grow the vectors, and a grow that fails
+ * halfway (a validity buffer much shorter than the data buffer) loses what it had just allocated
+ * (FuzzIT: 2 KB). A body without an IPC header is never freed. A second schema replaces the
+ * stream's root and orphans the first root's buffers. A stream whose first message is a batch, or
+ * carries no descriptor, leaves Flight's handler waiting for a descriptor that never comes.
+ *
+ * <p>So this check reads each message first, from a mark that it resets to, without copying the
+ * body (it is skipped), and throws for anything of that. It accepts only FlightData's four fields,
+ * each at most once, as every Flight client writes them; a first message that carries the
+ * descriptor and no batch; one schema, before any batch; and batches whose every buffer is as long
+ * as its field's length and type need (for uncompressed bodies; what lies inside variable-length
+ * data and list offsets is checked once the batch is loaded, by {@link FlightStreamReader}).
  */
 final class FlightDataCheck {
   private static final Set<String> METHODS =
@@ -45,7 +71,14 @@ final class FlightDataCheck {
     Flight.FlightData.DATA_BODY_FIELD_NUMBER
   };
 
-  private FlightDataCheck() {}
+  private boolean first = true;
+  private Schema schema;
+  private final Map<Long, Field> dictionaries = new HashMap<>();
+
+  /** Whether a schema message has passed this check. */
+  boolean hasSchema() {
+    return schema != null;
+  }
 
   /** Whether {@code method}'s requests are FlightData that Flight decodes into Arrow buffers. */
   static boolean appliesTo(MethodDescriptor<?, ?> method) {
@@ -53,12 +86,12 @@ final class FlightDataCheck {
   }
 
   /**
-   * Checks the message in {@code stream} and resets the stream to where it was; a stream that
-   * cannot be reset is left unread and unchecked.
+   * Checks the stream's next message in {@code stream} and resets the stream to where it was; a
+   * stream that cannot be reset is left unread and unchecked.
    *
    * @throws IllegalArgumentException naming what is malformed
    */
-  static void check(InputStream stream) {
+  void check(InputStream stream) {
     if (!stream.markSupported()) {
       return;
     }
@@ -79,7 +112,7 @@ final class FlightDataCheck {
     }
   }
 
-  private static void checkFields(CodedInputStream in) throws IOException {
+  private void checkFields(CodedInputStream in) throws IOException {
     in.setSizeLimit(Integer.MAX_VALUE);
     boolean[] seen = new boolean[FIELDS.length];
     byte[] header = null;
@@ -107,43 +140,215 @@ final class FlightDataCheck {
         }
       }
     }
+    boolean descriptor = seen[indexOf(Flight.FlightData.FLIGHT_DESCRIPTOR_FIELD_NUMBER)];
+    if (first && !descriptor) {
+      throw new IllegalArgumentException(
+          "the stream's first FlightData carries no FlightDescriptor");
+    }
+    first = false;
     if (header != null) {
       checkHeader(header, bodyLength);
+    } else if (bodyLength > 0) {
+      // Flight frees a body only through the buffers its header lays out.
+      throw new IllegalArgumentException("FlightData carries a body but no IPC header");
     }
   }
 
   /**
    * What Flight reads of the IPC header after it has allocated or retained the body: the message
-   * type and version (its decoder), and for a batch the layout Arrow's deserializer checks against
-   * the body (FlightStream retains the body before deserializing and never releases it when that
-   * throws). The batch is deserialized over a stand-in body of the real length that owns no memory
-   * and is never read.
+   * type and version (its decoder), for a batch the layout Arrow's deserializer checks against the
+   * body (FlightStream retains the body before deserializing and never releases it when that
+   * throws), and the buffers' lengths against the schema. The batch is deserialized over a stand-in
+   * body of the real length that owns no memory and is never read.
    */
-  private static void checkHeader(byte[] header, long bodyLength) {
+  private void checkHeader(byte[] header, long bodyLength) {
+    MessageMetadataResult message;
+    byte type;
     try {
-      MessageMetadataResult message =
-          MessageMetadataResult.create(ByteBuffer.wrap(header), header.length);
-      byte type = message.headerType();
-      if (type != MessageHeader.Schema
-          && type != MessageHeader.DictionaryBatch
-          && type != MessageHeader.RecordBatch) {
-        // NONE with a header, or a Tensor: Flight keeps such a message's body and never frees it.
-        throw new IllegalArgumentException(
-            "IPC message type " + type + " is not a schema, dictionary batch or record batch");
-      }
-      if (type == MessageHeader.Schema && bodyLength > 0) {
-        throw new IllegalArgumentException("a schema message carries a body");
-      }
+      message = MessageMetadataResult.create(ByteBuffer.wrap(header), header.length);
+      type = message.headerType();
       MetadataVersion.fromFlatbufID(message.getMessage().version());
-      ArrowBuf body = new ArrowBuf(ReferenceManager.NO_OP, null, bodyLength, 0);
-      if (type == MessageHeader.RecordBatch) {
-        MessageSerializer.deserializeRecordBatch(message, body).close();
-      } else if (type == MessageHeader.DictionaryBatch) {
-        MessageSerializer.deserializeDictionaryBatch(message, body).close();
-      }
-    } catch (RuntimeException | IOException e) {
-      throw new IllegalArgumentException("the IPC message header is malformed: " + e, e);
+    } catch (RuntimeException e) {
+      throw malformed(e);
     }
+    switch (type) {
+      case MessageHeader.Schema -> {
+        if (bodyLength > 0) {
+          throw new IllegalArgumentException("a schema message carries a body");
+        }
+        if (schema != null) {
+          throw new IllegalArgumentException(
+              "a second schema message mid-stream; a stream carries one schema");
+        }
+        try {
+          schema = MessageSerializer.deserializeSchema(message);
+        } catch (RuntimeException e) {
+          throw malformed(e);
+        }
+        collectDictionaries(schema.getFields());
+      }
+      case MessageHeader.RecordBatch, MessageHeader.DictionaryBatch -> {
+        if (schema == null) {
+          throw new IllegalArgumentException("a batch before the stream's schema");
+        }
+        checkBatch(message, type, bodyLength);
+      }
+      default ->
+          // NONE with a header, or a Tensor: Flight keeps such a message's body and never frees it.
+          throw new IllegalArgumentException(
+              "IPC message type " + type + " is not a schema, dictionary batch or record batch");
+    }
+  }
+
+  private void checkBatch(MessageMetadataResult message, byte type, long bodyLength) {
+    ArrowBuf body = new ArrowBuf(ReferenceManager.NO_OP, null, bodyLength, 0);
+    if (type == MessageHeader.RecordBatch) {
+      try (ArrowRecordBatch batch =
+          deserialize(() -> MessageSerializer.deserializeRecordBatch(message, body))) {
+        checkLayout(schema.getFields(), batch);
+      }
+    } else {
+      try (ArrowDictionaryBatch batch =
+          deserialize(() -> MessageSerializer.deserializeDictionaryBatch(message, body))) {
+        Field values = dictionaries.get(batch.getDictionaryId());
+        if (values == null) {
+          throw new IllegalArgumentException(
+              "a dictionary batch for id "
+                  + batch.getDictionaryId()
+                  + ", which no field of the schema uses");
+        }
+        checkLayout(List.of(values), batch.getDictionary());
+      }
+    }
+  }
+
+  /** What deserializing a header can throw. */
+  private interface Deserializer<T> {
+    T get() throws IOException;
+  }
+
+  private static <T> T deserialize(Deserializer<T> deserializer) {
+    try {
+      return deserializer.get();
+    } catch (RuntimeException | IOException e) {
+      throw malformed(e);
+    }
+  }
+
+  private static IllegalArgumentException malformed(Exception e) {
+    return new IllegalArgumentException("the IPC message header is malformed: " + e, e);
+  }
+
+  /** Each dictionary's values as a field of the dictionary's value type (nested ones included). */
+  private void collectDictionaries(List<Field> fields) {
+    for (Field field : fields) {
+      if (field.getDictionary() != null) {
+        dictionaries.put(
+            field.getDictionary().getId(),
+            new Field(
+                field.getName(),
+                new FieldType(true, field.getType(), null, field.getMetadata()),
+                field.getChildren()));
+      }
+      collectDictionaries(field.getChildren());
+    }
+  }
+
+  /**
+   * Checks that each field node and buffer of {@code batch} covers the length it claims, in the
+   * order Arrow's VectorLoader reads them, so that loading it never makes Arrow grow a vector.
+   */
+  private static void checkLayout(List<Field> fields, ArrowRecordBatch batch) {
+    if (CompressionUtil.CodecType.fromCompressionType(batch.getBodyCompression().getCodec())
+        != CompressionUtil.CodecType.NO_COMPRESSION) {
+      return; // Flight's loader refuses compressed bodies before it allocates anything
+    }
+    Iterator<ArrowFieldNode> nodes = batch.getNodes().iterator();
+    Iterator<ArrowBuf> buffers = batch.getBuffers().iterator();
+    for (Field field : fields) {
+      if (!checkField(field, batch.getLength(), nodes, buffers)) {
+        return;
+      }
+    }
+  }
+
+  /**
+   * Checks one field's node and buffers, then its children's; false when a layout of variable
+   * buffer count (views) means the rest cannot be lined up, and is left to Arrow's own checks.
+   */
+  private static boolean checkField(
+      Field field, long minLength, Iterator<ArrowFieldNode> nodes, Iterator<ArrowBuf> buffers) {
+    boolean encoded = field.getDictionary() != null;
+    ArrowType type = encoded ? field.getDictionary().getIndexType() : field.getType();
+    if (!nodes.hasNext()) {
+      throw new IllegalArgumentException("the batch has no field node for " + field.getName());
+    }
+    ArrowFieldNode node = nodes.next();
+    long length = node.getLength();
+    long nulls = node.getNullCount();
+    if (length < minLength || nulls < 0 || nulls > length) {
+      throw new IllegalArgumentException(
+          String.format(
+              "field %s holds %d values (%d null) where %d are needed",
+              field.getName(), length, nulls, minLength));
+    }
+    TypeLayout layout = TypeLayout.getTypeLayout(type);
+    if (!layout.isFixedBufferCount()) {
+      return false;
+    }
+    for (BufferLayout buffer : layout.getBufferLayouts()) {
+      if (!buffers.hasNext()) {
+        throw new IllegalArgumentException("the batch has too few buffers for " + field.getName());
+      }
+      long capacity = buffers.next().capacity();
+      long needed = needed(buffer, type, length);
+      boolean fits =
+          buffer.getType() == BufferLayout.BufferType.VALIDITY && capacity == 0
+              ? nulls == 0 || nulls == length // Arrow allocates this validity itself
+              : capacity >= needed;
+      if (!fits) {
+        throw new IllegalArgumentException(
+            String.format(
+                "field %s: its %s buffer holds %d bytes, %d values need %d",
+                field.getName(), buffer.getType().getName(), capacity, length, needed));
+      }
+    }
+    long childLength =
+        switch (type.getTypeID()) {
+          case Struct -> length;
+          case FixedSizeList -> length * ((ArrowType.FixedSizeList) type).getListSize();
+          case Union -> ((ArrowType.Union) type).getMode() == UnionMode.Sparse ? length : 0;
+          default -> 0; // lists and maps: set by offsets, which are checked once loaded
+        };
+    for (Field child : encoded ? List.<Field>of() : field.getChildren()) {
+      if (!checkField(child, childLength, nodes, buffers)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** The bytes {@code length} values of {@code type} need in {@code buffer}. */
+  private static long needed(BufferLayout buffer, ArrowType type, long length) {
+    long bits = buffer.getTypeBitWidth();
+    return switch (buffer.getType()) {
+      case VALIDITY -> (length + 7) / 8;
+      case OFFSET ->
+          type.getTypeID() == ArrowType.ArrowTypeID.Union
+              ? length * bits / 8 // a dense union's offset per value
+              : (length == 0 ? 0 : (length + 1) * bits / 8);
+      case DATA -> variableData(type) ? 0 : (length * bits + 7) / 8;
+      case TYPE, SIZE, VIEWS -> (length * bits + 7) / 8;
+      default -> 0;
+    };
+  }
+
+  /** Whether the type's data buffer is as long as its offsets say rather than its length. */
+  private static boolean variableData(ArrowType type) {
+    return switch (type.getTypeID()) {
+      case Utf8, LargeUtf8, Binary, LargeBinary -> true;
+      default -> false;
+    };
   }
 
   private static int indexOf(int field) {

@@ -17,7 +17,9 @@ import io.grpc.netty.NettyServerBuilder;
 import java.io.InputStream;
 import java.time.Duration;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.function.Consumer;
 import org.apache.arrow.memory.OutOfMemoryException;
 import org.slf4j.Logger;
@@ -51,7 +53,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class MalformedMessages {
   private static final Logger LOG = LoggerFactory.getLogger(MalformedMessages.class);
-  private static final Context.Key<Failures> FAILURES = Context.key("quiver-malformed-messages");
+  private static final Context.Key<CallState> STATE = Context.key("quiver-malformed-messages");
 
   private MalformedMessages() {}
 
@@ -93,10 +95,52 @@ public final class MalformedMessages {
   }
 
   /**
-   * One call's link from the guard to the interceptor. Used on the call's serialized executor only.
+   * Waits until the current DoPut or DoExchange stream has handed Flight its first message (true),
+   * or has ended, failed or been cancelled without one (false); true at once outside such a call.
+   *
+   * <p>Flight's {@code FlightStream.getDescriptor()} waits for the first message with no end: a
+   * stream that ends before it, or whose first message is refused, left the handler's thread
+   * blocked there for good (found by FuzzIT as a hung DoPut). A handler calls this first.
    */
-  private static final class Failures {
+  static boolean awaitFirstMessage() throws InterruptedException {
+    CallState state = STATE.get();
+    return state == null || await(state.firstMessage);
+  }
+
+  /**
+   * Waits until the current DoPut's stream has handed Flight its schema (true), or has ended,
+   * failed or been cancelled without one (false); true at once outside such a call. Flight's {@code
+   * FlightStream.getSchema()} waits for the schema with no end, even once the stream has ended.
+   */
+  static boolean awaitSchema() throws InterruptedException {
+    CallState state = STATE.get();
+    return state == null || await(state.schema);
+  }
+
+  private static boolean await(CompletableFuture<Boolean> arrived) throws InterruptedException {
+    try {
+      return arrived.get();
+    } catch (ExecutionException e) {
+      throw new IllegalStateException(e); // never completed exceptionally
+    }
+  }
+
+  /**
+   * One call's link from the guard to the interceptor (its failure handler, used on the call's
+   * serialized executor only), and to the handler waiting for the stream's first message and
+   * schema. Each future completes true when that message has been handed to Flight, false when the
+   * stream ended without it.
+   */
+  private static final class CallState {
     private Consumer<Throwable> handler;
+    private final CompletableFuture<Boolean> firstMessage = new CompletableFuture<>();
+    private final CompletableFuture<Boolean> schema = new CompletableFuture<>();
+
+    /** The stream has ended, failed or been cancelled: what has not arrived never will. */
+    void ended() {
+      firstMessage.complete(false);
+      schema.complete(false);
+    }
   }
 
   /** Parses requests itself so that a marshalling failure can be answered; see the class doc. */
@@ -145,15 +189,15 @@ public final class MalformedMessages {
     @Override
     public ServerCall.Listener<InputStream> startCall(
         ServerCall<InputStream, RespT> call, Metadata headers) {
-      Failures failures = new Failures();
+      CallState state = new CallState();
       ServerCall.Listener<ReqT> listener;
-      Context previous = Context.current().withValue(FAILURES, failures).attach();
+      Context previous = Context.current().withValue(STATE, state).attach();
       try {
         listener = next.startCall(new TypedCall<>(call, method), headers);
       } finally {
         Context.current().detach(previous);
       }
-      return new ParsingListener<>(listener, call, method, failures);
+      return new ParsingListener<>(listener, call, method, state);
     }
   }
 
@@ -162,20 +206,20 @@ public final class MalformedMessages {
     private final ServerCall.Listener<ReqT> delegate;
     private final ServerCall<InputStream, ?> call;
     private final MethodDescriptor<ReqT, ?> method;
-    private final Failures failures;
-    private final boolean checkFlightData;
+    private final CallState state;
+    private final FlightDataCheck check;
     private boolean failed;
 
     ParsingListener(
         ServerCall.Listener<ReqT> delegate,
         ServerCall<InputStream, ?> call,
         MethodDescriptor<ReqT, ?> method,
-        Failures failures) {
+        CallState state) {
       this.delegate = delegate;
       this.call = call;
       this.method = method;
-      this.failures = failures;
-      this.checkFlightData = FlightDataCheck.appliesTo(method);
+      this.state = state;
+      this.check = FlightDataCheck.appliesTo(method) ? new FlightDataCheck() : null;
     }
 
     @Override
@@ -185,14 +229,14 @@ public final class MalformedMessages {
       }
       ReqT request;
       try {
-        if (checkFlightData) {
-          FlightDataCheck.check(message);
+        if (check != null) {
+          check.check(message);
         }
         request = method.parseRequest(message);
       } catch (RuntimeException e) {
         failed = true;
-        if (failures.handler != null) {
-          failures.handler.accept(e);
+        if (state.handler != null) {
+          state.handler.accept(e);
         } else {
           // No interceptor on this call: Flight's middleware refused it (and closed it) before
           // the interceptor was reached, or the interceptor is not installed.
@@ -203,13 +247,19 @@ public final class MalformedMessages {
           }
           delegate.onCancel();
         }
+        state.ended();
         return;
       }
       delegate.onMessage(request);
+      state.firstMessage.complete(true);
+      if (check != null && check.hasSchema()) {
+        state.schema.complete(true);
+      }
     }
 
     @Override
     public void onHalfClose() {
+      state.ended(); // no-op for what has arrived
       if (!failed) {
         delegate.onHalfClose();
       }
@@ -217,6 +267,7 @@ public final class MalformedMessages {
 
     @Override
     public void onCancel() {
+      state.ended();
       if (!failed) {
         delegate.onCancel();
       }
@@ -224,6 +275,7 @@ public final class MalformedMessages {
 
     @Override
     public void onComplete() {
+      state.ended();
       delegate.onComplete();
     }
 
@@ -317,13 +369,13 @@ public final class MalformedMessages {
     @Override
     public <ReqT, RespT> ServerCall.Listener<ReqT> interceptCall(
         ServerCall<ReqT, RespT> call, Metadata headers, ServerCallHandler<ReqT, RespT> next) {
-      Failures failures = FAILURES.get();
+      CallState state = STATE.get();
       return new SimpleForwardingServerCallListener<>(next.startCall(call, headers)) {
         private boolean failed;
 
         {
-          if (failures != null) {
-            failures.handler = this::fail;
+          if (state != null) {
+            state.handler = this::fail;
           }
         }
 

@@ -27,6 +27,7 @@ import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.apache.arrow.flight.Action;
 import org.apache.arrow.flight.ActionType;
+import org.apache.arrow.flight.CallStatus;
 import org.apache.arrow.flight.CancelFlightInfoRequest;
 import org.apache.arrow.flight.CancelStatus;
 import org.apache.arrow.flight.CloseSessionRequest;
@@ -220,6 +221,16 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
   public Runnable acceptPut(
       CallContext context, FlightStream flightStream, StreamListener<PutResult> ackStream) {
     CallTrace trace = CallTrace.of(context);
+    if (!firstMessageArrived()) {
+      return () ->
+          ackStream.onError(
+              trace.failed(
+                  CallStatus.INVALID_ARGUMENT
+                      .withDescription(
+                          "DoPut: the stream ended before its first message, the one that"
+                              + " carries the FlightDescriptor")
+                      .toRuntimeException()));
+    }
     if (kindOf(flightStream.getDescriptor()) == Kind.FLIGHT_SQL) {
       try {
         return trace.wrap(super.acceptPut(context, flightStream, ackStream));
@@ -236,6 +247,15 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
       return () -> ackStream.onError(trace.failed(FlightErrors.toFlight("DoPut", e)));
     }
     return trace.wrap(doPut.acceptPut(flightStream, ackStream, trace));
+  }
+
+  private static boolean firstMessageArrived() {
+    try {
+      return MalformedMessages.awaitFirstMessage();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
   }
 
   @Override

@@ -15,16 +15,28 @@ import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.Channels;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import org.apache.arrow.flatbuf.Message;
+import org.apache.arrow.flatbuf.RecordBatch;
+import org.apache.arrow.flight.FlightStream;
 import org.apache.arrow.flight.impl.Flight;
 import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.VarCharVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.VectorUnloader;
 import org.apache.arrow.vector.ipc.ArrowStreamWriter;
+import org.apache.arrow.vector.ipc.WriteChannel;
+import org.apache.arrow.vector.ipc.message.ArrowRecordBatch;
+import org.apache.arrow.vector.ipc.message.MessageSerializer;
+import org.apache.arrow.vector.types.pojo.ArrowType;
+import org.apache.arrow.vector.types.pojo.Field;
+import org.apache.arrow.vector.types.pojo.Schema;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -63,9 +75,7 @@ class MalformedMessagesTest {
     byte[] garbage = new byte[64];
     Arrays.fill(garbage, (byte) 0x7f);
     Status status = put(frame(ipc.get(0), new byte[0], true), frame(garbage, ipc.get(3), false));
-    assertThat(status.getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
-    assertThat(status.getDescription()).startsWith("DoPut: the client sent a malformed Arrow IPC");
-    awaitMemoryReturned();
+    assertRefusedAndFreed(status, "DoPut: the client sent a malformed Arrow IPC");
   }
 
   @Test
@@ -75,9 +85,7 @@ class MalformedMessagesTest {
     byte[] body = ipc.get(3);
     byte[] shortBody = Arrays.copyOf(body, body.length / 2);
     Status status = put(frame(ipc.get(0), new byte[0], true), frame(ipc.get(2), shortBody, false));
-    assertThat(status.getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
-    assertThat(status.getDescription()).contains("the IPC message header is malformed");
-    awaitMemoryReturned();
+    assertRefusedAndFreed(status, "the IPC message header is malformed");
   }
 
   @Test
@@ -88,9 +96,93 @@ class MalformedMessagesTest {
     // The flatbuffer's header_type byte: find it by trying each byte until one gives type 4.
     byte[] tensor = withHeaderType(header, (byte) 4);
     Status status = put(frame(ipc.get(0), new byte[0], true), frame(tensor, ipc.get(3), false));
-    assertThat(status.getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
-    assertThat(status.getDescription()).contains("IPC message type 4");
-    awaitMemoryReturned();
+    assertRefusedAndFreed(status, "IPC message type 4");
+  }
+
+  @Test
+  void aSecondSchemaMidStreamIsRefusedAndFreed(BufferAllocator allocator) throws Exception {
+    List<byte[]> ipc = validIpc(allocator);
+    Status status =
+        put(
+            frame(ipc.get(0), new byte[0], true),
+            frame(ipc.get(2), ipc.get(3), false),
+            frame(ipc.get(0), new byte[0], false),
+            frame(ipc.get(4), ipc.get(5), false));
+    assertRefusedAndFreed(status, "a second schema message mid-stream");
+  }
+
+  @Test
+  void aBatchBeforeTheSchemaIsRefused(BufferAllocator allocator) throws Exception {
+    List<byte[]> ipc = validIpc(allocator);
+    Status status = put(frame(ipc.get(2), ipc.get(3), true), frame(ipc.get(0), new byte[0], false));
+    assertRefusedAndFreed(status, "a batch before the stream's schema");
+  }
+
+  @Test
+  void aStreamWhoseFirstMessageHasNoDescriptorIsRefused(BufferAllocator allocator)
+      throws Exception {
+    List<byte[]> ipc = validIpc(allocator);
+    Status status =
+        put(frame(ipc.get(0), new byte[0], false), frame(ipc.get(2), ipc.get(3), false));
+    assertRefusedAndFreed(status, "first FlightData carries no FlightDescriptor");
+  }
+
+  @Test
+  void aBatchWithMoreRowsThanItsBuffersHoldIsRefusedAndFreed(BufferAllocator allocator)
+      throws Exception {
+    List<byte[]> ipc = validIpc(allocator);
+    List<byte[]> longer = batchClaiming(allocator, 1000);
+    Status status =
+        put(frame(ipc.get(0), new byte[0], true), frame(longer.get(0), longer.get(1), false));
+    assertRefusedAndFreed(status, "holds 100 values (0 null) where 1000 are needed");
+  }
+
+  @Test
+  void aStreamThatEndsBeforeItsFirstMessageIsRefused() throws Exception {
+    Status status = put();
+    assertRefusedAndFreed(status, "the stream ended before its first message");
+  }
+
+  @Test
+  void aStreamThatEndsBeforeItsSchemaIsRefused() throws Exception {
+    Status status = put(frame(new byte[0], new byte[0], true));
+    assertRefusedAndFreed(status, "the stream ended before its schema");
+  }
+
+  @Test
+  void aBodyWithoutAHeaderIsRefusedAndFreed(BufferAllocator allocator) throws Exception {
+    List<byte[]> ipc = validIpc(allocator);
+    Status status =
+        put(frame(ipc.get(0), new byte[0], true), frame(new byte[0], ipc.get(3), false));
+    assertRefusedAndFreed(status, "FlightData carries a body but no IPC header");
+  }
+
+  @Test
+  void aBatchWhoseOffsetsRunBackwardsIsRefusedAndFreed(BufferAllocator allocator) throws Exception {
+    Schema schema = new Schema(List.of(Field.nullable("name", ArrowType.Utf8.INSTANCE)));
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    try (VectorSchemaRoot root = VectorSchemaRoot.create(schema, allocator);
+        ArrowStreamWriter writer = new ArrowStreamWriter(root, null, Channels.newChannel(out))) {
+      VarCharVector names = (VarCharVector) root.getVector("name");
+      for (int i = 0; i < 100; i++) {
+        names.setSafe(i, ("name " + i).getBytes(StandardCharsets.UTF_8));
+      }
+      root.setRowCount(100);
+      writer.start();
+      writer.writeBatch();
+    }
+    List<byte[]> ipc = IpcMessages.headersAndBodies(out.toByteArray());
+    RecordBatch header =
+        (RecordBatch)
+            Message.getRootAsMessage(ByteBuffer.wrap(ipc.get(2)).order(ByteOrder.LITTLE_ENDIAN))
+                .header(new RecordBatch());
+    byte[] body = ipc.get(3).clone();
+    // The last offset, negative: Arrow's unloader then throws halfway and leaked what it retained.
+    ByteBuffer.wrap(body)
+        .order(ByteOrder.LITTLE_ENDIAN)
+        .putInt((int) header.buffers(1).offset() + 100 * Integer.BYTES, -8);
+    Status status = put(frame(ipc.get(0), new byte[0], true), frame(ipc.get(2), body, false));
+    assertRefusedAndFreed(status, "The uploaded record batch is malformed");
   }
 
   @Test
@@ -105,6 +197,13 @@ class MalformedMessagesTest {
     awaitMemoryReturned();
   }
 
+  /** Checks the call was refused INVALID_ARGUMENT naming {@code problem}, and all freed. */
+  private void assertRefusedAndFreed(Status status, String problem) throws InterruptedException {
+    assertThat(status.getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+    assertThat(status.getDescription()).contains(problem);
+    awaitMemoryReturned();
+  }
+
   private void awaitMemoryReturned() throws InterruptedException {
     assertThat(server.memory().awaitCallsClosed(Duration.ofSeconds(30))).isTrue();
     Await.until(
@@ -112,6 +211,23 @@ class MalformedMessagesTest {
             server.memory().allocated() == 0
                 && server.memory().transport().getAllocatedMemory() == 0,
         "the governor and Flight's transport memory to return to zero");
+    Await.until(
+        () -> !handlerWaitingOnFlight(),
+        "no DoPut handler left waiting for a descriptor or schema that will never come");
+  }
+
+  /**
+   * Whether a thread of this (in-process) server waits in Flight for a stream's descriptor or
+   * schema.
+   */
+  private static boolean handlerWaitingOnFlight() {
+    return Thread.getAllStackTraces().values().stream()
+        .flatMap(Arrays::stream)
+        .anyMatch(
+            frame ->
+                frame.getClassName().equals(FlightStream.class.getName())
+                    && (frame.getMethodName().equals("getDescriptor")
+                        || frame.getMethodName().equals("getRoot")));
   }
 
   /** Sends {@code frames} as one DoPut and returns the status it ends with. */
@@ -149,9 +265,8 @@ class MalformedMessagesTest {
       byte[] candidate = header.clone();
       candidate[i] = type;
       try {
-        org.apache.arrow.flatbuf.Message message =
-            org.apache.arrow.flatbuf.Message.getRootAsMessage(
-                ByteBuffer.wrap(candidate).order(ByteOrder.LITTLE_ENDIAN));
+        Message message =
+            Message.getRootAsMessage(ByteBuffer.wrap(candidate).order(ByteOrder.LITTLE_ENDIAN));
         if (message.headerType() == type && message.version() == 4) {
           return candidate;
         }
@@ -160,6 +275,20 @@ class MalformedMessagesTest {
       }
     }
     throw new AssertionError("no header type byte found");
+  }
+
+  /** A batch of 100 rows of {@link IdTable#SCHEMA} whose header claims {@code rows} rows. */
+  private static List<byte[]> batchClaiming(BufferAllocator allocator, int rows) throws Exception {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    try (VectorSchemaRoot root = VectorSchemaRoot.create(IdTable.SCHEMA, allocator)) {
+      IdTable.fill(root, 0, 100);
+      try (ArrowRecordBatch batch = new VectorUnloader(root).getRecordBatch();
+          ArrowRecordBatch claiming =
+              new ArrowRecordBatch(rows, batch.getNodes(), batch.getBuffers())) {
+        MessageSerializer.serialize(new WriteChannel(Channels.newChannel(out)), claiming);
+      }
+    }
+    return IpcMessages.headersAndBodies(out.toByteArray());
   }
 
   /** Schema, then two batches of {@link IdTable#SCHEMA}: header and body bytes in turn. */
