@@ -223,9 +223,64 @@ public final class FlightStreamReader extends ArrowReader {
     for (; at < previous; at++) {
       bits |= data.getByte(at); // sign-extended: a high bit shows as 0x80
     }
-    if ((bits & 0x8080_8080_8080_8080L) != 0) {
-      vector.validateScalars();
+    if ((bits & 0x8080_8080_8080_8080L) == 0) {
+      return;
     }
+    for (int i = 0; i < count; i++) {
+      long start = offsets.getInt((long) i * VarCharVector.OFFSET_WIDTH);
+      long end = offsets.getInt((long) (i + 1) * VarCharVector.OFFSET_WIDTH);
+      if (!vector.isNull(i) && !wellFormedUtf8(data, start, end)) {
+        throw new ValidateUtil.ValidateException(
+            "Column " + vector.getName() + ": value " + i + " is not well-formed UTF-8");
+      }
+    }
+  }
+
+  /**
+   * Whether bytes {@code [start, end)} of {@code data} are well-formed UTF-8 as RFC 3629 defines
+   * it: shortest forms only, no surrogates, nothing above U+10FFFF. Arrow Java's own check ({@code
+   * validateScalars}) accepts some of those, which DuckDB then refuses while writing the Parquet
+   * file (FuzzIT: INTERNAL "Invalid unicode (byte sequence mismatch)").
+   */
+  static boolean wellFormedUtf8(ArrowBuf data, long start, long end) {
+    long at = start;
+    while (at < end) {
+      int lead = data.getByte(at) & 0xFF;
+      if (lead < 0x80) {
+        at++;
+        continue;
+      }
+      int trailing;
+      int low = 0x80; // the range of the byte after the lead (RFC 3629's table)
+      int high = 0xBF;
+      if (lead >= 0xC2 && lead <= 0xDF) {
+        trailing = 1;
+      } else if (lead >= 0xE0 && lead <= 0xEF) {
+        trailing = 2;
+        low = lead == 0xE0 ? 0xA0 : 0x80;
+        high = lead == 0xED ? 0x9F : 0xBF;
+      } else if (lead >= 0xF0 && lead <= 0xF4) {
+        trailing = 3;
+        low = lead == 0xF0 ? 0x90 : 0x80;
+        high = lead == 0xF4 ? 0x8F : 0xBF;
+      } else {
+        return false;
+      }
+      if (end - at <= trailing) {
+        return false;
+      }
+      int next = data.getByte(at + 1) & 0xFF;
+      if (next < low || next > high) {
+        return false;
+      }
+      for (int k = 2; k <= trailing; k++) {
+        if ((data.getByte(at + k) & 0xC0) != 0x80) {
+          return false;
+        }
+      }
+      at += trailing + 1;
+    }
+    return true;
   }
 
   private static boolean hasUnvalidatable(ValueVector vector) {

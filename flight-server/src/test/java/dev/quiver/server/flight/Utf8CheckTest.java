@@ -57,6 +57,33 @@ class Utf8CheckTest {
   }
 
   @Test
+  void onlyWellFormedUtf8PassesAsDuckDbRequires(BufferAllocator allocator) {
+    byte[][] illFormed = {
+      {(byte) 0xC0, (byte) 0x80}, // overlong NUL
+      {(byte) 0xE0, (byte) 0x80, (byte) 0x80}, // overlong
+      {(byte) 0xED, (byte) 0xA0, (byte) 0x80}, // a surrogate, U+D800
+      {(byte) 0xF4, (byte) 0x90, (byte) 0x80, (byte) 0x80}, // above U+10FFFF
+      {(byte) 0xF8, (byte) 0x88, (byte) 0x80, (byte) 0x80, (byte) 0x80}, // five bytes
+      {'a', (byte) 0xE2, (byte) 0x82}, // cut short
+    };
+    for (byte[] value : illFormed) {
+      try (VarCharVector bad = column(allocator, utf8("ok"), value)) {
+        assertThatThrownBy(() -> FlightStreamReader.checkUtf8(bad))
+            .isInstanceOf(ValidateUtil.ValidateException.class)
+            .hasMessageContaining("value 1 is not well-formed UTF-8");
+      }
+    }
+    try (VarCharVector edges =
+        column(
+            allocator,
+            utf8("\u0080\u07FF\u0800\uD7FF\uE000\uFFFF"),
+            utf8(new String(Character.toChars(0x10000)) + new String(Character.toChars(0x10FFFF))),
+            null)) {
+      assertThatCode(() -> FlightStreamReader.checkUtf8(edges)).doesNotThrowAnyException();
+    }
+  }
+
+  @Test
   void offsetsOutOfOrderOrPastTheDataAreRefused(BufferAllocator allocator) {
     try (VarCharVector backwards = column(allocator, utf8("abc"), utf8("def"));
         VarCharVector past = column(allocator, utf8("abc"))) {
