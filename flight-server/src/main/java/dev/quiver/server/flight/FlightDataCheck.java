@@ -334,9 +334,11 @@ final class FlightDataCheck {
     return switch (buffer.getType()) {
       case VALIDITY -> (length + 7) / 8;
       case OFFSET ->
-          type.getTypeID() == ArrowType.ArrowTypeID.Union
-              ? length * bits / 8 // a dense union's offset per value
-              : (length == 0 ? 0 : (length + 1) * bits / 8);
+          switch (type.getTypeID()) {
+            // one offset per value: a dense union's, a list view's (its sizes are separate)
+            case Union, ListView, LargeListView -> length * bits / 8;
+            default -> length == 0 ? 0 : (length + 1) * bits / 8;
+          };
       case DATA -> variableData(type) ? 0 : (length * bits + 7) / 8;
       case TYPE, SIZE, VIEWS -> (length * bits + 7) / 8;
       default -> 0;
