@@ -8,8 +8,8 @@ It starts the Quiver server (flight-server/target/quiver-server.jar) and the ref
 (reference_server.py: pyarrow.parquet writes, pyarrow.dataset scans) on 127.0.0.1 ephemeral
 ports, loads the same rows into both with the harness (benchmarks/bin/quiver-bench), then runs
 the harness against each in turn, alternating which goes first each round, for DoGet and DoPut.
-It prints Quiver / reference for MB/s (median over rounds, with the range) and writes every
-result and the ratios as JSON (--out). On a shared machine absolute figures drift; ratios of
+It prints Quiver / reference for MB/s (median over rounds, with the range), and each server's
+CPU seconds per run (Linux), and writes every result and the ratios as JSON (--out). On a shared machine absolute figures drift; ratios of
 interleaved runs are what it can measure.
 
 The reference server runs on a venv's python with pyarrow: --python, or a venv made in
@@ -69,6 +69,15 @@ class Server:
         if not found.wait(START_SECONDS) or self.uri is None:
             self.stop()
             raise RuntimeError(f"{name} did not start; see {log_path}")
+
+    def cpu_seconds(self):
+        """The process's user + system CPU seconds so far (Linux /proc), or None where unknown."""
+        try:
+            with open(f"/proc/{self.process.pid}/stat", encoding="utf-8") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            return None
 
     def stop(self):
         if self.process.poll() is None:
@@ -152,18 +161,30 @@ def measure(servers, args, work):
         for r in range(args.rounds):
             order = servers if r % 2 == 0 else list(reversed(servers))
             medians = {}
+            cpus = {}
             for server in order:
                 out = work / f"{mode}-{server.name}-{r + 1}.json"
                 # get: the table was loaded beforehand; read it as it is.
                 extra = ["--no-load"] if mode == "get" else []
+                cpu_before = server.cpu_seconds()
                 report = harness(server.uri, mode, args, out, extra)
+                cpu_after = server.cpu_seconds()
                 medians[server.name] = report["summary"]["mb_per_s"]["median"]
+                # The server's CPU per stream moved (warm-up runs included): MB/s on a shared
+                # machine measures the share of it each server got; CPU per run does not.
+                cpu = None
+                if cpu_before is not None and cpu_after is not None:
+                    cpu = (cpu_after - cpu_before) / (args.runs + args.warmup)
+                    cpus[server.name] = cpu
                 print(f"  {mode} round {r + 1} {server.name:9s} "
                       f"{medians[server.name]:9.1f} MB/s "
-                      f"(spread {report['summary']['mb_per_s']['spread'] * 100:.0f}%)", flush=True)
+                      f"(spread {report['summary']['mb_per_s']['spread'] * 100:.0f}%)"
+                      + (f", server CPU {cpu:.2f} s per run" if cpu is not None else ""),
+                      flush=True)
             ratio = medians[numerator] / medians[denominator] if medians[denominator] else 0
             rounds.append({"round": r + 1, "first": order[0].name,
                            **{f"{name}_mb_per_s": medians[name] for name in medians},
+                           **{f"{name}_cpu_s_per_run": cpus[name] for name in cpus},
                            "ratio": ratio})
         results[mode] = rounds
     return results
@@ -178,6 +199,9 @@ def summarise(results, names=("quiver", "reference")):
         for name in names:
             summary[mode][f"{name}_mb_per_s_median"] = statistics.median(
                 r[f"{name}_mb_per_s"] for r in rounds)
+            cpu = [r[f"{name}_cpu_s_per_run"] for r in rounds if f"{name}_cpu_s_per_run" in r]
+            if cpu:
+                summary[mode][f"{name}_cpu_s_per_run_median"] = statistics.median(cpu)
     return summary
 
 
@@ -252,6 +276,10 @@ def main(argv):
         print(f"  Do{mode.capitalize():3s} {s['ratio_median']:.2f}x  [{s['ratio_min']:.2f}, "
               f"{s['ratio_max']:.2f}]  quiver {s['quiver_mb_per_s_median']:.1f} MB/s, "
               f"reference {s['reference_mb_per_s_median']:.1f} MB/s")
+        if "quiver_cpu_s_per_run_median" in s and "reference_cpu_s_per_run_median" in s:
+            print(f"        server CPU per run (median): quiver "
+                  f"{s['quiver_cpu_s_per_run_median']:.2f} s, reference "
+                  f"{s['reference_cpu_s_per_run_median']:.2f} s")
     document = {
         "tool": "compare.py", "format": 1,
         "started": datetime.datetime.now(datetime.timezone.utc).isoformat(),
