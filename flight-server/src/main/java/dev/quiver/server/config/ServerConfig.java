@@ -46,7 +46,7 @@ import java.util.TreeSet;
  * @param duckdbMemoryLimit part of memory.total the Parquet writer's DuckDB may use before spilling
  * @param sqlMemoryLimit part of memory.total the SQL engine's DuckDB (SQL and DoGet scans) may use
  *     before spilling
- * @param sqlThreads the SQL engine's DuckDB worker threads; 0 for one per core
+ * @param sqlThreads the SQL engine's DuckDB worker threads
  * @param sqlMaxConcurrentQueries the most SQL queries and DoGet scans DuckDB runs at once
  * @param telemetry the {@code telemetry.*} settings
  * @param security the {@code security.*} settings: authentication, TLS
@@ -192,7 +192,10 @@ public record ServerConfig(
               + " spilling to <data-dir>/tmp/sql; auto as for duckdb.memory-limit.");
   public static final ConfigKey SQL_THREADS =
       new ConfigKey(
-          "sql.threads", "0", "Worker threads SQL queries (DuckDB) share; 0 is one per core.");
+          "sql.threads",
+          "auto",
+          "Worker threads SQL queries and DoGet scans (DuckDB) share. auto is one fewer than the"
+              + " cores (at least one), leaving a core to Flight's streams.");
   public static final ConfigKey SQL_MAX_CONCURRENT_QUERIES =
       new ConfigKey(
           "sql.max-concurrent-queries",
@@ -200,6 +203,16 @@ public record ServerConfig(
           "SQL queries and DoGet scans DuckDB runs at once; the rest wait for a turn as"
               + " memory.admission-queue and memory.admission-timeout allow. auto gives each 16MB"
               + " of sql.memory-limit (at least one).");
+
+  /**
+   * sql.threads when auto: one fewer than the cores, at least one. A DoGet's stream thread
+   * serialises what DuckDB decodes, and gRPC's event loop sends it; on 2 cores a second DuckDB
+   * thread cost more than it gave (benchmarks/README.md: 2.29 s of server CPU per 10 M-row mixed
+   * DoGet with two, 1.51 s with one, and 0.65x to 0.78x the reference's MB/s).
+   */
+  static int autoSqlThreads() {
+    return Math.max(1, Runtime.getRuntime().availableProcessors() - 1);
+  }
 
   /** The sql.memory-limit each running query gets when sql.max-concurrent-queries is auto. */
   static final long SQL_QUERY_MEMORY = 16L * 1024 * 1024;
@@ -372,7 +385,7 @@ public record ServerConfig(
             + " (at most half of Arrow's share of memory.total, "
             + arrow
             + " = memory.total - duckdb.memory-limit - sql.memory-limit)");
-    check(sqlThreads >= 0 && sqlThreads <= 1024, SQL_THREADS, sqlThreads);
+    check(sqlThreads >= 1 && sqlThreads <= 1024, SQL_THREADS, sqlThreads);
     check(
         sqlMaxConcurrentQueries >= 1 && sqlMaxConcurrentQueries <= 1024,
         SQL_MAX_CONCURRENT_QUERIES,
@@ -479,7 +492,9 @@ public record ServerConfig(
             : size(v, TRANSPORT_RESERVE),
         duckdb,
         sql,
-        integer(v, SQL_THREADS),
+        v.get(SQL_THREADS.name()).equalsIgnoreCase("auto")
+            ? autoSqlThreads()
+            : integer(v, SQL_THREADS),
         v.get(SQL_MAX_CONCURRENT_QUERIES.name()).equalsIgnoreCase("auto")
             ? (int) Math.max(1, Math.min(1024, sql / SQL_QUERY_MEMORY))
             : integer(v, SQL_MAX_CONCURRENT_QUERIES),

@@ -41,7 +41,9 @@ class ServerConfigTest {
     assertThat(config.duckdbMemoryLimit()).isEqualTo(128L << 20);
     assertThat(config.sqlMemoryLimit()).isEqualTo(128L << 20);
     assertThat(config.arrowMemory()).isEqualTo(768L << 20);
-    assertThat(config.sqlThreads()).isZero();
+    assertThat(config.sqlThreads())
+        .as("one fewer than the cores, at least one")
+        .isEqualTo(Math.max(1, Runtime.getRuntime().availableProcessors() - 1));
     assertThat(config.sqlMaxConcurrentQueries()).as("16MB of sql.memory-limit each").isEqualTo(8);
     assertThat(config.telemetry()).isEqualTo(TelemetrySettings.DEFAULTS);
     assertThat(config.telemetry().enabled()).isTrue();
