@@ -33,6 +33,7 @@ import java.util.TreeSet;
  * @param stallTimeout a DoGet whose client reads nothing for this long is cancelled
  * @param putStallTimeout a DoPut whose client sends nothing for this long is cancelled
  * @param scanBatchRows rows per record batch a scan sends
+ * @param scanEngine what decodes a DoGet's Parquet: duckdb or arrow-dataset
  * @param scanMinBatchRows the fewest rows per batch a scan is cut down to under memory pressure
  * @param highPressure the share of memory.total above which new scans get smaller batches
  * @param memoryTotal bytes of memory the server's data may take: Arrow (calls and Flight's
@@ -67,6 +68,7 @@ public record ServerConfig(
     Duration putStallTimeout,
     int scanBatchRows,
     int scanMinBatchRows,
+    String scanEngine,
     double highPressure,
     long memoryTotal,
     long memoryQueryLimit,
@@ -139,6 +141,17 @@ public record ServerConfig(
           "4096",
           "Under memory pressure new scans send batches as small as this (capped at"
               + " scan.batch-rows).");
+  public static final ConfigKey SCAN_ENGINE =
+      new ConfigKey(
+          "scan.engine",
+          "duckdb",
+          "What decodes a DoGet's Parquet: duckdb holds about one batch per scan;"
+              + " arrow-dataset (Arrow C++) is faster but reads whole row groups ahead, up to"
+              + " about 270MB per scan of 1Mi-row groups: raise memory.query-limit to match.");
+
+  /** The values scan.engine takes. */
+  public static final Set<String> SCAN_ENGINES = Set.of("duckdb", "arrow-dataset");
+
   public static final ConfigKey HIGH_PRESSURE =
       new ConfigKey(
           "memory.high-pressure",
@@ -303,6 +316,7 @@ public record ServerConfig(
           CATALOG_BUSY_TIMEOUT,
           SCAN_BATCH_ROWS,
           SCAN_MIN_BATCH_ROWS,
+          SCAN_ENGINE,
           HIGH_PRESSURE,
           MEMORY_TOTAL,
           MEMORY_QUERY_LIMIT,
@@ -356,6 +370,8 @@ public record ServerConfig(
     check(putStallTimeout.toMillis() > 0, PUT_STALL_TIMEOUT, putStallTimeout);
     check(scanBatchRows > 0, SCAN_BATCH_ROWS, scanBatchRows);
     check(scanMinBatchRows > 0, SCAN_MIN_BATCH_ROWS, scanMinBatchRows);
+    requireNonNull(scanEngine, "scanEngine is null");
+    check(SCAN_ENGINES.contains(scanEngine), SCAN_ENGINE, scanEngine);
     check(highPressure > 0 && highPressure <= 1, HIGH_PRESSURE, highPressure);
     check(memoryTotal > 0, MEMORY_TOTAL, memoryTotal);
     check(memoryQueryLimit > 0, MEMORY_QUERY_LIMIT, memoryQueryLimit);
@@ -481,6 +497,7 @@ public record ServerConfig(
         duration(v, PUT_STALL_TIMEOUT),
         integer(v, SCAN_BATCH_ROWS),
         integer(v, SCAN_MIN_BATCH_ROWS),
+        v.get(SCAN_ENGINE.name()).toLowerCase(Locale.ROOT),
         fraction(v, HIGH_PRESSURE),
         total,
         size(v, MEMORY_QUERY_LIMIT),

@@ -134,7 +134,9 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
         new ScanBatchSizer(
             memory, config.scanBatchRows(), config.scanMinBatchRows(), config.highPressure());
     BatchStreamer streamer = new BatchStreamer(memory, streamExecutor, config.stallTimeoutMillis());
-    this.doGet = new DoGetHandler(store, sql, memory, batchSizer, streamer);
+    this.doGet =
+        new DoGetHandler(
+            store, sql, memory, batchSizer, streamer, config.scanEngine().equals("arrow-dataset"));
     this.doPut = new DoPutHandler(store, memory, config.limits());
     this.limits = config.limits();
     this.actions = new ActionHandler(store, sql, memory, batchSizer, config, location);

@@ -31,6 +31,7 @@ class ServerConfigTest {
     assertThat(config.putStallTimeout()).isEqualTo(Duration.ofMinutes(5));
     assertThat(config.scanBatchRows()).isEqualTo(65_536);
     assertThat(config.scanMinBatchRows()).isEqualTo(4096);
+    assertThat(config.scanEngine()).isEqualTo("duckdb");
     assertThat(config.highPressure()).isEqualTo(0.75);
     assertThat(config.memoryTotal()).isEqualTo(1L << 30);
     assertThat(config.memoryQueryLimit()).isEqualTo(256L << 20);
@@ -112,6 +113,7 @@ class ServerConfigTest {
             Map.entry("storage.catalog-busy-timeout", "2s"),
             Map.entry("scan.batch-rows", "1024"),
             Map.entry("scan.min-batch-rows", "256"),
+            Map.entry("scan.engine", "Arrow-Dataset"),
             Map.entry("memory.high-pressure", "0.5"),
             Map.entry("memory.total", "2GB"),
             Map.entry("memory.query-limit", "64MB"),
@@ -158,6 +160,7 @@ class ServerConfigTest {
                 Duration.ofSeconds(45),
                 1024,
                 256,
+                "arrow-dataset",
                 0.5,
                 2L << 30,
                 64L << 20,
@@ -244,6 +247,9 @@ class ServerConfigTest {
             () -> ServerConfig.load(Map.of(), Map.of(), Map.of("flight.stall-timeout", "5 days")))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageStartingWith("Invalid value '5 days' for flight.stall-timeout");
+    assertThatThrownBy(() -> ServerConfig.load(Map.of(), Map.of(), Map.of("scan.engine", "spark")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("Invalid value 'spark' for scan.engine");
     assertThatThrownBy(() -> ServerConfig.load(Map.of(), Map.of(), Map.of("sql.threads", "-1")))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageStartingWith("Invalid value '-1' for sql.threads");

@@ -63,6 +63,11 @@ class QuiverProducerTest {
   @TempDir Path dataDir;
   private QuiverServer server;
 
+  /** What decodes DoGets (scan.engine): {@link ArrowDatasetScanTest} runs these tests on both. */
+  String scanEngine() {
+    return "duckdb";
+  }
+
   @BeforeEach
   void start() throws Exception {
     server =
@@ -73,7 +78,9 @@ class QuiverProducerTest {
             "storage.target-file-size",
             "1MB",
             "flight.endpoint-target-size",
-            "1");
+            "1",
+            "scan.engine",
+            scanEngine());
   }
 
   @AfterEach
