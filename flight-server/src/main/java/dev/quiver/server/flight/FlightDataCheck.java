@@ -32,6 +32,7 @@ import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.FieldType;
 import org.apache.arrow.vector.types.pojo.Schema;
+import org.apache.arrow.vector.validate.MetadataV4UnionChecker;
 
 /**
  * Checks each incoming FlightData of one DoPut or DoExchange stream, its protobuf framing and IPC
@@ -182,7 +183,11 @@ final class FlightDataCheck {
         }
         try {
           schema = MessageSerializer.deserializeSchema(message);
-        } catch (RuntimeException e) {
+          // Flight refuses these without taking the message's descriptor, which its handler
+          // would then wait for.
+          MetadataV4UnionChecker.checkRead(
+              schema, MetadataVersion.fromFlatbufID(message.getMessage().version()));
+        } catch (RuntimeException | IOException e) {
           throw malformed(e);
         }
         collectDictionaries(schema.getFields());

@@ -133,6 +133,8 @@ public final class MalformedMessages {
    */
   private static final class CallState {
     private Consumer<Throwable> handler;
+    // Set by the interceptor when it failed the call; read on the same serialized executor.
+    private boolean failed;
     private final CompletableFuture<Boolean> firstMessage = new CompletableFuture<>();
     private final CompletableFuture<Boolean> schema = new CompletableFuture<>();
 
@@ -251,6 +253,11 @@ public final class MalformedMessages {
         return;
       }
       delegate.onMessage(request);
+      if (state.failed) {
+        // Flight threw on the message, maybe before it took the descriptor: it never will now.
+        state.ended();
+        return;
+      }
       state.firstMessage.complete(true);
       if (check != null && check.hasSchema()) {
         state.schema.complete(true);
@@ -381,6 +388,9 @@ public final class MalformedMessages {
 
         private void fail(Throwable e) {
           failed = true;
+          if (state != null) {
+            state.failed = true;
+          }
           try {
             call.close(status(call.getMethodDescriptor().getBareMethodName(), e), new Metadata());
           } catch (IllegalStateException alreadyClosed) {

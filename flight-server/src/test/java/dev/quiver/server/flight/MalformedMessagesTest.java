@@ -33,9 +33,13 @@ import org.apache.arrow.vector.VectorUnloader;
 import org.apache.arrow.vector.ipc.ArrowStreamWriter;
 import org.apache.arrow.vector.ipc.WriteChannel;
 import org.apache.arrow.vector.ipc.message.ArrowRecordBatch;
+import org.apache.arrow.vector.ipc.message.IpcOption;
 import org.apache.arrow.vector.ipc.message.MessageSerializer;
+import org.apache.arrow.vector.types.MetadataVersion;
+import org.apache.arrow.vector.types.UnionMode;
 import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Field;
+import org.apache.arrow.vector.types.pojo.FieldType;
 import org.apache.arrow.vector.types.pojo.Schema;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -183,6 +187,26 @@ class MalformedMessagesTest {
         .putInt((int) header.buffers(1).offset() + 100 * Integer.BYTES, -8);
     Status status = put(frame(ipc.get(0), new byte[0], true), frame(ipc.get(2), body, false));
     assertRefusedAndFreed(status, "The uploaded record batch is malformed");
+  }
+
+  @Test
+  void aSchemaFlightWouldRefuseIsRefusedWithoutStrandingTheHandler() throws Exception {
+    // Unions in a V4 stream: Flight refuses the schema without taking the message's descriptor.
+    Schema unions =
+        new Schema(
+            List.of(
+                new Field(
+                    "u",
+                    FieldType.nullable(new ArrowType.Union(UnionMode.Sparse, new int[] {0})),
+                    List.of(Field.nullable("i", new ArrowType.Int(32, true))))));
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    MessageSerializer.serialize(
+        new WriteChannel(Channels.newChannel(out)),
+        unions,
+        new IpcOption(false, MetadataVersion.V4));
+    List<byte[]> ipc = IpcMessages.headersAndBodies(out.toByteArray());
+    Status status = put(frame(ipc.get(0), new byte[0], true));
+    assertRefusedAndFreed(status, "the IPC message header is malformed");
   }
 
   @Test
