@@ -177,6 +177,13 @@ final class ActionHandler {
     return info;
   }
 
+  /** A waiting line's figures: waiting now, waits so far, refusals so far. */
+  private static void putQueue(ObjectNode node, long queued, long waits, long refused) {
+    node.put("queued", queued);
+    node.put("waits", waits);
+    node.put("refused", refused);
+  }
+
   private JsonNode memoryReport() {
     MemoryReport report = memory.report();
     ObjectNode result = JSON.createObjectNode();
@@ -197,17 +204,12 @@ final class ActionHandler {
     result.put("nio_direct_allocated", nioDirectBytes());
     result.put("peak", report.peak());
     result.put("pressure", report.pressure());
-    ObjectNode admission = result.putObject("admission");
-    admission.put("queued", report.queued());
-    admission.put("waits", report.waits());
-    admission.put("refused", report.refused());
+    putQueue(result.putObject("admission"), report.queued(), report.waits(), report.refused());
     SqlAdmission.Status queries = sql.admission();
     ObjectNode sqlQueries = result.putObject("sql_queries");
     sqlQueries.put("sql.max-concurrent-queries", queries.slots());
     sqlQueries.put("running", queries.running());
-    sqlQueries.put("queued", queries.queued());
-    sqlQueries.put("waits", queries.waits());
-    sqlQueries.put("refused", queries.refused());
+    putQueue(sqlQueries, queries.queued(), queries.waits(), queries.refused());
     ArrayNode calls = result.putArray("calls");
     for (MemoryReport.CallUsage call : report.calls()) {
       calls

@@ -8,6 +8,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.quiver.client.QuiverActions;
 import dev.quiver.server.QuiverServer;
 import dev.quiver.testing.ArrowAllocatorExtension;
+import dev.quiver.testing.Await;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,6 +19,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Iterator;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 import org.apache.arrow.flight.Action;
 import org.apache.arrow.flight.FlightClient;
@@ -146,28 +150,35 @@ class OrphanRemovalTest {
     }
   }
 
-  private static List<Path> putFolders(Path tableDir) throws Exception {
+  private static List<Path> putFolders(Path tableDir) throws IOException {
     try (Stream<Path> dirs = Files.list(tableDir.resolve("data"))) {
       return dirs.filter(d -> d.getFileName().toString().startsWith("put-")).toList();
     }
   }
 
   private static Path waitForNewPutFolder(Path tableDir, List<Path> known) throws Exception {
-    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    while (true) {
-      for (Path dir : putFolders(tableDir)) {
-        if (!known.contains(dir)) {
-          try (Stream<Path> files = Files.list(dir)) {
-            if (files.findAny().isPresent()) {
-              return dir;
+    AtomicReference<Path> found = new AtomicReference<>();
+    Await.until(
+        () -> {
+          try {
+            for (Path dir : putFolders(tableDir)) {
+              if (!known.contains(dir) && hasFiles(dir)) {
+                found.set(dir);
+                return true;
+              }
             }
+            return false;
+          } catch (IOException e) {
+            throw new UncheckedIOException(e);
           }
-        }
-      }
-      assertThat(System.nanoTime())
-          .as("a running put's first file within 30 s")
-          .isLessThan(deadline);
-      Thread.sleep(10);
+        },
+        "a running put's first file");
+    return found.get();
+  }
+
+  private static boolean hasFiles(Path dir) throws IOException {
+    try (Stream<Path> files = Files.list(dir)) {
+      return files.findAny().isPresent();
     }
   }
 

@@ -149,11 +149,7 @@ class AuthenticationTest {
   void aScanWhoseTokenExpiresAfterPlanningLogsInAgainOnceAndReads(BufferAllocator allocator)
       throws Exception {
     start("1s");
-    ClientOptions options =
-        ClientOptions.builder()
-            .parentAllocator(allocator)
-            .credentials("alice", password("alice"))
-            .build();
+    ClientOptions options = aliceOptions(allocator);
     TableId table = TableId.of("sdk", "scanned");
     try (QuiverClient client = QuiverClient.connect(server.location(), options);
         VectorSchemaRoot root = VectorSchemaRoot.create(SecureServers.SCHEMA, allocator)) {
@@ -178,11 +174,7 @@ class AuthenticationTest {
   void theSdkLogsInWithCredentialsAndAgainWhenItsTokenExpires(BufferAllocator allocator)
       throws Exception {
     start("1s");
-    ClientOptions options =
-        ClientOptions.builder()
-            .parentAllocator(allocator)
-            .credentials("alice", password("alice"))
-            .build();
+    ClientOptions options = aliceOptions(allocator);
     try (QuiverClient client = QuiverClient.connect(server.location(), options);
         VectorSchemaRoot root = VectorSchemaRoot.create(SecureServers.SCHEMA, allocator)) {
       ((BigIntVector) root.getVector("id")).setSafe(0, 42);
@@ -210,5 +202,13 @@ class AuthenticationTest {
             QuiverException.class,
             e -> assertThat(e.code()).isEqualTo(QuiverErrorCode.UNAUTHENTICATED))
         .hasMessageContaining("Invalid user name or password");
+  }
+
+  /** SDK options that log in as alice with her password. */
+  private static ClientOptions aliceOptions(BufferAllocator allocator) {
+    return ClientOptions.builder()
+        .parentAllocator(allocator)
+        .credentials("alice", password("alice"))
+        .build();
   }
 }
