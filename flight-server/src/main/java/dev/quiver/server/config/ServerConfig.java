@@ -422,6 +422,9 @@ public record ServerConfig(
     return memoryTotal - duckdbMemoryLimit - sqlMemoryLimit;
   }
 
+  /** {@code QUIVER_*} variables that are bin/quiver's, not the server's: JVM flags. */
+  private static final Set<String> LAUNCHER_ENV = Set.of("QUIVER_JAVA_OPTS");
+
   /** The configuration with every default. */
   public static ServerConfig defaults() {
     return load(Map.of(), Map.of(), Map.of());
@@ -431,7 +434,8 @@ public record ServerConfig(
    * Builds the configuration from the three sources, later ones winning.
    *
    * @param file properties read from {@code --config}, or empty
-   * @param env the process environment; only {@code QUIVER_*} variables are read
+   * @param env the process environment; only {@code QUIVER_*} variables are read, except
+   *     bin/quiver's {@code QUIVER_JAVA_OPTS}
    * @param flags key to value from the command line
    * @throws IllegalArgumentException naming every unknown key, or the first bad value
    */
@@ -446,7 +450,7 @@ public record ServerConfig(
     Map<String, ConfigKey> byEnv = new HashMap<>();
     KEYS.forEach(k -> byEnv.put(k.envName(), k));
     for (Map.Entry<String, String> e : new java.util.TreeMap<>(env).entrySet()) {
-      if (!e.getKey().startsWith("QUIVER_")) {
+      if (!e.getKey().startsWith("QUIVER_") || LAUNCHER_ENV.contains(e.getKey())) {
         continue;
       }
       ConfigKey key = byEnv.get(e.getKey());

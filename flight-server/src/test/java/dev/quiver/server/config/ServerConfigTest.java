@@ -220,6 +220,13 @@ class ServerConfigTest {
   }
 
   @Test
+  void theLaunchersJvmFlagsAreNotAKey() {
+    ServerConfig config =
+        ServerConfig.load(Map.of(), Map.of("QUIVER_JAVA_OPTS", "-Xmx1g"), Map.of());
+    assertThat(config).isEqualTo(ServerConfig.defaults());
+  }
+
+  @Test
   void unknownKeysFailTheStart() {
     assertThatThrownBy(
             () ->
