@@ -58,7 +58,8 @@ final class ActionHandler {
                   + " DuckDB and their call, outside arrow), \"peak\" (bytes), \"pressure\""
                   + " (allocated / arrow),"
                   + " \"admission\": {\"queued\", \"waits\", \"refused\"}, \"calls\":"
-                  + " [{\"name\", \"allocated\", \"peak\", \"limit\", \"age_ms\"}],"
+                  + " [{\"name\", \"allocated\", \"peak\", \"limit\", \"age_ms\","
+                  + " \"draining\" (ended; its last batches still with gRPC)}],"
                   + " \"limit_hits\": [{\"name\", \"limit_key\", \"limit\", \"at\"}] (the"
                   + " last 20, oldest first), \"recommendations\": [text]}."),
           new ActionType(
@@ -218,7 +219,8 @@ final class ActionHandler {
           .put("allocated", call.allocated())
           .put("peak", call.peak())
           .put("limit", call.limit())
-          .put("age_ms", call.age().toMillis());
+          .put("age_ms", call.age().toMillis())
+          .put("draining", call.draining());
     }
     ArrayNode hits = result.putArray("limit_hits");
     for (MemoryReport.LimitHit hit : report.recentHits()) {

@@ -9,9 +9,12 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Supplier;
 import org.apache.arrow.flight.BackpressureStrategy;
 import org.apache.arrow.flight.FlightProducer.ServerStreamListener;
+import org.apache.arrow.flight.FlightRuntimeException;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.dictionary.DictionaryProvider;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The one DoGet streaming loop, shared by table scans and SQL results: admission, a child allocator
@@ -25,6 +28,8 @@ import org.apache.arrow.vector.dictionary.DictionaryProvider;
  * after each batch (see {@link MemoryGovernor#newNativeCallAllocator}).
  */
 final class BatchStreamer {
+  private static final Logger LOG = LoggerFactory.getLogger(BatchStreamer.class);
+
   /** Batches to send: a root refilled by each {@link #next()}. Used by one thread. */
   interface Source extends AutoCloseable {
     VectorSchemaRoot root();
@@ -133,26 +138,99 @@ final class BatchStreamer {
       ServerStreamListener listener,
       Opener opener,
       BackpressureStrategy backpressure) {
-    try (BufferAllocator allocator = trace.admit(() -> memory.newNativeCallAllocator(call))) {
-      try (Source source = opener.open(allocator)) {
-        listener.start(source.root(), source.dictionaries());
-        while (source.next()) {
-          memory.checkQueryLimit(call, allocator);
-          if (!awaitReady(listener, backpressure, call, trace)) {
-            return;
-          }
-          listener.putNext();
-          trace.sent(source.root().getRowCount(), CallTrace.bytesOf(source.root()));
+    BufferAllocator allocator;
+    try {
+      allocator = trace.admit(() -> memory.newNativeCallAllocator(call));
+    } catch (Throwable t) {
+      fail(call, trace, listener, t);
+      return;
+    }
+    Throwable failure = null;
+    boolean clientGone = false;
+    try (Source source = opener.open(allocator)) {
+      // Netty writes the batch buffers themselves, no copy: each source loads every batch into
+      // fresh buffers (imports, transfers or new allocations), never into ones still in flight.
+      listener.setUseZeroCopy(true);
+      listener.start(source.root(), source.dictionaries());
+      while (true) {
+        // Sent batches stay in the call's memory until gRPC has written them (zero-copy): load
+        // the next one only while they take at most half the query limit.
+        if (!memory.awaitAtMost(allocator, memory.queryLimit() / 2, stallTimeoutMillis)) {
+          listener.error(stalled(call));
+          clientGone = true;
+          break;
         }
+        if (!source.next()) {
+          break;
+        }
+        memory.checkQueryLimit(call, allocator);
+        if (!awaitReady(listener, backpressure, call, trace)) {
+          clientGone = true;
+          break;
+        }
+        listener.putNext();
+        trace.sent(source.root().getRowCount(), CallTrace.bytesOf(source.root()));
+      }
+      if (!clientGone) {
         listener.completed();
       }
     } catch (Throwable t) {
-      // Admission refusals and limit overruns land here too; the allocator is closed by now, so
-      // the error goes out after the call's memory is back.
-      if (!listener.isCancelled()) {
-        listener.error(trace.failed(FlightErrors.toFlight(call, t, memory)));
+      failure = t;
+    }
+    try {
+      release(call, allocator, clientGone);
+    } catch (Throwable t) {
+      if (failure == null) {
+        failure = t;
+      } else {
+        failure.addSuppressed(t);
       }
     }
+    if (failure != null) {
+      // Admission refusals and limit overruns land here too. The error goes out once the call's
+      // memory is back, unless gRPC still holds batches a slow client has yet to read.
+      fail(call, trace, listener, failure);
+    }
+  }
+
+  private void fail(String call, CallTrace trace, ServerStreamListener listener, Throwable t) {
+    if (!listener.isCancelled()) {
+      listener.error(trace.failed(FlightErrors.toFlight(call, t, memory)));
+    }
+  }
+
+  /**
+   * Closes the call's allocator once gRPC has let go of the batches it still holds (zero-copy:
+   * until Netty has written them to the socket, or dropped them with a reset stream). A client that
+   * is reading gets them within the stall timeout, and the allocator closes here, empty. Otherwise
+   * (the client stopped reading or was given up on) the governor closes it when the last buffer is
+   * released, and counts those bytes until then: they are still in memory.
+   */
+  private void release(String call, BufferAllocator allocator, boolean clientGone) {
+    boolean released = false;
+    try {
+      released = !clientGone && memory.awaitAtMost(allocator, 0, stallTimeoutMillis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    if (released) {
+      allocator.close();
+      return;
+    }
+    LOG.debug(
+        "{}: {} bytes of sent batches are still with gRPC; the call's memory closes when they go",
+        call,
+        allocator.getAllocatedMemory());
+    memory.closeWhenReleased(allocator);
+  }
+
+  private FlightRuntimeException stalled(String call) {
+    return new QuiverException(
+            QuiverErrorCode.TIMED_OUT,
+            "%s: the client read nothing for %d ms (flight.stall-timeout); cancelled",
+            call,
+            stallTimeoutMillis)
+        .toFlight();
   }
 
   private boolean awaitReady(
@@ -172,13 +250,7 @@ final class BatchStreamer {
       case CANCELLED:
         return false;
       case TIMEOUT:
-        listener.error(
-            new QuiverException(
-                    QuiverErrorCode.TIMED_OUT,
-                    "%s: the client read nothing for %d ms (flight.stall-timeout); cancelled",
-                    call,
-                    stallTimeoutMillis)
-                .toFlight());
+        listener.error(stalled(call));
         return false;
       default:
         listener.error(

@@ -14,7 +14,10 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.arrow.memory.AllocationListener;
@@ -104,6 +107,19 @@ public final class MemoryGovernor implements AutoCloseable {
   // while allocating.
   private final Object transportLock = new Object();
   private final AtomicInteger transportWaiters = new AtomicInteger();
+
+  // Calls waiting for gRPC to release their last buffers (see awaitReleased); its own monitor.
+  private final Object drainLock = new Object();
+  private final AtomicInteger drainWaiters = new AtomicInteger();
+  // Calls that ended with buffers still in gRPC's hands; closed by the closer once released.
+  private final Set<BufferAllocator> draining = ConcurrentHashMap.newKeySet();
+  private final ExecutorService closer =
+      Executors.newSingleThreadExecutor(
+          r -> {
+            Thread thread = new Thread(r, "quiver-call-closer");
+            thread.setDaemon(true);
+            return thread;
+          });
 
   /**
    * What a call needs to be admitted, and how long it may wait.
@@ -216,6 +232,66 @@ public final class MemoryGovernor implements AutoCloseable {
     }
     if (root.getHeadroom() < serverMargin) {
       throw serverExhausted(callName, null);
+    }
+  }
+
+  /**
+   * Waits until {@code call} (one of this governor's call allocators) holds at most {@code bytes},
+   * for at most {@code timeoutMillis}; true if it did. A DoGet sent with zero-copy leaves each
+   * batch's buffers with gRPC until Netty has written them to the socket (or dropped them with a
+   * reset stream): the call waits here for room before loading more, and for nothing left before it
+   * closes its allocator.
+   *
+   * @throws InterruptedException when the waiting thread is interrupted
+   */
+  public boolean awaitAtMost(BufferAllocator call, long bytes, long timeoutMillis)
+      throws InterruptedException {
+    if (call.getAllocatedMemory() <= bytes) {
+      return true;
+    }
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+    drainWaiters.incrementAndGet();
+    try {
+      synchronized (drainLock) {
+        while (call.getAllocatedMemory() > bytes) {
+          long left = deadline - System.nanoTime();
+          if (left <= 0) {
+            return false;
+          }
+          TimeUnit.NANOSECONDS.timedWait(drainLock, left);
+        }
+        return true;
+      }
+    } finally {
+      drainWaiters.decrementAndGet();
+    }
+  }
+
+  /**
+   * Closes {@code call} now if it holds nothing, or else as soon as its last buffer is released:
+   * for a call whose client stopped reading, so gRPC still holds batches that were sent with
+   * zero-copy. Until then the call stays in the report (marked draining) and its bytes stay
+   * counted, since they are still in memory; they go when the client reads them or goes away.
+   */
+  public void closeWhenReleased(BufferAllocator call) {
+    draining.add(call);
+    closeDrained();
+  }
+
+  private void closeDrained() {
+    for (BufferAllocator call : draining) {
+      if (call.getAllocatedMemory() == 0 && draining.remove(call)) {
+        // Not on the releasing thread: that one is inside Arrow's release of the last buffer.
+        closer.execute(() -> closeQuietly(call));
+      }
+    }
+  }
+
+  private static void closeQuietly(BufferAllocator call) {
+    try {
+      call.close();
+    } catch (RuntimeException e) {
+      LOG.error("Could not close the allocator of {}", call.getName(), e);
     }
   }
 
@@ -466,7 +542,8 @@ public final class MemoryGovernor implements AutoCloseable {
                     call.getAllocatedMemory(),
                     call.getPeakMemoryAllocation(),
                     Math.min(call.getLimit(), queryLimit),
-                    Duration.ofNanos(now - opened))));
+                    Duration.ofNanos(now - opened),
+                    draining.contains(call))));
     calls.sort(Comparator.comparing(MemoryReport.CallUsage::age).reversed());
     synchronized (lock) {
       return new MemoryReport(
@@ -493,6 +570,7 @@ public final class MemoryGovernor implements AutoCloseable {
    */
   @Override
   public void close() {
+    awaitDrained(TimeUnit.SECONDS.toMillis(5));
     if (transport.getAllocatedMemory() != 0
         || root.getChildAllocators().size() != 1
         || root.getAllocatedMemory() != transportReserve) {
@@ -506,6 +584,27 @@ public final class MemoryGovernor implements AutoCloseable {
     transport.close();
     root.close();
     base.close();
+  }
+
+  // Shutdown: gRPC has dropped its streams by now, so draining calls are about to close.
+  private void awaitDrained(long timeoutMillis) {
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+    try {
+      drainWaiters.incrementAndGet();
+      try {
+        synchronized (drainLock) {
+          while (!draining.isEmpty() && System.nanoTime() < deadline) {
+            TimeUnit.NANOSECONDS.timedWait(drainLock, deadline - System.nanoTime());
+          }
+        }
+      } finally {
+        drainWaiters.decrementAndGet();
+      }
+      closer.shutdown();
+      closer.awaitTermination(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   private static final class Waiter {
@@ -524,9 +623,17 @@ public final class MemoryGovernor implements AutoCloseable {
 
   /** Wakes transport decodes waiting for memory; cheap when none waits (every release calls it). */
   private void released() {
+    if (!draining.isEmpty()) {
+      closeDrained();
+    }
     if (transportWaiters.get() > 0) {
       synchronized (transportLock) {
         transportLock.notifyAll();
+      }
+    }
+    if (drainWaiters.get() > 0) {
+      synchronized (drainLock) {
+        drainLock.notifyAll();
       }
     }
   }

@@ -132,8 +132,10 @@ public record MemoryReport(
    * @param peak the most it held at once
    * @param limit its cap ({@code memory.query-limit})
    * @param age how long it has been open
+   * @param draining the call has ended and waits only for gRPC to let go of batches it sent
    */
-  public record CallUsage(String name, long allocated, long peak, long limit, Duration age) {
+  public record CallUsage(
+      String name, long allocated, long peak, long limit, Duration age, boolean draining) {
     public CallUsage {
       requireNonNull(name, "name is null");
       requireNonNull(age, "age is null");

@@ -18,6 +18,7 @@ import dev.quiver.proto.v1.ScanCommand;
 import dev.quiver.proto.v1.TableRef;
 import dev.quiver.server.QuiverServer;
 import dev.quiver.server.config.ServerConfig;
+import dev.quiver.server.memory.MemoryReport;
 import dev.quiver.server.sql.SqlQuery;
 import dev.quiver.server.table.FilterTranslator;
 import dev.quiver.testing.ArrowAllocatorExtension;
@@ -213,8 +214,17 @@ class MemoryGovernanceTest {
                 try (FlightStream stream =
                     client.getStream(info.getEndpoints().get(0).getTicket())) {
                   assertThat(stream.next()).isTrue();
-                  // Stop reading until the server has given up on this call.
-                  awaitGovernorEmpty();
+                  // Stop reading until the server has given up on this call. The batches it had
+                  // sent stay counted to the call, draining, until the client takes them.
+                  Await.until(
+                      () ->
+                          server.memory().report().calls().stream()
+                              .anyMatch(MemoryReport.CallUsage::draining),
+                      "the server to give up on the call");
+                  JsonNode draining = memoryReport(client).path("calls").get(0);
+                  assertThat(draining.path("name").asText()).isEqualTo("DoGet ns.wide");
+                  assertThat(draining.path("draining").asBoolean()).isTrue();
+                  assertThat(draining.path("allocated").asLong()).isPositive();
                   while (stream.next()) {
                     // Drain what was in flight; the error follows it.
                   }
@@ -226,6 +236,7 @@ class MemoryGovernanceTest {
           .hasMessageContaining(
               "DoGet ns.wide: the client read nothing for 300 ms (flight.stall-timeout);"
                   + " cancelled");
+      awaitGovernorEmpty();
     }
   }
 

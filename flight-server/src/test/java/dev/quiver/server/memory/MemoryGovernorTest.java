@@ -59,6 +59,48 @@ class MemoryGovernorTest {
   }
 
   @Test
+  void awaitAtMostReturnsWhenAnotherThreadReleasesMemory() throws Exception {
+    try (MemoryGovernor governor = new MemoryGovernor(8 << 20, 4 << 20);
+        BufferAllocator call = governor.newNativeCallAllocator("DoGet ns.t")) {
+      ArrowBuf inFlight = call.buffer(1 << 20);
+      assertThat(governor.awaitAtMost(call, 1 << 20, 0)).isTrue();
+      assertThat(governor.awaitAtMost(call, 0, 50)).isFalse();
+      // As Netty does once it has written a zero-copy batch.
+      Thread releaser = new Thread(inFlight::close);
+      releaser.start();
+      assertThat(governor.awaitAtMost(call, 0, 30_000)).isTrue();
+      releaser.join();
+    }
+  }
+
+  @Test
+  void aCallLeftDrainingClosesWhenItsLastBufferIsReleased() throws Exception {
+    try (MemoryGovernor governor = new MemoryGovernor(8 << 20, 4 << 20)) {
+      BufferAllocator call = governor.newNativeCallAllocator("DoGet ns.t");
+      ArrowBuf heldByGrpc = call.buffer(1 << 20);
+      governor.closeWhenReleased(call);
+
+      assertThat(governor.report().calls())
+          .extracting(MemoryReport.CallUsage::name, MemoryReport.CallUsage::draining)
+          .containsExactly(tuple("DoGet ns.t", true));
+      assertThat(governor.allocated()).isEqualTo(heldByGrpc.capacity());
+
+      heldByGrpc.close();
+      assertThat(governor.awaitCallsClosed(Duration.ofSeconds(30))).isTrue();
+      assertThat(governor.report().calls()).isEmpty();
+      assertThat(governor.allocated()).isZero();
+    }
+  }
+
+  @Test
+  void aCallThatHoldsNothingClosesAtOnce() throws Exception {
+    try (MemoryGovernor governor = new MemoryGovernor(8 << 20, 4 << 20)) {
+      governor.closeWhenReleased(governor.newNativeCallAllocator("DoGet ns.t"));
+      assertThat(governor.awaitCallsClosed(Duration.ofSeconds(30))).isTrue();
+    }
+  }
+
+  @Test
   void exceededNamesTheCallAndTheLimit() {
     try (MemoryGovernor governor = new MemoryGovernor(1 << 30, 64 << 20)) {
       QuiverException e = governor.exceeded("DoGet sales.orders", null);
