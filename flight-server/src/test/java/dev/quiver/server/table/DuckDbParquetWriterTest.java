@@ -220,11 +220,12 @@ class DuckDbParquetWriterTest {
   }
 
   @Test
-  void givesUpStringDictionariesPastArrowsOneMebibytePage(BufferAllocator allocator)
-      throws Exception {
+  void givesUpDictionariesPastArrowsOneMebibytePageAndSixteenThousandValues(
+      BufferAllocator allocator) throws Exception {
     // One row group of 1,050,000 rows (a 150,000-row batch served 7 times): "name" has 65,536
     // distinct 15-byte strings (a 1.2 MB dictionary page); DuckDB 2.0.0's default dictionary-
-    // encodes it, Quiver's limit (Arrow C++'s 1 MiB page) writes it plain. "narrow" (1,000
+    // encodes it, Quiver's limit (Arrow C++'s 1 MiB page) writes it plain. "medium" has 20,000
+    // distinct longs, past Quiver's 16,384 (DuckDB's default encodes it). "narrow" (1,000
     // distinct values) keeps its dictionary.
     int rows = 150_000;
     Schema schema =
@@ -232,16 +233,19 @@ class DuckDbParquetWriterTest {
             List.of(
                 Field.notNullable("wide", new ArrowType.Int(64, true)),
                 Field.nullable("name", ArrowType.Utf8.INSTANCE),
-                Field.notNullable("narrow", new ArrowType.Int(64, true))));
+                Field.notNullable("narrow", new ArrowType.Int(64, true)),
+                Field.notNullable("medium", new ArrowType.Int(64, true))));
     List<WrittenFile> files;
     try (VectorSchemaRoot batch = VectorSchemaRoot.create(schema, allocator)) {
       BigIntVector wide = (BigIntVector) batch.getVector(0);
       VarCharVector name = (VarCharVector) batch.getVector(1);
       BigIntVector narrow = (BigIntVector) batch.getVector(2);
+      BigIntVector medium = (BigIntVector) batch.getVector(3);
       for (int i = 0; i < rows; i++) {
         wide.setSafe(i, i);
         name.setSafe(i, ("customer-" + (100_000 + i % 65_536)).getBytes(StandardCharsets.UTF_8));
         narrow.setSafe(i, i % 1000);
+        medium.setSafe(i, i % 20_000);
       }
       batch.setRowCount(rows);
       try (ArrowReader source = TestReaders.repeating(allocator, batch, 7)) {
@@ -260,8 +264,9 @@ class DuckDbParquetWriterTest {
         query("SELECT path_in_schema, encodings FROM parquet_metadata(?)", files.get(0).path())) {
       encodings.put(row.get(0), row.get(1));
     }
-    assertThat(encodings).hasSize(3);
+    assertThat(encodings).hasSize(4);
     assertThat(encodings.get("name")).doesNotContain("DICTIONARY");
+    assertThat(encodings.get("medium")).doesNotContain("DICTIONARY");
     assertThat(encodings.get("narrow")).contains("DICTIONARY");
     assertThat(files.get(0).rows()).isEqualTo(7L * rows);
   }
