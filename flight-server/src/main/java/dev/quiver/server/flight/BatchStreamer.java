@@ -30,6 +30,9 @@ import org.slf4j.LoggerFactory;
 final class BatchStreamer {
   private static final Logger LOG = LoggerFactory.getLogger(BatchStreamer.class);
 
+  /** The most sent batches gRPC may hold while the next one is loaded and sent. */
+  static final int MAX_IN_FLIGHT = 2;
+
   /** Batches to send: a root refilled by each {@link #next()}. Used by one thread. */
   interface Source extends AutoCloseable {
     VectorSchemaRoot root();
@@ -147,20 +150,16 @@ final class BatchStreamer {
     }
     Throwable failure = null;
     boolean clientGone = false;
+    SentBatches sent = new SentBatches();
     try (Source source = opener.open(allocator)) {
       // Netty writes the batch buffers themselves, no copy: each source loads every batch into
       // fresh buffers (imports, transfers or new allocations), never into ones still in flight.
       listener.setUseZeroCopy(true);
       listener.start(source.root(), source.dictionaries());
-      while (true) {
-        // Sent batches stay in the call's memory until gRPC has written them (zero-copy): load
-        // the next one only while they take at most half the query limit.
-        if (!memory.awaitAtMost(allocator, memory.queryLimit() / 2, stallTimeoutMillis)) {
+      while (source.next()) {
+        if (!awaitWritten(sent)) {
           listener.error(stalled(call));
           clientGone = true;
-          break;
-        }
-        if (!source.next()) {
           break;
         }
         memory.checkQueryLimit(call, allocator);
@@ -169,6 +168,7 @@ final class BatchStreamer {
           break;
         }
         listener.putNext();
+        sent.add(source.root());
         trace.sent(source.root().getRowCount(), CallTrace.bytesOf(source.root()));
       }
       if (!clientGone) {
@@ -222,6 +222,16 @@ final class BatchStreamer {
         call,
         allocator.getAllocatedMemory());
     memory.closeWhenReleased(allocator);
+  }
+
+  /**
+   * Waits, at most the stall timeout, until gRPC holds at most {@link #MAX_IN_FLIGHT} of the
+   * batches sent so far; false if it did not. gRPC reports the stream ready again before Netty has
+   * written (and let go of) what it was given, so readiness alone lets sent batches pile up in the
+   * call's memory.
+   */
+  private boolean awaitWritten(SentBatches sent) throws InterruptedException {
+    return memory.awaitRelease(() -> sent.inFlight() <= MAX_IN_FLIGHT, stallTimeoutMillis);
   }
 
   private FlightRuntimeException stalled(String call) {

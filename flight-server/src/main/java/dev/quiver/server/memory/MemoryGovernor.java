@@ -20,6 +20,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
 import org.apache.arrow.memory.AllocationListener;
 import org.apache.arrow.memory.AllocationOutcome;
 import org.apache.arrow.memory.BufferAllocator;
@@ -239,21 +240,32 @@ public final class MemoryGovernor implements AutoCloseable {
    * Waits until {@code call} (one of this governor's call allocators) holds at most {@code bytes},
    * for at most {@code timeoutMillis}; true if it did. A DoGet sent with zero-copy leaves each
    * batch's buffers with gRPC until Netty has written them to the socket (or dropped them with a
-   * reset stream): the call waits here for room before loading more, and for nothing left before it
-   * closes its allocator.
+   * reset stream): the call waits here for nothing to be left before it closes its allocator.
    *
    * @throws InterruptedException when the waiting thread is interrupted
    */
   public boolean awaitAtMost(BufferAllocator call, long bytes, long timeoutMillis)
       throws InterruptedException {
-    if (call.getAllocatedMemory() <= bytes) {
+    return awaitRelease(() -> call.getAllocatedMemory() <= bytes, timeoutMillis);
+  }
+
+  /**
+   * Waits until {@code done} holds, checking it again each time any of this governor's memory is
+   * released, for at most {@code timeoutMillis}; true if it came. {@code done} runs under a lock
+   * that releases wait for: it must only read (reference counts, allocated bytes), never release.
+   *
+   * @throws InterruptedException when the waiting thread is interrupted
+   */
+  public boolean awaitRelease(BooleanSupplier done, long timeoutMillis)
+      throws InterruptedException {
+    if (done.getAsBoolean()) {
       return true;
     }
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
     drainWaiters.incrementAndGet();
     try {
       synchronized (drainLock) {
-        while (call.getAllocatedMemory() > bytes) {
+        while (!done.getAsBoolean()) {
           long left = deadline - System.nanoTime();
           if (left <= 0) {
             return false;
