@@ -8,6 +8,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
@@ -17,6 +19,8 @@ import org.apache.arrow.flatbuf.MessageHeader;
 import org.apache.arrow.flight.impl.Flight;
 import org.apache.arrow.flight.impl.FlightServiceGrpc;
 import org.apache.arrow.memory.ArrowBuf;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.memory.OwnershipTransferResult;
 import org.apache.arrow.memory.ReferenceManager;
 import org.apache.arrow.vector.BufferLayout;
 import org.apache.arrow.vector.TypeLayout;
@@ -57,8 +61,11 @@ import org.apache.arrow.vector.validate.MetadataV4UnionChecker;
  * body (it is skipped), and throws for anything of that. It accepts only FlightData's four fields,
  * each at most once, as every Flight client writes them; a first message that carries the
  * descriptor and no batch; one schema, before any batch; and batches whose every buffer is as long
- * as its field's length and type need (for uncompressed bodies; what lies inside variable-length
- * data and list offsets is checked once the batch is loaded, by {@link FlightStreamReader}).
+ * as its field's length and type need (for uncompressed bodies). Of the body it reads only each
+ * list's and map's last offset, which must not pass the child's length: Arrow sizes the child by it
+ * while loading, growing it (and committing zeros) for a client that lies. What else lies inside
+ * offsets and variable-length data is checked once the batch is loaded, by {@link
+ * FlightStreamReader}.
  */
 final class FlightDataCheck {
   private static final Set<String> METHODS =
@@ -118,6 +125,7 @@ final class FlightDataCheck {
     boolean[] seen = new boolean[FIELDS.length];
     byte[] header = null;
     long bodyLength = 0;
+    boolean checked = false;
     for (int tag = in.readTag(); tag != 0; tag = in.readTag()) {
       int field = WireFormat.getTagFieldNumber(tag);
       int index = indexOf(field);
@@ -132,13 +140,20 @@ final class FlightDataCheck {
         case Flight.FlightData.FLIGHT_DESCRIPTOR_FIELD_NUMBER ->
             Flight.FlightDescriptor.parseFrom(in.readByteArray());
         case Flight.FlightData.DATA_HEADER_FIELD_NUMBER -> header = in.readByteArray();
-        default -> {
-          int length = in.readRawVarint32(); // app metadata, body: only the length is read
-          in.skipRawBytes(length);
-          if (field == Flight.FlightData.DATA_BODY_FIELD_NUMBER) {
-            bodyLength = length;
+        case Flight.FlightData.DATA_BODY_FIELD_NUMBER -> {
+          bodyLength = in.readRawVarint32();
+          if (bodyLength < 0) {
+            throw new IllegalArgumentException("FlightData's body has a negative length");
+          }
+          if (header != null) {
+            // The usual order: the header first, so the few body values to check can be read.
+            readProbes(in, bodyLength, checkHeader(header, bodyLength));
+            checked = true;
+          } else {
+            in.skipRawBytes((int) bodyLength);
           }
         }
+        default -> in.skipRawBytes(in.readRawVarint32()); // app metadata: only the length
       }
     }
     boolean descriptor = seen[indexOf(Flight.FlightData.FLIGHT_DESCRIPTOR_FIELD_NUMBER)];
@@ -147,9 +162,12 @@ final class FlightDataCheck {
           "the stream's first FlightData carries no FlightDescriptor");
     }
     first = false;
-    if (header != null) {
-      checkHeader(header, bodyLength);
-    } else if (bodyLength > 0) {
+    if (header != null && !checked) {
+      if (!checkHeader(header, bodyLength).isEmpty()) {
+        throw new IllegalArgumentException(
+            "FlightData carries its body before its IPC header, which lists offsets need");
+      }
+    } else if (header == null && bodyLength > 0) {
       // Flight frees a body only through the buffers its header lays out.
       throw new IllegalArgumentException("FlightData carries a body but no IPC header");
     }
@@ -162,7 +180,7 @@ final class FlightDataCheck {
    * throws), and the buffers' lengths against the schema. The batch is deserialized over a stand-in
    * body of the real length that owns no memory and is never read.
    */
-  private void checkHeader(byte[] header, long bodyLength) {
+  private List<Probe> checkHeader(byte[] header, long bodyLength) {
     MessageMetadataResult message;
     byte type;
     try {
@@ -191,12 +209,13 @@ final class FlightDataCheck {
           throw malformed(e);
         }
         collectDictionaries(schema.getFields());
+        return List.of();
       }
       case MessageHeader.RecordBatch, MessageHeader.DictionaryBatch -> {
         if (schema == null) {
           throw new IllegalArgumentException("a batch before the stream's schema");
         }
-        checkBatch(message, type, bodyLength);
+        return checkBatch(message, type, bodyLength);
       }
       default ->
           // NONE with a header, or a Tensor: Flight keeps such a message's body and never frees it.
@@ -205,12 +224,13 @@ final class FlightDataCheck {
     }
   }
 
-  private void checkBatch(MessageMetadataResult message, byte type, long bodyLength) {
-    ArrowBuf body = new ArrowBuf(ReferenceManager.NO_OP, null, bodyLength, 0);
+  private List<Probe> checkBatch(MessageMetadataResult message, byte type, long bodyLength) {
+    // At address 0, so each buffer's address is its offset in the body.
+    ArrowBuf body = new ArrowBuf(LayoutOnly.INSTANCE, null, bodyLength, 0);
     if (type == MessageHeader.RecordBatch) {
       try (ArrowRecordBatch batch =
           deserialize(() -> MessageSerializer.deserializeRecordBatch(message, body))) {
-        checkLayout(schema.getFields(), batch);
+        return checkLayout(schema.getFields(), batch);
       }
     } else {
       try (ArrowDictionaryBatch batch =
@@ -222,8 +242,106 @@ final class FlightDataCheck {
                   + batch.getDictionaryId()
                   + ", which no field of the schema uses");
         }
-        checkLayout(List.of(values), batch.getDictionary());
+        return checkLayout(List.of(values), batch.getDictionary());
       }
+    }
+  }
+
+  /**
+   * A value in the body to check before Flight loads the batch: where a list's offsets end. Arrow
+   * sets a list's child to as many values as the last offset says, growing it past what the body
+   * holds (and committing the zeros) when a client lies.
+   *
+   * @param field the list field
+   * @param position the offset's position in the body
+   * @param width its bytes: 4, or 8 for a large list
+   * @param childLength the values the child's field node holds: the most the offset may say
+   */
+  private record Probe(String field, long position, int width, long childLength) {}
+
+  /** Reads the body (positioned at its start) and checks each probe's value. */
+  private static void readProbes(CodedInputStream in, long bodyLength, List<Probe> probes)
+      throws IOException {
+    List<Probe> sorted = new ArrayList<>(probes);
+    sorted.sort(Comparator.comparingLong(Probe::position));
+    long at = 0;
+    for (Probe probe : sorted) {
+      if (probe.position() < at) {
+        throw new IllegalArgumentException(
+            "the batch's buffers overlap at the offsets of field " + probe.field());
+      }
+      in.skipRawBytes((int) (probe.position() - at));
+      long end =
+          probe.width() == Long.BYTES ? in.readRawLittleEndian64() : in.readRawLittleEndian32();
+      at = probe.position() + probe.width();
+      if (end < 0 || end > probe.childLength()) {
+        throw new IllegalArgumentException(
+            String.format(
+                "field %s: its offsets end at %d, but its values hold %d",
+                probe.field(), end, probe.childLength()));
+      }
+    }
+    in.skipRawBytes((int) (bodyLength - at));
+  }
+
+  /**
+   * The stand-in body's reference manager: owns no memory, and slices carry their own offset (as
+   * their address) and length. (Arrow's NO_OP manager hands back the whole body for every slice,
+   * which would make every buffer look as long as the body.)
+   */
+  private static final class LayoutOnly implements ReferenceManager {
+    static final LayoutOnly INSTANCE = new LayoutOnly();
+
+    @Override
+    public ArrowBuf deriveBuffer(ArrowBuf sourceBuffer, long index, long length) {
+      return new ArrowBuf(this, null, length, sourceBuffer.memoryAddress() + index);
+    }
+
+    @Override
+    public int getRefCount() {
+      return 1;
+    }
+
+    @Override
+    public boolean release() {
+      return false;
+    }
+
+    @Override
+    public boolean release(int decrement) {
+      return false;
+    }
+
+    @Override
+    public void retain() {}
+
+    @Override
+    public void retain(int increment) {}
+
+    @Override
+    public ArrowBuf retain(ArrowBuf srcBuffer, BufferAllocator targetAllocator) {
+      return srcBuffer;
+    }
+
+    @Override
+    public OwnershipTransferResult transferOwnership(
+        ArrowBuf sourceBuffer, BufferAllocator targetAllocator) {
+      throw new UnsupportedOperationException("a stand-in body owns no memory");
+    }
+
+    @Override
+    public BufferAllocator getAllocator() {
+      return null;
+    }
+
+    @Override
+    public long getSize() {
+      return 0;
+    }
+
+    @Override
+    public long getAccountedSize() {
+      return 0;
     }
   }
 
@@ -263,26 +381,33 @@ final class FlightDataCheck {
    * Checks that each field node and buffer of {@code batch} covers the length it claims, in the
    * order Arrow's VectorLoader reads them, so that loading it never makes Arrow grow a vector.
    */
-  private static void checkLayout(List<Field> fields, ArrowRecordBatch batch) {
+  private static List<Probe> checkLayout(List<Field> fields, ArrowRecordBatch batch) {
     if (CompressionUtil.CodecType.fromCompressionType(batch.getBodyCompression().getCodec())
         != CompressionUtil.CodecType.NO_COMPRESSION) {
-      return; // Flight's loader refuses compressed bodies before it allocates anything
+      return List.of(); // Flight's loader refuses compressed bodies before it allocates anything
     }
     Iterator<ArrowFieldNode> nodes = batch.getNodes().iterator();
     Iterator<ArrowBuf> buffers = batch.getBuffers().iterator();
+    List<Probe> probes = new ArrayList<>();
     for (Field field : fields) {
-      if (!checkField(field, batch.getLength(), nodes, buffers)) {
-        return;
+      if (checkField(field, batch.getLength(), nodes, buffers, probes) < 0) {
+        break;
       }
     }
+    return probes;
   }
 
   /**
-   * Checks one field's node and buffers, then its children's; false when a layout of variable
-   * buffer count (views) means the rest cannot be lined up, and is left to Arrow's own checks.
+   * Checks one field's node and buffers, then its children's, and adds a probe for a list's last
+   * offset; returns the field's length, or -1 when a layout of variable buffer count (views) means
+   * the rest cannot be lined up, and is left to Arrow's own checks.
    */
-  private static boolean checkField(
-      Field field, long minLength, Iterator<ArrowFieldNode> nodes, Iterator<ArrowBuf> buffers) {
+  private static long checkField(
+      Field field,
+      long minLength,
+      Iterator<ArrowFieldNode> nodes,
+      Iterator<ArrowBuf> buffers,
+      List<Probe> probes) {
     boolean encoded = field.getDictionary() != null;
     ArrowType type = encoded ? field.getDictionary().getIndexType() : field.getType();
     if (!nodes.hasNext()) {
@@ -299,13 +424,18 @@ final class FlightDataCheck {
     }
     TypeLayout layout = TypeLayout.getTypeLayout(type);
     if (!layout.isFixedBufferCount()) {
-      return false;
+      return -1;
     }
+    long lastOffset = -1; // a list's offsets[length], as a position in the body
     for (BufferLayout buffer : layout.getBufferLayouts()) {
       if (!buffers.hasNext()) {
         throw new IllegalArgumentException("the batch has too few buffers for " + field.getName());
       }
-      long capacity = buffers.next().capacity();
+      ArrowBuf data = buffers.next();
+      long capacity = data.capacity();
+      if (buffer.getType() == BufferLayout.BufferType.OFFSET && listLike(type) && length > 0) {
+        lastOffset = data.memoryAddress() + length * buffer.getTypeBitWidth() / 8;
+      }
       long needed = needed(buffer, type, length);
       boolean fits =
           buffer.getType() == BufferLayout.BufferType.VALIDITY && capacity == 0
@@ -323,14 +453,31 @@ final class FlightDataCheck {
           case Struct -> length;
           case FixedSizeList -> length * ((ArrowType.FixedSizeList) type).getListSize();
           case Union -> ((ArrowType.Union) type).getMode() == UnionMode.Sparse ? length : 0;
-          default -> 0; // lists and maps: set by offsets, which are checked once loaded
+          default -> 0; // lists and maps: set by their last offset, probed in the body
         };
     for (Field child : encoded ? List.<Field>of() : field.getChildren()) {
-      if (!checkField(child, childLength, nodes, buffers)) {
-        return false;
+      long actual = checkField(child, childLength, nodes, buffers, probes);
+      if (actual < 0) {
+        return -1;
+      }
+      if (lastOffset >= 0) {
+        probes.add(
+            new Probe(field.getName(), lastOffset, (int) (layoutOffsetBits(type) / 8), actual));
       }
     }
-    return true;
+    return length;
+  }
+
+  /** Lists and maps: their child's length is what their last offset says. */
+  private static boolean listLike(ArrowType type) {
+    return switch (type.getTypeID()) {
+      case List, LargeList, Map -> true;
+      default -> false;
+    };
+  }
+
+  private static long layoutOffsetBits(ArrowType type) {
+    return type.getTypeID() == ArrowType.ArrowTypeID.LargeList ? 64 : 32;
   }
 
   /** The bytes {@code length} values of {@code type} need in {@code buffer}. */

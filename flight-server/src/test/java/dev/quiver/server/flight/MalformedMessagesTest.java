@@ -142,6 +142,30 @@ class MalformedMessagesTest {
   }
 
   @Test
+  void aBatchWhoseNodesClaimMoreValuesThanItsBuffersHoldIsRefusedAndFreed(BufferAllocator allocator)
+      throws Exception {
+    // Rows and field node agree on 1,000; the buffers hold 100 ids.
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    try (VectorSchemaRoot root = VectorSchemaRoot.create(IdTable.SCHEMA, allocator)) {
+      IdTable.fill(root, 0, 100);
+      try (ArrowRecordBatch batch = new VectorUnloader(root).getRecordBatch();
+          ArrowRecordBatch claiming =
+              new ArrowRecordBatch(
+                  1000,
+                  List.of(new org.apache.arrow.vector.ipc.message.ArrowFieldNode(1000, 0)),
+                  batch.getBuffers())) {
+        MessageSerializer.serialize(new WriteChannel(Channels.newChannel(out)), claiming);
+      }
+    }
+    List<byte[]> batch = IpcMessages.headersAndBodies(out.toByteArray());
+    List<byte[]> ipc = validIpc(allocator);
+    Status status =
+        put(frame(ipc.get(0), new byte[0], true), frame(batch.get(0), batch.get(1), false));
+    assertRefusedAndFreed(
+        status, "field id: its VALIDITY buffer holds 13 bytes, 1000 values need 125");
+  }
+
+  @Test
   void aStreamThatEndsBeforeItsFirstMessageIsRefused() throws Exception {
     Status status = put();
     assertRefusedAndFreed(status, "the stream ended before its first message");
@@ -187,6 +211,47 @@ class MalformedMessagesTest {
         .putInt((int) header.buffers(1).offset() + 100 * Integer.BYTES, -8);
     Status status = put(frame(ipc.get(0), new byte[0], true), frame(ipc.get(2), body, false));
     assertRefusedAndFreed(status, "The uploaded record batch is malformed");
+  }
+
+  @Test
+  void aListWhoseOffsetsRunPastItsValuesIsRefusedAndFreed(BufferAllocator allocator)
+      throws Exception {
+    Schema schema =
+        new Schema(
+            List.of(
+                new Field(
+                    "tags",
+                    FieldType.nullable(ArrowType.List.INSTANCE),
+                    List.of(Field.nullable("tag", new ArrowType.Int(32, true))))));
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    try (VectorSchemaRoot root = VectorSchemaRoot.create(schema, allocator);
+        ArrowStreamWriter writer = new ArrowStreamWriter(root, null, Channels.newChannel(out))) {
+      org.apache.arrow.vector.complex.ListVector tags =
+          (org.apache.arrow.vector.complex.ListVector) root.getVector("tags");
+      org.apache.arrow.vector.complex.impl.UnionListWriter lists = tags.getWriter();
+      for (int i = 0; i < 100; i++) {
+        lists.setPosition(i);
+        lists.startList();
+        lists.writeInt(i);
+        lists.writeInt(-i);
+        lists.endList();
+      }
+      root.setRowCount(100);
+      writer.start();
+      writer.writeBatch();
+    }
+    List<byte[]> ipc = IpcMessages.headersAndBodies(out.toByteArray());
+    RecordBatch header =
+        (RecordBatch)
+            Message.getRootAsMessage(ByteBuffer.wrap(ipc.get(2)).order(ByteOrder.LITTLE_ENDIAN))
+                .header(new RecordBatch());
+    byte[] body = ipc.get(3).clone();
+    // The last offset far past the 200 values the body holds: Arrow would grow the values to fit.
+    ByteBuffer.wrap(body)
+        .order(ByteOrder.LITTLE_ENDIAN)
+        .putInt((int) header.buffers(1).offset() + 100 * Integer.BYTES, 1 << 20);
+    Status status = put(frame(ipc.get(0), new byte[0], true), frame(ipc.get(2), body, false));
+    assertRefusedAndFreed(status, "offsets");
   }
 
   @Test
