@@ -200,15 +200,8 @@ class MalformedMessagesTest {
       writer.writeBatch();
     }
     List<byte[]> ipc = IpcMessages.headersAndBodies(out.toByteArray());
-    RecordBatch header =
-        (RecordBatch)
-            Message.getRootAsMessage(ByteBuffer.wrap(ipc.get(2)).order(ByteOrder.LITTLE_ENDIAN))
-                .header(new RecordBatch());
-    byte[] body = ipc.get(3).clone();
     // The last offset, negative: Arrow's unloader then throws halfway and leaked what it retained.
-    ByteBuffer.wrap(body)
-        .order(ByteOrder.LITTLE_ENDIAN)
-        .putInt((int) header.buffers(1).offset() + 100 * Integer.BYTES, -8);
+    byte[] body = withLastOffset(ipc.get(2), ipc.get(3), 100, -8);
     Status status = put(frame(ipc.get(0), new byte[0], true), frame(ipc.get(2), body, false));
     assertRefusedAndFreed(status, "The uploaded record batch is malformed");
   }
@@ -241,15 +234,8 @@ class MalformedMessagesTest {
       writer.writeBatch();
     }
     List<byte[]> ipc = IpcMessages.headersAndBodies(out.toByteArray());
-    RecordBatch header =
-        (RecordBatch)
-            Message.getRootAsMessage(ByteBuffer.wrap(ipc.get(2)).order(ByteOrder.LITTLE_ENDIAN))
-                .header(new RecordBatch());
-    byte[] body = ipc.get(3).clone();
     // The last offset far past the 200 values the body holds: Arrow would grow the values to fit.
-    ByteBuffer.wrap(body)
-        .order(ByteOrder.LITTLE_ENDIAN)
-        .putInt((int) header.buffers(1).offset() + 100 * Integer.BYTES, 1 << 20);
+    byte[] body = withLastOffset(ipc.get(2), ipc.get(3), 100, 1 << 20);
     Status status = put(frame(ipc.get(0), new byte[0], true), frame(ipc.get(2), body, false));
     assertRefusedAndFreed(status, "offsets");
   }
@@ -364,6 +350,22 @@ class MalformedMessagesTest {
       }
     }
     throw new AssertionError("no header type byte found");
+  }
+
+  /**
+   * A copy of a one-column batch's body whose offsets buffer (the batch's second buffer) ends,
+   * after {@code rows} rows, at {@code value}.
+   */
+  private static byte[] withLastOffset(byte[] header, byte[] body, int rows, int value) {
+    RecordBatch batch =
+        (RecordBatch)
+            Message.getRootAsMessage(ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN))
+                .header(new RecordBatch());
+    byte[] changed = body.clone();
+    ByteBuffer.wrap(changed)
+        .order(ByteOrder.LITTLE_ENDIAN)
+        .putInt((int) batch.buffers(1).offset() + rows * Integer.BYTES, value);
+    return changed;
   }
 
   /** A batch of 100 rows of {@link IdTable#SCHEMA} whose header claims {@code rows} rows. */
