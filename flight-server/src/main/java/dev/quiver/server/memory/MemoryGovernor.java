@@ -18,6 +18,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
@@ -109,7 +110,7 @@ public final class MemoryGovernor implements AutoCloseable {
   private final Object transportLock = new Object();
   private final AtomicInteger transportWaiters = new AtomicInteger();
 
-  // Calls waiting for gRPC to release their last buffers (see awaitReleased); its own monitor.
+  // Calls waiting for memory to be released (awaitRelease); its own monitor.
   private final Object drainLock = new Object();
   private final AtomicInteger drainWaiters = new AtomicInteger();
   // Calls that ended with buffers still in gRPC's hands; closed by the closer once released.
@@ -294,7 +295,11 @@ public final class MemoryGovernor implements AutoCloseable {
     for (BufferAllocator call : draining) {
       if (call.getAllocatedMemory() == 0 && draining.remove(call)) {
         // Not on the releasing thread: that one is inside Arrow's release of the last buffer.
-        closer.execute(() -> closeQuietly(call));
+        try {
+          closer.execute(() -> closeQuietly(call));
+        } catch (RejectedExecutionException e) {
+          closeQuietly(call); // after shutdown gave up waiting for it
+        }
       }
     }
   }
@@ -633,7 +638,10 @@ public final class MemoryGovernor implements AutoCloseable {
     return transportWaiters.get();
   }
 
-  /** Wakes transport decodes waiting for memory; cheap when none waits (every release calls it). */
+  /**
+   * Closes draining calls that are now empty and wakes whoever waits for memory (transport decodes,
+   * {@link #awaitRelease}); cheap when there are none (every release calls it).
+   */
   private void released() {
     if (!draining.isEmpty()) {
       closeDrained();
