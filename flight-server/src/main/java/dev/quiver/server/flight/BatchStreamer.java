@@ -157,7 +157,7 @@ final class BatchStreamer {
       listener.setUseZeroCopy(true);
       listener.start(source.root(), source.dictionaries());
       while (source.next()) {
-        if (!awaitWritten(sent)) {
+        if (!awaitWritten(sent, trace)) {
           listener.error(stalled(call));
           clientGone = true;
           break;
@@ -230,8 +230,15 @@ final class BatchStreamer {
    * written (and let go of) what it was given, so readiness alone lets sent batches pile up in the
    * call's memory.
    */
-  private boolean awaitWritten(SentBatches sent) throws InterruptedException {
-    return memory.awaitRelease(() -> sent.inFlight() <= MAX_IN_FLIGHT, stallTimeoutMillis);
+  private boolean awaitWritten(SentBatches sent, CallTrace trace) throws InterruptedException {
+    if (sent.inFlight() <= MAX_IN_FLIGHT) {
+      return true;
+    }
+    long waitStart = System.nanoTime();
+    boolean written =
+        memory.awaitRelease(() -> sent.inFlight() <= MAX_IN_FLIGHT, stallTimeoutMillis);
+    trace.stalled(System.nanoTime() - waitStart); // backpressure too: the client is behind
+    return written;
   }
 
   private FlightRuntimeException stalled(String call) {
