@@ -427,6 +427,7 @@ final class FlightDataCheck {
       return -1;
     }
     long lastOffset = -1; // a list's offsets[length], as a position in the body
+    int offsetBytes = 0;
     for (BufferLayout buffer : layout.getBufferLayouts()) {
       if (!buffers.hasNext()) {
         throw new IllegalArgumentException("the batch has too few buffers for " + field.getName());
@@ -434,7 +435,8 @@ final class FlightDataCheck {
       ArrowBuf data = buffers.next();
       long capacity = data.capacity();
       if (buffer.getType() == BufferLayout.BufferType.OFFSET && listLike(type) && length > 0) {
-        lastOffset = data.memoryAddress() + length * buffer.getTypeBitWidth() / 8;
+        offsetBytes = buffer.getTypeBitWidth() / 8;
+        lastOffset = data.memoryAddress() + length * offsetBytes;
       }
       long needed = needed(buffer, type, length);
       boolean fits =
@@ -461,8 +463,7 @@ final class FlightDataCheck {
         return -1;
       }
       if (lastOffset >= 0) {
-        probes.add(
-            new Probe(field.getName(), lastOffset, (int) (layoutOffsetBits(type) / 8), actual));
+        probes.add(new Probe(field.getName(), lastOffset, offsetBytes, actual));
       }
     }
     return length;
@@ -474,10 +475,6 @@ final class FlightDataCheck {
       case List, LargeList, Map -> true;
       default -> false;
     };
-  }
-
-  private static long layoutOffsetBits(ArrowType type) {
-    return type.getTypeID() == ArrowType.ArrowTypeID.LargeList ? 64 : 32;
   }
 
   /** The bytes {@code length} values of {@code type} need in {@code buffer}. */

@@ -107,12 +107,12 @@ public final class MemoryGovernor implements AutoCloseable {
 
   // Transport decodes waiting for memory (see TransportListener); its own monitor, never held
   // while allocating.
-  private final Object transportLock = new Object();
   private final AtomicInteger transportWaiters = new AtomicInteger();
 
-  // Calls waiting for memory to be released (awaitRelease); its own monitor.
-  private final Object drainLock = new Object();
-  private final AtomicInteger drainWaiters = new AtomicInteger();
+  // Threads waiting for memory to be released (awaitRelease): transport decodes, calls waiting for
+  // gRPC to let go of sent batches, shutdown. Its own monitor, never held while allocating.
+  private final Object releaseLock = new Object();
+  private final AtomicInteger releaseWaiters = new AtomicInteger();
   // Calls that ended with buffers still in gRPC's hands; closed by the closer once released.
   private final Set<BufferAllocator> draining = ConcurrentHashMap.newKeySet();
   private final ExecutorService closer =
@@ -263,20 +263,20 @@ public final class MemoryGovernor implements AutoCloseable {
       return true;
     }
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
-    drainWaiters.incrementAndGet();
+    releaseWaiters.incrementAndGet();
     try {
-      synchronized (drainLock) {
+      synchronized (releaseLock) {
         while (!done.getAsBoolean()) {
           long left = deadline - System.nanoTime();
           if (left <= 0) {
             return false;
           }
-          TimeUnit.NANOSECONDS.timedWait(drainLock, left);
+          TimeUnit.NANOSECONDS.timedWait(releaseLock, left);
         }
         return true;
       }
     } finally {
-      drainWaiters.decrementAndGet();
+      releaseWaiters.decrementAndGet();
     }
   }
 
@@ -607,16 +607,7 @@ public final class MemoryGovernor implements AutoCloseable {
   private void awaitDrained(long timeoutMillis) {
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
     try {
-      drainWaiters.incrementAndGet();
-      try {
-        synchronized (drainLock) {
-          while (!draining.isEmpty() && System.nanoTime() < deadline) {
-            TimeUnit.NANOSECONDS.timedWait(drainLock, deadline - System.nanoTime());
-          }
-        }
-      } finally {
-        drainWaiters.decrementAndGet();
-      }
+      awaitRelease(draining::isEmpty, timeoutMillis);
       closer.shutdown();
       closer.awaitTermination(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
     } catch (InterruptedException e) {
@@ -639,21 +630,17 @@ public final class MemoryGovernor implements AutoCloseable {
   }
 
   /**
-   * Closes draining calls that are now empty and wakes whoever waits for memory (transport decodes,
-   * {@link #awaitRelease}); cheap when there are none (every release calls it).
+   * Closes draining calls that are now empty and wakes whoever waits in {@link #awaitRelease}
+   * (transport decodes, DoGets waiting for gRPC, shutdown); cheap when there are none (every
+   * release calls it).
    */
   private void released() {
     if (!draining.isEmpty()) {
       closeDrained();
     }
-    if (transportWaiters.get() > 0) {
-      synchronized (transportLock) {
-        transportLock.notifyAll();
-      }
-    }
-    if (drainWaiters.get() > 0) {
-      synchronized (drainLock) {
-        drainLock.notifyAll();
+    if (releaseWaiters.get() > 0) {
+      synchronized (releaseLock) {
+        releaseLock.notifyAll();
       }
     }
   }
@@ -667,25 +654,18 @@ public final class MemoryGovernor implements AutoCloseable {
     /** Waits for room to decode {@code size} more bytes; true (retry the allocation) if it came. */
     @Override
     public boolean onFailedAllocation(long size, AllocationOutcome outcome) {
-      long deadline = System.nanoTime() + admission.timeout().toNanos();
       transportWaiters.incrementAndGet();
       try {
-        synchronized (transportLock) {
-          while (transport.getHeadroom() < size) {
-            long left = deadline - System.nanoTime();
-            if (left <= 0) {
-              LOG.warn(
-                  "Flight could not decode an incoming batch of {} within {} ms: {} of {} in use",
-                  DataSize.format(size),
-                  admission.timeout().toMillis(),
-                  DataSize.format(allocated()),
-                  DataSize.format(root.getLimit()));
-              return false;
-            }
-            TimeUnit.NANOSECONDS.timedWait(transportLock, left);
-          }
+        if (awaitRelease(() -> transport.getHeadroom() >= size, admission.timeout().toMillis())) {
           return true;
         }
+        LOG.warn(
+            "Flight could not decode an incoming batch of {} within {} ms: {} of {} in use",
+            DataSize.format(size),
+            admission.timeout().toMillis(),
+            DataSize.format(allocated()),
+            DataSize.format(root.getLimit()));
+        return false;
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return false;
