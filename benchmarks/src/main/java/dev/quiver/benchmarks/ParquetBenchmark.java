@@ -1,10 +1,10 @@
 package dev.quiver.benchmarks;
 
-import dev.quiver.server.table.ArrowSchemas;
-import dev.quiver.server.table.DuckDbParquetWriter;
-import dev.quiver.server.table.ParquetWriteOptions;
-import dev.quiver.server.table.TableScan;
-import dev.quiver.server.table.WrittenFile;
+import dev.quiver.server.table.parquet.ArrowSchemas;
+import dev.quiver.server.table.parquet.DuckDbParquetWriter;
+import dev.quiver.server.table.parquet.ParquetWriteOptions;
+import dev.quiver.server.table.parquet.TableScan;
+import dev.quiver.server.table.parquet.WrittenFile;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -9,6 +9,7 @@ import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
 import dev.quiver.client.TableId;
 import dev.quiver.server.config.ServerConfig;
+import dev.quiver.server.config.Versions;
 import dev.quiver.server.memory.MemoryGovernor;
 import dev.quiver.server.memory.MemoryReport;
 import dev.quiver.server.memory.ScanBatchSizer;
@@ -169,9 +170,9 @@ final class ActionHandler {
   private JsonNode serverInfo() {
     ObjectNode info = JSON.createObjectNode();
     info.put("name", "quiver");
-    info.put("version", versionOf(ActionHandler.class));
-    info.put("arrow_version", versionOf(org.apache.arrow.flight.FlightServer.class));
-    info.put("iceberg_version", versionOf(org.apache.iceberg.Table.class));
+    info.put("version", Versions.of(ActionHandler.class));
+    info.put("arrow_version", Versions.of(org.apache.arrow.flight.FlightServer.class));
+    info.put("iceberg_version", Versions.of(org.apache.iceberg.Table.class));
     info.put("java_version", Runtime.version().toString());
     info.put("data_dir", config.dataDir().toAbsolutePath().normalize().toString());
     info.put("location", location.get());
@@ -285,11 +286,6 @@ final class ActionHandler {
     result.put("removed_directories", report.removedDirectories());
     result.put("dry_run", report.dryRun());
     return result;
-  }
-
-  static String versionOf(Class<?> type) {
-    String version = type.getPackage().getImplementationVersion();
-    return version == null ? "dev" : version;
   }
 
   /**

@@ -7,8 +7,19 @@ import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
 import dev.quiver.client.TableId;
 import dev.quiver.proto.v1.ScanCommand;
+import dev.quiver.server.call.FlightErrors;
 import dev.quiver.server.config.LimitSettings;
 import dev.quiver.server.config.ServerConfig;
+import dev.quiver.server.flight.stream.BatchStreamer;
+import dev.quiver.server.flight.stream.PutWriter;
+import dev.quiver.server.flight.transport.MalformedMessages;
+import dev.quiver.server.flightsql.PreparedStatements;
+import dev.quiver.server.flightsql.SqlAccess;
+import dev.quiver.server.flightsql.SqlMetadataHandler;
+import dev.quiver.server.flightsql.SqlQueryHandler;
+import dev.quiver.server.flightsql.SqlSessions;
+import dev.quiver.server.flightsql.SqlTicket;
+import dev.quiver.server.flightsql.SqlUpdateHandler;
 import dev.quiver.server.memory.MemoryGovernor;
 import dev.quiver.server.memory.ScanBatchSizer;
 import dev.quiver.server.security.AccessControl;
@@ -137,7 +148,8 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
     this.doGet =
         new DoGetHandler(
             store, sql, memory, batchSizer, streamer, config.scanEngine().equals("arrow-dataset"));
-    this.doPut = new DoPutHandler(store, memory, config.limits());
+    PutWriter putWriter = new PutWriter(memory, config.limits());
+    this.doPut = new DoPutHandler(store, memory, putWriter);
     this.limits = config.limits();
     this.actions = new ActionHandler(store, sql, memory, batchSizer, config, location);
     PreparedStatements prepared = new PreparedStatements();
@@ -145,9 +157,9 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
     SqlUpdates updates = new SqlUpdates(sql, store);
     this.sqlAccess = new SqlAccess(access, sql, updates, store);
     this.sqlQueries =
-        new SqlQueryHandler(memory, sql, prepared, streamer, batchSizer, doPut, updates);
+        new SqlQueryHandler(memory, sql, prepared, streamer, batchSizer, putWriter, updates);
     this.sqlMetadata = new SqlMetadataHandler(store, memory);
-    this.sqlUpdates = new SqlUpdateHandler(store, updates, prepared, doPut, memory);
+    this.sqlUpdates = new SqlUpdateHandler(store, updates, prepared, putWriter, memory);
   }
 
   /** The SQL session middleware factory (Flight SQL session options: catalog, schema). */

@@ -1,10 +1,10 @@
 package dev.quiver.server.flight;
 
-import dev.quiver.server.table.FilterTranslator;
 import dev.quiver.server.table.IcebergTableStore;
 import dev.quiver.server.table.LocalFileIO;
 import dev.quiver.server.table.QuiverTable;
-import dev.quiver.server.table.ScanFilter;
+import dev.quiver.server.table.filter.FilterTranslator;
+import dev.quiver.server.table.filter.ScanFilter;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.List;

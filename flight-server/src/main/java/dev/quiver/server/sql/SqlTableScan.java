@@ -2,9 +2,9 @@ package dev.quiver.server.sql;
 
 import static java.util.Objects.requireNonNull;
 
-import dev.quiver.server.table.ReadConformer;
-import dev.quiver.server.table.ReadDictionaries;
-import dev.quiver.server.table.SqlFilter;
+import dev.quiver.server.table.filter.SqlFilter;
+import dev.quiver.server.table.parquet.ReadConformer;
+import dev.quiver.server.table.parquet.ReadDictionaries;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;

@@ -8,7 +8,7 @@ final class SqlText {
 
   /** {@code name} as a quoted DuckDB identifier. */
   static String identifier(String name) {
-    return dev.quiver.server.table.SqlFilter.identifier(name);
+    return dev.quiver.server.table.filter.SqlFilter.identifier(name);
   }
 
   /** {@code value} as a DuckDB string literal. */

@@ -17,8 +17,8 @@ import org.apache.arrow.vector.types.pojo.Schema;
  * A one-column table of int64 ids for fault tests: puts of id ranges and a sum of ids to check that
  * exactly the committed ranges are there.
  */
-final class IdTable {
-  static final Schema SCHEMA =
+public final class IdTable {
+  public static final Schema SCHEMA =
       new Schema(List.of(Field.nullable("id", new ArrowType.Int(64, true))));
 
   private IdTable() {}
@@ -41,7 +41,7 @@ final class IdTable {
   }
 
   /** Loads ids {@code [first, first + rows)} into {@code root}, which has {@link #SCHEMA}. */
-  static void fill(VectorSchemaRoot root, long first, int rows) {
+  public static void fill(VectorSchemaRoot root, long first, int rows) {
     BigIntVector ids = (BigIntVector) root.getVector("id");
     ids.allocateNew(rows);
     for (int i = 0; i < rows; i++) {

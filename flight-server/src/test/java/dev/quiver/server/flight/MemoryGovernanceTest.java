@@ -20,7 +20,7 @@ import dev.quiver.server.QuiverServer;
 import dev.quiver.server.config.ServerConfig;
 import dev.quiver.server.memory.MemoryReport;
 import dev.quiver.server.sql.SqlQuery;
-import dev.quiver.server.table.FilterTranslator;
+import dev.quiver.server.table.filter.FilterTranslator;
 import dev.quiver.testing.ArrowAllocatorExtension;
 import dev.quiver.testing.Await;
 import java.nio.ByteBuffer;

@@ -14,7 +14,7 @@ import org.apache.arrow.flight.impl.Flight;
 import org.apache.arrow.flight.impl.FlightServiceGrpc;
 
 /** Starts in-process servers for tests: 127.0.0.1, a free port, a data folder of the test's. */
-final class TestServers {
+public final class TestServers {
   private TestServers() {}
 
   /**
@@ -22,10 +22,11 @@ final class TestServers {
    * of a free port; the caller closes it.
    */
   /** A DoPut sent through Flight's protobuf stubs: its request side and the status it ends with. */
-  record RawPut(StreamObserver<Flight.FlightData> requests, CompletableFuture<Status> status) {}
+  public record RawPut(
+      StreamObserver<Flight.FlightData> requests, CompletableFuture<Status> status) {}
 
   /** Opens a raw DoPut on {@code channel}: FlightData frames exactly as the test writes them. */
-  static RawPut rawPut(ManagedChannel channel) {
+  public static RawPut rawPut(ManagedChannel channel) {
     CompletableFuture<Status> done = new CompletableFuture<>();
     StreamObserver<Flight.FlightData> requests =
         FlightServiceGrpc.newStub(channel)
@@ -47,7 +48,7 @@ final class TestServers {
     return new RawPut(requests, done);
   }
 
-  static QuiverServer start(Path dataDir, String... settings) throws IOException {
+  public static QuiverServer start(Path dataDir, String... settings) throws IOException {
     if (settings.length % 2 != 0) {
       throw new IllegalArgumentException("settings come in key, value pairs");
     }

@@ -51,17 +51,17 @@ import org.apache.arrow.vector.types.pojo.Schema;
  * A batch with a column of every type Quiver stores, with a null in each column (row 2) and extreme
  * values where a type has them.
  */
-final class AllTypes {
-  static final int ROWS = 5;
+public final class AllTypes {
+  public static final int ROWS = 5;
   private static final int NULL_ROW = 2;
 
   private AllTypes() {}
 
-  static Field field(String name, ArrowType type, Field... children) {
+  public static Field field(String name, ArrowType type, Field... children) {
     return new Field(name, FieldType.nullable(type), List.of(children));
   }
 
-  static Schema schema() {
+  public static Schema schema() {
     List<Field> fields = new ArrayList<>();
     fields.add(new Field("id", FieldType.notNullable(new ArrowType.Int(64, true)), null));
     fields.add(field("i8", new ArrowType.Int(8, true)));
@@ -118,7 +118,7 @@ final class AllTypes {
   }
 
   /** A new root of {@link #schema()} with {@link #ROWS} rows; the caller closes it. */
-  static VectorSchemaRoot batch(BufferAllocator allocator) {
+  public static VectorSchemaRoot batch(BufferAllocator allocator) {
     VectorSchemaRoot root = VectorSchemaRoot.create(schema(), allocator);
     root.allocateNew();
     for (int row = 0; row < ROWS; row++) {

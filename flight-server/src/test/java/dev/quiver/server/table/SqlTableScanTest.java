@@ -2,14 +2,20 @@ package dev.quiver.server.table;
 
 import static dev.quiver.proto.v1.Comparison.Op.GE;
 import static dev.quiver.proto.v1.Comparison.Op.LT;
-import static dev.quiver.server.table.TestPredicates.and;
-import static dev.quiver.server.table.TestPredicates.compare;
-import static dev.quiver.server.table.TestPredicates.filter;
-import static dev.quiver.server.table.TestPredicates.of;
+import static dev.quiver.server.table.filter.TestPredicates.and;
+import static dev.quiver.server.table.filter.TestPredicates.compare;
+import static dev.quiver.server.table.filter.TestPredicates.filter;
+import static dev.quiver.server.table.filter.TestPredicates.of;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.quiver.client.TableId;
 import dev.quiver.server.sql.SqlTableScan;
+import dev.quiver.server.table.filter.FilterTranslator;
+import dev.quiver.server.table.filter.SqlFilter;
+import dev.quiver.server.table.parquet.ArrowSchemas;
+import dev.quiver.server.table.parquet.DuckDbParquetWriter;
+import dev.quiver.server.table.parquet.ParquetWriteOptions;
+import dev.quiver.server.table.parquet.WrittenFile;
 import dev.quiver.testing.ArrowAllocatorExtension;
 import java.nio.file.Path;
 import java.util.ArrayList;

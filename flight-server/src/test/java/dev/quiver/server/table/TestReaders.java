@@ -22,11 +22,12 @@ import org.apache.arrow.vector.types.pojo.FieldType;
 import org.apache.arrow.vector.types.pojo.Schema;
 
 /** Hand-written ArrowReaders for tests. */
-final class TestReaders {
+public final class TestReaders {
   private TestReaders() {}
 
   /** A reader that serves {@code batches} copies of {@code batch}'s contents. */
-  static ArrowReader repeating(BufferAllocator allocator, VectorSchemaRoot batch, int batches) {
+  public static ArrowReader repeating(
+      BufferAllocator allocator, VectorSchemaRoot batch, int batches) {
     return new Repeating(allocator, batch, batches, -1, null);
   }
 
@@ -34,7 +35,7 @@ final class TestReaders {
    * A reader that serves copies of {@code batch} and throws the supplied error before batch {@code
    * failAt}.
    */
-  static ArrowReader failing(
+  public static ArrowReader failing(
       BufferAllocator allocator,
       VectorSchemaRoot batch,
       int failAt,
@@ -46,7 +47,7 @@ final class TestReaders {
    * The schema of {@link #sequence}: id int64 not null, name utf8, amount decimal(18,2), day
    * date32, flag bool.
    */
-  static Schema sequenceSchema() {
+  public static Schema sequenceSchema() {
     return new Schema(
         List.of(
             new Field("id", FieldType.notNullable(new ArrowType.Int(64, true)), null),
@@ -60,7 +61,7 @@ final class TestReaders {
    * A reader of {@code batches} batches of {@code rows} rows: id counts up from 0, name is
    * "name-&lt;id&gt;" (null when id % 7 == 3), amount is id / 100, day is id % 20000, flag id % 2.
    */
-  static ArrowReader sequence(BufferAllocator allocator, int batches, int rows) {
+  public static ArrowReader sequence(BufferAllocator allocator, int batches, int rows) {
     return new ArrowReader(allocator) {
       private long next;
       private int served;

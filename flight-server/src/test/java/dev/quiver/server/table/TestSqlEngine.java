@@ -1,6 +1,8 @@
 package dev.quiver.server.table;
 
 import dev.quiver.server.sql.SqlEngine;
+import dev.quiver.server.table.parquet.DuckDbParquetWriter;
+import dev.quiver.server.table.parquet.ParquetWriteOptions;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,12 +16,12 @@ import org.apache.arrow.memory.BufferAllocator;
  * imports go under a child of the given allocator: scans must allocate under the same root, as a
  * server's calls do, because batches are transferred from the imports to the scan's allocator.
  */
-final class TestSqlEngine implements AutoCloseable {
+public final class TestSqlEngine implements AutoCloseable {
   private final DuckDbParquetWriter writer;
   private final IcebergTableStore store;
   private final SqlEngine engine;
 
-  TestSqlEngine(Path dataDir, BufferAllocator root) throws IOException {
+  public TestSqlEngine(Path dataDir, BufferAllocator root) throws IOException {
     Path spill = Files.createDirectories(dataDir.resolve("tmp"));
     writer = new DuckDbParquetWriter(256L * 1024 * 1024, spill);
     store = IcebergTableStore.open(dataDir.resolve("store"), writer, ParquetWriteOptions.DEFAULTS);
@@ -31,12 +33,12 @@ final class TestSqlEngine implements AutoCloseable {
             root.newChildAllocator("SQL (C Data import)", 0, Long.MAX_VALUE));
   }
 
-  SqlEngine engine() {
+  public SqlEngine engine() {
     return engine;
   }
 
   /** The Parquet files under {@code dir}, sorted by name. */
-  static List<Path> parquetFiles(Path dir) throws IOException {
+  public static List<Path> parquetFiles(Path dir) throws IOException {
     try (Stream<Path> files = Files.walk(dir)) {
       return files.filter(f -> f.toString().endsWith(".parquet")).sorted().toList();
     }

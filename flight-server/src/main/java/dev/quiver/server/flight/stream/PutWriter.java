@@ -1,0 +1,90 @@
+package dev.quiver.server.flight.stream;
+
+import dev.quiver.client.QuiverErrorCode;
+import dev.quiver.client.QuiverException;
+import dev.quiver.server.config.LimitSettings;
+import dev.quiver.server.flight.transport.MalformedMessages;
+import dev.quiver.server.memory.MemoryGovernor;
+import dev.quiver.server.telemetry.CallTrace;
+import org.apache.arrow.flight.FlightProducer.StreamListener;
+import org.apache.arrow.flight.FlightStream;
+import org.apache.arrow.flight.PutResult;
+import org.apache.arrow.memory.ArrowBuf;
+import org.apache.arrow.memory.BufferAllocator;
+
+/**
+ * The one write path of an upload (DoPut, Flight SQL bulk ingest and prepared updates): the
+ * stream's limits, a call allocator of its own, and the query limit checked as each batch arrives.
+ *
+ * <p>The call's allocator is capped only at memory.total, because a cap hit inside the C Data
+ * export to DuckDB leaks the half-exported batch (Arrow Java 18.3; see {@link
+ * MemoryGovernor#newNativeCallAllocator}); the query limit is checked per batch instead, counting
+ * the batch (its buffers stay accounted to Flight's allocator) and what the call allocated.
+ */
+public final class PutWriter {
+  private final MemoryGovernor memory;
+  private final LimitSettings limits;
+
+  public PutWriter(MemoryGovernor memory, LimitSettings limits) {
+    this.memory = memory;
+    this.limits = limits;
+  }
+
+  /** How a put's rows reach the table: an append, or a replace of its rows. */
+  @FunctionalInterface
+  public interface Write<T> {
+    T write(FlightStreamReader reader, BufferAllocator allocator) throws Exception;
+  }
+
+  /**
+   * Moves {@code stream} into a table with {@code write}, under a call allocator of its own with
+   * the query limit checked as each batch arrives. {@code trace} records admission and the bytes
+   * received. Blocks until the stream ends and {@code write} returns.
+   */
+  public <T> T write(String call, CallTrace trace, FlightStream stream, Write<T> write)
+      throws Exception {
+    if (!MalformedMessages.awaitSchema()) {
+      throw new QuiverException(
+          QuiverErrorCode.INVALID_ARGUMENT, "%s: the stream ended before its schema", call);
+    }
+    int columns = stream.getSchema().getFields().size();
+    if (columns > limits.maxColumns()) {
+      throw new QuiverException(
+          QuiverErrorCode.LIMIT_EXCEEDED,
+          "%s: the stream's schema has %d columns, more than limits.max-columns (%d)",
+          call,
+          columns,
+          limits.maxColumns());
+    }
+    long[] batches = {0};
+    try (BufferAllocator allocator = trace.admit(() -> memory.newNativeCallAllocator(call));
+        FlightStreamReader reader =
+            new FlightStreamReader(
+                allocator,
+                stream,
+                batchBytes -> {
+                  if (++batches[0] > limits.maxPutBatches()) {
+                    throw new QuiverException(
+                        QuiverErrorCode.LIMIT_EXCEEDED,
+                        "%s sent more than limits.max-put-batches (%d) record batches",
+                        call,
+                        limits.maxPutBatches());
+                  }
+                  trace.received(batchBytes);
+                  memory.checkQueryLimit(call, allocator.getAllocatedMemory() + batchBytes);
+                })) {
+      return write.write(reader, allocator);
+    }
+  }
+
+  /** Sends one PutResult carrying {@code metadata}. */
+  public void reply(StreamListener<PutResult> ack, byte[] metadata) {
+    // A few hundred bytes, sent at once: taken straight from the budget rather than through
+    // admission, so a put that has committed never queues behind other calls to say so.
+    ArrowBuf buffer = memory.root().buffer(metadata.length);
+    try (PutResult result = PutResult.metadata(buffer)) {
+      buffer.writeBytes(metadata);
+      ack.onNext(result);
+    }
+  }
+}

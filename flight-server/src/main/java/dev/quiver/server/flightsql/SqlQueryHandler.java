@@ -1,0 +1,289 @@
+package dev.quiver.server.flightsql;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.ByteString;
+import dev.quiver.client.QuiverErrorCode;
+import dev.quiver.client.QuiverException;
+import dev.quiver.server.call.FlightErrors;
+import dev.quiver.server.flight.stream.BatchStreamer;
+import dev.quiver.server.flight.stream.PutWriter;
+import dev.quiver.server.memory.MemoryGovernor;
+import dev.quiver.server.memory.ScanBatchSizer;
+import dev.quiver.server.sql.SqlEngine;
+import dev.quiver.server.sql.SqlQuery;
+import dev.quiver.server.sql.SqlUpdates;
+import dev.quiver.server.sql.StatementKind;
+import dev.quiver.server.telemetry.CallTrace;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.arrow.flight.CancelFlightInfoRequest;
+import org.apache.arrow.flight.CancelStatus;
+import org.apache.arrow.flight.FlightDescriptor;
+import org.apache.arrow.flight.FlightEndpoint;
+import org.apache.arrow.flight.FlightInfo;
+import org.apache.arrow.flight.FlightProducer.CallContext;
+import org.apache.arrow.flight.FlightProducer.ServerStreamListener;
+import org.apache.arrow.flight.FlightProducer.StreamListener;
+import org.apache.arrow.flight.FlightStream;
+import org.apache.arrow.flight.PutResult;
+import org.apache.arrow.flight.Result;
+import org.apache.arrow.flight.SchemaResult;
+import org.apache.arrow.flight.sql.impl.FlightSql.ActionClosePreparedStatementRequest;
+import org.apache.arrow.flight.sql.impl.FlightSql.ActionCreatePreparedStatementRequest;
+import org.apache.arrow.flight.sql.impl.FlightSql.ActionCreatePreparedStatementResult;
+import org.apache.arrow.flight.sql.impl.FlightSql.CommandPreparedStatementQuery;
+import org.apache.arrow.flight.sql.impl.FlightSql.CommandStatementQuery;
+import org.apache.arrow.flight.sql.impl.FlightSql.DoPutPreparedStatementResult;
+import org.apache.arrow.flight.sql.impl.FlightSql.TicketStatementQuery;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.types.pojo.Schema;
+
+/**
+ * Flight SQL queries: statements and prepared statements, their FlightInfo and schema, parameter
+ * binding, the result streams and CancelFlightInfo.
+ *
+ * <p>GetFlightInfo binds the statement in DuckDB without running it, so syntax errors and unknown
+ * tables come back before any DoGet; its one endpoint's ticket names a new run. DoGet binds again
+ * (pinning each table's snapshot as of then), runs the query and streams it through the shared
+ * {@link BatchStreamer}: DuckDB's batches land in the call's allocator and go out only as fast as
+ * the client reads. A client that cancels its DoGet, or CancelFlightInfo on the FlightInfo,
+ * interrupts DuckDB.
+ */
+public final class SqlQueryHandler {
+  private final SqlEngine engine;
+  private final PreparedStatements prepared;
+  private final SqlRuns runs = new SqlRuns();
+  private final BatchStreamer streamer;
+  private final ScanBatchSizer batchSizer;
+  private final MemoryGovernor memory;
+  private final PutWriter puts;
+  private final SqlUpdates updates;
+
+  public SqlQueryHandler(
+      MemoryGovernor memory,
+      SqlEngine engine,
+      PreparedStatements prepared,
+      BatchStreamer streamer,
+      ScanBatchSizer batchSizer,
+      PutWriter puts,
+      SqlUpdates updates) {
+    this.puts = puts;
+    this.updates = updates;
+    this.memory = memory;
+    this.engine = engine;
+    this.prepared = prepared;
+    this.streamer = streamer;
+    this.batchSizer = batchSizer;
+  }
+
+  public FlightInfo flightInfo(
+      CommandStatementQuery command, CallContext context, FlightDescriptor descriptor) {
+    String schema = SqlSessions.schema(context);
+    Schema results = describeQuery(command.getQuery(), schema).results();
+    return info(results, descriptor, SqlTicket.ofStatement(command.getQuery(), schema));
+  }
+
+  public FlightInfo flightInfo(CommandPreparedStatementQuery command, FlightDescriptor descriptor) {
+    PreparedStatements.Prepared statement = prepared.get(command.getPreparedStatementHandle());
+    requireQuery(statement);
+    return info(
+        statement.shape().results(),
+        descriptor,
+        SqlTicket.ofPrepared(command.getPreparedStatementHandle()));
+  }
+
+  public SchemaResult schema(CommandStatementQuery command, CallContext context) {
+    return new SchemaResult(
+        describeQuery(command.getQuery(), SqlSessions.schema(context)).results());
+  }
+
+  public SchemaResult schema(CommandPreparedStatementQuery command) {
+    return new SchemaResult(prepared.get(command.getPreparedStatementHandle()).shape().results());
+  }
+
+  public void createPrepared(
+      ActionCreatePreparedStatementRequest request,
+      CallContext context,
+      StreamListener<Result> listener) {
+    if (request.hasTransactionId()) {
+      throw new QuiverException(
+          QuiverErrorCode.UNSUPPORTED_OPERATION, "Quiver has no transactions; each put commits");
+    }
+    String sql = request.getQuery();
+    String schema = SqlSessions.schema(context);
+    StatementKind kind = StatementKind.of(sql);
+    if (kind == StatementKind.OTHER) {
+      throw engine.unsupported(sql);
+    }
+    SqlEngine.Shape shape =
+        kind == StatementKind.QUERY ? engine.describe(sql, schema) : updates.shape(sql, schema);
+    ByteString handle =
+        prepared.add(
+            new PreparedStatements.Prepared(
+                sql, schema, shape, kind == StatementKind.QUERY, List.of()));
+    ActionCreatePreparedStatementResult result =
+        ActionCreatePreparedStatementResult.newBuilder()
+            .setPreparedStatementHandle(handle)
+            .setDatasetSchema(ByteString.copyFrom(shape.results().serializeAsMessage()))
+            .setParameterSchema(ByteString.copyFrom(shape.parameters().serializeAsMessage()))
+            .build();
+    listener.onNext(new Result(Any.pack(result).toByteArray()));
+    listener.onCompleted();
+  }
+
+  public void closePrepared(
+      ActionClosePreparedStatementRequest request, StreamListener<Result> listener) {
+    prepared.close(request.getPreparedStatementHandle());
+    listener.onCompleted();
+  }
+
+  /** DoPut of parameters for a prepared query: keeps them for its next execution. */
+  public Runnable bind(
+      CommandPreparedStatementQuery command, FlightStream stream, StreamListener<PutResult> ack) {
+    return () -> {
+      try {
+        ByteString handle = command.getPreparedStatementHandle();
+        prepared.get(handle);
+        List<List<Object>> rows = new ArrayList<>();
+        while (stream.next()) {
+          rows.addAll(SqlParameters.rows(stream.getRoot()));
+        }
+        prepared.bind(handle, rows);
+        puts.reply(
+            ack,
+            DoPutPreparedStatementResult.newBuilder()
+                .setPreparedStatementHandle(handle)
+                .build()
+                .toByteArray());
+        ack.onCompleted();
+      } catch (Throwable t) {
+        ack.onError(FlightErrors.toFlight("DoPut parameters", t));
+      }
+    };
+  }
+
+  public void stream(TicketStatementQuery ticket, CallTrace trace, ServerStreamListener listener) {
+    SqlTicket run = SqlTicket.parse(ticket);
+    if (run.prepared().isPresent()) {
+      PreparedStatements.Prepared statement = prepared.get(run.prepared().get());
+      requireQuery(statement);
+      stream(
+          run.id(),
+          statement.sql(),
+          statement.schema(),
+          statement.queryParameters(),
+          trace,
+          listener);
+    } else {
+      stream(run.id(), run.sql(), run.schema(), List.of(), trace, listener);
+    }
+  }
+
+  /** A DoGet whose ticket is the prepared statement command itself, as some clients send. */
+  public void stream(
+      CommandPreparedStatementQuery command, CallTrace trace, ServerStreamListener listener) {
+    PreparedStatements.Prepared statement = prepared.get(command.getPreparedStatementHandle());
+    requireQuery(statement);
+    stream(
+        SqlTicket.ofPrepared(command.getPreparedStatementHandle()).id(),
+        statement.sql(),
+        statement.schema(),
+        statement.queryParameters(),
+        trace,
+        listener);
+  }
+
+  private void stream(
+      String id,
+      String sql,
+      String schema,
+      List<Object> parameters,
+      CallTrace trace,
+      ServerStreamListener listener) {
+    SqlRuns.Run run = runs.start(id);
+    streamer.stream(
+        callName(sql),
+        trace,
+        listener,
+        allocator -> open(run, sql, schema, parameters, allocator),
+        run::cancel,
+        () -> runs.finish(id));
+  }
+
+  private BatchStreamer.Source open(
+      SqlRuns.Run run,
+      String sql,
+      String schema,
+      List<Object> parameters,
+      BufferAllocator allocator) {
+    SqlQuery query = engine.prepare(sql, schema, parameters);
+    BatchStreamer.Source source =
+        BatchStreamer.source(query::root, query::dictionaries, query::next, query);
+    try {
+      run.attach(query);
+      query.execute(allocator, batchSizer.batchRows());
+      return source;
+    } catch (RuntimeException e) {
+      try {
+        source.close();
+      } catch (Exception suppressed) {
+        e.addSuppressed(suppressed);
+      }
+      throw e;
+    }
+  }
+
+  public void cancel(CancelFlightInfoRequest request, StreamListener<CancelStatus> listener) {
+    boolean any = false;
+    for (FlightEndpoint endpoint : request.getInfo().getEndpoints()) {
+      var id = SqlTicket.idOf(endpoint.getTicket());
+      if (id.isPresent()) {
+        any = true;
+        runs.cancel(id.get());
+      }
+    }
+    // A run whose DoGet has not started is remembered and fails when it does: cancelled too.
+    listener.onNext(any ? CancelStatus.CANCELLED : CancelStatus.NOT_CANCELLABLE);
+    listener.onCompleted();
+  }
+
+  private SqlEngine.Shape describeQuery(String sql, String schema) {
+    StatementKind kind = StatementKind.of(sql);
+    if (kind == StatementKind.OTHER) {
+      throw engine.unsupported(sql);
+    }
+    if (kind != StatementKind.QUERY) {
+      throw notAQuery(sql);
+    }
+    return engine.describe(sql, schema);
+  }
+
+  private static void requireQuery(PreparedStatements.Prepared statement) {
+    if (!statement.query()) {
+      throw notAQuery(statement.sql());
+    }
+  }
+
+  private static QuiverException notAQuery(String sql) {
+    return new QuiverException(
+        QuiverErrorCode.INVALID_SQL,
+        "'%s' is not a query; run it as an update (JDBC executeUpdate, Flight SQL"
+            + " CommandStatementUpdate)",
+        abbreviate(sql));
+  }
+
+  private static FlightInfo info(Schema schema, FlightDescriptor descriptor, SqlTicket ticket) {
+    return FlightInfo.builder(schema, descriptor, List.of(new FlightEndpoint(ticket.toTicket())))
+        .setOrdered(true)
+        .build();
+  }
+
+  static String callName(String sql) {
+    return "SQL " + abbreviate(sql);
+  }
+
+  static String abbreviate(String sql) {
+    String flat = sql.strip().replaceAll("\\s+", " ");
+    return flat.length() > 80 ? flat.substring(0, 80) + "..." : flat;
+  }
+}

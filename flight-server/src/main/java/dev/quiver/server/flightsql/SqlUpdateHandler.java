@@ -1,0 +1,203 @@
+package dev.quiver.server.flightsql;
+
+import dev.quiver.client.PutReceipt;
+import dev.quiver.client.QuiverErrorCode;
+import dev.quiver.client.QuiverException;
+import dev.quiver.client.TableId;
+import dev.quiver.server.call.FlightErrors;
+import dev.quiver.server.flight.stream.PutWriter;
+import dev.quiver.server.memory.MemoryGovernor;
+import dev.quiver.server.sql.SqlEngine;
+import dev.quiver.server.sql.SqlUpdates;
+import dev.quiver.server.table.IcebergTableStore;
+import dev.quiver.server.telemetry.CallTrace;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.arrow.flight.FlightProducer.CallContext;
+import org.apache.arrow.flight.FlightProducer.StreamListener;
+import org.apache.arrow.flight.FlightStream;
+import org.apache.arrow.flight.PutResult;
+import org.apache.arrow.flight.sql.impl.FlightSql.CommandPreparedStatementUpdate;
+import org.apache.arrow.flight.sql.impl.FlightSql.CommandStatementIngest;
+import org.apache.arrow.flight.sql.impl.FlightSql.CommandStatementIngest.TableDefinitionOptions;
+import org.apache.arrow.flight.sql.impl.FlightSql.CommandStatementIngest.TableDefinitionOptions.TableExistsOption;
+import org.apache.arrow.flight.sql.impl.FlightSql.CommandStatementIngest.TableDefinitionOptions.TableNotExistOption;
+import org.apache.arrow.flight.sql.impl.FlightSql.CommandStatementUpdate;
+import org.apache.arrow.flight.sql.impl.FlightSql.DoPutUpdateResult;
+import org.apache.arrow.memory.BufferAllocator;
+
+/**
+ * Flight SQL updates: statements (CommandStatementUpdate), prepared updates (what JDBC's
+ * executeUpdate sends) and bulk ingest (CommandStatementIngest), all answered with the row count.
+ *
+ * <p>Runs on Flight's executor. Bulk ingest goes through DoPut's own write path ({@link
+ * PutWriter#write}); statements through {@link SqlUpdates}. Each commits atomically or not at all;
+ * a prepared update bound with several parameter rows commits once per row.
+ */
+public final class SqlUpdateHandler {
+  private final IcebergTableStore store;
+  private final SqlUpdates updates;
+  private final PreparedStatements prepared;
+  private final PutWriter puts;
+  private final MemoryGovernor memory;
+
+  public SqlUpdateHandler(
+      IcebergTableStore store,
+      SqlUpdates updates,
+      PreparedStatements prepared,
+      PutWriter puts,
+      MemoryGovernor memory) {
+    this.store = store;
+    this.updates = updates;
+    this.prepared = prepared;
+    this.puts = puts;
+    this.memory = memory;
+  }
+
+  public Runnable statement(
+      CommandStatementUpdate command,
+      CallContext context,
+      CallTrace trace,
+      StreamListener<PutResult> ack) {
+    String schema = SqlSessions.schema(context);
+    return respond(
+        ack,
+        SqlQueryHandler.callName(command.getQuery()),
+        trace,
+        call -> {
+          if (command.hasTransactionId()) {
+            throw noTransactions();
+          }
+          return run(call, trace, command.getQuery(), schema, List.of());
+        });
+  }
+
+  public Runnable prepared(
+      CommandPreparedStatementUpdate command,
+      CallTrace trace,
+      FlightStream stream,
+      StreamListener<PutResult> ack) {
+    PreparedStatements.Prepared statement = prepared.get(command.getPreparedStatementHandle());
+    return respond(
+        ack,
+        SqlQueryHandler.callName(statement.sql()),
+        trace,
+        call -> {
+          List<List<Object>> rows = new ArrayList<>();
+          while (stream.next()) {
+            rows.addAll(SqlParameters.rows(stream.getRoot()));
+          }
+          if (rows.isEmpty()) {
+            rows = statement.parameters().isEmpty() ? List.of(List.of()) : statement.parameters();
+          }
+          long count = 0;
+          for (List<Object> row : rows) {
+            count += run(call, trace, statement.sql(), statement.schema(), row);
+          }
+          return count;
+        });
+  }
+
+  public Runnable ingest(
+      CommandStatementIngest command,
+      CallContext context,
+      CallTrace trace,
+      FlightStream stream,
+      StreamListener<PutResult> ack) {
+    TableId table = ingestTable(command, SqlSessions.schema(context));
+    trace.table(table);
+    return respond(
+        ack,
+        "DoPut ingest " + table,
+        trace,
+        call -> {
+          TableDefinitionOptions options = command.getTableDefinitionOptions();
+          boolean exists = store.find(table).isPresent();
+          PutReceipt receipt;
+          if (exists) {
+            TableExistsOption ifExists = options.getIfExists();
+            if (ifExists == TableExistsOption.TABLE_EXISTS_OPTION_APPEND) {
+              receipt =
+                  puts.write(call, trace, stream, (reader, a) -> store.append(table, reader, a));
+            } else if (ifExists == TableExistsOption.TABLE_EXISTS_OPTION_REPLACE) {
+              receipt =
+                  puts.write(call, trace, stream, (reader, a) -> store.replace(table, reader, a));
+            } else {
+              throw new QuiverException(
+                  QuiverErrorCode.TABLE_ALREADY_EXISTS,
+                  "Table %s already exists (bulk ingest if_exists is %s)",
+                  table,
+                  ifExists);
+            }
+          } else if (options.getIfNotExist() == TableNotExistOption.TABLE_NOT_EXIST_OPTION_CREATE) {
+            receipt =
+                puts.write(call, trace, stream, (reader, a) -> store.append(table, reader, a));
+          } else {
+            throw new QuiverException(
+                QuiverErrorCode.TABLE_NOT_FOUND,
+                "Table %s does not exist (bulk ingest if_not_exist is %s)",
+                table,
+                options.getIfNotExist());
+          }
+          trace.committed(receipt);
+          return receipt.rows();
+        });
+  }
+
+  public static TableId ingestTable(CommandStatementIngest command, String sessionSchema) {
+    if (command.hasTransactionId()) {
+      throw noTransactions();
+    }
+    if (command.getTemporary()) {
+      throw new QuiverException(
+          QuiverErrorCode.UNSUPPORTED_OPERATION, "Quiver has no temporary tables");
+    }
+    if (command.hasCatalog() && !command.getCatalog().equalsIgnoreCase(SqlEngine.CATALOG)) {
+      throw new QuiverException(
+          QuiverErrorCode.NAMESPACE_NOT_FOUND,
+          "Catalog %s does not exist; the one catalog is %s",
+          command.getCatalog(),
+          SqlEngine.CATALOG);
+    }
+    String schema = command.hasSchema() ? command.getSchema() : sessionSchema;
+    if (schema.isEmpty()) {
+      throw new QuiverException(
+          QuiverErrorCode.INVALID_NAME,
+          "Bulk ingest into %s needs a schema (the namespace)",
+          command.getTable());
+    }
+    return TableId.of(schema, command.getTable());
+  }
+
+  private long run(String call, CallTrace trace, String sql, String schema, List<Object> parameters)
+      throws Exception {
+    try (BufferAllocator allocator = trace.admit(() -> memory.newNativeCallAllocator(call))) {
+      return updates.execute(
+          sql, schema, parameters, allocator, () -> memory.checkQueryLimit(call, allocator));
+    }
+  }
+
+  private interface Update {
+    long run(String call) throws Exception;
+  }
+
+  private Runnable respond(
+      StreamListener<PutResult> ack, String call, CallTrace trace, Update update) {
+    return () -> {
+      try {
+        long count = update.run(call);
+        byte[] result = DoPutUpdateResult.newBuilder().setRecordCount(count).build().toByteArray();
+        puts.reply(ack, result);
+        ack.onCompleted();
+      } catch (Throwable t) {
+        ack.onError(trace.failed(FlightErrors.toFlight(call, t, memory)));
+      }
+    };
+  }
+
+  private static QuiverException noTransactions() {
+    return new QuiverException(
+        QuiverErrorCode.UNSUPPORTED_OPERATION,
+        "Quiver has no transactions; each statement commits");
+  }
+}
