@@ -36,6 +36,8 @@ import org.apache.iceberg.DataFile;
 import org.apache.iceberg.DataFiles;
 import org.apache.iceberg.FileFormat;
 import org.apache.iceberg.PartitionSpec;
+import org.apache.iceberg.Snapshot;
+import org.apache.iceberg.SnapshotUpdate;
 import org.apache.iceberg.Table;
 import org.apache.iceberg.TableProperties;
 import org.apache.iceberg.Transaction;
@@ -64,6 +66,9 @@ import org.slf4j.LoggerFactory;
 public final class IcebergTableStore implements AutoCloseable {
   /** Table property holding the exact Arrow schema clients put, as Arrow JSON. */
   public static final String ARROW_SCHEMA_PROPERTY = "quiver.arrow-schema";
+
+  /** Snapshot summary property naming the commit that made the snapshot (a random UUID). */
+  public static final String COMMIT_ID_PROPERTY = "quiver.commit-id";
 
   private static final Logger LOG = LoggerFactory.getLogger(IcebergTableStore.class);
 
@@ -240,8 +245,7 @@ public final class IcebergTableStore implements AutoCloseable {
           org.apache.iceberg.OverwriteFiles overwrite =
               table.table().newOverwrite().overwriteByRowFilter(Expressions.alwaysTrue());
           written.forEach(f -> overwrite.addFile(dataFile(table.table().spec(), f)));
-          overwrite.commit();
-          return receipt(written, table.table().currentSnapshot().snapshotId());
+          return receipt(written, commit(table.table(), overwrite));
         });
   }
 
@@ -407,23 +411,60 @@ public final class IcebergTableStore implements AutoCloseable {
     }
     AppendFiles append = table.newAppend();
     written.forEach(f -> append.appendFile(dataFile(table.spec(), f)));
-    append.commit();
-    return receipt(written, table.currentSnapshot().snapshotId());
+    return receipt(written, commit(table, append));
+  }
+
+  /**
+   * Commits {@code update} and returns the id of the snapshot it made. After a commit, Iceberg's
+   * table may already show a later writer's snapshot as current, so the snapshot is found by a
+   * tag of its own in its summary (as Iceberg's SnapshotProducer keeps its committed snapshot).
+   */
+  private static long commit(Table table, SnapshotUpdate<?> update) {
+    String commitId = tag(update);
+    update.commit();
+    return snapshotTagged(table, commitId);
+  }
+
+  /** Tags {@code update}'s snapshot with a new commit id, which this returns. */
+  private static String tag(SnapshotUpdate<?> update) {
+    String commitId = UUID.randomUUID().toString();
+    update.set(COMMIT_ID_PROPERTY, commitId);
+    return commitId;
+  }
+
+  /** The snapshot tagged {@code commitId}, looked up from the current snapshot back. */
+  private static long snapshotTagged(Table table, String commitId) {
+    for (Snapshot s = table.currentSnapshot();
+        s != null;
+        s = s.parentId() == null ? null : table.snapshot(s.parentId())) {
+      if (commitId.equals(s.summary().get(COMMIT_ID_PROPERTY))) {
+        return s.snapshotId();
+      }
+    }
+    throw new QuiverException(
+        QuiverErrorCode.INTERNAL,
+        "Committed to table %s but its snapshot %s=%s is not in the table's history",
+        table.name(),
+        COMMIT_ID_PROPERTY,
+        commitId);
   }
 
   private PutReceipt commitCreate(
       TableId id, Transaction create, Schema arrowSchema, List<WrittenFile> written) {
     createNamespace(id.namespace());
     try {
-      if (!written.isEmpty()) {
-        AppendFiles append = create.newAppend();
-        written.forEach(f -> append.appendFile(dataFile(create.table().spec(), f)));
-        append.commit();
+      if (written.isEmpty()) {
+        create.commitTransaction();
+        return receipt(written, 0);
       }
+      AppendFiles append = create.newAppend();
+      written.forEach(f -> append.appendFile(dataFile(create.table().spec(), f)));
+      String commitId = tag(append);
+      append.commit();
       create.commitTransaction();
-      Table table = catalog.loadTable(identifier(id));
-      long snapshot = table.currentSnapshot() == null ? 0 : table.currentSnapshot().snapshotId();
-      return receipt(written, snapshot);
+      // Another put may append the moment the table exists: find ours by its tag, not as the
+      // table's current snapshot.
+      return receipt(written, snapshotTagged(catalog.loadTable(identifier(id)), commitId));
     } catch (AlreadyExistsException raced) {
       // Another put created the table first: append to it if our rows fit its schema. Our files
       // carry field ids from our own schema, which match only if the schemas are equal.
