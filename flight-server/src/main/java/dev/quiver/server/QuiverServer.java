@@ -140,7 +140,8 @@ public final class QuiverServer implements AutoCloseable {
                   config.admissionTimeout(),
                   sqlSpill,
                   dataDir),
-              memory.newImportAllocator("SQL"));
+              memory.newImportAllocator("SQL"),
+              memory.admission());
       opened.add(0, sql);
       ExecutorService streams = Executors.newCachedThreadPool(daemonThreads("quiver-stream"));
       opened.add(0, streams::shutdownNow);

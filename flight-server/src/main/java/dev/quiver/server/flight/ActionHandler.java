@@ -15,8 +15,8 @@ import dev.quiver.server.memory.MemoryReport;
 import dev.quiver.server.memory.ScanBatchSizer;
 import dev.quiver.server.security.AccessControl;
 import dev.quiver.server.security.Right;
-import dev.quiver.server.sql.SqlAdmission;
 import dev.quiver.server.sql.SqlEngine;
+import dev.quiver.server.sql.SqlTurns;
 import dev.quiver.server.table.IcebergTableStore;
 import dev.quiver.server.table.OrphanReport;
 import dev.quiver.server.table.QuiverTable;
@@ -207,7 +207,7 @@ final class ActionHandler {
     result.put("peak", report.peak());
     result.put("pressure", report.pressure());
     putQueue(result.putObject("admission"), report.queued(), report.waits(), report.refused());
-    SqlAdmission.Status queries = sql.admission();
+    SqlTurns.Status queries = sql.admission();
     ObjectNode sqlQueries = result.putObject("sql_queries");
     sqlQueries.put("sql.max-concurrent-queries", queries.slots());
     sqlQueries.put("running", queries.running());

@@ -2,6 +2,8 @@ package dev.quiver.server.memory;
 
 import static java.util.Objects.requireNonNull;
 
+import com.google.errorprone.annotations.ThreadSafe;
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
 import dev.quiver.server.config.DataSize;
@@ -12,6 +14,7 @@ import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -46,9 +49,9 @@ import org.slf4j.LoggerFactory;
  * allocator, where the query limit and memory.total apply as before.
  *
  * <p>Admission: a call's allocator starts with a reservation of {@link Admission#callReservation}
- * bytes taken from the root. When the root cannot spare it, the call waits in a FIFO queue of at
- * most {@link Admission#queueLength} calls for at most {@link Admission#timeout}, woken each time
- * another call closes its allocator, and is then refused with RESOURCE_EXHAUSTED.
+ * bytes taken from the root. When the root cannot spare it, the call waits in the server's one
+ * {@link AdmissionQueue} (with whatever else it needs, such as a SQL turn), woken each time another
+ * call closes its allocator, and is refused with RESOURCE_EXHAUSTED past its bound or deadline.
  *
  * <p>Flight's transport: the Flight server decodes incoming batches (up to six per DoPut, its flow
  * control window) into {@link #transport()} before a call's handler takes them over. Those
@@ -69,11 +72,10 @@ import org.slf4j.LoggerFactory;
  * finds the root empty. A call that outgrows its limit gets an Arrow OutOfMemoryException, which
  * the Flight layer reports through {@link #exceeded}.
  */
+@ThreadSafe
 public final class MemoryGovernor implements AutoCloseable {
   static final String TOTAL_KEY = "memory.total";
   static final String QUERY_LIMIT_KEY = "memory.query-limit";
-  static final String ADMISSION_TIMEOUT_KEY = "memory.admission-timeout";
-  static final String ADMISSION_QUEUE_KEY = "memory.admission-queue";
 
   /** The most {@link #serverMargin()} can be, however large memory.total is. */
   static final long MAX_SERVER_MARGIN = 64L << 20;
@@ -91,18 +93,18 @@ public final class MemoryGovernor implements AutoCloseable {
   private final long serverMargin;
   private final long queryLimit;
   private final long callReservation;
-  private final Admission admission;
+  private final Admission admissionSettings;
+  private final AdmissionQueue admission;
   // Open call allocators with the System.nanoTime() they opened at; for the report.
   private final Map<BufferAllocator, Long> openedAt = new ConcurrentHashMap<>();
 
-  // Guards everything below; signalled when a call closes and when a waiter leaves the queue.
   // Never held while calling into the root: the allocation listener runs under the root's lock.
   private final Object lock = new Object();
+
+  @GuardedBy("lock")
   private int openCalls;
-  private long closedCalls;
-  private final ArrayDeque<Waiter> queue = new ArrayDeque<>();
-  private long waits;
-  private long refused;
+
+  @GuardedBy("lock")
   private final ArrayDeque<MemoryReport.LimitHit> hits = new ArrayDeque<>();
 
   // Transport decodes waiting for memory (see TransportListener); its own monitor, never held
@@ -185,7 +187,8 @@ public final class MemoryGovernor implements AutoCloseable {
         root.newChildAllocator(
             "flight-transport", new TransportListener(), transportReserveBytes, totalBytes);
     this.queryLimit = Math.min(queryLimitBytes, totalBytes);
-    this.admission = requireNonNull(admission, "admission is null");
+    this.admissionSettings = requireNonNull(admission, "admission is null");
+    this.admission = new AdmissionQueue(admission.queueLength(), admission.timeout());
     this.callReservation = Math.min(admission.callReservation(), queryLimit);
   }
 
@@ -199,6 +202,27 @@ public final class MemoryGovernor implements AutoCloseable {
    */
   public BufferAllocator newCallAllocator(String name) {
     return admit(name, queryLimit);
+  }
+
+  /**
+   * The allocator of {@link #newCallAllocator}, or null when the root cannot spare its reservation
+   * now; for a caller that waits in {@link #admission()} for several things at once.
+   */
+  public BufferAllocator tryNewCallAllocator(String name) {
+    return tryOpen(name, queryLimit);
+  }
+
+  /** As {@link #tryNewCallAllocator}, for {@link #newNativeCallAllocator}. */
+  public BufferAllocator tryNewNativeCallAllocator(String name) {
+    return tryOpen(name, root.getLimit());
+  }
+
+  /**
+   * The line calls wait in for memory and whatever else they need at once (see {@link
+   * AdmissionQueue}); a call closing its allocator wakes it.
+   */
+  public AdmissionQueue admission() {
+    return admission;
   }
 
   /**
@@ -318,73 +342,34 @@ public final class MemoryGovernor implements AutoCloseable {
   }
 
   private BufferAllocator admit(String name, long cap) {
-    long closedBefore;
-    synchronized (lock) {
-      closedBefore = queue.isEmpty() ? closedCalls : -1;
-    }
-    if (closedBefore >= 0) {
-      BufferAllocator child = tryOpen(name, cap);
-      if (child != null) {
-        return child;
-      }
-    }
-    return queued(name, cap, closedBefore);
+    return admission.admit(
+        name,
+        EnumSet.of(AdmissionQueue.Resource.MEMORY),
+        () -> {
+          BufferAllocator child = tryOpen(name, cap);
+          return child == null
+              ? AdmissionQueue.Outcome.shortOf(AdmissionQueue.Resource.MEMORY)
+              : AdmissionQueue.Outcome.admitted(child);
+        },
+        () -> false,
+        (shortOf, limitKey) -> refuse(name, limitKey));
   }
 
-  private BufferAllocator queued(String name, long cap, long triedAt) {
-    Waiter me = new Waiter(triedAt);
-    long deadline = System.nanoTime() + admission.timeout().toNanos();
-    synchronized (lock) {
-      if (queue.size() >= admission.queueLength()) {
-        refused++;
-        throw refuse(name, ADMISSION_QUEUE_KEY, admission.queueLength(), queueFullReason());
-      }
-      queue.addLast(me);
-      waits++;
-    }
-    try {
-      while (true) {
-        synchronized (lock) {
-          // The head tries again each time a call has closed since its last try.
-          while (queue.peekFirst() != me || closedCalls == me.triedAt) {
-            long left = deadline - System.nanoTime();
-            if (left <= 0) {
-              refused++;
-              throw refuse(
-                  name,
-                  ADMISSION_TIMEOUT_KEY,
-                  admission.timeout().toMillis(),
-                  String.format(
-                      "waited %d ms (memory.admission-timeout)", admission.timeout().toMillis()));
-            }
-            TimeUnit.NANOSECONDS.timedWait(lock, left);
-          }
-          me.triedAt = closedCalls;
-        }
-        BufferAllocator child = tryOpen(name, cap);
-        if (child != null) {
-          return child;
-        }
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new QuiverException(
-          QuiverErrorCode.CANCELLED, "%s was interrupted while waiting for memory", name);
-    } finally {
-      synchronized (lock) {
-        queue.remove(me);
-        lock.notifyAll();
-      }
-    }
-  }
-
-  private String queueFullReason() {
-    return String.format(
-        "the admission queue is full (memory.admission-queue = %d)", admission.queueLength());
-  }
-
-  private QuiverException refuse(String name, String limitKey, long limit, String reason) {
-    record(name, limitKey, limit);
+  /**
+   * The refusal of call {@code name}, which could not get its reservation before {@code limitKey}
+   * (the admission queue or timeout) ended its wait; remembered for the report.
+   */
+  public QuiverException refuse(String name, String limitKey) {
+    boolean queueFull = limitKey.equals(AdmissionQueue.QUEUE_KEY);
+    record(
+        name,
+        limitKey,
+        queueFull ? admissionSettings.queueLength() : admissionSettings.timeout().toMillis());
+    String reason =
+        queueFull
+            ? String.format(
+                "the admission queue is full (%s = %d)", limitKey, admissionSettings.queueLength())
+            : String.format("waited %d ms (%s)", admissionSettings.timeout().toMillis(), limitKey);
     return new QuiverException(
         QuiverErrorCode.SERVER_MEMORY_EXHAUSTED,
         "%s: the server's Arrow memory is exhausted (%s of %s in use, memory.total; each call"
@@ -504,9 +489,7 @@ public final class MemoryGovernor implements AutoCloseable {
 
   /** Calls waiting for admission now. */
   public int queued() {
-    synchronized (lock) {
-      return queue.size();
-    }
+    return admission.queued();
   }
 
   /**
@@ -562,6 +545,7 @@ public final class MemoryGovernor implements AutoCloseable {
                     Duration.ofNanos(now - opened),
                     draining.contains(call))));
     calls.sort(Comparator.comparing(MemoryReport.CallUsage::age).reversed());
+    AdmissionQueue.Status memoryQueue = admission.status(AdmissionQueue.Resource.MEMORY);
     synchronized (lock) {
       return new MemoryReport(
           Instant.now(),
@@ -572,9 +556,9 @@ public final class MemoryGovernor implements AutoCloseable {
           transport.getAllocatedMemory(),
           allocated(),
           peak(),
-          queue.size(),
-          waits,
-          refused,
+          memoryQueue.queued(),
+          memoryQueue.waits(),
+          memoryQueue.refused(),
           calls,
           List.copyOf(hits));
     }
@@ -615,15 +599,6 @@ public final class MemoryGovernor implements AutoCloseable {
     }
   }
 
-  private static final class Waiter {
-    // The closedCalls count at this waiter's last try; -1 before its first.
-    long triedAt;
-
-    Waiter(long triedAt) {
-      this.triedAt = triedAt;
-    }
-  }
-
   /** Transport decodes waiting for memory now (see the class comment). */
   public int transportWaiters() {
     return transportWaiters.get();
@@ -656,13 +631,14 @@ public final class MemoryGovernor implements AutoCloseable {
     public boolean onFailedAllocation(long size, AllocationOutcome outcome) {
       transportWaiters.incrementAndGet();
       try {
-        if (awaitRelease(() -> transport.getHeadroom() >= size, admission.timeout().toMillis())) {
+        if (awaitRelease(
+            () -> transport.getHeadroom() >= size, admissionSettings.timeout().toMillis())) {
           return true;
         }
         LOG.warn(
             "Flight could not decode an incoming batch of {} within {} ms: {} of {} in use",
             DataSize.format(size),
-            admission.timeout().toMillis(),
+            admissionSettings.timeout().toMillis(),
             DataSize.format(allocated()),
             DataSize.format(root.getLimit()));
         return false;
@@ -686,9 +662,9 @@ public final class MemoryGovernor implements AutoCloseable {
       if (parent == root && openedAt.remove(child) != null) {
         synchronized (lock) {
           openCalls--;
-          closedCalls++;
           lock.notifyAll();
         }
+        admission.released();
       }
     }
   }

@@ -62,8 +62,8 @@ public record MemoryReport(
     Instant since = at.minus(ADVICE_WINDOW);
     long query = count(since, MemoryGovernor.QUERY_LIMIT_KEY);
     long server = count(since, MemoryGovernor.TOTAL_KEY);
-    long timedOut = count(since, MemoryGovernor.ADMISSION_TIMEOUT_KEY);
-    long queueFull = count(since, MemoryGovernor.ADMISSION_QUEUE_KEY);
+    long timedOut = count(since, AdmissionQueue.TIMEOUT_KEY);
+    long queueFull = count(since, AdmissionQueue.QUEUE_KEY);
     List<String> advice = new ArrayList<>();
     if (query > 0) {
       advice.add(

@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
 import dev.quiver.client.TableId;
+import dev.quiver.server.memory.AdmissionQueue;
 import dev.quiver.server.table.IcebergTableStore;
 import dev.quiver.server.table.QuiverTable;
 import java.nio.file.Path;
@@ -64,14 +65,14 @@ public final class SqlEngine implements AutoCloseable {
   // the memory budget, so an import can never be refused halfway (see SqlQuery.execute).
   private final BufferAllocator imports;
   private final TableBinder binder;
-  private final SqlAdmission admission;
+  private final SqlTurns turns;
 
   /**
    * How DuckDB may use the machine.
    *
    * @param memoryLimitBytes DuckDB's memory_limit, past which it spills
    * @param threads DuckDB worker threads; 0 for one per core
-   * @param maxConcurrentQueries the most queries that run at once ({@link SqlAdmission})
+   * @param maxConcurrentQueries the most queries that run at once ({@link SqlTurns})
    * @param admissionQueue the most queries that wait for their turn
    * @param admissionTimeout the longest a query waits for its turn
    * @param tempDirectory where DuckDB spills
@@ -159,9 +160,9 @@ public final class SqlEngine implements AutoCloseable {
       DuckDBConnection views,
       TableBinder binder,
       BufferAllocator imports,
-      SqlAdmission admission) {
+      SqlTurns turns) {
     this.imports = imports;
-    this.admission = admission;
+    this.turns = turns;
     this.database = database;
     this.views = views;
     this.binder = binder;
@@ -175,6 +176,20 @@ public final class SqlEngine implements AutoCloseable {
    */
   public static SqlEngine open(
       IcebergTableStore store, Settings settings, BufferAllocator imports) {
+    return open(
+        store,
+        settings,
+        imports,
+        new AdmissionQueue(settings.admissionQueue(), settings.admissionTimeout()));
+  }
+
+  /**
+   * As {@link #open(IcebergTableStore, Settings, BufferAllocator)}, with queries waiting for their
+   * turn in {@code line}, the server's one admission queue (whose bound and deadline apply instead
+   * of the settings' admission queue and timeout).
+   */
+  public static SqlEngine open(
+      IcebergTableStore store, Settings settings, BufferAllocator imports, AdmissionQueue line) {
     Properties properties = new Properties();
     // Without it DuckDB's JDBC driver materialises whole results before the first row.
     properties.setProperty("jdbc_stream_results", "true");
@@ -202,13 +217,8 @@ public final class SqlEngine implements AutoCloseable {
         statement.execute("SET GLOBAL enable_external_access = false");
       }
       DuckDBConnection views = database.duplicate();
-      SqlAdmission admission =
-          new SqlAdmission(
-              new SqlAdmission.Settings(
-                  settings.maxConcurrentQueries(),
-                  settings.admissionQueue(),
-                  settings.admissionTimeout()));
-      return new SqlEngine(database, views, new TableBinder(store, views), imports, admission);
+      SqlTurns turns = new SqlTurns(settings.maxConcurrentQueries(), line);
+      return new SqlEngine(database, views, new TableBinder(store, views), imports, turns);
     } catch (SQLException e) {
       closeQuietly(database);
       closeQuietly(imports);
@@ -297,7 +307,7 @@ public final class SqlEngine implements AutoCloseable {
       tables.putAll(binder.bind(connection, sql, schema));
       statement = connection.prepareStatement(sql);
       bind(statement, parameters);
-      return new SqlQuery(connection, sql, parameters, statement, tables, imports, admission);
+      return new SqlQuery(connection, sql, parameters, statement, tables, imports, turns);
     } catch (SQLException | RuntimeException e) {
       closeQuietly(statement);
       closeQuietly(connection);
@@ -319,7 +329,7 @@ public final class SqlEngine implements AutoCloseable {
     try {
       statement = connection.prepareStatement(sql);
       bind(statement, parameters);
-      return new SqlQuery(connection, sql, parameters, statement, Map.of(), imports, admission);
+      return new SqlQuery(connection, sql, parameters, statement, Map.of(), imports, turns);
     } catch (SQLException e) {
       closeQuietly(statement);
       closeQuietly(connection);
@@ -418,9 +428,14 @@ public final class SqlEngine implements AutoCloseable {
     return imports.getAllocatedMemory();
   }
 
-  /** How many queries run and wait now ({@link SqlAdmission}). */
-  public SqlAdmission.Status admission() {
-    return admission.status();
+  /** How many queries run and wait now ({@link SqlTurns}). */
+  public SqlTurns.Status admission() {
+    return turns.status();
+  }
+
+  /** The engine's turns, for a call that takes one together with its memory. */
+  public SqlTurns turns() {
+    return turns;
   }
 
   /** Closes DuckDB; queries still running fail. A second call does nothing. */

@@ -1,5 +1,7 @@
 package dev.quiver.server.sql;
 
+import static java.util.Objects.requireNonNull;
+
 import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
 import dev.quiver.client.TableId;
@@ -41,8 +43,8 @@ public final class SqlQuery implements AutoCloseable {
   private ResultConformer conformer;
   private VectorSchemaRoot exported;
   private final BufferAllocator imports;
-  private final SqlAdmission admission;
-  private volatile Runnable release = () -> {};
+  private final SqlTurns turns;
+  private volatile SqlTurns.Turn turn;
 
   SqlQuery(
       DuckDBConnection connection,
@@ -51,10 +53,10 @@ public final class SqlQuery implements AutoCloseable {
       PreparedStatement statement,
       Map<TableId, QuiverTable> tables,
       BufferAllocator imports,
-      SqlAdmission admission) {
+      SqlTurns turns) {
     this.connection = connection;
     this.imports = imports;
-    this.admission = admission;
+    this.turns = turns;
     this.sql = sql;
     // Not List.copyOf: SQL NULL is a fine parameter.
     this.parameters = Collections.unmodifiableList(new ArrayList<>(parameters));
@@ -85,13 +87,22 @@ public final class SqlQuery implements AutoCloseable {
    * check their limits on {@code allocator} after each batch. The batch goes back to DuckDB when
    * {@link #root()} is refilled or closed.
    *
-   * <p>First waits for its turn to run ({@link SqlAdmission}), which it keeps until closed.
+   * <p>First waits for its turn to run ({@link SqlTurns}), which it keeps until closed.
    *
    * @throws QuiverException SERVER_MEMORY_EXHAUSTED when the SQL engine is too busy to admit it
    */
   public void execute(BufferAllocator allocator, int batchRows) {
     checkNotCancelled();
-    release = admission.admit(allocator.getName(), () -> cancelled);
+    execute(allocator, batchRows, turns.take(allocator.getName(), () -> cancelled));
+  }
+
+  /**
+   * As {@link #execute(BufferAllocator, int)}, in {@code turn}, which the caller took (with its
+   * memory, in one wait) and this query now owns and gives back when closed.
+   */
+  public void execute(BufferAllocator allocator, int batchRows, SqlTurns.Turn turn) {
+    this.turn = requireNonNull(turn, "turn is null");
+    checkNotCancelled();
     try {
       result = executeQuery();
       checkNotCancelled();
@@ -170,7 +181,7 @@ public final class SqlQuery implements AutoCloseable {
   /** Stops the query; harmless after it ended or when called twice. */
   public void cancel() {
     cancelled = true;
-    admission.wake();
+    turns.wake();
     try {
       statement.cancel();
     } catch (SQLException e) {
@@ -191,6 +202,6 @@ public final class SqlQuery implements AutoCloseable {
   @Override
   public void close() throws Exception {
     // The turn goes back last, once DuckDB has freed the query's buffers.
-    AutoCloseables.close(reader, conformer, result, statement, connection, release::run);
+    AutoCloseables.close(reader, conformer, result, statement, connection, turn);
   }
 }

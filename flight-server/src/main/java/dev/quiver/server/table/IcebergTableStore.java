@@ -416,8 +416,8 @@ public final class IcebergTableStore implements AutoCloseable {
 
   /**
    * Commits {@code update} and returns the id of the snapshot it made. After a commit, Iceberg's
-   * table may already show a later writer's snapshot as current, so the snapshot is found by a
-   * tag of its own in its summary (as Iceberg's SnapshotProducer keeps its committed snapshot).
+   * table may already show a later writer's snapshot as current, so the snapshot is found by a tag
+   * of its own in its summary (as Iceberg's SnapshotProducer keeps its committed snapshot).
    */
   private static long commit(Table table, SnapshotUpdate<?> update) {
     String commitId = tag(update);

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.quiver.client.QuiverException;
+import dev.quiver.server.memory.AdmissionQueue;
 import dev.quiver.testing.Await;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -14,7 +15,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-class SqlAdmissionTest {
+class SqlTurnsTest {
   private static final Duration LONG = Duration.ofSeconds(30);
   private final ExecutorService threads = Executors.newCachedThreadPool();
 
@@ -26,31 +27,31 @@ class SqlAdmissionTest {
 
   @Test
   void queriesBeyondTheSlotsWaitTheirTurnInOrder() throws Exception {
-    SqlAdmission admission = new SqlAdmission(new SqlAdmission.Settings(1, 4, LONG));
-    Runnable first = admission.admit("DoGet 1", () -> false);
-    CompletableFuture<Runnable> second = admitLater(admission, "DoGet 2", () -> false);
+    SqlTurns admission = new SqlTurns(1, new AdmissionQueue(4, LONG));
+    SqlTurns.Turn first = admission.take("DoGet 1", () -> false);
+    CompletableFuture<SqlTurns.Turn> second = admitLater(admission, "DoGet 2", () -> false);
     Await.until(() -> admission.status().queued() == 1, "1 queued");
-    CompletableFuture<Runnable> third = admitLater(admission, "DoGet 3", () -> false);
+    CompletableFuture<SqlTurns.Turn> third = admitLater(admission, "DoGet 3", () -> false);
     Await.until(() -> admission.status().queued() == 2, "2 queued");
 
-    first.run();
-    first.run(); // a second release gives nothing back twice
-    Runnable secondRelease = second.get(10, TimeUnit.SECONDS);
+    first.close();
+    first.close(); // a second release gives nothing back twice
+    SqlTurns.Turn secondRelease = second.get(10, TimeUnit.SECONDS);
 
     assertThat(third).isNotDone();
-    assertThat(admission.status()).isEqualTo(new SqlAdmission.Status(1, 1, 1, 2, 0));
-    secondRelease.run();
-    third.get(10, TimeUnit.SECONDS).run();
+    assertThat(admission.status()).isEqualTo(new SqlTurns.Status(1, 1, 1, 2, 0));
+    secondRelease.close();
+    third.get(10, TimeUnit.SECONDS).close();
     assertThat(admission.status().running()).isZero();
   }
 
   @Test
   void aFullLineRefusesAtOnceNamingTheKey() {
-    SqlAdmission admission = new SqlAdmission(new SqlAdmission.Settings(2, 0, LONG));
-    admission.admit("SQL 1", () -> false);
-    admission.admit("SQL 2", () -> false);
+    SqlTurns admission = new SqlTurns(2, new AdmissionQueue(0, LONG));
+    admission.take("SQL 1", () -> false);
+    admission.take("SQL 2", () -> false);
 
-    assertThatThrownBy(() -> admission.admit("DoGet 3 sales.orders", () -> false))
+    assertThatThrownBy(() -> admission.take("DoGet 3 sales.orders", () -> false))
         .isInstanceOfSatisfying(
             QuiverException.class,
             e -> assertThat(e.toFlight().status().code().name()).isEqualTo("RESOURCE_EXHAUSTED"))
@@ -62,22 +63,21 @@ class SqlAdmissionTest {
 
   @Test
   void aWaitPastTheTimeoutIsRefused() {
-    SqlAdmission admission =
-        new SqlAdmission(new SqlAdmission.Settings(1, 4, Duration.ofMillis(50)));
-    admission.admit("SQL 1", () -> false);
+    SqlTurns admission = new SqlTurns(1, new AdmissionQueue(4, Duration.ofMillis(50)));
+    admission.take("SQL 1", () -> false);
 
-    assertThatThrownBy(() -> admission.admit("SQL 2", () -> false))
+    assertThatThrownBy(() -> admission.take("SQL 2", () -> false))
         .isInstanceOf(QuiverException.class)
         .hasMessageContaining("waited 50 ms (memory.admission-timeout)");
-    assertThat(admission.status()).isEqualTo(new SqlAdmission.Status(1, 1, 0, 1, 1));
+    assertThat(admission.status()).isEqualTo(new SqlTurns.Status(1, 1, 0, 1, 1));
   }
 
   @Test
   void aCancelledWaiterLeavesTheLine() throws Exception {
-    SqlAdmission admission = new SqlAdmission(new SqlAdmission.Settings(1, 4, LONG));
-    Runnable first = admission.admit("SQL 1", () -> false);
+    SqlTurns admission = new SqlTurns(1, new AdmissionQueue(4, LONG));
+    SqlTurns.Turn first = admission.take("SQL 1", () -> false);
     AtomicBoolean cancelled = new AtomicBoolean();
-    CompletableFuture<Runnable> waiting = admitLater(admission, "SQL 2", cancelled::get);
+    CompletableFuture<SqlTurns.Turn> waiting = admitLater(admission, "SQL 2", cancelled::get);
     Await.until(() -> admission.status().queued() == 1, "1 queued");
 
     cancelled.set(true);
@@ -87,12 +87,12 @@ class SqlAdmissionTest {
         .hasCauseInstanceOf(QuiverException.class)
         .hasMessageContaining("SQL 2 was cancelled while waiting to run");
     assertThat(admission.status().queued()).isZero();
-    first.run();
+    first.close();
     assertThat(admission.status().running()).isZero();
   }
 
-  private CompletableFuture<Runnable> admitLater(
-      SqlAdmission admission, String name, java.util.function.BooleanSupplier cancelled) {
-    return CompletableFuture.supplyAsync(() -> admission.admit(name, cancelled), threads);
+  private CompletableFuture<SqlTurns.Turn> admitLater(
+      SqlTurns admission, String name, java.util.function.BooleanSupplier cancelled) {
+    return CompletableFuture.supplyAsync(() -> admission.take(name, cancelled), threads);
   }
 }
