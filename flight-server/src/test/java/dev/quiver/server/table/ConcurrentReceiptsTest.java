@@ -2,6 +2,10 @@ package dev.quiver.server.table;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.AppenderBase;
 import dev.quiver.client.PutReceipt;
 import dev.quiver.client.TableId;
 import dev.quiver.server.table.parquet.DuckDbParquetWriter;
@@ -18,6 +22,9 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.ipc.ArrowReader;
 import org.apache.iceberg.Snapshot;
@@ -28,6 +35,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 
 /**
  * A put's receipt names the snapshot that put made, even when other writers commit to the same
@@ -44,9 +52,10 @@ class ConcurrentReceiptsTest {
   private IcebergTableStore store;
 
   @BeforeEach
-  void open() throws Exception {
+  void open(BufferAllocator allocator) throws Exception {
     writer = new DuckDbParquetWriter(64L << 20, Files.createDirectories(temp.resolve("spill")));
     store = IcebergTableStore.open(temp.resolve("data"), writer, ParquetWriteOptions.DEFAULTS);
+    put(allocator, 1); // creates the table
   }
 
   @AfterEach
@@ -90,6 +99,89 @@ class ConcurrentReceiptsTest {
       pool.shutdownNow();
       assertThat(pool.awaitTermination(1, TimeUnit.MINUTES)).isTrue();
     }
+  }
+
+  @Test
+  void aReceiptNamesItsOwnSnapshotWhenAnotherWriterCommitsRightAfterIt(BufferAllocator allocator)
+      throws Exception {
+    assertThat(ownSnapshotWithAnotherCommitRightAfter(allocator, 3)).isEqualTo("3");
+  }
+
+  @Test
+  void aCreatingPutsReceiptNamesItsOwnSnapshotWhenAnotherWriterAppendsRightAfterIt(
+      BufferAllocator allocator) throws Exception {
+    store.drop(TABLE);
+    assertThat(ownSnapshotWithAnotherCommitRightAfter(allocator, 5)).isEqualTo("5");
+  }
+
+  /**
+   * Puts {@code rows} rows while another writer appends 7 rows right after that put's commit, and
+   * returns the added-records of the snapshot the put's receipt names.
+   */
+  private String ownSnapshotWithAnotherCommitRightAfter(BufferAllocator allocator, int rows)
+      throws Exception {
+    // Another writer commits right after this put's commit, before anything is read back.
+    AtomicBoolean once = new AtomicBoolean();
+    AtomicLong otherSnapshot = new AtomicLong();
+    AFTER_COMMIT.set(
+        () -> {
+          if (once.compareAndSet(false, true)) {
+            try {
+              otherSnapshot.set(put(allocator, 7).snapshotId());
+            } catch (Exception e) {
+              throw new IllegalStateException(e);
+            }
+          }
+        });
+    PutReceipt mine;
+    try {
+      mine = put(allocator, rows);
+    } finally {
+      AFTER_COMMIT.set(null);
+    }
+    assertThat(otherSnapshot.get()).as("the other writer's snapshot").isNotZero();
+    assertThat(mine.snapshotId()).isNotEqualTo(otherSnapshot.get());
+    return store
+        .load(TABLE)
+        .table()
+        .snapshot(mine.snapshotId())
+        .summary()
+        .get(SnapshotSummary.ADDED_RECORDS_PROP);
+  }
+
+  /**
+   * Run on the committing thread right after a commit has swapped the catalog's metadata pointer,
+   * before Iceberg reads the table back, while set. The one hook Iceberg offers at that point is
+   * the log line of BaseMetastoreTableOperations.commit, so the test listens for it.
+   */
+  private static final AtomicReference<Runnable> AFTER_COMMIT = new AtomicReference<>();
+
+  private static final Logger COMMITS =
+      (Logger) LoggerFactory.getLogger("org.apache.iceberg.BaseMetastoreTableOperations");
+
+  private final AppenderBase<ILoggingEvent> afterCommit =
+      new AppenderBase<>() {
+        @Override
+        protected void append(ILoggingEvent event) {
+          Runnable hook = AFTER_COMMIT.get();
+          if (hook != null && event.getMessage().startsWith("Successfully committed to table")) {
+            hook.run();
+          }
+        }
+      };
+
+  @BeforeEach
+  void listenForCommits() {
+    afterCommit.start();
+    COMMITS.setLevel(Level.INFO);
+    COMMITS.addAppender(afterCommit);
+  }
+
+  @AfterEach
+  void stopListening() {
+    COMMITS.detachAppender(afterCommit);
+    COMMITS.setLevel(null);
+    afterCommit.stop();
   }
 
   private PutReceipt put(BufferAllocator allocator, int rows) throws Exception {
