@@ -20,4 +20,12 @@ public final class Await {
       TimeUnit.MILLISECONDS.sleep(5); // poll interval; the deadline bounds the wait
     }
   }
+
+  /** Waits for {@code thread} to end; fails naming it after 30 s. */
+  public static void join(Thread thread) throws InterruptedException {
+    thread.join(DEADLINE.toMillis());
+    if (thread.isAlive()) {
+      throw new AssertionError("Timed out waiting for thread " + thread.getName() + " to end");
+    }
+  }
 }

@@ -1,5 +1,6 @@
 package dev.quiver.server;
 
+import dev.quiver.server.call.CallMiddleware;
 import dev.quiver.server.config.CommandLine;
 import dev.quiver.server.config.DataSize;
 import dev.quiver.server.config.ServerConfig;
@@ -14,7 +15,6 @@ import dev.quiver.server.table.parquet.DuckDbParquetWriter;
 import dev.quiver.server.table.parquet.ParquetWriteOptions;
 import dev.quiver.server.telemetry.Telemetry;
 import dev.quiver.server.telemetry.TelemetryOptions;
-import dev.quiver.server.telemetry.TracingMiddleware;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
@@ -148,8 +148,11 @@ public final class QuiverServer implements AutoCloseable {
       HealthStatusManager health = new HealthStatusManager();
       Location bind = security.location(config.host(), config.port());
       AtomicReference<String> uri = new AtomicReference<>("(starting)");
+      CallMiddleware.Factory calls =
+          new CallMiddleware.Factory(telemetry.tracer(), memory, sql.turns());
       QuiverProducer producer =
-          new QuiverProducer(store, sql, memory, config, streams, uri::get, security.access());
+          new QuiverProducer(
+              store, sql, memory, config, streams, uri::get, security.access(), calls);
       Consumer<NettyServerBuilder> addHealth =
           b -> {
             b.addService(health.getHealthService())
@@ -162,7 +165,7 @@ public final class QuiverServer implements AutoCloseable {
               .maxInboundMessageSize(config.limits().maxMessageBytes())
               .middleware(QuiverProducer.SESSION_KEY, QuiverProducer.sessionMiddleware());
       security.configure(builder);
-      telemetry.middleware().ifPresent(m -> builder.middleware(TracingMiddleware.KEY, m));
+      builder.middleware(CallMiddleware.KEY, calls);
       FlightServer flight = builder.build().start();
       Location location = security.location(config.host(), flight.getPort());
       uri.set(uriOf(location));

@@ -8,7 +8,6 @@ import java.sql.SQLTransientException;
 import java.util.Optional;
 import org.apache.arrow.flight.CallStatus;
 import org.apache.arrow.flight.FlightRuntimeException;
-import org.apache.arrow.flight.FlightStatusCode;
 import org.apache.arrow.memory.OutOfMemoryException;
 import org.apache.iceberg.exceptions.CommitFailedException;
 import org.apache.iceberg.exceptions.NoSuchTableException;
@@ -150,13 +149,6 @@ public final class FlightErrors {
         || text.contains("database is locked")
         || text.contains("SQLITE_CANTOPEN")
         || text.contains("SQLITE_IOERR");
-  }
-
-  /** Whether {@code t} means the client went away (no need to log or answer). */
-  public static boolean isCancellation(Throwable t) {
-    Throwable cause = unwrap(t);
-    return cause instanceof FlightRuntimeException flight
-        && flight.status().code() == FlightStatusCode.CANCELLED;
   }
 
   /** The QuiverException or Flight error buried in wrappers (DuckDB, executors), if any. */

@@ -68,7 +68,7 @@ public record ServerConfig(
     Duration putStallTimeout,
     int scanBatchRows,
     int scanMinBatchRows,
-    String scanEngine,
+    ScanEngine scanEngine,
     double highPressure,
     long memoryTotal,
     long memoryQueryLimit,
@@ -148,9 +148,6 @@ public record ServerConfig(
           "What decodes a DoGet's Parquet: duckdb holds about one batch per scan;"
               + " arrow-dataset (Arrow C++) is faster but reads whole row groups ahead, up to"
               + " about 270MB per scan of 1Mi-row groups: raise memory.query-limit to match.");
-
-  /** The values scan.engine takes. */
-  public static final Set<String> SCAN_ENGINES = Set.of("duckdb", "arrow-dataset");
 
   public static final ConfigKey HIGH_PRESSURE =
       new ConfigKey(
@@ -371,7 +368,6 @@ public record ServerConfig(
     check(scanBatchRows > 0, SCAN_BATCH_ROWS, scanBatchRows);
     check(scanMinBatchRows > 0, SCAN_MIN_BATCH_ROWS, scanMinBatchRows);
     requireNonNull(scanEngine, "scanEngine is null");
-    check(SCAN_ENGINES.contains(scanEngine), SCAN_ENGINE, scanEngine);
     check(highPressure > 0 && highPressure <= 1, HIGH_PRESSURE, highPressure);
     check(memoryTotal > 0, MEMORY_TOTAL, memoryTotal);
     check(memoryQueryLimit > 0, MEMORY_QUERY_LIMIT, memoryQueryLimit);
@@ -501,7 +497,13 @@ public record ServerConfig(
         duration(v, PUT_STALL_TIMEOUT),
         integer(v, SCAN_BATCH_ROWS),
         integer(v, SCAN_MIN_BATCH_ROWS),
-        v.get(SCAN_ENGINE.name()).toLowerCase(Locale.ROOT),
+        ScanEngine.fromName(v.get(SCAN_ENGINE.name()))
+            .orElseThrow(
+                () ->
+                    bad(
+                        SCAN_ENGINE,
+                        v.get(SCAN_ENGINE.name()),
+                        "it is not duckdb or arrow-dataset: " + SCAN_ENGINE.description())),
         fraction(v, HIGH_PRESSURE),
         total,
         size(v, MEMORY_QUERY_LIMIT),

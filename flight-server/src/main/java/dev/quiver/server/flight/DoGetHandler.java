@@ -5,6 +5,7 @@ import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
 import dev.quiver.client.TableId;
 import dev.quiver.proto.v1.ScanTicket;
+import dev.quiver.server.call.QuiverCall;
 import dev.quiver.server.flight.stream.BatchStreamer;
 import dev.quiver.server.memory.MemoryGovernor;
 import dev.quiver.server.memory.ScanBatchSizer;
@@ -13,8 +14,9 @@ import dev.quiver.server.sql.SqlTableScan;
 import dev.quiver.server.table.IcebergTableStore;
 import dev.quiver.server.table.ScanShares;
 import dev.quiver.server.table.parquet.TableScan;
-import dev.quiver.server.telemetry.CallTrace;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.arrow.flight.FlightProducer.ServerStreamListener;
 import org.apache.arrow.flight.Ticket;
@@ -56,19 +58,35 @@ final class DoGetHandler {
     this.arrowDataset = arrowDataset;
   }
 
-  void getStream(Ticket ticket, ServerStreamListener listener, CallTrace trace) {
+  void getStream(Ticket ticket, ServerStreamListener listener, QuiverCall call) {
     ScanTicket parsed = parse(ticket);
     ScanRequest request = ScanRequest.of(parsed);
-    trace.table(request.table());
-    trace.snapshot(parsed.getSnapshotId());
+    call.trace().table(request.table());
+    call.trace().snapshot(parsed.getSnapshotId());
+    ScanPlan plan = ScanPlan.plan(store, request);
+    // A DuckDB scan waits for its memory and its SQL turn together; arrow-dataset needs no turn.
+    boolean duckdb = !arrowDataset && (plan.filter() == null || plan.filter().sql() != null);
+    Set<QuiverCall.Need> needs =
+        duckdb
+            ? EnumSet.of(QuiverCall.Need.NATIVE_MEMORY, QuiverCall.Need.SQL_TURN)
+            : EnumSet.of(QuiverCall.Need.NATIVE_MEMORY);
     // A client that cancels interrupts DuckDB too, which may be searching for the next matching
     // row of a selective filter rather than waiting on the client.
     AtomicReference<SqlTableScan> running = new AtomicReference<>();
     streamer.stream(
         "DoGet " + request.table(),
-        trace,
+        call,
+        needs,
         listener,
-        allocator -> open("DoGet " + request.table(), parsed, request, allocator, running),
+        admitted ->
+            open(
+                "DoGet " + request.table(),
+                parsed,
+                plan,
+                request.limit(),
+                duckdb,
+                admitted,
+                running),
         () -> {
           SqlTableScan scan = running.get();
           if (scan != null) {
@@ -81,22 +99,25 @@ final class DoGetHandler {
   private BatchStreamer.Source open(
       String call,
       ScanTicket ticket,
-      ScanRequest request,
-      BufferAllocator allocator,
+      ScanPlan plan,
+      long limit,
+      boolean duckdb,
+      QuiverCall.Admitted admitted,
       AtomicReference<SqlTableScan> running)
       throws Exception {
-    ScanPlan plan = ScanPlan.plan(store, request);
+    BufferAllocator allocator = admitted.allocator();
     List<DataFile> share =
         ScanShares.share(plan.files(), ticket.getShareIndex(), ticket.getShareCount());
-    if (!arrowDataset && (plan.filter() == null || plan.filter().sql() != null)) {
+    if (duckdb) {
       SqlTableScan scan =
           SqlTableScan.open(
               sql,
               allocator,
+              admitted.turn(),
               ScanPlan.paths(share),
               plan.schema(),
               plan.filter() == null ? null : plan.filter().sql(),
-              request.limit(),
+              limit,
               batchSizer.batchRows());
       running.set(scan);
       return BatchStreamer.source(scan::root, scan::dictionaries, scan::next, scan);
@@ -111,7 +132,7 @@ final class DoGetHandler {
               ScanPlan.uris(share),
               plan.schema(),
               plan.substraitFilter(),
-              request.limit(),
+              limit,
               batchSizer.batchRows());
     } catch (Exception e) {
       imports.close();

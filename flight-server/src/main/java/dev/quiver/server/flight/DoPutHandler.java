@@ -5,6 +5,7 @@ import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
 import dev.quiver.client.TableId;
 import dev.quiver.server.call.FlightErrors;
+import dev.quiver.server.call.QuiverCall;
 import dev.quiver.server.flight.stream.PutWriter;
 import dev.quiver.server.memory.MemoryGovernor;
 import dev.quiver.server.table.IcebergTableStore;
@@ -33,21 +34,22 @@ final class DoPutHandler {
     this.writer = writer;
   }
 
-  Runnable acceptPut(FlightStream stream, StreamListener<PutResult> ack, CallTrace trace) {
+  Runnable acceptPut(FlightStream stream, StreamListener<PutResult> ack, QuiverCall call) {
+    CallTrace trace = call.trace();
     return () -> {
-      String call = "DoPut";
+      String name = "DoPut";
       try {
         TableId table = tableOf(stream.getDescriptor());
-        call = "DoPut " + table;
+        name = "DoPut " + table;
         trace.table(table);
         PutReceipt receipt =
             writer.write(
-                call, trace, stream, (reader, allocator) -> store.append(table, reader, allocator));
+                name, call, stream, (reader, allocator) -> store.append(table, reader, allocator));
         trace.committed(receipt);
         writer.reply(ack, receipt.toJson());
         ack.onCompleted();
       } catch (Throwable t) {
-        ack.onError(trace.failed(FlightErrors.toFlight(call, t, memory)));
+        ack.onError(trace.failed(FlightErrors.toFlight(name, t, memory)));
       }
     };
   }

@@ -7,12 +7,14 @@ import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
 import dev.quiver.client.TableId;
 import dev.quiver.proto.v1.ScanCommand;
+import dev.quiver.server.call.CallMiddleware;
 import dev.quiver.server.call.FlightErrors;
+import dev.quiver.server.call.QuiverCall;
 import dev.quiver.server.config.LimitSettings;
+import dev.quiver.server.config.ScanEngine;
 import dev.quiver.server.config.ServerConfig;
 import dev.quiver.server.flight.stream.BatchStreamer;
 import dev.quiver.server.flight.stream.PutWriter;
-import dev.quiver.server.flight.transport.MalformedMessages;
 import dev.quiver.server.flightsql.PreparedStatements;
 import dev.quiver.server.flightsql.SqlAccess;
 import dev.quiver.server.flightsql.SqlMetadataHandler;
@@ -111,6 +113,7 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
       SqlSessions.KEY;
 
   private final IcebergTableStore store;
+  private final CallMiddleware.Factory calls;
   private final AccessControl access;
   private final LimitSettings limits;
   private final FlightInfoHandler flightInfo;
@@ -127,7 +130,8 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
    * A producer over {@code store} and {@code sql}; streams run on {@code streamExecutor}, which the
    * caller owns and shuts down after the Flight server. {@code location} names the server in
    * server-info once it is listening. SQL sessions need {@link #sessionMiddleware()} registered
-   * under {@link #SESSION_KEY}. {@code access} decides what each call's user may do ({@link
+   * under {@link #SESSION_KEY}, and each call's {@link QuiverCall} needs {@code calls} registered
+   * under {@link CallMiddleware#KEY}. {@code access} decides what each call's user may do ({@link
    * AccessControl#OPEN} without authentication).
    */
   public QuiverProducer(
@@ -137,8 +141,10 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
       ServerConfig config,
       ExecutorService streamExecutor,
       Supplier<String> location,
-      AccessControl access) {
+      AccessControl access,
+      CallMiddleware.Factory calls) {
     this.store = store;
+    this.calls = calls;
     this.access = access;
     this.flightInfo = new FlightInfoHandler(store, config);
     ScanBatchSizer batchSizer =
@@ -147,7 +153,12 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
     BatchStreamer streamer = new BatchStreamer(memory, streamExecutor, config.stallTimeoutMillis());
     this.doGet =
         new DoGetHandler(
-            store, sql, memory, batchSizer, streamer, config.scanEngine().equals("arrow-dataset"));
+            store,
+            sql,
+            memory,
+            batchSizer,
+            streamer,
+            config.scanEngine() == ScanEngine.ARROW_DATASET);
     PutWriter putWriter = new PutWriter(memory, config.limits());
     this.doPut = new DoPutHandler(store, memory, putWriter);
     this.limits = config.limits();
@@ -172,7 +183,8 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
   @Override
   @SuppressWarnings("try") // the scope is only made current
   public FlightInfo getFlightInfo(CallContext context, FlightDescriptor descriptor) {
-    CallTrace trace = CallTrace.of(context);
+    QuiverCall call = calls.of(context);
+    CallTrace trace = call.trace();
     try (Scope ignored = trace.makeCurrent()) {
       return switch (kindOf(descriptor)) {
         case FLIGHT_SQL -> super.getFlightInfo(context, descriptor);
@@ -224,7 +236,7 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
         super.getStream(context, ticket, listener);
       } else {
         require(context, Right.READ, DoGetHandler.tableOf(ticket));
-        doGet.getStream(ticket, listener, CallTrace.of(context));
+        doGet.getStream(ticket, listener, calls.of(context));
       }
     } catch (RuntimeException e) {
       listener.error(FlightErrors.toFlight("DoGet", e));
@@ -234,8 +246,9 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
   @Override
   public Runnable acceptPut(
       CallContext context, FlightStream flightStream, StreamListener<PutResult> ackStream) {
-    CallTrace trace = CallTrace.of(context);
-    if (!firstMessageArrived()) {
+    QuiverCall call = calls.of(context);
+    CallTrace trace = call.trace();
+    if (!firstMessageArrived(call)) {
       return () ->
           ackStream.onError(
               trace.failed(
@@ -260,12 +273,12 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
     } catch (RuntimeException e) {
       return () -> ackStream.onError(trace.failed(FlightErrors.toFlight("DoPut", e)));
     }
-    return trace.wrap(doPut.acceptPut(flightStream, ackStream, trace));
+    return trace.wrap(doPut.acceptPut(flightStream, ackStream, call));
   }
 
-  private static boolean firstMessageArrived() {
+  private static boolean firstMessageArrived(QuiverCall call) {
     try {
-      return MalformedMessages.awaitFirstMessage();
+      return call.upload().awaitFirstMessage();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return false;
@@ -285,7 +298,7 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
   @Override
   @SuppressWarnings("try") // the scope is only made current
   public void doAction(CallContext context, Action action, StreamListener<Result> listener) {
-    try (Scope ignored = CallTrace.of(context).makeCurrent()) {
+    try (Scope ignored = calls.of(context).trace().makeCurrent()) {
       byte[] body = action.getBody();
       checkSize(
           "action body",
@@ -395,7 +408,7 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
       listener.error(FlightErrors.toFlight("DoGet", e));
       return;
     }
-    sqlQueries.stream(ticket, CallTrace.of(context), listener);
+    sqlQueries.stream(ticket, calls.of(context), listener);
   }
 
   @Override
@@ -407,7 +420,7 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
       listener.error(FlightErrors.toFlight("DoGet", e));
       return;
     }
-    sqlQueries.stream(command, CallTrace.of(context), listener);
+    sqlQueries.stream(command, calls.of(context), listener);
   }
 
   @Override
@@ -446,7 +459,7 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
       FlightStream flightStream,
       StreamListener<PutResult> ackStream) {
     checkSql(context, command.getQuery());
-    return sqlUpdates.statement(command, context, CallTrace.of(context), ackStream);
+    return sqlUpdates.statement(command, calls.of(context), ackStream);
   }
 
   @Override
@@ -456,7 +469,7 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
       FlightStream flightStream,
       StreamListener<PutResult> ackStream) {
     checkPrepared(context, command.getPreparedStatementHandle());
-    return sqlUpdates.prepared(command, CallTrace.of(context), flightStream, ackStream);
+    return sqlUpdates.prepared(command, calls.of(context), flightStream, ackStream);
   }
 
   @Override
@@ -467,7 +480,7 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
       StreamListener<PutResult> ackStream) {
     sqlAccess.checkWrite(
         context.peerIdentity(), SqlUpdateHandler.ingestTable(command, SqlSessions.schema(context)));
-    return sqlUpdates.ingest(command, context, CallTrace.of(context), flightStream, ackStream);
+    return sqlUpdates.ingest(command, calls.of(context), flightStream, ackStream);
   }
 
   @Override

@@ -5,6 +5,7 @@ import com.google.protobuf.ByteString;
 import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
 import dev.quiver.server.call.FlightErrors;
+import dev.quiver.server.call.QuiverCall;
 import dev.quiver.server.flight.stream.BatchStreamer;
 import dev.quiver.server.flight.stream.PutWriter;
 import dev.quiver.server.memory.MemoryGovernor;
@@ -13,8 +14,8 @@ import dev.quiver.server.sql.SqlEngine;
 import dev.quiver.server.sql.SqlQuery;
 import dev.quiver.server.sql.SqlUpdates;
 import dev.quiver.server.sql.StatementKind;
-import dev.quiver.server.telemetry.CallTrace;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
 import org.apache.arrow.flight.CancelFlightInfoRequest;
 import org.apache.arrow.flight.CancelStatus;
@@ -35,7 +36,6 @@ import org.apache.arrow.flight.sql.impl.FlightSql.CommandPreparedStatementQuery;
 import org.apache.arrow.flight.sql.impl.FlightSql.CommandStatementQuery;
 import org.apache.arrow.flight.sql.impl.FlightSql.DoPutPreparedStatementResult;
 import org.apache.arrow.flight.sql.impl.FlightSql.TicketStatementQuery;
-import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.types.pojo.Schema;
 
 /**
@@ -162,7 +162,7 @@ public final class SqlQueryHandler {
     };
   }
 
-  public void stream(TicketStatementQuery ticket, CallTrace trace, ServerStreamListener listener) {
+  public void stream(TicketStatementQuery ticket, QuiverCall call, ServerStreamListener listener) {
     SqlTicket run = SqlTicket.parse(ticket);
     if (run.prepared().isPresent()) {
       PreparedStatements.Prepared statement = prepared.get(run.prepared().get());
@@ -172,16 +172,16 @@ public final class SqlQueryHandler {
           statement.sql(),
           statement.schema(),
           statement.queryParameters(),
-          trace,
+          call,
           listener);
     } else {
-      stream(run.id(), run.sql(), run.schema(), List.of(), trace, listener);
+      stream(run.id(), run.sql(), run.schema(), List.of(), call, listener);
     }
   }
 
   /** A DoGet whose ticket is the prepared statement command itself, as some clients send. */
   public void stream(
-      CommandPreparedStatementQuery command, CallTrace trace, ServerStreamListener listener) {
+      CommandPreparedStatementQuery command, QuiverCall call, ServerStreamListener listener) {
     PreparedStatements.Prepared statement = prepared.get(command.getPreparedStatementHandle());
     requireQuery(statement);
     stream(
@@ -189,7 +189,7 @@ public final class SqlQueryHandler {
         statement.sql(),
         statement.schema(),
         statement.queryParameters(),
-        trace,
+        call,
         listener);
   }
 
@@ -198,14 +198,15 @@ public final class SqlQueryHandler {
       String sql,
       String schema,
       List<Object> parameters,
-      CallTrace trace,
+      QuiverCall call,
       ServerStreamListener listener) {
     SqlRuns.Run run = runs.start(id);
     streamer.stream(
         callName(sql),
-        trace,
+        call,
+        EnumSet.of(QuiverCall.Need.NATIVE_MEMORY, QuiverCall.Need.SQL_TURN),
         listener,
-        allocator -> open(run, sql, schema, parameters, allocator),
+        admitted -> open(run, sql, schema, parameters, admitted),
         run::cancel,
         () -> runs.finish(id));
   }
@@ -215,13 +216,13 @@ public final class SqlQueryHandler {
       String sql,
       String schema,
       List<Object> parameters,
-      BufferAllocator allocator) {
+      QuiverCall.Admitted admitted) {
     SqlQuery query = engine.prepare(sql, schema, parameters);
     BatchStreamer.Source source =
         BatchStreamer.source(query::root, query::dictionaries, query::next, query);
     try {
       run.attach(query);
-      query.execute(allocator, batchSizer.batchRows());
+      query.execute(admitted.allocator(), batchSizer.batchRows(), admitted.turn());
       return source;
     } catch (RuntimeException e) {
       try {

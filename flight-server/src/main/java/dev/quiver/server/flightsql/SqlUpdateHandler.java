@@ -5,15 +5,15 @@ import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
 import dev.quiver.client.TableId;
 import dev.quiver.server.call.FlightErrors;
+import dev.quiver.server.call.QuiverCall;
 import dev.quiver.server.flight.stream.PutWriter;
 import dev.quiver.server.memory.MemoryGovernor;
 import dev.quiver.server.sql.SqlEngine;
 import dev.quiver.server.sql.SqlUpdates;
 import dev.quiver.server.table.IcebergTableStore;
-import dev.quiver.server.telemetry.CallTrace;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
-import org.apache.arrow.flight.FlightProducer.CallContext;
 import org.apache.arrow.flight.FlightProducer.StreamListener;
 import org.apache.arrow.flight.FlightStream;
 import org.apache.arrow.flight.PutResult;
@@ -55,34 +55,31 @@ public final class SqlUpdateHandler {
   }
 
   public Runnable statement(
-      CommandStatementUpdate command,
-      CallContext context,
-      CallTrace trace,
-      StreamListener<PutResult> ack) {
-    String schema = SqlSessions.schema(context);
+      CommandStatementUpdate command, QuiverCall call, StreamListener<PutResult> ack) {
+    String schema = SqlSessions.schema(call.context());
     return respond(
         ack,
         SqlQueryHandler.callName(command.getQuery()),
-        trace,
-        call -> {
+        call,
+        name -> {
           if (command.hasTransactionId()) {
             throw noTransactions();
           }
-          return run(call, trace, command.getQuery(), schema, List.of());
+          return run(name, call, command.getQuery(), schema, List.of());
         });
   }
 
   public Runnable prepared(
       CommandPreparedStatementUpdate command,
-      CallTrace trace,
+      QuiverCall call,
       FlightStream stream,
       StreamListener<PutResult> ack) {
     PreparedStatements.Prepared statement = prepared.get(command.getPreparedStatementHandle());
     return respond(
         ack,
         SqlQueryHandler.callName(statement.sql()),
-        trace,
-        call -> {
+        call,
+        name -> {
           List<List<Object>> rows = new ArrayList<>();
           while (stream.next()) {
             rows.addAll(SqlParameters.rows(stream.getRoot()));
@@ -92,7 +89,7 @@ public final class SqlUpdateHandler {
           }
           long count = 0;
           for (List<Object> row : rows) {
-            count += run(call, trace, statement.sql(), statement.schema(), row);
+            count += run(name, call, statement.sql(), statement.schema(), row);
           }
           return count;
         });
@@ -100,17 +97,16 @@ public final class SqlUpdateHandler {
 
   public Runnable ingest(
       CommandStatementIngest command,
-      CallContext context,
-      CallTrace trace,
+      QuiverCall call,
       FlightStream stream,
       StreamListener<PutResult> ack) {
-    TableId table = ingestTable(command, SqlSessions.schema(context));
-    trace.table(table);
+    TableId table = ingestTable(command, SqlSessions.schema(call.context()));
+    call.trace().table(table);
     return respond(
         ack,
         "DoPut ingest " + table,
-        trace,
-        call -> {
+        call,
+        name -> {
           TableDefinitionOptions options = command.getTableDefinitionOptions();
           boolean exists = store.find(table).isPresent();
           PutReceipt receipt;
@@ -118,10 +114,10 @@ public final class SqlUpdateHandler {
             TableExistsOption ifExists = options.getIfExists();
             if (ifExists == TableExistsOption.TABLE_EXISTS_OPTION_APPEND) {
               receipt =
-                  puts.write(call, trace, stream, (reader, a) -> store.append(table, reader, a));
+                  puts.write(name, call, stream, (reader, a) -> store.append(table, reader, a));
             } else if (ifExists == TableExistsOption.TABLE_EXISTS_OPTION_REPLACE) {
               receipt =
-                  puts.write(call, trace, stream, (reader, a) -> store.replace(table, reader, a));
+                  puts.write(name, call, stream, (reader, a) -> store.replace(table, reader, a));
             } else {
               throw new QuiverException(
                   QuiverErrorCode.TABLE_ALREADY_EXISTS,
@@ -130,8 +126,7 @@ public final class SqlUpdateHandler {
                   ifExists);
             }
           } else if (options.getIfNotExist() == TableNotExistOption.TABLE_NOT_EXIST_OPTION_CREATE) {
-            receipt =
-                puts.write(call, trace, stream, (reader, a) -> store.append(table, reader, a));
+            receipt = puts.write(name, call, stream, (reader, a) -> store.append(table, reader, a));
           } else {
             throw new QuiverException(
                 QuiverErrorCode.TABLE_NOT_FOUND,
@@ -139,7 +134,7 @@ public final class SqlUpdateHandler {
                 table,
                 options.getIfNotExist());
           }
-          trace.committed(receipt);
+          call.trace().committed(receipt);
           return receipt.rows();
         });
   }
@@ -169,28 +164,29 @@ public final class SqlUpdateHandler {
     return TableId.of(schema, command.getTable());
   }
 
-  private long run(String call, CallTrace trace, String sql, String schema, List<Object> parameters)
+  private long run(String name, QuiverCall call, String sql, String schema, List<Object> parameters)
       throws Exception {
-    try (BufferAllocator allocator = trace.admit(() -> memory.newNativeCallAllocator(call))) {
+    try (BufferAllocator allocator =
+        call.admit(name, EnumSet.of(QuiverCall.Need.NATIVE_MEMORY)).allocator()) {
       return updates.execute(
-          sql, schema, parameters, allocator, () -> memory.checkQueryLimit(call, allocator));
+          sql, schema, parameters, allocator, () -> memory.checkQueryLimit(name, allocator));
     }
   }
 
   private interface Update {
-    long run(String call) throws Exception;
+    long run(String name) throws Exception;
   }
 
   private Runnable respond(
-      StreamListener<PutResult> ack, String call, CallTrace trace, Update update) {
+      StreamListener<PutResult> ack, String name, QuiverCall call, Update update) {
     return () -> {
       try {
-        long count = update.run(call);
+        long count = update.run(name);
         byte[] result = DoPutUpdateResult.newBuilder().setRecordCount(count).build().toByteArray();
         puts.reply(ack, result);
         ack.onCompleted();
       } catch (Throwable t) {
-        ack.onError(trace.failed(FlightErrors.toFlight(call, t, memory)));
+        ack.onError(call.trace().failed(FlightErrors.toFlight(name, t, memory)));
       }
     };
   }

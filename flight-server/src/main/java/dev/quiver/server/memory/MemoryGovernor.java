@@ -11,22 +11,15 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.UnpooledByteBufAllocator;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import org.apache.arrow.memory.AllocationListener;
-import org.apache.arrow.memory.AllocationOutcome;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.OutOfMemoryException;
 import org.apache.arrow.memory.RootAllocator;
@@ -34,43 +27,17 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Owns the server's one Arrow {@link RootAllocator}, admits calls and hands every call a child
- * allocator capped at the per-query limit.
+ * Owns the server's one Arrow {@link RootAllocator}: the budget ({@link #root()}, Arrow's share of
+ * memory.total) holding Flight's transport ({@link #transport()}, with a reserve calls cannot take)
+ * and a child allocator per call, capped at memory.query-limit; and, beside the budget, allocators
+ * for C Data imports ({@link #newImportAllocator}), which must never refuse (Arrow Java 18.3 leaks
+ * a batch whose import is refused halfway). Calls wait for their reservation in the {@link
+ * AdmissionQueue}; {@link #checkQueryLimit} also fails a call when less than {@link
+ * #serverMargin()} is left, so calls give up before anyone meets the hard limit mid-batch.
+ * docs/architecture.md (Memory) has the why of each part and the measurements behind it.
  *
- * <p>The tree: the {@link RootAllocator} itself has no limit; under it, the budget allocator
- * ({@link #root()}, limited to {@code memory.total}) holds Flight's transport and every call, and
- * beside the budget, import allocators ({@link #newImportAllocator}) account for batches that C++
- * (arrow-dataset, DuckDB) hands over through the C Data interface. Why the imports sit outside the
- * budget: their buffers are C++ memory already allocated and counted elsewhere (arrow-dataset's
- * native pool is charged to the call, DuckDB has its own limit), and Arrow Java 18.3 leaks a batch
- * whose import is refused halfway ({@code ReferenceCountedArrowArray} retains the C array before
- * {@code wrapForeignAllocation} throws, so the array is never released). An import that cannot be
- * refused cannot leak; the call then takes the batch over (by copy or transfer) into its own
- * allocator, where the query limit and memory.total apply as before.
- *
- * <p>Admission: a call's allocator starts with a reservation of {@link Admission#callReservation}
- * bytes taken from the root. When the root cannot spare it, the call waits in the server's one
- * {@link AdmissionQueue} (with whatever else it needs, such as a SQL turn), woken each time another
- * call closes its allocator, and is refused with RESOURCE_EXHAUSTED past its bound or deadline.
- *
- * <p>Flight's transport: the Flight server decodes incoming batches (up to six per DoPut, its flow
- * control window) into {@link #transport()} before a call's handler takes them over. Those
- * allocations happen inside gRPC, where a refusal cannot be turned into a clean status (gRPC fails
- * the call with UNKNOWN), so the transport allocator holds a reservation of {@code memory.total}
- * that calls can never take: transport decoding fails only past that reserve, and only when calls
- * hold all the rest. Past the reserve a decode that finds no memory waits, up to {@code
- * memory.admission-timeout}, for calls to release some, instead of failing at once: it blocks the
- * gRPC executor thread of that one call, which is the backpressure a put needs.
- *
- * <p>Server headroom: {@link #checkQueryLimit}, called between batches, also fails the call with
- * SERVER_MEMORY_EXHAUSTED when less than {@link #serverMargin()} of memory.total is left. A call
- * that meets the hard limit in the middle of a batch fails less cleanly (Arrow's C Data import
- * leaks the half-moved batch, gRPC's decoder reports UNKNOWN), so calls give up at that margin,
- * before anyone gets to the hard limit.
- *
- * <p>Thread-safe. Whoever takes a call allocator closes it on every path; {@link #close()} then
- * finds the root empty. A call that outgrows its limit gets an Arrow OutOfMemoryException, which
- * the Flight layer reports through {@link #exceeded}.
+ * <p>Whoever takes a call allocator closes it on every path; {@link #close()} then finds the root
+ * empty.
  */
 @ThreadSafe
 public final class MemoryGovernor implements AutoCloseable {
@@ -104,26 +71,12 @@ public final class MemoryGovernor implements AutoCloseable {
   @GuardedBy("lock")
   private int openCalls;
 
-  @GuardedBy("lock")
-  private final ArrayDeque<MemoryReport.LimitHit> hits = new ArrayDeque<>();
+  private final LimitHits hits = new LimitHits(RECENT_HITS);
 
-  // Transport decodes waiting for memory (see TransportListener); its own monitor, never held
-  // while allocating.
-  private final AtomicInteger transportWaiters = new AtomicInteger();
+  private final TransportListener transportListener;
 
-  // Threads waiting for memory to be released (awaitRelease): transport decodes, calls waiting for
-  // gRPC to let go of sent batches, shutdown. Its own monitor, never held while allocating.
-  private final Object releaseLock = new Object();
-  private final AtomicInteger releaseWaiters = new AtomicInteger();
-  // Calls that ended with buffers still in gRPC's hands; closed by the closer once released.
-  private final Set<BufferAllocator> draining = ConcurrentHashMap.newKeySet();
-  private final ExecutorService closer =
-      Executors.newSingleThreadExecutor(
-          r -> {
-            Thread thread = new Thread(r, "quiver-call-closer");
-            thread.setDaemon(true);
-            return thread;
-          });
+  private final ReleaseSignal releases = new ReleaseSignal();
+  private final DrainingCloser draining = new DrainingCloser();
 
   /**
    * What a call needs to be admitted, and how long it may wait.
@@ -183,9 +136,13 @@ public final class MemoryGovernor implements AutoCloseable {
     this.root = base.newChildAllocator("quiver", new CallListener(), 0, totalBytes);
     this.serverMargin = Math.min(totalBytes / 8, MAX_SERVER_MARGIN);
     this.transportReserve = transportReserveBytes;
+    this.transportListener =
+        new TransportListener(
+            releases, this::released, admission.timeout(), this::allocated, totalBytes);
     this.transport =
         root.newChildAllocator(
-            "flight-transport", new TransportListener(), transportReserveBytes, totalBytes);
+            "flight-transport", transportListener, transportReserveBytes, totalBytes);
+    transportListener.attach(transport);
     this.queryLimit = Math.min(queryLimitBytes, totalBytes);
     this.admissionSettings = requireNonNull(admission, "admission is null");
     this.admission = new AdmissionQueue(admission.queueLength(), admission.timeout());
@@ -283,25 +240,7 @@ public final class MemoryGovernor implements AutoCloseable {
    */
   public boolean awaitRelease(BooleanSupplier done, long timeoutMillis)
       throws InterruptedException {
-    if (done.getAsBoolean()) {
-      return true;
-    }
-    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
-    releaseWaiters.incrementAndGet();
-    try {
-      synchronized (releaseLock) {
-        while (!done.getAsBoolean()) {
-          long left = deadline - System.nanoTime();
-          if (left <= 0) {
-            return false;
-          }
-          TimeUnit.NANOSECONDS.timedWait(releaseLock, left);
-        }
-        return true;
-      }
-    } finally {
-      releaseWaiters.decrementAndGet();
-    }
+    return releases.await(done, timeoutMillis);
   }
 
   /**
@@ -311,29 +250,7 @@ public final class MemoryGovernor implements AutoCloseable {
    * counted, since they are still in memory; they go when the client reads them or goes away.
    */
   public void closeWhenReleased(BufferAllocator call) {
-    draining.add(call);
-    closeDrained();
-  }
-
-  private void closeDrained() {
-    for (BufferAllocator call : draining) {
-      if (call.getAllocatedMemory() == 0 && draining.remove(call)) {
-        // Not on the releasing thread: that one is inside Arrow's release of the last buffer.
-        try {
-          closer.execute(() -> closeQuietly(call));
-        } catch (RejectedExecutionException e) {
-          closeQuietly(call); // after shutdown gave up waiting for it
-        }
-      }
-    }
-  }
-
-  private static void closeQuietly(BufferAllocator call) {
-    try {
-      call.close();
-    } catch (RuntimeException e) {
-      LOG.error("Could not close the allocator of {}", call.getName(), e);
-    }
+    draining.closeWhenReleased(call);
   }
 
   /** How much of memory.total calls leave free: an eighth of it, at most 64 MB. */
@@ -522,12 +439,7 @@ public final class MemoryGovernor implements AutoCloseable {
   }
 
   private void record(String name, String limitKey, long limit) {
-    synchronized (lock) {
-      if (hits.size() == RECENT_HITS) {
-        hits.removeFirst();
-      }
-      hits.addLast(new MemoryReport.LimitHit(name, limitKey, limit, Instant.now()));
-    }
+    hits.record(name, limitKey, limit);
   }
 
   /** A picture of the memory now: limits, use, the queue, live calls and recent limit hits. */
@@ -543,7 +455,7 @@ public final class MemoryGovernor implements AutoCloseable {
                     call.getPeakMemoryAllocation(),
                     Math.min(call.getLimit(), queryLimit),
                     Duration.ofNanos(now - opened),
-                    draining.contains(call))));
+                    draining.isDraining(call))));
     calls.sort(Comparator.comparing(MemoryReport.CallUsage::age).reversed());
     AdmissionQueue.Status memoryQueue = admission.status(AdmissionQueue.Resource.MEMORY);
     synchronized (lock) {
@@ -560,7 +472,7 @@ public final class MemoryGovernor implements AutoCloseable {
           memoryQueue.waits(),
           memoryQueue.refused(),
           calls,
-          List.copyOf(hits));
+          hits.recent());
     }
   }
 
@@ -592,8 +504,7 @@ public final class MemoryGovernor implements AutoCloseable {
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
     try {
       awaitRelease(draining::isEmpty, timeoutMillis);
-      closer.shutdown();
-      closer.awaitTermination(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+      draining.shutdown(deadline - System.nanoTime());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
@@ -601,7 +512,7 @@ public final class MemoryGovernor implements AutoCloseable {
 
   /** Transport decodes waiting for memory now (see the class comment). */
   public int transportWaiters() {
-    return transportWaiters.get();
+    return transportListener.waiters();
   }
 
   /**
@@ -610,45 +521,8 @@ public final class MemoryGovernor implements AutoCloseable {
    * release calls it).
    */
   private void released() {
-    if (!draining.isEmpty()) {
-      closeDrained();
-    }
-    if (releaseWaiters.get() > 0) {
-      synchronized (releaseLock) {
-        releaseLock.notifyAll();
-      }
-    }
-  }
-
-  private final class TransportListener implements AllocationListener {
-    @Override
-    public void onRelease(long size) {
-      released();
-    }
-
-    /** Waits for room to decode {@code size} more bytes; true (retry the allocation) if it came. */
-    @Override
-    public boolean onFailedAllocation(long size, AllocationOutcome outcome) {
-      transportWaiters.incrementAndGet();
-      try {
-        if (awaitRelease(
-            () -> transport.getHeadroom() >= size, admissionSettings.timeout().toMillis())) {
-          return true;
-        }
-        LOG.warn(
-            "Flight could not decode an incoming batch of {} within {} ms: {} of {} in use",
-            DataSize.format(size),
-            admissionSettings.timeout().toMillis(),
-            DataSize.format(allocated()),
-            DataSize.format(root.getLimit()));
-        return false;
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return false;
-      } finally {
-        transportWaiters.decrementAndGet();
-      }
-    }
+    draining.released();
+    releases.signal();
   }
 
   private final class CallListener implements AllocationListener {

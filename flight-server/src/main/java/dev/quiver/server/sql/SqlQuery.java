@@ -44,7 +44,9 @@ public final class SqlQuery implements AutoCloseable {
   private VectorSchemaRoot exported;
   private final BufferAllocator imports;
   private final SqlTurns turns;
-  private volatile SqlTurns.Turn turn;
+  // The turn this query took itself (and gives back when closed); null when it runs in its
+  // caller's.
+  private volatile SqlTurns.Turn ownTurn;
 
   SqlQuery(
       DuckDBConnection connection,
@@ -93,16 +95,21 @@ public final class SqlQuery implements AutoCloseable {
    */
   public void execute(BufferAllocator allocator, int batchRows) {
     checkNotCancelled();
-    execute(allocator, batchRows, turns.take(allocator.getName(), () -> cancelled));
+    ownTurn = turns.take(allocator.getName(), () -> cancelled);
+    run(allocator, batchRows);
   }
 
   /**
    * As {@link #execute(BufferAllocator, int)}, in {@code turn}, which the caller took (with its
-   * memory, in one wait) and this query now owns and gives back when closed.
+   * memory, in one wait) and gives back after closing this query.
    */
   public void execute(BufferAllocator allocator, int batchRows, SqlTurns.Turn turn) {
-    this.turn = requireNonNull(turn, "turn is null");
+    requireNonNull(turn, "turn is null");
     checkNotCancelled();
+    run(allocator, batchRows);
+  }
+
+  private void run(BufferAllocator allocator, int batchRows) {
     try {
       result = executeQuery();
       checkNotCancelled();
@@ -202,6 +209,6 @@ public final class SqlQuery implements AutoCloseable {
   @Override
   public void close() throws Exception {
     // The turn goes back last, once DuckDB has freed the query's buffers.
-    AutoCloseables.close(reader, conformer, result, statement, connection, turn);
+    AutoCloseables.close(reader, conformer, result, statement, connection, ownTurn);
   }
 }

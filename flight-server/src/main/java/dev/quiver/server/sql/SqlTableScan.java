@@ -65,6 +65,24 @@ public final class SqlTableScan implements AutoCloseable {
       long limit,
       int batchRows)
       throws Exception {
+    return open(engine, allocator, null, files, projectedSchema, filter, limit, batchRows);
+  }
+
+  /**
+   * As {@link #open(SqlEngine, BufferAllocator, List, Schema, SqlFilter, long, int)}, running its
+   * queries in {@code turn}, which the caller took with its memory and gives back after closing the
+   * scan; null for queries that each take a turn of their own.
+   */
+  public static SqlTableScan open(
+      SqlEngine engine,
+      BufferAllocator allocator,
+      SqlTurns.Turn turn,
+      List<Path> files,
+      Schema projectedSchema,
+      SqlFilter filter,
+      long limit,
+      int batchRows)
+      throws Exception {
     requireNonNull(projectedSchema, "projectedSchema is null");
     boolean empty = files.isEmpty() || limit == 0;
     List<String> dictionaryColumns =
@@ -80,7 +98,8 @@ public final class SqlTableScan implements AutoCloseable {
       if (!dictionaryColumns.isEmpty()) {
         dicts = new ReadDictionaries(allocator, projectedSchema);
         if (!empty) {
-          collect(engine, allocator, dicts, files, dictionaryColumns, filter, limit, batchRows);
+          collect(
+              engine, allocator, turn, dicts, files, dictionaryColumns, filter, limit, batchRows);
         }
         dicts.finish();
         conform = new ReadConformer(allocator, projectedSchema, dicts);
@@ -88,7 +107,7 @@ public final class SqlTableScan implements AutoCloseable {
         conform = new ReadConformer(allocator, projectedSchema);
       }
       if (!empty) {
-        query = run(engine, allocator, files, columns, filter, limit, batchRows);
+        query = run(engine, allocator, turn, files, columns, filter, limit, batchRows);
       }
       return new SqlTableScan(dicts, conform, query, limit);
     } catch (Exception e) {
@@ -104,6 +123,7 @@ public final class SqlTableScan implements AutoCloseable {
   private static void collect(
       SqlEngine engine,
       BufferAllocator allocator,
+      SqlTurns.Turn turn,
       ReadDictionaries dictionaries,
       List<Path> files,
       List<String> columns,
@@ -111,7 +131,7 @@ public final class SqlTableScan implements AutoCloseable {
       long limit,
       int batchRows)
       throws Exception {
-    try (SqlQuery pass = run(engine, allocator, files, columns, filter, limit, batchRows)) {
+    try (SqlQuery pass = run(engine, allocator, turn, files, columns, filter, limit, batchRows)) {
       while (pass.next()) {
         dictionaries.collect(pass.root());
       }
@@ -121,6 +141,7 @@ public final class SqlTableScan implements AutoCloseable {
   private static SqlQuery run(
       SqlEngine engine,
       BufferAllocator allocator,
+      SqlTurns.Turn turn,
       List<Path> files,
       List<String> columns,
       SqlFilter filter,
@@ -130,7 +151,11 @@ public final class SqlTableScan implements AutoCloseable {
     String sql = select(files, columns, filter, limit, parameters);
     SqlQuery query = engine.prepareScan(sql, parameters);
     try {
-      query.execute(allocator, batchRows);
+      if (turn == null) {
+        query.execute(allocator, batchRows);
+      } else {
+        query.execute(allocator, batchRows, turn);
+      }
       return query;
     } catch (RuntimeException e) {
       try {

@@ -1,6 +1,5 @@
 package dev.quiver.server.table;
 
-import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -202,10 +201,5 @@ public final class LocalFileIO implements FileIO {
         Files.deleteIfExists(p);
       }
     }
-  }
-
-  /** Whether {@code file} is inside {@code dir} once both are normalised. */
-  static boolean isInside(Path dir, File file) {
-    return file.toPath().toAbsolutePath().normalize().startsWith(dir.toAbsolutePath().normalize());
   }
 }

@@ -18,7 +18,6 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import org.apache.arrow.flight.CallStatus;
 import org.apache.arrow.flight.ErrorFlightMetadata;
-import org.apache.arrow.flight.FlightProducer.CallContext;
 import org.apache.arrow.flight.FlightRuntimeException;
 import org.apache.arrow.flight.FlightStatusCode;
 import org.apache.arrow.flight.grpc.StatusUtils;
@@ -29,11 +28,11 @@ import org.apache.arrow.vector.VectorSchemaRoot;
 /**
  * What one Flight call did, as its span, its metrics and its row on the status page see it.
  *
- * <p>The {@link TracingMiddleware} creates one per call and ends it when the call ends; handlers
- * get it with {@link #of(CallContext)} and report to it (table, rows, bytes, memory, waits). A call
- * served without the middleware (telemetry off, or a producer under test) gets {@link #NONE}, whose
- * methods do nothing. The handler thread writes and the status page reads concurrently, so the
- * figures are atomics; ending is idempotent (the first outcome wins).
+ * <p>{@link CallTracer} starts one per call and the call's middleware ends it when the call ends;
+ * handlers find it in their call ({@code QuiverCall.trace()}) and report to it (table, rows, bytes,
+ * memory, waits). A call served with telemetry off gets {@link #NONE}, whose methods do nothing.
+ * The handler thread writes and the status page reads concurrently, so the figures are atomics;
+ * ending is idempotent (the first outcome wins).
  */
 public final class CallTrace {
   static final AttributeKey<String> TABLE = AttributeKey.stringKey("quiver.table");
@@ -100,13 +99,6 @@ public final class CallTrace {
     this.startedAt = Instant.now();
     metrics.started(method);
     registry.started(this);
-  }
-
-  /** The trace of the call {@code context} belongs to, or {@link #NONE} when it is not traced. */
-  public static CallTrace of(CallContext context) {
-    TracingMiddleware middleware =
-        context == null ? null : context.getMiddleware(TracingMiddleware.KEY);
-    return middleware == null ? NONE : middleware.trace();
   }
 
   private boolean off() {
@@ -279,7 +271,7 @@ public final class CallTrace {
    * Ends the call with {@code outcome}: sets the span's attributes and status, ends it, records the
    * call's metrics and moves it to the status page's recent calls. Later calls do nothing.
    */
-  void end(CallStatus outcome) {
+  public void end(CallStatus outcome) {
     if (!ended.compareAndSet(false, true)) {
       return;
     }
@@ -350,7 +342,8 @@ public final class CallTrace {
     }
   }
 
-  Span span() {
+  /** The call's span, for recording what ended it. */
+  public Span span() {
     return span;
   }
 

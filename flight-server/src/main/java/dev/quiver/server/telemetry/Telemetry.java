@@ -4,7 +4,6 @@ import static java.util.Objects.requireNonNull;
 
 import dev.quiver.server.config.TelemetrySettings;
 import dev.quiver.server.memory.MemoryGovernor;
-import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.api.metrics.Meter;
 import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.exporter.prometheus.PrometheusMetricReader;
@@ -26,7 +25,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.apache.arrow.flight.FlightServerMiddleware;
 import org.apache.arrow.util.AutoCloseables;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -53,18 +51,15 @@ public final class Telemetry implements AutoCloseable {
   static final long SHUTDOWN_SECONDS = 5;
 
   private final OpenTelemetrySdk sdk;
-  private final TracingMiddleware.Factory middleware;
+  private final CallTracer tracer;
   private final List<AutoCloseable> parts;
   private final StatusServer http;
   private final AtomicBoolean closed = new AtomicBoolean();
 
   private Telemetry(
-      OpenTelemetrySdk sdk,
-      TracingMiddleware.Factory middleware,
-      List<AutoCloseable> parts,
-      StatusServer http) {
+      OpenTelemetrySdk sdk, CallTracer tracer, List<AutoCloseable> parts, StatusServer http) {
     this.sdk = sdk;
-    this.middleware = middleware;
+    this.tracer = tracer;
     this.parts = parts;
     this.http = http;
   }
@@ -130,8 +125,7 @@ public final class Telemetry implements AutoCloseable {
                 statusAccess);
         parts.add(http);
       }
-      return new Telemetry(
-          sdk, new TracingMiddleware.Factory(tracer, metrics, calls), List.copyOf(parts), http);
+      return new Telemetry(sdk, new CallTracer(tracer, metrics, calls), List.copyOf(parts), http);
     } catch (IOException | RuntimeException e) {
       try {
         AutoCloseables.close(parts);
@@ -201,14 +195,9 @@ public final class Telemetry implements AutoCloseable {
     return overrides;
   }
 
-  /** The middleware that traces every call, or empty when telemetry is off. */
-  public Optional<FlightServerMiddleware.Factory<TracingMiddleware>> middleware() {
-    return Optional.ofNullable(middleware);
-  }
-
-  /** The OpenTelemetry the server records with ({@link OpenTelemetry#noop()} when off). */
-  public OpenTelemetry openTelemetry() {
-    return sdk == null ? OpenTelemetry.noop() : sdk;
+  /** What traces every call, or empty when telemetry is off. */
+  public Optional<CallTracer> tracer() {
+    return Optional.ofNullable(tracer);
   }
 
   /** The port of the telemetry HTTP endpoint, or empty when there is none. */

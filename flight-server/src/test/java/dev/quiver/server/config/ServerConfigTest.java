@@ -31,7 +31,7 @@ class ServerConfigTest {
     assertThat(config.putStallTimeout()).isEqualTo(Duration.ofMinutes(5));
     assertThat(config.scanBatchRows()).isEqualTo(65_536);
     assertThat(config.scanMinBatchRows()).isEqualTo(4096);
-    assertThat(config.scanEngine()).isEqualTo("duckdb");
+    assertThat(config.scanEngine()).isEqualTo(ScanEngine.DUCKDB);
     assertThat(config.highPressure()).isEqualTo(0.75);
     assertThat(config.memoryTotal()).isEqualTo(1L << 30);
     assertThat(config.memoryQueryLimit()).isEqualTo(256L << 20);
@@ -160,7 +160,7 @@ class ServerConfigTest {
                 Duration.ofSeconds(45),
                 1024,
                 256,
-                "arrow-dataset",
+                ScanEngine.ARROW_DATASET,
                 0.5,
                 2L << 30,
                 64L << 20,

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.quiver.client.QuiverActions;
 import dev.quiver.server.QuiverServer;
+import dev.quiver.server.QuiverServers;
 import dev.quiver.testing.ArrowAllocatorExtension;
 import dev.quiver.testing.Await;
 import io.grpc.ManagedChannel;
@@ -12,7 +13,6 @@ import io.grpc.netty.NettyChannelBuilder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -31,10 +31,10 @@ import org.apache.arrow.flight.Result;
 import org.apache.arrow.flight.SyncPutListener;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.VectorSchemaRoot;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -44,6 +44,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @ExtendWith(ArrowAllocatorExtension.class)
 class ClientFaultsTest {
+  @RegisterExtension final QuiverServers servers = new QuiverServers();
+
   private static final FlightDescriptor TABLE = FlightDescriptor.path("ns", "t");
   private static final int WRITERS = 8;
   private static final int PUTS_PER_WRITER = 5;
@@ -53,12 +55,7 @@ class ClientFaultsTest {
 
   @BeforeEach
   void start() throws Exception {
-    server = TestServers.start(dataDir, "memory.total", "256MB", "scan.batch-rows", "1024");
-  }
-
-  @AfterEach
-  void stop() throws Exception {
-    server.close();
+    server = servers.start(dataDir, "memory.total", "256MB", "scan.batch-rows", "1024");
   }
 
   @Test
@@ -80,7 +77,7 @@ class ClientFaultsTest {
       Await.until(() -> server.memory().report().calls().size() == 1, "the put to arrive");
       // The client goes away without finishing or cancelling: its connection is torn down.
       channel.shutdownNow();
-      awaitGovernorEmpty();
+      servers.awaitMemoryReturned();
     }
     try (FlightClient client = FlightClient.builder(allocator, server.location()).build()) {
       assertThat(IdTable.sumOfIds(client, TABLE)).isEqualTo(IdTable.sum(10_000));
@@ -102,7 +99,7 @@ class ClientFaultsTest {
       assertThat(server.memory().report().calls()).isNotEmpty();
       // The client goes away mid-stream: its connection is torn down.
       channel.shutdownNow();
-      awaitGovernorEmpty();
+      servers.awaitMemoryReturned();
       try {
         stream.close();
       } catch (Exception expected) {
@@ -126,7 +123,9 @@ class ClientFaultsTest {
                       FlightClient client =
                           FlightClient.builder(child, server.location()).build()) {
                     ready.countDown();
-                    ready.await();
+                    if (!ready.await(30, TimeUnit.SECONDS)) {
+                      throw new AssertionError("the other writers never started");
+                    }
                     for (int p = 0; p < PUTS_PER_WRITER; p++) {
                       IdTable.put(client, child, TABLE, base + p * 1000L, 1000);
                     }
@@ -159,7 +158,7 @@ class ClientFaultsTest {
       assertThat(new ObjectMapper().readTree(snapshots.getBody()).get("snapshots"))
           .hasSize(WRITERS * PUTS_PER_WRITER);
     }
-    awaitGovernorEmpty();
+    servers.awaitMemoryReturned();
   }
 
   private ManagedChannel channel() {
@@ -180,10 +179,5 @@ class ClientFaultsTest {
     try (Stream<Path> walk = Files.walk(dataDir.resolve("warehouse"))) {
       return walk.filter(p -> p.toString().endsWith(".parquet")).sorted().toList();
     }
-  }
-
-  private void awaitGovernorEmpty() throws InterruptedException {
-    assertThat(server.memory().awaitCallsClosed(Duration.ofSeconds(30))).isTrue();
-    Await.until(() -> server.memory().allocated() == 0, "the governor to return to zero");
   }
 }

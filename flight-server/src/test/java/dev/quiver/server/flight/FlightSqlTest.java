@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.quiver.server.QuiverServer;
-import dev.quiver.server.config.ServerConfig;
+import dev.quiver.server.QuiverServers;
 import dev.quiver.testing.ArrowAllocatorExtension;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -26,39 +26,28 @@ import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Flight SQL against a real in-process server, driven by Arrow's FlightSqlClient. */
 @ExtendWith(ArrowAllocatorExtension.class)
 class FlightSqlTest {
+  @RegisterExtension final QuiverServers servers = new QuiverServers();
+
   @TempDir Path dataDir;
   private QuiverServer server;
 
   @BeforeEach
   void start() throws Exception {
-    server = startServer(dataDir);
+    server = startServer(servers, dataDir);
   }
 
   /** A server on port 0 in {@code dataDir} with 2 SQL threads, as the SQL tests use it. */
-  static QuiverServer startServer(Path dataDir) throws Exception {
-    return QuiverServer.start(
-        ServerConfig.load(
-            Map.of(),
-            Map.of(),
-            Map.of(
-                "flight.port", "0",
-                "storage.data-dir", dataDir.toString(),
-                "memory.total", "512MB",
-                "sql.threads", "2")));
-  }
-
-  @AfterEach
-  void stop() throws Exception {
-    server.close();
+  static QuiverServer startServer(QuiverServers servers, Path dataDir) throws Exception {
+    return servers.start(dataDir, "memory.total", "512MB", "sql.threads", "2");
   }
 
   @Test

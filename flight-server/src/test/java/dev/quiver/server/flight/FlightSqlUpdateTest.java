@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.quiver.server.QuiverServer;
+import dev.quiver.server.QuiverServers;
 import dev.quiver.testing.ArrowAllocatorExtension;
 import java.nio.file.Path;
 import java.util.List;
@@ -22,15 +23,17 @@ import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Flight SQL updates and bulk ingest against a real in-process server. */
 @ExtendWith(ArrowAllocatorExtension.class)
 class FlightSqlUpdateTest {
+  @RegisterExtension final QuiverServers servers = new QuiverServers();
+
   private static final Schema IDS =
       new Schema(List.of(Field.nullable("id", new ArrowType.Int(64, true))));
 
@@ -39,12 +42,7 @@ class FlightSqlUpdateTest {
 
   @BeforeEach
   void start() throws Exception {
-    server = FlightSqlTest.startServer(dataDir);
-  }
-
-  @AfterEach
-  void stop() throws Exception {
-    server.close();
+    server = FlightSqlTest.startServer(servers, dataDir);
   }
 
   @Test

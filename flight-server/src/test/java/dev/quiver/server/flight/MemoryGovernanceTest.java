@@ -17,6 +17,7 @@ import dev.quiver.proto.v1.Predicate;
 import dev.quiver.proto.v1.ScanCommand;
 import dev.quiver.proto.v1.TableRef;
 import dev.quiver.server.QuiverServer;
+import dev.quiver.server.QuiverServers;
 import dev.quiver.server.config.ServerConfig;
 import dev.quiver.server.memory.MemoryReport;
 import dev.quiver.server.sql.SqlQuery;
@@ -26,7 +27,6 @@ import dev.quiver.testing.Await;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -52,9 +52,9 @@ import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
 import org.apache.arrow.vector.util.Text;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -63,6 +63,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @ExtendWith(ArrowAllocatorExtension.class)
 class MemoryGovernanceTest {
+  @RegisterExtension final QuiverServers servers = new QuiverServers();
+
   private static final int TEXT_COLUMNS = 4;
   private static final int ROWS = 40_000;
   private static final String PADDING = "x".repeat(90);
@@ -85,13 +87,6 @@ class MemoryGovernanceTest {
     flags.put("storage.row-group-rows", "2000");
     flags.putAll(overrides);
     server = QuiverServer.start(ServerConfig.load(Map.of(), Map.of(), flags));
-  }
-
-  @AfterEach
-  void stop() throws Exception {
-    if (server != null) {
-      server.close();
-    }
   }
 
   @Test
@@ -123,7 +118,7 @@ class MemoryGovernanceTest {
         }
         assertThat(rows).isEqualTo(ROWS);
       }
-      awaitGovernorEmpty();
+      servers.awaitMemoryReturned();
 
       JsonNode report = memoryReport(client);
       assertThat(report.path("limit_hits").get(0).path("name").asText()).isEqualTo("DoGet ns.wide");
@@ -173,7 +168,7 @@ class MemoryGovernanceTest {
       }
 
       assertThat(rows).isEqualTo(ROWS - 10);
-      awaitGovernorEmpty();
+      servers.awaitMemoryReturned();
       assertThat(memoryReport(client).path("limit_hits")).isEmpty();
     }
   }
@@ -193,7 +188,7 @@ class MemoryGovernanceTest {
                     .isEqualTo(QuiverErrorCode.QUERY_MEMORY_EXCEEDED);
               })
           .hasMessageContaining("DoPut ns.wide needs more than 1.0 MB (memory.query-limit)");
-      awaitGovernorEmpty();
+      servers.awaitMemoryReturned();
       assertThatThrownBy(() -> client.getInfo(wide()))
           .isInstanceOfSatisfying(
               FlightRuntimeException.class,
@@ -236,7 +231,7 @@ class MemoryGovernanceTest {
           .hasMessageContaining(
               "DoGet ns.wide: the client read nothing for 300 ms (flight.stall-timeout);"
                   + " cancelled");
-      awaitGovernorEmpty();
+      servers.awaitMemoryReturned();
     }
   }
 
@@ -251,7 +246,7 @@ class MemoryGovernanceTest {
       assertThat(memoryReport(client).path("calls").get(0).path("name").asText())
           .isEqualTo("DoGet ns.wide");
       stream.cancel("The test has read enough", null);
-      awaitGovernorEmpty();
+      servers.awaitMemoryReturned();
       stream.close();
     }
   }
@@ -313,7 +308,7 @@ class MemoryGovernanceTest {
       holder.getResult(); // throws if the put failed: it must have held its memory throughout
       holderResult.read().close();
       assertThat(second.get(30, TimeUnit.SECONDS)).isEqualTo(ROWS);
-      awaitGovernorEmpty();
+      servers.awaitMemoryReturned();
       JsonNode report = memoryReport(client);
       assertThat(report.path("admission").path("waits").asLong()).isEqualTo(1);
       assertThat(report.path("admission").path("refused").asLong()).isEqualTo(1);
@@ -351,7 +346,7 @@ class MemoryGovernanceTest {
         assertThat(second).isNotDone();
       }
       assertThat(second.get(30, TimeUnit.SECONDS)).isEqualTo(ROWS);
-      awaitGovernorEmpty();
+      servers.awaitMemoryReturned();
       JsonNode queries = memoryReport(client).path("sql_queries");
       assertThat(queries.path("sql.max-concurrent-queries").asInt()).isEqualTo(1);
       assertThat(queries.path("running").asInt()).isZero();
@@ -400,11 +395,6 @@ class MemoryGovernanceTest {
       client.listActions().forEach(a -> actions.add(a.getType()));
       assertThat(actions).contains("memory-report");
     }
-  }
-
-  private void awaitGovernorEmpty() throws InterruptedException {
-    assertThat(server.memory().awaitCallsClosed(Duration.ofSeconds(30))).isTrue();
-    Await.until(() -> server.memory().allocated() == 0, "the governor to return to zero");
   }
 
   private static JsonNode memoryReport(FlightClient client) throws Exception {

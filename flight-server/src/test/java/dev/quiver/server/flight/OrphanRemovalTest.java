@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.quiver.client.QuiverActions;
 import dev.quiver.server.QuiverServer;
+import dev.quiver.server.QuiverServers;
 import dev.quiver.testing.ArrowAllocatorExtension;
 import dev.quiver.testing.Await;
 import java.io.IOException;
@@ -30,10 +31,10 @@ import org.apache.arrow.flight.Result;
 import org.apache.arrow.flight.SyncPutListener;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.VectorSchemaRoot;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -42,6 +43,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @ExtendWith(ArrowAllocatorExtension.class)
 class OrphanRemovalTest {
+  @RegisterExtension final QuiverServers servers = new QuiverServers();
+
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final FlightDescriptor TABLE = FlightDescriptor.path("ns", "t");
 
@@ -50,12 +53,7 @@ class OrphanRemovalTest {
 
   @BeforeEach
   void start() throws Exception {
-    server = TestServers.start(dataDir, "memory.total", "256MB", "storage.target-file-size", "1MB");
-  }
-
-  @AfterEach
-  void stop() throws Exception {
-    server.close();
+    server = servers.start(dataDir, "memory.total", "256MB", "storage.target-file-size", "1MB");
   }
 
   @Test

@@ -15,6 +15,7 @@ import dev.quiver.proto.v1.Predicate;
 import dev.quiver.proto.v1.ScanCommand;
 import dev.quiver.proto.v1.TableRef;
 import dev.quiver.server.QuiverServer;
+import dev.quiver.server.QuiverServers;
 import dev.quiver.testing.ArrowAllocatorExtension;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -45,15 +46,17 @@ import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
 import org.apache.arrow.vector.util.Text;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The producer behind a real in-process server, driven by Arrow's own FlightClient. */
 @ExtendWith(ArrowAllocatorExtension.class)
 class QuiverProducerTest {
+  @RegisterExtension final QuiverServers servers = new QuiverServers();
+
   private static final Schema SCHEMA =
       new Schema(
           List.of(
@@ -71,7 +74,7 @@ class QuiverProducerTest {
   @BeforeEach
   void start() throws Exception {
     server =
-        TestServers.start(
+        servers.start(
             dataDir,
             "memory.total",
             "512MB",
@@ -81,11 +84,6 @@ class QuiverProducerTest {
             "1",
             "scan.engine",
             scanEngine());
-  }
-
-  @AfterEach
-  void stop() throws Exception {
-    server.close();
   }
 
   @Test

@@ -69,7 +69,7 @@ class MemoryGovernorTest {
       Thread releaser = new Thread(inFlight::close);
       releaser.start();
       assertThat(governor.awaitAtMost(call, 0, 30_000)).isTrue();
-      releaser.join();
+      Await.join(releaser);
     }
   }
 
@@ -119,7 +119,7 @@ class MemoryGovernorTest {
       Thread closer = new Thread(second::close);
       closer.start();
       assertThat(governor.awaitCallsClosed(Duration.ofSeconds(30))).isTrue();
-      closer.join();
+      Await.join(closer);
     }
   }
 
@@ -181,7 +181,7 @@ class MemoryGovernorTest {
         try (ArrowBuf decoded = governor.transport().buffer(4 * MB)) {
           assertThat(decoded.capacity()).isEqualTo(4 * MB);
         }
-        releaser.join();
+        Await.join(releaser);
       } finally {
         held.close();
         call.close();
@@ -236,8 +236,8 @@ class MemoryGovernorTest {
       awaitAdmitted(admitted, 1);
       assertThat(admitted).containsExactly("third");
       second.close();
-      third.join();
-      fourth.join();
+      Await.join(third);
+      Await.join(fourth);
       assertThat(admitted).containsExactly("third", "fourth");
       assertThat(governor.report().waits()).isEqualTo(2);
       held.forEach(BufferAllocator::close);
@@ -268,7 +268,7 @@ class MemoryGovernorTest {
                   + " memory.total; each call reserves 1.0 MB, memory.call-reservation); the"
                   + " admission queue is full (memory.admission-queue = 1)");
       first.close();
-      third.join();
+      Await.join(third);
       assertThat(admitted).containsExactly("third");
       second.close();
       held.forEach(BufferAllocator::close);

@@ -134,10 +134,16 @@ class ConcurrentReceiptsTest {
           }
         });
     PutReceipt mine;
+    afterCommit.start();
+    COMMITS.setLevel(Level.INFO);
+    COMMITS.addAppender(afterCommit);
     try {
       mine = put(allocator, rows);
     } finally {
       AFTER_COMMIT.set(null);
+      COMMITS.detachAppender(afterCommit);
+      COMMITS.setLevel(null);
+      afterCommit.stop();
     }
     assertThat(otherSnapshot.get()).as("the other writer's snapshot").isNotZero();
     assertThat(mine.snapshotId()).isNotEqualTo(otherSnapshot.get());
@@ -169,20 +175,6 @@ class ConcurrentReceiptsTest {
           }
         }
       };
-
-  @BeforeEach
-  void listenForCommits() {
-    afterCommit.start();
-    COMMITS.setLevel(Level.INFO);
-    COMMITS.addAppender(afterCommit);
-  }
-
-  @AfterEach
-  void stopListening() {
-    COMMITS.detachAppender(afterCommit);
-    COMMITS.setLevel(null);
-    afterCommit.stop();
-  }
 
   private PutReceipt put(BufferAllocator allocator, int rows) throws Exception {
     try (BufferAllocator child = allocator.newChildAllocator("put", 0, Long.MAX_VALUE);

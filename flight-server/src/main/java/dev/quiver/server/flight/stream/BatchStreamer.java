@@ -3,8 +3,10 @@ package dev.quiver.server.flight.stream;
 import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
 import dev.quiver.server.call.FlightErrors;
+import dev.quiver.server.call.QuiverCall;
 import dev.quiver.server.memory.MemoryGovernor;
 import dev.quiver.server.telemetry.CallTrace;
+import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Supplier;
@@ -82,7 +84,11 @@ public final class BatchStreamer {
 
   /** Opens the source once the call has its allocator, on the stream executor. */
   public interface Opener {
-    Source open(BufferAllocator allocator) throws Exception;
+    /**
+     * Opens the source in what the call was admitted with: batches go in its allocator, queries run
+     * in its SQL turn (both closed by the streamer once the source is).
+     */
+    Source open(QuiverCall.Admitted admitted) throws Exception;
   }
 
   private final MemoryGovernor memory;
@@ -105,18 +111,21 @@ public final class BatchStreamer {
    * @throws QuiverException UNAVAILABLE when the server is shutting down
    */
   public void stream(
-      String call,
-      CallTrace trace,
+      String name,
+      QuiverCall call,
+      Set<QuiverCall.Need> needs,
       ServerStreamListener listener,
       Opener opener,
       Runnable onCancel,
       Runnable onDone) {
+    CallTrace trace = call.trace();
     BackpressureStrategy backpressure =
         new BackpressureStrategy.CallbackBackpressureStrategy() {
           @Override
           protected void cancelCallback() {
             super.cancelCallback();
             onCancel.run();
+            memory.admission().wake(); // a call still waiting to be admitted stops waiting
           }
         };
     backpressure.register(listener);
@@ -125,7 +134,7 @@ public final class BatchStreamer {
           trace.wrap(
               () -> {
                 try {
-                  run(call, trace, listener, opener, backpressure);
+                  run(name, call, needs, listener, opener, backpressure);
                 } finally {
                   onDone.run();
                 }
@@ -138,21 +147,24 @@ public final class BatchStreamer {
 
   private void run(
       String call,
-      CallTrace trace,
+      QuiverCall quiverCall,
+      Set<QuiverCall.Need> needs,
       ServerStreamListener listener,
       Opener opener,
       BackpressureStrategy backpressure) {
-    BufferAllocator allocator;
+    CallTrace trace = quiverCall.trace();
+    QuiverCall.Admitted admitted;
     try {
-      allocator = trace.admit(() -> memory.newNativeCallAllocator(call));
+      admitted = quiverCall.admit(call, needs);
     } catch (Throwable t) {
       fail(call, trace, listener, t);
       return;
     }
+    BufferAllocator allocator = admitted.allocator();
     Throwable failure = null;
     boolean clientGone = false;
     SentBatches sent = new SentBatches();
-    try (Source source = opener.open(allocator)) {
+    try (Source source = opener.open(admitted)) {
       // Netty writes the batch buffers themselves, no copy: each source loads every batch into
       // fresh buffers (imports, transfers or new allocations), never into ones still in flight.
       listener.setUseZeroCopy(true);
@@ -179,6 +191,7 @@ public final class BatchStreamer {
       failure = t;
     }
     try {
+      admitted.closeTurn(); // the source is closed: its queries have given back DuckDB's memory
       release(call, allocator, clientGone);
     } catch (Throwable t) {
       if (failure == null) {

@@ -2,10 +2,11 @@ package dev.quiver.server.flight.stream;
 
 import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
+import dev.quiver.server.call.QuiverCall;
 import dev.quiver.server.config.LimitSettings;
-import dev.quiver.server.flight.transport.MalformedMessages;
 import dev.quiver.server.memory.MemoryGovernor;
 import dev.quiver.server.telemetry.CallTrace;
+import java.util.EnumSet;
 import org.apache.arrow.flight.FlightProducer.StreamListener;
 import org.apache.arrow.flight.FlightStream;
 import org.apache.arrow.flight.PutResult;
@@ -38,26 +39,28 @@ public final class PutWriter {
 
   /**
    * Moves {@code stream} into a table with {@code write}, under a call allocator of its own with
-   * the query limit checked as each batch arrives. {@code trace} records admission and the bytes
-   * received. Blocks until the stream ends and {@code write} returns.
+   * the query limit checked as each batch arrives; {@code call}'s trace records admission and the
+   * bytes received. Blocks until the stream ends and {@code write} returns.
    */
-  public <T> T write(String call, CallTrace trace, FlightStream stream, Write<T> write)
+  public <T> T write(String name, QuiverCall call, FlightStream stream, Write<T> write)
       throws Exception {
-    if (!MalformedMessages.awaitSchema()) {
+    if (!call.upload().awaitSchema()) {
       throw new QuiverException(
-          QuiverErrorCode.INVALID_ARGUMENT, "%s: the stream ended before its schema", call);
+          QuiverErrorCode.INVALID_ARGUMENT, "%s: the stream ended before its schema", name);
     }
     int columns = stream.getSchema().getFields().size();
     if (columns > limits.maxColumns()) {
       throw new QuiverException(
           QuiverErrorCode.LIMIT_EXCEEDED,
           "%s: the stream's schema has %d columns, more than limits.max-columns (%d)",
-          call,
+          name,
           columns,
           limits.maxColumns());
     }
     long[] batches = {0};
-    try (BufferAllocator allocator = trace.admit(() -> memory.newNativeCallAllocator(call));
+    CallTrace trace = call.trace();
+    try (BufferAllocator allocator =
+            call.admit(name, EnumSet.of(QuiverCall.Need.NATIVE_MEMORY)).allocator();
         FlightStreamReader reader =
             new FlightStreamReader(
                 allocator,
@@ -67,11 +70,11 @@ public final class PutWriter {
                     throw new QuiverException(
                         QuiverErrorCode.LIMIT_EXCEEDED,
                         "%s sent more than limits.max-put-batches (%d) record batches",
-                        call,
+                        name,
                         limits.maxPutBatches());
                   }
                   trace.received(batchBytes);
-                  memory.checkQueryLimit(call, allocator.getAllocatedMemory() + batchBytes);
+                  memory.checkQueryLimit(name, allocator.getAllocatedMemory() + batchBytes);
                 })) {
       return write.write(reader, allocator);
     }

@@ -95,26 +95,17 @@ public final class MalformedMessages {
   }
 
   /**
-   * Waits until the current DoPut or DoExchange stream has handed Flight its first message (true),
-   * or has ended, failed or been cancelled without one (false); true at once outside such a call.
+   * The upload signals of the call whose gRPC context is current ({@link UploadSignals#NONE}
+   * outside a call served through {@link #install}). Read once, where the call enters Quiver, and
+   * kept in the call's {@code QuiverCall}.
    *
    * <p>Flight's {@code FlightStream.getDescriptor()} waits for the first message with no end: a
    * stream that ends before it, or whose first message is refused, left the handler's thread
-   * blocked there for good (found by FuzzIT as a hung DoPut). A handler calls this first.
+   * blocked there for good (found by FuzzIT as a hung DoPut). A handler asks the signals first.
    */
-  public static boolean awaitFirstMessage() throws InterruptedException {
+  public static UploadSignals signals() {
     CallState state = STATE.get();
-    return state == null || await(state.firstMessage);
-  }
-
-  /**
-   * Waits until the current DoPut's stream has handed Flight its schema (true), or has ended,
-   * failed or been cancelled without one (false); true at once outside such a call. Flight's {@code
-   * FlightStream.getSchema()} waits for the schema with no end, even once the stream has ended.
-   */
-  public static boolean awaitSchema() throws InterruptedException {
-    CallState state = STATE.get();
-    return state == null || await(state.schema);
+    return state == null ? UploadSignals.NONE : state;
   }
 
   private static boolean await(CompletableFuture<Boolean> arrived) throws InterruptedException {
@@ -131,12 +122,22 @@ public final class MalformedMessages {
    * schema. Each future completes true when that message has been handed to Flight, false when the
    * stream ended without it.
    */
-  private static final class CallState {
+  private static final class CallState implements UploadSignals {
     private Consumer<Throwable> handler;
     // Set by the interceptor when it failed the call; read on the same serialized executor.
     private boolean failed;
     private final CompletableFuture<Boolean> firstMessage = new CompletableFuture<>();
     private final CompletableFuture<Boolean> schema = new CompletableFuture<>();
+
+    @Override
+    public boolean awaitFirstMessage() throws InterruptedException {
+      return await(firstMessage);
+    }
+
+    @Override
+    public boolean awaitSchema() throws InterruptedException {
+      return await(schema);
+    }
 
     /** The stream has ended, failed or been cancelled: what has not arrived never will. */
     void ended() {

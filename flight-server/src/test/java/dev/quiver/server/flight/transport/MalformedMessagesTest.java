@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.ByteString;
 import dev.quiver.server.QuiverServer;
+import dev.quiver.server.QuiverServers;
 import dev.quiver.server.flight.IdTable;
 import dev.quiver.server.flight.TestServers;
 import dev.quiver.testing.ArrowAllocatorExtension;
@@ -47,6 +48,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -57,13 +59,15 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @ExtendWith(ArrowAllocatorExtension.class)
 class MalformedMessagesTest {
+  @RegisterExtension final QuiverServers servers = new QuiverServers();
+
   @TempDir Path dataDir;
   private QuiverServer server;
   private ManagedChannel channel;
 
   @BeforeEach
   void start() throws Exception {
-    server = TestServers.start(dataDir, "memory.total", "256MB");
+    server = servers.start(dataDir, "memory.total", "256MB");
     channel = NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
   }
 
@@ -71,7 +75,6 @@ class MalformedMessagesTest {
   void stop() throws Exception {
     channel.shutdownNow();
     channel.awaitTermination(10, TimeUnit.SECONDS);
-    server.close();
   }
 
   @Test

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import dev.quiver.server.QuiverServer;
+import dev.quiver.server.QuiverServers;
 import dev.quiver.server.flight.IdTable;
 import dev.quiver.server.flight.TestServers;
 import dev.quiver.testing.ArrowAllocatorExtension;
@@ -22,10 +23,10 @@ import org.apache.arrow.flight.FlightStatusCode;
 import org.apache.arrow.flight.SyncPutListener;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.VectorSchemaRoot;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -35,6 +36,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @ExtendWith(ArrowAllocatorExtension.class)
 class UploadStallTimeoutTest {
+  @RegisterExtension final QuiverServers servers = new QuiverServers();
+
   private static final FlightDescriptor TABLE = FlightDescriptor.path("ns", "stalled");
 
   @TempDir Path dataDir;
@@ -42,13 +45,7 @@ class UploadStallTimeoutTest {
 
   @BeforeEach
   void start() throws Exception {
-    server =
-        TestServers.start(dataDir, "memory.total", "256MB", "flight.put-stall-timeout", "300ms");
-  }
-
-  @AfterEach
-  void stop() throws Exception {
-    server.close();
+    server = servers.start(dataDir, "memory.total", "256MB", "flight.put-stall-timeout", "300ms");
   }
 
   @Test

@@ -1,0 +1,79 @@
+package dev.quiver.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.quiver.server.config.ServerConfig;
+import dev.quiver.testing.Await;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.arrow.util.AutoCloseables;
+import org.junit.jupiter.api.extension.AfterEachCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
+
+/**
+ * Starts Quiver servers for a test (on 127.0.0.1, a free port) and, after the test, checks that
+ * each server's memory came back to zero (every call closed, nothing allocated) before closing it.
+ * Register it as a field: {@code @RegisterExtension final QuiverServers servers = new
+ * QuiverServers();}.
+ */
+public final class QuiverServers implements AfterEachCallback {
+  private static final Duration CALLS_CLOSE = Duration.ofSeconds(60);
+
+  private final List<QuiverServer> started = new ArrayList<>();
+
+  /** Starts a server on {@code dataDir} with {@code settings} (key, value pairs of config keys). */
+  public QuiverServer start(Path dataDir, String... settings) throws IOException {
+    if (settings.length % 2 != 0) {
+      throw new IllegalArgumentException("settings come in key, value pairs");
+    }
+    Map<String, String> flags = new HashMap<>();
+    flags.put("flight.port", "0");
+    flags.put("storage.data-dir", dataDir.toString());
+    for (int i = 0; i < settings.length; i += 2) {
+      flags.put(settings[i], settings[i + 1]);
+    }
+    return start(ServerConfig.load(Map.of(), Map.of(), flags));
+  }
+
+  /** Starts a server with {@code config}. */
+  public QuiverServer start(ServerConfig config) throws IOException {
+    QuiverServer server = QuiverServer.start(config);
+    started.add(server);
+    return server;
+  }
+
+  /**
+   * Waits until every server's calls have closed and their Arrow memory is back to zero; fails the
+   * test if that takes longer than a minute.
+   */
+  public void awaitMemoryReturned() throws InterruptedException {
+    for (QuiverServer server : started) {
+      boolean closed = server.memory().awaitCallsClosed(CALLS_CLOSE);
+      assertThat(closed)
+          .as(
+              "every call of the server at %s closed; open: %s",
+              server.uri(), server.memory().report().calls())
+          .isTrue();
+      Await.until(
+          () -> server.memory().allocated() == 0,
+          "the memory of the server at " + server.uri() + " to return to zero");
+    }
+  }
+
+  @Override
+  public void afterEach(ExtensionContext context) throws Exception {
+    try {
+      if (context.getExecutionException().isEmpty()) {
+        awaitMemoryReturned();
+      }
+    } finally {
+      AutoCloseables.close(started);
+      started.clear();
+    }
+  }
+}
