@@ -2,6 +2,7 @@ package dev.quiver.server;
 
 import dev.quiver.server.call.CallMiddleware;
 import dev.quiver.server.config.CommandLine;
+import dev.quiver.server.config.DataFolderLock;
 import dev.quiver.server.config.DataSize;
 import dev.quiver.server.config.ServerConfig;
 import dev.quiver.server.flight.QuiverProducer;
@@ -13,6 +14,7 @@ import dev.quiver.server.sql.SqlEngine;
 import dev.quiver.server.table.IcebergTableStore;
 import dev.quiver.server.table.parquet.DuckDbParquetWriter;
 import dev.quiver.server.table.parquet.ParquetWriteOptions;
+import dev.quiver.server.telemetry.GrpcStreamErrors;
 import dev.quiver.server.telemetry.Telemetry;
 import dev.quiver.server.telemetry.TelemetryOptions;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
@@ -61,6 +63,7 @@ public final class QuiverServer implements AutoCloseable {
   private final MemoryGovernor memory;
   private final Telemetry telemetry;
   private final Location location;
+  private final DataFolderLock lock;
   private final AtomicBoolean closed = new AtomicBoolean();
 
   private QuiverServer(
@@ -72,7 +75,9 @@ public final class QuiverServer implements AutoCloseable {
       DuckDbParquetWriter writer,
       MemoryGovernor memory,
       Telemetry telemetry,
-      Location location) {
+      Location location,
+      DataFolderLock lock) {
+    this.lock = lock;
     this.flight = flight;
     this.health = health;
     this.streams = streams;
@@ -99,7 +104,15 @@ public final class QuiverServer implements AutoCloseable {
     // First: a refused or unreadable security set-up stops the start before anything is opened.
     ServerSecurity security = ServerSecurity.of(config);
     Files.createDirectories(dataDir);
+    GrpcStreamErrors.install();
     List<AutoCloseable> opened = new ArrayList<>();
+    DataFolderLock lock;
+    try {
+      lock = DataFolderLock.acquire(dataDir);
+    } catch (IllegalStateException e) {
+      throw new IllegalArgumentException(e.getMessage(), e);
+    }
+    opened.add(lock);
     try {
       MemoryGovernor memory =
           new MemoryGovernor(
@@ -172,7 +185,7 @@ public final class QuiverServer implements AutoCloseable {
       health.setStatus("", ServingStatus.SERVING);
       health.setStatus("arrow.flight.protocol.FlightService", ServingStatus.SERVING);
       return new QuiverServer(
-          flight, health, streams, store, sql, writer, memory, telemetry, location);
+          flight, health, streams, store, sql, writer, memory, telemetry, location, lock);
     } catch (IOException | RuntimeException e) {
       try {
         AutoCloseables.close(opened);
@@ -246,7 +259,17 @@ public final class QuiverServer implements AutoCloseable {
     if (!memory.awaitCallsClosed(Duration.ofSeconds(DRAIN_SECONDS))) {
       LOG.warn("Calls still hold Arrow memory {} s after being cancelled", DRAIN_SECONDS);
     }
-    AutoCloseables.close(sql, store, writer, telemetry, memory);
+    AutoCloseables.close(sql, store, writer, telemetry, memory, lock);
+  }
+
+  /** Whether {@code e} is a listening socket that could not bind (the port is taken). */
+  static boolean bindFailure(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof java.net.BindException) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static java.util.concurrent.ThreadFactory daemonThreads(String prefix) {
@@ -282,10 +305,19 @@ public final class QuiverServer implements AutoCloseable {
       server = start(config);
     } catch (IllegalArgumentException e) {
       // A refused configuration (binding beyond loopback without authentication, a bad users
-      // file): say why and stop, without a stack trace.
+      // file, a data folder another server holds): say why and stop, without a stack trace.
       System.err.println("quiver: " + e.getMessage());
       System.exit(2);
       return;
+    } catch (IOException e) {
+      if (bindFailure(e)) {
+        System.err.printf(
+            "quiver: cannot listen on %s:%d: the address is in use (flight.port)%n",
+            config.host(), config.port());
+        System.exit(1);
+        return;
+      }
+      throw e;
     }
     Runtime.getRuntime()
         .addShutdownHook(

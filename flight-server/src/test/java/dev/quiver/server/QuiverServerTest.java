@@ -1,6 +1,7 @@
 package dev.quiver.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.quiver.server.config.ServerConfig;
 import io.grpc.ManagedChannel;
@@ -54,6 +55,33 @@ class QuiverServerTest {
       }
       assertThat(server.uri()).isEqualTo("grpc://127.0.0.1:" + server.port());
     }
+  }
+
+  @Test
+  void aSecondServerOnTheSameDataFolderIsRefusedUntilTheFirstStops() throws Exception {
+    try (QuiverServer first = start()) {
+      assertThatThrownBy(this::start)
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessage(
+              "Another Quiver server is using the data folder %s (it holds %s); stop it, or give"
+                  + " this server another storage.data-dir",
+              dataDir.toAbsolutePath().normalize(),
+              dataDir.toAbsolutePath().normalize().resolve("quiver.lock"));
+      assertThat(first.port()).isPositive();
+    }
+    try (QuiverServer again = start()) {
+      assertThat(again.port()).isPositive();
+    }
+  }
+
+  @Test
+  void aBindFailureIsRecognisedThroughItsCauses() {
+    assertThat(
+            QuiverServer.bindFailure(
+                new java.io.IOException(
+                    "Failed to bind", new java.net.BindException("Address already in use"))))
+        .isTrue();
+    assertThat(QuiverServer.bindFailure(new java.io.IOException("disk full"))).isFalse();
   }
 
   @Test

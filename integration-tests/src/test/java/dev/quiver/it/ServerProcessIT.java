@@ -30,7 +30,9 @@ class ServerProcessIT {
 
       assertThat(server.port()).isPositive();
       assertThat(info.path("name").asText()).isNotBlank();
-      assertThat(info.path("version").asText()).isNotBlank();
+      assertThat(info.path("version").asText()).isNotBlank().isNotEqualTo("dev");
+      assertThat(info.path("iceberg_version").asText()).matches("\\d+\\.\\d+\\.\\d+.*");
+      assertThat(info.path("arrow_version").asText()).matches("\\d+\\.\\d+\\.\\d+.*");
       assertThat(Files.readString(server.logFile()))
           .containsPattern("Quiver listening on grpc(\\+tcp)?://127\\.0\\.0\\.1:" + server.port());
     }
@@ -55,6 +57,33 @@ class ServerProcessIT {
         QuiverServerProcess second = QuiverServerProcess.start()) {
       assertThat(first.port()).isNotEqualTo(second.port());
       assertThat(first.dataDir()).isNotEqualTo(second.dataDir());
+    }
+  }
+
+  @Test
+  void aSecondServerOnTheSameDataFolderIsRefusedInOneLine() {
+    try (QuiverServerProcess first = QuiverServerProcess.start(dataDir)) {
+      assertThatThrownBy(() -> QuiverServerProcess.start(dataDir))
+          .isInstanceOf(IllegalStateException.class)
+          .hasMessageContaining(
+              "quiver: Another Quiver server is using the data folder " + dataDir.toAbsolutePath())
+          .hasMessageContaining("give this server another storage.data-dir")
+          .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\tat "));
+      assertThat(first.isAlive()).isTrue();
+    }
+  }
+
+  @Test
+  void aTakenPortFailsInOneLineNamingTheAddress(@TempDir Path otherData) {
+    try (QuiverServerProcess first = QuiverServerProcess.start(dataDir)) {
+      assertThatThrownBy(
+              () -> QuiverServerProcess.start(otherData, "--port", String.valueOf(first.port())))
+          .isInstanceOf(IllegalStateException.class)
+          .hasMessageContaining(
+              "quiver: cannot listen on 127.0.0.1:"
+                  + first.port()
+                  + ": the address is in use (flight.port)")
+          .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\tat "));
     }
   }
 

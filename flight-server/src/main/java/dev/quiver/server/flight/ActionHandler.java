@@ -172,7 +172,7 @@ final class ActionHandler {
     info.put("name", "quiver");
     info.put("version", Versions.of(ActionHandler.class));
     info.put("arrow_version", Versions.of(org.apache.arrow.flight.FlightServer.class));
-    info.put("iceberg_version", Versions.of(org.apache.iceberg.Table.class));
+    info.put("iceberg_version", Versions.iceberg());
     info.put("java_version", Runtime.version().toString());
     info.put("data_dir", config.dataDir().toAbsolutePath().normalize().toString());
     info.put("location", location.get());

@@ -2,6 +2,7 @@ package dev.quiver.server.flightsql;
 
 import static java.util.Objects.requireNonNull;
 
+import com.google.errorprone.annotations.ThreadSafe;
 import com.google.protobuf.ByteString;
 import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
@@ -17,9 +18,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * their shape and the parameter rows bound last. ClosePreparedStatement removes one; nothing else
  * is held for it (DuckDB statements live only while a query runs).
  *
- * <p>Thread-safe. At most {@link #MAX_OPEN} statements are open at once, so clients that never
- * close theirs cannot fill the server's memory.
+ * <p>At most {@link #MAX_OPEN} statements are open at once, so clients that never close theirs
+ * cannot fill the server's memory.
  */
+@ThreadSafe
 public final class PreparedStatements {
   static final int MAX_OPEN = 10_000;
 

@@ -1,5 +1,7 @@
 package dev.quiver.server.flightsql;
 
+import com.google.errorprone.annotations.ThreadSafe;
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.quiver.server.sql.SqlQuery;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -8,14 +10,15 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * The SQL queries running now, by run id, so CancelFlightInfo can stop one; and the ids cancelled
  * before their DoGet came, so that DoGet fails instead of running.
- *
- * <p>Thread-safe.
  */
+@ThreadSafe
 final class SqlRuns {
   private static final int REMEMBERED_CANCELS = 1_000;
 
   private final Map<String, Run> running = new ConcurrentHashMap<>();
-  // Guarded by itself; oldest first.
+
+  // Oldest first.
+  @GuardedBy("cancelledEarly")
   private final Map<String, Boolean> cancelledEarly = new LinkedHashMap<>();
 
   /** One query run: cancellable before its query exists, while it runs and after. */

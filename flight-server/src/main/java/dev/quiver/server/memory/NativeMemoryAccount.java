@@ -2,6 +2,7 @@ package dev.quiver.server.memory;
 
 import static java.util.Objects.requireNonNull;
 
+import com.google.errorprone.annotations.ThreadSafe;
 import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
 import dev.quiver.server.config.DataSize;
@@ -32,9 +33,10 @@ import org.apache.arrow.memory.BufferAllocator;
  * granules make every release exact and free of new reservations. A refused reserve stays in the
  * balance, as it does in the pool; the scan fails anyway.
  *
- * <p>Thread-safe. {@link #close()} gives everything back; later reserves are refused and later
- * unreserves ignored, so a late free from a C++ thread is harmless.
+ * <p>{@link #close()} gives everything back; later reserves are refused and later unreserves
+ * ignored, so a late free from a C++ thread is harmless.
  */
+@ThreadSafe
 public final class NativeMemoryAccount implements ReservationListener, AutoCloseable {
   /** The unit charged to the allocator: arrow-dataset's JNI block size, a power of two. */
   public static final long GRANULE = 512 * 1024;

@@ -2,6 +2,7 @@ package dev.quiver.server.security;
 
 import static java.util.Objects.requireNonNull;
 
+import com.google.errorprone.annotations.ThreadSafe;
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
 import java.nio.charset.StandardCharsets;
@@ -29,8 +30,8 @@ import org.slf4j.LoggerFactory;
  * expired token from a forged one in its error.
  *
  * <p>Every failure is UNAUTHENTICATED with a message that names neither the password nor the token.
- * Thread-safe.
  */
+@ThreadSafe
 public final class PasswordAuthenticator implements CallHeaderAuthenticator {
   private static final Logger LOG = LoggerFactory.getLogger(PasswordAuthenticator.class);
 

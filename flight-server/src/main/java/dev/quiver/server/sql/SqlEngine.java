@@ -2,6 +2,7 @@ package dev.quiver.server.sql;
 
 import static java.util.Objects.requireNonNull;
 
+import com.google.errorprone.annotations.ThreadSafe;
 import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
 import dev.quiver.client.TableId;
@@ -38,9 +39,8 @@ import org.duckdb.DuckDBConnection;
  * allocator, so they count against the Arrow budget. The database reads no files outside Quiver's
  * data folder ({@code enable_external_access = false} with {@code allowed_directories}), which
  * DuckDB does not let a running database undo.
- *
- * <p>Thread-safe.
  */
+@ThreadSafe
 public final class SqlEngine implements AutoCloseable {
   /** The one catalog, as JDBC and Flight SQL clients see it. */
   public static final String CATALOG = "quiver";

@@ -2,6 +2,8 @@ package dev.quiver.server.sql;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.google.errorprone.annotations.ThreadSafe;
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
 import dev.quiver.client.TableId;
@@ -39,13 +41,17 @@ import org.apache.iceberg.expressions.Expressions;
  * <p>Thread-safe: view changes are serialised (DuckDB refuses concurrent writes of one catalog
  * entry); statements on other connections bind concurrently.
  */
+@ThreadSafe
 final class TableBinder {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final IcebergTableStore store;
   private final Connection database;
-  // The snapshot (0: no data) each view reads; guarded by this.
+
+  // The snapshot (0: no data) each view reads.
+  @GuardedBy("this")
   private final Map<TableId, Long> views = new HashMap<>();
+
   private final Set<String> schemas = new LinkedHashSet<>();
 
   TableBinder(IcebergTableStore store, Connection database) {

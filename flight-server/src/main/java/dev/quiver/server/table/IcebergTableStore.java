@@ -2,6 +2,7 @@ package dev.quiver.server.table;
 
 import static java.util.Objects.requireNonNull;
 
+import com.google.errorprone.annotations.ThreadSafe;
 import dev.quiver.client.PutReceipt;
 import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
@@ -59,10 +60,11 @@ import org.slf4j.LoggerFactory;
  * Quiver's tables: Iceberg tables in a JdbcCatalog (an SQLite file in the data folder by default)
  * whose data files are Parquet written by {@link DuckDbParquetWriter}.
  *
- * <p>Thread-safe. Each put stages its files in a folder of its own and commits them as one Iceberg
- * snapshot; a put that fails at any point deletes its folder and commits nothing. Concurrent
- * appends to one table are retried by Iceberg's optimistic commit, so none is lost.
+ * <p>Each put stages its files in a folder of its own and commits them as one Iceberg snapshot; a
+ * put that fails at any point deletes its folder and commits nothing. Concurrent appends to one
+ * table are retried by Iceberg's optimistic commit, so none is lost.
  */
+@ThreadSafe
 public final class IcebergTableStore implements AutoCloseable {
   /** Table property holding the exact Arrow schema clients put, as Arrow JSON. */
   public static final String ARROW_SCHEMA_PROPERTY = "quiver.arrow-schema";

@@ -1,5 +1,6 @@
 package dev.quiver.server.table;
 
+import com.google.errorprone.annotations.ThreadSafe;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -24,9 +25,10 @@ import org.apache.iceberg.io.SeekableInputStream;
  *
  * <p>iceberg-core has no local FileIO of its own (HadoopFileIO needs Hadoop). Locations keep the
  * {@code file:} URIs they are given, new files are created exclusively (Iceberg relies on that for
- * metadata files), and every file is fsynced on close so a committed snapshot survives a crash.
- * Thread-safe: it holds no state.
+ * metadata files), and every file is fsynced on close so a committed snapshot survives a crash. It
+ * holds no state.
  */
+@ThreadSafe
 public final class LocalFileIO implements FileIO {
   private Map<String, String> properties = Map.of();
 
