@@ -29,5 +29,6 @@ def test_readme_example_runs(client, quiver_uri):
     assert '"rows": 3' in run.stdout.replace('"rows":3', '"rows": 3')
     assert "Pune" in run.stdout
     assert "demo.cities 3 rows" in run.stdout
+    assert "filtered: ['Lima', 'Pune']" in run.stdout
     info = client.get_flight_info(flight.FlightDescriptor.for_path("demo", "cities"))
     assert info.total_records == 3

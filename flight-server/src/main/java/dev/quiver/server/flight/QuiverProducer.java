@@ -95,7 +95,6 @@ import org.apache.arrow.flight.sql.impl.FlightSql.TicketStatementQuery;
 public final class QuiverProducer extends NoOpFlightSqlProducer {
   private static final String FLIGHT_SQL_TYPE_PREFIX =
       "type.googleapis.com/arrow.flight.protocol.sql.";
-  private static final String SCAN_COMMAND_TYPE = "type.googleapis.com/quiver.v1.ScanCommand";
   private static final Set<String> FLIGHT_SQL_ACTIONS =
       Stream.concat(
               FlightSqlUtils.FLIGHT_SQL_ACTIONS.stream(),
@@ -258,15 +257,11 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
                               + " carries the FlightDescriptor")
                       .toRuntimeException()));
     }
-    if (kindOf(flightStream.getDescriptor()) == Kind.FLIGHT_SQL) {
-      try {
-        return trace.wrap(super.acceptPut(context, flightStream, ackStream));
-      } catch (RuntimeException e) {
-        return () -> ackStream.onError(trace.failed(FlightErrors.toFlight("DoPut", e)));
-      }
-    }
     try {
       FlightDescriptor descriptor = flightStream.getDescriptor();
+      if (kindOf(descriptor) == Kind.FLIGHT_SQL) {
+        return trace.wrap(super.acceptPut(context, flightStream, ackStream));
+      }
       if (!descriptor.isCommand()) {
         require(context, Right.WRITE, TableId.fromPath(descriptor.getPath()));
       }
@@ -686,7 +681,7 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
     if (!descriptor.isCommand()) {
       return Kind.TABLE;
     }
-    Any any = parseAny(descriptor.getCommand());
+    Any any = DescriptorCommands.parse(descriptor.getCommand());
     if (any == null) {
       return Kind.SQL_TEXT;
     }
@@ -704,8 +699,8 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
     if (!descriptor.isCommand()) {
       return ScanRequest.all(TableId.fromPath(descriptor.getPath()));
     }
-    Any any = parseAny(descriptor.getCommand());
-    if (any != null && any.getTypeUrl().equals(SCAN_COMMAND_TYPE)) {
+    Any any = DescriptorCommands.parse(descriptor.getCommand());
+    if (any != null && any.is(ScanCommand.class)) {
       try {
         return ScanRequest.of(any.unpack(ScanCommand.class));
       } catch (InvalidProtocolBufferException e) {
@@ -720,11 +715,6 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
   }
 
   private static Any parseAny(byte[] bytes) {
-    try {
-      Any any = Any.parseFrom(bytes);
-      return any.getTypeUrl().startsWith("type.googleapis.com/") ? any : null;
-    } catch (InvalidProtocolBufferException e) {
-      return null;
-    }
+    return DescriptorCommands.binaryAny(bytes);
   }
 }

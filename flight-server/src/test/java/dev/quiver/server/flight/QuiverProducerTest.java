@@ -231,6 +231,50 @@ class QuiverProducerTest {
   }
 
   @Test
+  void aScanCommandSentAsJsonReadsLikeThePackedOne(BufferAllocator allocator) throws Exception {
+    try (FlightClient client = FlightClient.builder(allocator, server.location()).build()) {
+      put(client, allocator, "ns", "j", 0, 100, 2);
+      String json =
+          "{\"@type\": \"type.googleapis.com/quiver.v1.ScanCommand\","
+              + " \"table\": {\"namespace\": \"ns\", \"name\": \"j\"},"
+              + " \"columns\": [\"id\"],"
+              + " \"filter\": {\"predicate\": {\"comparison\":"
+              + " {\"column\": \"id\", \"op\": \"GE\", \"value\": {\"longValue\": \"190\"}}}},"
+              + " \"limit\": \"5\"}";
+      FlightInfo info =
+          client.getInfo(FlightDescriptor.command(json.getBytes(StandardCharsets.UTF_8)));
+      assertThat(info.getSchemaOptional().orElseThrow().getFields())
+          .extracting(Field::getName)
+          .containsExactly("id");
+      assertThat(readIds(client, info)).isEqualTo(range(190, 195));
+    }
+  }
+
+  @Test
+  void commandsThatAreNeitherSqlNorAnAnyAreRefusedNamingWhatWasExpected(BufferAllocator allocator)
+      throws Exception {
+    try (FlightClient client = FlightClient.builder(allocator, server.location()).build()) {
+      ScanCommand raw =
+          ScanCommand.newBuilder()
+              .setTable(TableRef.newBuilder().setNamespace("ns").setName("p"))
+              .build();
+      assertThatThrownBy(() -> client.getInfo(FlightDescriptor.command(raw.toByteArray())))
+          .isInstanceOfSatisfying(
+              FlightRuntimeException.class,
+              e -> assertThat(e.status().code()).isEqualTo(FlightStatusCode.INVALID_ARGUMENT))
+          .hasMessageContaining("is neither SQL text nor a google.protobuf.Any")
+          .hasMessageContaining("type.googleapis.com/quiver.v1.ScanCommand");
+      byte[] badJson =
+          "{\"@type\": \"type.googleapis.com/quiver.v1.Nope\"}".getBytes(StandardCharsets.UTF_8);
+      assertThatThrownBy(() -> client.getInfo(FlightDescriptor.command(badJson)))
+          .isInstanceOfSatisfying(
+              FlightRuntimeException.class,
+              e -> assertThat(e.status().code()).isEqualTo(FlightStatusCode.INVALID_ARGUMENT))
+          .hasMessageContaining("The JSON command is not a quiver.v1.ScanCommand");
+    }
+  }
+
+  @Test
   void unknownTablesBadNamesAndGarbageTicketsGetClearStatuses(BufferAllocator allocator)
       throws Exception {
     try (FlightClient client = FlightClient.builder(allocator, server.location()).build()) {
