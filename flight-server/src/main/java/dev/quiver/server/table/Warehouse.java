@@ -97,11 +97,13 @@ final class Warehouse implements AutoCloseable {
     storage.s3Region().ifPresent(r -> props.put(AwsClientProperties.CLIENT_REGION, r));
     props.put(S3FileIOProperties.PATH_STYLE_ACCESS, Boolean.toString(storage.s3PathStyleAccess()));
     Path staging = dataDir.resolve("staging");
+    // S3FileIO buffers multipart upload parts on disk: under the data folder, not /tmp.
+    props.put(S3FileIOProperties.STAGING_DIRECTORY, staging.resolve("s3").toString());
     FileIO io = null;
     try {
       // Staged files of puts a crash interrupted: never committed, never needed.
       LocalFileIO.deleteRecursively(staging);
-      Files.createDirectories(staging);
+      Files.createDirectories(staging.resolve("s3"));
       ReadCache cache = new ReadCache(storage.cacheDir(), storage.cacheBytes());
       io = CatalogUtil.loadFileIO(S3FileIO.class.getName(), props, null);
       check((SupportsPrefixOperations) io, location, storage);

@@ -64,7 +64,7 @@ class S3WarehouseTest {
   @Test
   void putThenReadBackEqualThroughDoGetAndSqlWithTheSecondReadACacheHit(BufferAllocator allocator)
       throws Exception {
-    try (QuiverServer server = start("equal");
+    try (QuiverServer server = start("equal", "telemetry.prometheus-port", "0");
         FlightClient client = FlightClient.builder(allocator, server.location()).build()) {
       IdTable.put(client, allocator, TABLE, 0, 300_000);
 
@@ -88,6 +88,24 @@ class S3WarehouseTest {
       assertThat(sql(client, "SELECT count(*) AS s FROM ns.t")).isEqualTo(300_000);
       assertThat(server.readCache().orElseThrow().stats().misses()).isEqualTo(first.misses());
       Await.until(() -> server.memory().allocated() == 0, "the reads' memory released");
+      String metrics =
+          java.net.http.HttpClient.newHttpClient()
+              .send(
+                  java.net.http.HttpRequest.newBuilder(
+                          java.net.URI.create(
+                              "http://127.0.0.1:"
+                                  + server.telemetryPort().orElseThrow()
+                                  + "/metrics"))
+                      .build(),
+                  java.net.http.HttpResponse.BodyHandlers.ofString())
+              .body();
+      assertThat(metrics)
+          .contains(
+              "quiver_read_cache_hits_total " + (double) server.readCache().get().stats().hits())
+          .contains("quiver_read_cache_misses_total " + (double) first.misses())
+          .contains("quiver_read_cache_fetched_bytes_total " + (double) first.fetchedBytes())
+          .contains("quiver_read_cache_evictions_total 0.0")
+          .contains("quiver_read_cache_size_bytes " + (double) first.cachedBytes());
     }
   }
 
