@@ -25,12 +25,17 @@ import org.apache.arrow.flight.FlightClient;
 import org.apache.arrow.flight.FlightDescriptor;
 import org.apache.arrow.flight.FlightInfo;
 import org.apache.arrow.flight.FlightRuntimeException;
+import org.apache.arrow.flight.FlightStatusCode;
 import org.apache.arrow.flight.FlightStream;
 import org.apache.arrow.flight.Result;
 import org.apache.arrow.flight.SyncPutListener;
 import org.apache.arrow.flight.sql.FlightSqlClient;
 import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.VarCharVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.types.pojo.ArrowType;
+import org.apache.arrow.vector.types.pojo.Field;
+import org.apache.arrow.vector.types.pojo.Schema;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -163,6 +168,57 @@ class S3WarehouseTest {
                   QuiverActions.DROP_TABLE, "{\"namespace\": \"ns\", \"table\": \"t\"}".getBytes()))
           .forEachRemaining(r -> {});
       assertThat(S3.keys(table + "/")).isEmpty();
+    }
+  }
+
+  @Test
+  void aPutWhoseCommitFailsAfterItsUploadDeletesItsUploads(BufferAllocator allocator)
+      throws Exception {
+    Schema other = new Schema(List.of(Field.nullable("id", new ArrowType.Utf8())));
+    try (QuiverServer server = start("lostrace");
+        FlightClient client = FlightClient.builder(allocator, server.location()).build();
+        VectorSchemaRoot ints = VectorSchemaRoot.create(IdTable.SCHEMA, allocator);
+        VectorSchemaRoot strings = VectorSchemaRoot.create(other, allocator);
+        SyncPutListener first = new SyncPutListener();
+        SyncPutListener second = new SyncPutListener()) {
+      // Two first puts to one new table with different schemas, both past creating their table.
+      FlightClient.ClientStreamListener winner = client.startPut(TABLE, ints, first);
+      IdTable.fill(ints, 0, 10_000);
+      winner.putNext();
+      FlightClient.ClientStreamListener loser = client.startPut(TABLE, strings, second);
+      VarCharVector names = (VarCharVector) strings.getVector("id");
+      names.allocateNew(3);
+      for (int i = 0; i < 3; i++) {
+        names.setSafe(i, ("n" + i).getBytes(StandardCharsets.UTF_8));
+      }
+      strings.setRowCount(3);
+      loser.putNext();
+      Await.until(() -> stagedPuts() == 2, "both puts staging");
+      winner.completed();
+      winner.getResult();
+      first.read().close();
+
+      // The loser uploads, then finds the table created with another schema: its commit fails.
+      loser.completed();
+      assertThatThrownBy(loser::getResult)
+          .isInstanceOfSatisfying(
+              FlightRuntimeException.class,
+              e -> assertThat(e.status().code()).isEqualTo(FlightStatusCode.INVALID_ARGUMENT))
+          .hasMessageContaining("ns.t");
+      assertThat(S3.keys("lostrace/ns/"))
+          .as("only the winner's data files")
+          .filteredOn(k -> k.endsWith(".parquet"))
+          .hasSize(1);
+      assertThat(stagedPuts()).isZero();
+      assertThat(IdTable.sumOfIds(client, TABLE)).isEqualTo(IdTable.sum(10_000));
+    }
+  }
+
+  private long stagedPuts() {
+    try (Stream<Path> puts = Files.list(dataDir.resolve("staging"))) {
+      return puts.filter(p -> p.getFileName().toString().startsWith("put-")).count();
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
     }
   }
 
