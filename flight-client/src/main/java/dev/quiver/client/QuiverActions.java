@@ -10,7 +10,7 @@ package dev.quiver.client;
  *       "current_snapshot_id": S, "snapshots": [{"snapshot_id", "parent_id", "timestamp_ms",
  *       "operation", "added_records", "total_records", "added_files"}]}}, oldest first.
  *   <li>{@value #SERVER_INFO}: empty body; result {@code {"name", "version", "arrow_version",
- *       "iceberg_version", "java_version", "data_dir", "location"}}.
+ *       "iceberg_version", "java_version", "data_dir", "warehouse", "location"}}.
  *   <li>{@value #MEMORY_REPORT}: empty body; result: the memory governor's limits, allocated and
  *       peak bytes, pressure, admission queue, every live call's allocator, recent limit hits and
  *       plain-language recommendations.

@@ -1,10 +1,12 @@
 package dev.quiver.server;
 
+import dev.quiver.client.QuiverException;
 import dev.quiver.server.call.CallMiddleware;
 import dev.quiver.server.config.CommandLine;
 import dev.quiver.server.config.DataFolderLock;
 import dev.quiver.server.config.DataSize;
 import dev.quiver.server.config.ServerConfig;
+import dev.quiver.server.config.StorageSettings;
 import dev.quiver.server.flight.QuiverProducer;
 import dev.quiver.server.flight.transport.MalformedMessages;
 import dev.quiver.server.memory.MemoryGovernor;
@@ -12,9 +14,11 @@ import dev.quiver.server.security.HashPassword;
 import dev.quiver.server.security.ServerSecurity;
 import dev.quiver.server.sql.SqlEngine;
 import dev.quiver.server.table.IcebergTableStore;
+import dev.quiver.server.table.ReadCache;
 import dev.quiver.server.table.parquet.DuckDbParquetWriter;
 import dev.quiver.server.table.parquet.ParquetWriteOptions;
 import dev.quiver.server.telemetry.GrpcStreamErrors;
+import dev.quiver.server.telemetry.ReadCacheMetrics;
 import dev.quiver.server.telemetry.Telemetry;
 import dev.quiver.server.telemetry.TelemetryOptions;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
@@ -28,6 +32,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -138,8 +143,12 @@ public final class QuiverServer implements AutoCloseable {
               config.rowGroupRows(),
               config.targetFileBytes());
       IcebergTableStore store =
-          IcebergTableStore.open(dataDir, writer, writeOptions, config.catalogBusyTimeout());
+          IcebergTableStore.open(
+              dataDir, config.storage(), writer, writeOptions, config.catalogBusyTimeout());
       opened.add(0, store);
+      if (store.readCache().isPresent()) {
+        opened.add(0, ReadCacheMetrics.register(telemetry.meter(), store.readCache().get()));
+      }
       Path sqlSpill = spill.resolve("sql");
       Files.createDirectories(sqlSpill);
       SqlEngine sql =
@@ -152,7 +161,7 @@ public final class QuiverServer implements AutoCloseable {
                   config.admissionQueue(),
                   config.admissionTimeout(),
                   sqlSpill,
-                  dataDir),
+                  readableDirectories(dataDir, config.storage())),
               memory.newImportAllocator("SQL"),
               memory.admission());
       opened.add(0, sql);
@@ -229,6 +238,11 @@ public final class QuiverServer implements AutoCloseable {
     return sql;
   }
 
+  /** The read cache of a remote warehouse (its figures), or empty for a local warehouse. */
+  public Optional<ReadCache> readCache() {
+    return store.readCache();
+  }
+
   /** The port of the telemetry endpoint (metrics, status page), or empty when it is off. */
   public OptionalInt telemetryPort() {
     return telemetry.httpPort();
@@ -272,6 +286,16 @@ public final class QuiverServer implements AutoCloseable {
     return false;
   }
 
+  /** The folders SQL may read: the data folder, a local warehouse, the read cache. */
+  private static List<Path> readableDirectories(Path dataDir, StorageSettings storage) {
+    List<Path> dirs = new ArrayList<>(List.of(dataDir));
+    storage.warehouse().ifPresent(dirs::add);
+    if (storage.isRemote()) {
+      dirs.add(storage.cacheDir());
+    }
+    return dirs;
+  }
+
   private static java.util.concurrent.ThreadFactory daemonThreads(String prefix) {
     AtomicInteger count = new AtomicInteger();
     return r -> {
@@ -303,9 +327,10 @@ public final class QuiverServer implements AutoCloseable {
     QuiverServer server;
     try {
       server = start(config);
-    } catch (IllegalArgumentException e) {
+    } catch (IllegalArgumentException | QuiverException e) {
       // A refused configuration (binding beyond loopback without authentication, a bad users
-      // file, a data folder another server holds): say why and stop, without a stack trace.
+      // file, a data folder another server holds, a warehouse bucket that is missing or refuses
+      // the credentials): say why and stop, without a stack trace.
       System.err.println("quiver: " + e.getMessage());
       System.exit(2);
       return;

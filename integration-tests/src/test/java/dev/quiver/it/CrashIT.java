@@ -50,7 +50,7 @@ class CrashIT {
   @TempDir Path dataDir;
 
   /** The puts a table must hold and the one whose fate the last kill left open. */
-  private static final class Expected {
+  static final class Expected {
     final List<long[]> committed = new ArrayList<>();
     long[] pending;
   }
@@ -152,7 +152,7 @@ class CrashIT {
    * or (when it is negative) {@code delayMs} after the client finished writing. Returns the
    * acknowledgement latency in ms if the put was acknowledged before the kill, else -1.
    */
-  private static long putThenKill(
+  static long putThenKill(
       FlightClient client,
       BufferAllocator allocator,
       QuiverServerProcess server,
@@ -197,7 +197,7 @@ class CrashIT {
    * Checks each table against what must be in it and settles the pending put of each: in entirely
    * or not at all.
    */
-  private static void verify(
+  static void verify(
       FlightClient client,
       BufferAllocator allocator,
       Map<String, Expected> expected,

@@ -108,6 +108,12 @@ final class QuiverServerProcess implements AutoCloseable {
     return launch(List.of(), dataDir, false, extraArgs);
   }
 
+  /** As {@link #start(Path, String...)}, with extra JVM options (system properties). */
+  static QuiverServerProcess start(Path dataDir, List<String> jvmOptions, String... extraArgs) {
+    requireNonNull(dataDir, "dataDir is null");
+    return launch(List.copyOf(jvmOptions), dataDir, false, extraArgs);
+  }
+
   /**
    * Starts a server on a fresh data directory with extra JVM options (for example {@code -Xmx256m},
    * placed after the project's own flags so they win) and extra server arguments.

@@ -52,6 +52,8 @@ import java.util.TreeSet;
  * @param telemetry the {@code telemetry.*} settings
  * @param security the {@code security.*} settings: authentication, TLS
  * @param limits the {@code limits.*} settings: bounds on what clients send
+ * @param storage the {@code storage.warehouse}, {@code storage.s3.*} and {@code storage.cache-*}
+ *     settings: where table files live
  */
 public record ServerConfig(
     String host,
@@ -82,7 +84,8 @@ public record ServerConfig(
     int sqlMaxConcurrentQueries,
     TelemetrySettings telemetry,
     SecuritySettings security,
-    LimitSettings limits) {
+    LimitSettings limits,
+    StorageSettings storage) {
 
   /** The least memory either DuckDB may be given: below it DuckDB cannot run a Parquet scan. */
   static final long MIN_DUCKDB_MEMORY = 16L * 1024 * 1024;
@@ -113,7 +116,8 @@ public record ServerConfig(
       new ConfigKey(
           "storage.data-dir",
           "./quiver-data",
-          "Folder for the SQLite catalog (catalog.db) and the tables' Parquet and metadata files.");
+          "Folder for the SQLite catalog (catalog.db), the tables' files (unless storage.warehouse"
+              + " is set), staging and the read cache.");
   public static final ConfigKey COMPRESSION =
       new ConfigKey(
           "storage.compression", "zstd", "Parquet codec: zstd, snappy, gzip, lz4 or uncompressed.");
@@ -295,6 +299,34 @@ public record ServerConfig(
       new ConfigKey("limits.max-ticket-size", "64KB", "Largest ticket DoGet accepts.");
   public static final ConfigKey MAX_ACTION_BODY =
       new ConfigKey("limits.max-action-body", "64KB", "Largest action body DoAction accepts.");
+  public static final ConfigKey WAREHOUSE =
+      new ConfigKey(
+          "storage.warehouse",
+          "auto",
+          "Where table files live: a folder (auto: <data-dir>/warehouse) or s3://bucket/prefix.");
+  public static final ConfigKey S3_ENDPOINT =
+      new ConfigKey(
+          "storage.s3.endpoint",
+          "none",
+          "S3 endpoint URI of an S3-compatible store; none for AWS. Credentials: AWS SDK chain.");
+  public static final ConfigKey S3_REGION =
+      new ConfigKey(
+          "storage.s3.region", "none", "S3 region; none for the AWS SDK's default region chain.");
+  public static final ConfigKey S3_PATH_STYLE_ACCESS =
+      new ConfigKey(
+          "storage.s3.path-style-access",
+          "false",
+          "Address buckets as endpoint/bucket (most S3-compatible stores need true).");
+  public static final ConfigKey CACHE_DIR =
+      new ConfigKey(
+          "storage.cache-dir",
+          "auto",
+          "Folder of local copies of remote data files read (auto: <data-dir>/cache).");
+  public static final ConfigKey CACHE_SIZE =
+      new ConfigKey(
+          "storage.cache-size",
+          "1GB",
+          "Disk the read-through cache of remote data files may use; least recently used go.");
 
   /** Every key, in the order {@code --help} lists them. */
   public static final List<ConfigKey> KEYS =
@@ -341,7 +373,13 @@ public record ServerConfig(
           MAX_PUT_BATCHES,
           MAX_COLUMNS,
           MAX_TICKET_SIZE,
-          MAX_ACTION_BODY);
+          MAX_ACTION_BODY,
+          WAREHOUSE,
+          S3_ENDPOINT,
+          S3_REGION,
+          S3_PATH_STYLE_ACCESS,
+          CACHE_DIR,
+          CACHE_SIZE);
 
   private static final Set<String> CODECS = Set.of("zstd", "snappy", "gzip", "lz4", "uncompressed");
 
@@ -405,6 +443,7 @@ public record ServerConfig(
     requireNonNull(telemetry, "telemetry is null");
     requireNonNull(security, "security is null");
     requireNonNull(limits, "limits is null");
+    requireNonNull(storage, "storage is null");
     memoryQueryLimit = Math.min(memoryQueryLimit, arrow);
     scanMinBatchRows = Math.min(scanMinBatchRows, scanBatchRows);
     callReservation = Math.min(callReservation, memoryQueryLimit);
@@ -523,7 +562,61 @@ public record ServerConfig(
             : integer(v, SQL_MAX_CONCURRENT_QUERIES),
         telemetry(v),
         security(v),
-        limits(v));
+        limits(v),
+        storage(v));
+  }
+
+  /** The key's value, or empty when it is {@code unset} (auto, none) or empty. */
+  private static String unset(Map<String, String> v, ConfigKey key, String unset) {
+    String value = v.get(key.name());
+    return value.equalsIgnoreCase(unset) ? "" : value;
+  }
+
+  private static StorageSettings storage(Map<String, String> v) {
+    Path dataDir = Path.of(v.get(DATA_DIR.name()));
+    String warehouse = unset(v, WAREHOUSE, "auto");
+    boolean remote = warehouse.startsWith("s3://");
+    if (warehouse.contains("://") && !remote) {
+      throw bad(WAREHOUSE, warehouse, "use a folder or s3://bucket/prefix");
+    }
+    java.util.Optional<java.net.URI> endpoint = java.util.Optional.empty();
+    String endpointText = unset(v, S3_ENDPOINT, "none");
+    if (!endpointText.isEmpty()) {
+      try {
+        java.net.URI uri = new java.net.URI(endpointText);
+        if (uri.getHost() == null
+            || !(uri.getScheme().equals("http") || uri.getScheme().equals("https"))) {
+          throw bad(S3_ENDPOINT, endpointText, "use http://host:port or https://host:port");
+        }
+        endpoint = java.util.Optional.of(uri);
+      } catch (java.net.URISyntaxException e) {
+        throw bad(S3_ENDPOINT, endpointText, e.getMessage());
+      }
+    }
+    String pathStyle = v.get(S3_PATH_STYLE_ACCESS.name()).toLowerCase(Locale.ROOT);
+    if (!pathStyle.equals("true") && !pathStyle.equals("false")) {
+      throw bad(S3_PATH_STYLE_ACCESS, pathStyle, "use true or false");
+    }
+    String cacheDir = unset(v, CACHE_DIR, "auto");
+    long cacheBytes = size(v, CACHE_SIZE);
+    check(cacheBytes >= 1, CACHE_SIZE, cacheBytes);
+    try {
+      return new StorageSettings(
+          remote
+              ? java.util.Optional.empty()
+              : java.util.Optional.of(
+                  warehouse.isEmpty() ? dataDir.resolve("warehouse") : Path.of(warehouse)),
+          remote
+              ? java.util.Optional.of(java.net.URI.create(warehouse))
+              : java.util.Optional.empty(),
+          endpoint,
+          java.util.Optional.of(unset(v, S3_REGION, "none")).filter(r -> !r.isEmpty()),
+          pathStyle.equals("true"),
+          cacheDir.isEmpty() ? dataDir.resolve("cache") : Path.of(cacheDir),
+          cacheBytes);
+    } catch (IllegalArgumentException e) {
+      throw bad(WAREHOUSE, warehouse, e.getMessage());
+    }
   }
 
   private static SecuritySettings security(Map<String, String> v) {

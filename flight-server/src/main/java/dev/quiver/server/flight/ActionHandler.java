@@ -47,7 +47,7 @@ final class ActionHandler {
                   + " \"t\"}. Result: {\"table\", \"current_snapshot_id\", \"snapshots\": [...]}."),
           new ActionType(
               QuiverActions.SERVER_INFO,
-              "Describe the server: name, version, Arrow and Iceberg versions, data folder."),
+              "Describe the server: name, version, Arrow and Iceberg versions, data folder, warehouse."),
           new ActionType(
               QuiverActions.MEMORY_REPORT,
               "Report Arrow memory. Empty body. Result: {\"limits\": {\"memory.total\","
@@ -175,6 +175,7 @@ final class ActionHandler {
     info.put("iceberg_version", Versions.iceberg());
     info.put("java_version", Runtime.version().toString());
     info.put("data_dir", config.dataDir().toAbsolutePath().normalize().toString());
+    info.put("warehouse", store.warehouseLocation());
     info.put("location", location.get());
     return info;
   }

@@ -12,6 +12,7 @@ import dev.quiver.server.memory.ScanBatchSizer;
 import dev.quiver.server.sql.SqlEngine;
 import dev.quiver.server.sql.SqlTableScan;
 import dev.quiver.server.table.IcebergTableStore;
+import dev.quiver.server.table.LocalFiles;
 import dev.quiver.server.table.ScanShares;
 import dev.quiver.server.table.parquet.TableScan;
 import java.util.EnumSet;
@@ -105,22 +106,42 @@ final class DoGetHandler {
       QuiverCall.Admitted admitted,
       AtomicReference<SqlTableScan> running)
       throws Exception {
-    BufferAllocator allocator = admitted.allocator();
     List<DataFile> share =
         ScanShares.share(plan.files(), ticket.getShareIndex(), ticket.getShareCount());
+    // Local paths of the share: in place, or read-cache copies pinned until the scan closes.
+    LocalFiles files = store.localFiles(plan.table(), share);
+    try {
+      return scan(call, plan, limit, duckdb, admitted, running, files);
+    } catch (Exception e) {
+      files.close();
+      throw e;
+    }
+  }
+
+  private BatchStreamer.Source scan(
+      String call,
+      ScanPlan plan,
+      long limit,
+      boolean duckdb,
+      QuiverCall.Admitted admitted,
+      AtomicReference<SqlTableScan> running,
+      LocalFiles files)
+      throws Exception {
+    BufferAllocator allocator = admitted.allocator();
     if (duckdb) {
       SqlTableScan scan =
           SqlTableScan.open(
               sql,
               allocator,
               admitted.turn(),
-              ScanPlan.paths(share),
+              files.paths(),
               plan.schema(),
               plan.filter() == null ? null : plan.filter().sql(),
               limit,
               batchSizer.batchRows());
       running.set(scan);
-      return BatchStreamer.source(scan::root, scan::dictionaries, scan::next, scan);
+      return BatchStreamer.source(
+          scan::root, scan::dictionaries, scan::next, () -> AutoCloseables.close(scan, files));
     }
     BufferAllocator imports = memory.newImportAllocator(call);
     TableScan scan;
@@ -129,7 +150,7 @@ final class DoGetHandler {
           new TableScan(
               allocator,
               imports,
-              ScanPlan.uris(share),
+              files.uris(),
               plan.schema(),
               plan.substraitFilter(),
               limit,
@@ -138,9 +159,13 @@ final class DoGetHandler {
       imports.close();
       throw e;
     }
-    // The imports allocator goes after the scan, whose reader holds what was imported into it.
+    // The imports allocator goes after the scan, whose reader holds what was imported into it;
+    // the pins last, once arrow-dataset has closed the files.
     return BatchStreamer.source(
-        scan::root, scan::dictionaries, scan::next, () -> AutoCloseables.close(scan, imports));
+        scan::root,
+        scan::dictionaries,
+        scan::next,
+        () -> AutoCloseables.close(scan, imports, files));
   }
 
   /** The table a Quiver ticket reads; INVALID_TICKET when it is not one. */

@@ -1,12 +1,10 @@
 package dev.quiver.server.flight;
 
 import dev.quiver.server.table.IcebergTableStore;
-import dev.quiver.server.table.LocalFileIO;
 import dev.quiver.server.table.QuiverTable;
 import dev.quiver.server.table.filter.FilterTranslator;
 import dev.quiver.server.table.filter.ScanFilter;
 import java.nio.ByteBuffer;
-import java.nio.file.Path;
 import java.util.List;
 import org.apache.arrow.vector.types.pojo.Schema;
 import org.apache.iceberg.DataFile;
@@ -60,15 +58,5 @@ record ScanPlan(
       total += f.recordCount();
     }
     return total;
-  }
-
-  static List<Path> paths(List<DataFile> files) {
-    return files.stream().map(f -> LocalFileIO.toPath(f.location())).toList();
-  }
-
-  static List<String> uris(List<DataFile> files) {
-    return files.stream()
-        .map(f -> LocalFileIO.toLocation(LocalFileIO.toPath(f.location())))
-        .toList();
   }
 }

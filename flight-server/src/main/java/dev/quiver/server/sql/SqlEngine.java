@@ -8,6 +8,7 @@ import dev.quiver.client.QuiverException;
 import dev.quiver.client.TableId;
 import dev.quiver.server.memory.AdmissionQueue;
 import dev.quiver.server.table.IcebergTableStore;
+import dev.quiver.server.table.LocalFiles;
 import dev.quiver.server.table.QuiverTable;
 import java.nio.file.Path;
 import java.sql.DriverManager;
@@ -76,7 +77,8 @@ public final class SqlEngine implements AutoCloseable {
    * @param admissionQueue the most queries that wait for their turn
    * @param admissionTimeout the longest a query waits for its turn
    * @param tempDirectory where DuckDB spills
-   * @param dataDirectory the only folder SQL may read files from (the tables' files)
+   * @param readableDirectories the only folders SQL may read files from: the tables' files (the
+   *     data folder, a local warehouse, the read cache of a remote one)
    */
   public record Settings(
       long memoryLimitBytes,
@@ -85,11 +87,11 @@ public final class SqlEngine implements AutoCloseable {
       int admissionQueue,
       Duration admissionTimeout,
       Path tempDirectory,
-      Path dataDirectory) {
+      List<Path> readableDirectories) {
     public Settings {
       requireNonNull(admissionTimeout, "admissionTimeout is null");
       requireNonNull(tempDirectory, "tempDirectory is null");
-      requireNonNull(dataDirectory, "dataDirectory is null");
+      readableDirectories = List.copyOf(readableDirectories);
       if (memoryLimitBytes < 1
           || threads < 0
           || maxConcurrentQueries < 1
@@ -208,10 +210,11 @@ public final class SqlEngine implements AutoCloseable {
         statement.execute("SET GLOBAL autoinstall_known_extensions = false");
         statement.execute("SET GLOBAL autoload_known_extensions = false");
         statement.execute("ATTACH ':memory:' AS " + CATALOG);
-        statement.execute(
-            "SET GLOBAL allowed_directories = ["
-                + SqlText.literal(settings.dataDirectory().toAbsolutePath().normalize() + "/")
-                + "]");
+        List<String> readable = new ArrayList<>();
+        for (Path dir : settings.readableDirectories()) {
+          readable.add(SqlText.literal(dir.toAbsolutePath().normalize() + "/"));
+        }
+        statement.execute("SET GLOBAL allowed_directories = [" + String.join(", ", readable) + "]");
         // DuckDB refuses to enable external access again while it runs; Quiver's SQL refuses SET
         // and every other statement but queries and its own updates anyway.
         statement.execute("SET GLOBAL enable_external_access = false");
@@ -297,6 +300,7 @@ public final class SqlEngine implements AutoCloseable {
     requireNonNull(sql, "sql is null");
     DuckDBConnection connection = connect(schema);
     PreparedStatement statement = null;
+    List<LocalFiles> pins = new ArrayList<>();
     try {
       try (Statement setup = connection.createStatement()) {
         for (String setupStatement : setupSql) {
@@ -304,13 +308,16 @@ public final class SqlEngine implements AutoCloseable {
         }
       }
       Map<TableId, QuiverTable> tables = new java.util.LinkedHashMap<>(targetTables);
-      tables.putAll(binder.bind(connection, sql, schema));
+      tables.putAll(binder.bind(connection, sql, schema, pins));
       statement = connection.prepareStatement(sql);
       bind(statement, parameters);
-      return new SqlQuery(connection, sql, parameters, statement, tables, imports, turns);
+      SqlQuery query = new SqlQuery(connection, sql, parameters, statement, tables, imports, turns);
+      query.holdUntilClosed(pins);
+      return query;
     } catch (SQLException | RuntimeException e) {
       closeQuietly(statement);
       closeQuietly(connection);
+      pins.forEach(LocalFiles::close);
       if (e instanceof SQLException failure) {
         throw SqlErrors.from(failure, false);
       }

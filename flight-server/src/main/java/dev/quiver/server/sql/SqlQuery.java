@@ -47,6 +47,8 @@ public final class SqlQuery implements AutoCloseable {
   // The turn this query took itself (and gives back when closed); null when it runs in its
   // caller's.
   private volatile SqlTurns.Turn ownTurn;
+  // The read cache's pins of the files the query's views read; released once DuckDB is closed.
+  private List<? extends AutoCloseable> pins = List.of();
 
   SqlQuery(
       DuckDBConnection connection,
@@ -64,6 +66,11 @@ public final class SqlQuery implements AutoCloseable {
     this.parameters = Collections.unmodifiableList(new ArrayList<>(parameters));
     this.statement = statement;
     this.tables = Map.copyOf(tables);
+  }
+
+  /** Keeps {@code files} (pinned cache copies the query reads) until the query is closed. */
+  void holdUntilClosed(List<? extends AutoCloseable> files) {
+    this.pins = List.copyOf(files);
   }
 
   /** The Quiver tables the query reads, as pinned. */
@@ -209,6 +216,13 @@ public final class SqlQuery implements AutoCloseable {
   @Override
   public void close() throws Exception {
     // The turn goes back last, once DuckDB has freed the query's buffers.
-    AutoCloseables.close(reader, conformer, result, statement, connection, ownTurn);
+    AutoCloseables.close(
+        reader,
+        conformer,
+        result,
+        statement,
+        connection,
+        () -> AutoCloseables.close(pins),
+        ownTurn);
   }
 }

@@ -9,6 +9,7 @@ import dev.quiver.client.QuiverException;
 import dev.quiver.client.TableId;
 import dev.quiver.server.table.IcebergTableStore;
 import dev.quiver.server.table.LocalFileIO;
+import dev.quiver.server.table.LocalFiles;
 import dev.quiver.server.table.QuiverTable;
 import java.io.IOException;
 import java.sql.Connection;
@@ -25,7 +26,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import org.apache.arrow.vector.types.pojo.Field;
-import org.apache.iceberg.DataFile;
 import org.apache.iceberg.expressions.Expressions;
 
 /**
@@ -62,13 +62,16 @@ final class TableBinder {
   /**
    * Brings the view of every Quiver table {@code sql} names up to its current snapshot and returns
    * those tables; unqualified names are looked up in {@code defaultSchema} when it is not empty.
+   * With a remote warehouse the views read read-cache copies: their pins are added to {@code pins},
+   * which the caller closes once the query is done.
    */
-  Map<TableId, QuiverTable> bind(Connection connection, String sql, String defaultSchema) {
+  Map<TableId, QuiverTable> bind(
+      Connection connection, String sql, String defaultSchema, List<LocalFiles> pins) {
     Map<TableId, QuiverTable> bound = new LinkedHashMap<>();
     for (TableId id : referencedTables(connection, sql, defaultSchema)) {
       Optional<QuiverTable> table = store.find(id);
       if (table.isPresent()) {
-        refresh(table.get());
+        refresh(table.get(), pin(table.get(), pins));
         bound.put(id, table.get());
       } else {
         forget(id);
@@ -196,7 +199,21 @@ final class TableBinder {
     }
   }
 
-  private synchronized void refresh(QuiverTable table) {
+  /**
+   * The local copies of the table's current files, pinned, for a remote warehouse (fetched now if
+   * missing); null for a local one, whose views read the files in place.
+   */
+  private LocalFiles pin(QuiverTable table, List<LocalFiles> pins) {
+    long snapshot = table.currentSnapshotId().orElse(0L);
+    if (store.readCache().isEmpty() || snapshot == 0) {
+      return null;
+    }
+    LocalFiles files = store.localFiles(table, table.files(snapshot, Expressions.alwaysTrue()));
+    pins.add(files);
+    return files;
+  }
+
+  private synchronized void refresh(QuiverTable table, LocalFiles local) {
     long snapshot = table.currentSnapshotId().orElse(0L);
     Long current = views.get(table.id());
     if (current != null && current == snapshot) {
@@ -205,7 +222,10 @@ final class TableBinder {
     ensureSchema(table.id().namespace());
     try (Statement statement = database.createStatement()) {
       statement.execute(
-          "CREATE OR REPLACE VIEW " + viewName(table.id()) + " AS " + select(table, snapshot));
+          "CREATE OR REPLACE VIEW "
+              + viewName(table.id())
+              + " AS "
+              + select(table, snapshot, local == null ? null : local.paths()));
       views.put(table.id(), snapshot);
     } catch (SQLException e) {
       throw new QuiverException(
@@ -237,10 +257,22 @@ final class TableBinder {
         + SqlText.identifier(id.name());
   }
 
-  /** The snapshot's rows with the table's columns; a typed empty relation for no files. */
-  static String select(QuiverTable table, long snapshot) {
-    List<DataFile> files =
-        snapshot == 0 ? List.of() : table.files(snapshot, Expressions.alwaysTrue());
+  /**
+   * The snapshot's rows with the table's columns; a typed empty relation for no files. {@code
+   * local}: the files' local copies, or null to read the files where the table has them.
+   */
+  static String select(QuiverTable table, long snapshot, List<java.nio.file.Path> local) {
+    List<java.nio.file.Path> files;
+    if (local != null) {
+      files = local;
+    } else {
+      files =
+          snapshot == 0
+              ? List.of()
+              : table.files(snapshot, Expressions.alwaysTrue()).stream()
+                  .map(f -> LocalFileIO.toPath(f.location()))
+                  .toList();
+    }
     List<Field> fields = table.arrowSchema().getFields();
     StringBuilder sql = new StringBuilder("SELECT ");
     for (int i = 0; i < fields.size(); i++) {
@@ -256,7 +288,7 @@ final class TableBinder {
     }
     sql.append(" FROM read_parquet([");
     for (int i = 0; i < files.size(); i++) {
-      String path = LocalFileIO.toPath(files.get(i).location()).toString();
+      String path = files.get(i).toString();
       sql.append(i == 0 ? "" : ", ").append(SqlText.literal(path));
     }
     return sql.append("])").toString();

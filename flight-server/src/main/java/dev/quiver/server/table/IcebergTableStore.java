@@ -7,19 +7,17 @@ import dev.quiver.client.PutReceipt;
 import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
 import dev.quiver.client.TableId;
+import dev.quiver.server.config.StorageSettings;
 import dev.quiver.server.table.parquet.ArrowSchemas;
 import dev.quiver.server.table.parquet.DuckDbParquetWriter;
 import dev.quiver.server.table.parquet.ParquetWriteOptions;
 import dev.quiver.server.table.parquet.WrittenFile;
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -58,11 +56,15 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Quiver's tables: Iceberg tables in a JdbcCatalog (an SQLite file in the data folder by default)
- * whose data files are Parquet written by {@link DuckDbParquetWriter}.
+ * whose data files are Parquet written by {@link DuckDbParquetWriter}, in a local warehouse folder
+ * or in S3 (Iceberg's S3FileIO).
  *
  * <p>Each put stages its files in a folder of its own and commits them as one Iceberg snapshot; a
- * put that fails at any point deletes its folder and commits nothing. Concurrent appends to one
- * table are retried by Iceberg's optimistic commit, so none is lost.
+ * put that fails at any point deletes its folder and commits nothing. With a remote warehouse the
+ * folder is local (under the data folder) and its files are uploaded to the table's data location
+ * before the commit; a failed put deletes its uploads too, and a killed one leaves them for {@link
+ * #removeOrphanFiles}. Concurrent appends to one table are retried by Iceberg's optimistic commit,
+ * so none is lost.
  */
 @ThreadSafe
 public final class IcebergTableStore implements AutoCloseable {
@@ -75,12 +77,15 @@ public final class IcebergTableStore implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(IcebergTableStore.class);
 
   private final JdbcCatalog catalog;
-  private final Path warehouse;
+  private final Warehouse warehouse;
   private final DuckDbParquetWriter writer;
   private final ParquetWriteOptions writeOptions;
 
-  /** The staging folders of puts that are writing or committing; orphan removal leaves them. */
-  private final Set<Path> liveUploads = ConcurrentHashMap.newKeySet();
+  /**
+   * Where the files of puts that are writing or committing are: local staging folders, and for a
+   * remote warehouse the location prefixes they upload to. Orphan removal leaves them.
+   */
+  private final Set<String> liveUploads = ConcurrentHashMap.newKeySet();
 
   /**
    * Commits hold the read lock, orphan removal the write lock: while it reads what the tables
@@ -90,7 +95,7 @@ public final class IcebergTableStore implements AutoCloseable {
 
   private IcebergTableStore(
       JdbcCatalog catalog,
-      Path warehouse,
+      Warehouse warehouse,
       DuckDbParquetWriter writer,
       ParquetWriteOptions writeOptions) {
     this.catalog = catalog;
@@ -118,23 +123,67 @@ public final class IcebergTableStore implements AutoCloseable {
       ParquetWriteOptions writeOptions,
       Duration catalogBusyTimeout) {
     Path root = dataDir.toAbsolutePath().normalize();
-    Path warehouse = root.resolve("warehouse");
-    try {
-      Files.createDirectories(warehouse);
-    } catch (IOException e) {
-      throw new UncheckedIOException("Cannot create data folder " + warehouse, e);
-    }
-    Map<String, String> props = new HashMap<>();
+    return open(
+        dataDir,
+        new StorageSettings(
+            Optional.of(root.resolve("warehouse")),
+            Optional.empty(),
+            Optional.empty(),
+            Optional.empty(),
+            false,
+            root.resolve("cache"),
+            1L << 30),
+        writer,
+        writeOptions,
+        catalogBusyTimeout);
+  }
+
+  /**
+   * As {@link #open(Path, DuckDbParquetWriter, ParquetWriteOptions, Duration)}, with the tables'
+   * files where {@code storage} says: a local folder, or an S3 location (checked at once: a missing
+   * bucket or refused credentials fail the open with UNAVAILABLE naming them).
+   */
+  public static IcebergTableStore open(
+      Path dataDir,
+      StorageSettings storage,
+      DuckDbParquetWriter writer,
+      ParquetWriteOptions writeOptions,
+      Duration catalogBusyTimeout) {
+    Path root = dataDir.toAbsolutePath().normalize();
+    Warehouse warehouse = Warehouse.open(root, storage);
+    Map<String, String> props = new HashMap<>(warehouse.fileIoProperties());
     props.put(CatalogProperties.URI, "jdbc:sqlite:" + root.resolve("catalog.db"));
-    props.put(CatalogProperties.WAREHOUSE_LOCATION, LocalFileIO.toLocation(warehouse));
-    props.put(CatalogProperties.FILE_IO_IMPL, LocalFileIO.class.getName());
     props.put("jdbc.schema-version", "V1");
     // SQLite serialises writers; wait for the lock rather than fail a concurrent commit.
     props.put("jdbc.busy_timeout", Long.toString(catalogBusyTimeout.toMillis()));
     JdbcCatalog catalog = new JdbcCatalog();
-    catalog.initialize("quiver", props);
+    try {
+      catalog.initialize("quiver", props);
+    } catch (RuntimeException e) {
+      warehouse.close();
+      throw e;
+    }
     return new IcebergTableStore(
         catalog, warehouse, requireNonNull(writer, "writer is null"), writeOptions);
+  }
+
+  /** The warehouse as configured: a local folder or an s3:// location. */
+  public String warehouseLocation() {
+    return warehouse.location();
+  }
+
+  /** The read cache of a remote warehouse; empty for a local one (files are read in place). */
+  public Optional<ReadCache> readCache() {
+    return warehouse.cache();
+  }
+
+  /**
+   * Local paths of {@code files} of {@code table} for DuckDB or arrow-dataset: the files themselves
+   * in a local warehouse, pinned copies in the read cache (fetched now if missing) in a remote one.
+   * The caller closes the result when the read is done.
+   */
+  public LocalFiles localFiles(QuiverTable table, List<DataFile> files) {
+    return warehouse.localFiles(table.table().io(), files);
   }
 
   /** The table, or TABLE_NOT_FOUND. */
@@ -196,14 +245,7 @@ public final class IcebergTableStore implements AutoCloseable {
     if (!catalog.dropTable(identifier(id), true)) {
       throw new QuiverException(QuiverErrorCode.TABLE_NOT_FOUND, "Table %s does not exist", id);
     }
-    Path location = LocalFileIO.toPath(table.table().location());
-    if (location.toAbsolutePath().normalize().startsWith(warehouse)) {
-      try {
-        LocalFileIO.deleteRecursively(location);
-      } catch (IOException e) {
-        LOG.warn("Dropped table {} but could not delete its folder {}", id, location, e);
-      }
-    }
+    warehouse.deleteTableFiles(id, table.table().location());
   }
 
   /**
@@ -220,16 +262,15 @@ public final class IcebergTableStore implements AutoCloseable {
     Optional<QuiverTable> existing = find(id);
     if (existing.isPresent()) {
       QuiverTable table = existing.get();
-      List<WrittenFile> written = writeCompatible(id, table, stream, allocator);
-      return commitOrDelete(written, () -> commitAppend(table.table(), written));
+      Staged staged = writeCompatible(id, table, stream, allocator);
+      return commitOrDelete(table.table(), staged, () -> commitAppend(table.table(), staged));
     }
     // A new table: open (but do not commit) its create transaction first, so the files carry
     // the field ids Iceberg assigns, then commit creation and data as one.
     Transaction create = newTableTransaction(id, streamSchema);
     Table table = create.table();
-    List<WrittenFile> written =
-        write(table.location(), stream, allocator, streamSchema, table.schema());
-    return commitOrDelete(written, () -> commitCreate(id, create, streamSchema, written));
+    Staged staged = write(table, stream, allocator, streamSchema, table.schema());
+    return commitOrDelete(table, staged, () -> commitCreate(id, create, streamSchema, staged));
   }
 
   /**
@@ -240,14 +281,15 @@ public final class IcebergTableStore implements AutoCloseable {
   public PutReceipt replace(TableId id, ArrowReader stream, BufferAllocator allocator)
       throws IOException {
     QuiverTable table = load(id);
-    List<WrittenFile> written = writeCompatible(id, table, stream, allocator);
+    Staged staged = writeCompatible(id, table, stream, allocator);
     return commitOrDelete(
-        written,
+        table.table(),
+        staged,
         () -> {
           org.apache.iceberg.OverwriteFiles overwrite =
               table.table().newOverwrite().overwriteByRowFilter(Expressions.alwaysTrue());
-          written.forEach(f -> overwrite.addFile(dataFile(table.table().spec(), f)));
-          return receipt(written, commit(table.table(), overwrite));
+          staged.dataFiles(table.table().spec()).forEach(overwrite::addFile);
+          return receipt(staged.files(), commit(table.table(), overwrite));
         });
   }
 
@@ -258,51 +300,52 @@ public final class IcebergTableStore implements AutoCloseable {
   }
 
   /** Writes {@code stream} into new files of {@code table}, after checking it fits its schema. */
-  private List<WrittenFile> writeCompatible(
+  private Staged writeCompatible(
       TableId id, QuiverTable table, ArrowReader stream, BufferAllocator allocator)
       throws IOException {
     ArrowSchemas.checkAppendCompatible(id, table.arrowSchema(), streamSchema(stream));
-    return write(
-        table.table().location(), stream, allocator, table.arrowSchema(), table.table().schema());
+    return write(table.table(), stream, allocator, table.arrowSchema(), table.table().schema());
   }
 
   /**
-   * Writes the stream into a new staging folder of the table, registered as a live upload until
-   * {@link #commitOrDelete} has committed or deleted it (or the write failed and deleted it).
+   * Writes the stream into a new staging folder (and for a remote warehouse uploads the files to
+   * the table's data location), registered as a live upload until {@link #commitOrDelete} has
+   * committed or deleted it (or the write failed and deleted it).
    */
-  private List<WrittenFile> write(
-      String tableLocation,
+  private Staged write(
+      Table table,
       ArrowReader stream,
       BufferAllocator allocator,
       Schema arrowSchema,
       org.apache.iceberg.Schema icebergSchema)
       throws IOException {
-    Path staging =
-        LocalFileIO.toPath(tableLocation)
-            .resolve("data")
-            .resolve("put-" + UUID.randomUUID())
-            .toAbsolutePath()
-            .normalize();
-    liveUploads.add(staging);
+    String put = "put-" + UUID.randomUUID();
+    Staged staged = warehouse.stage(table.location(), put);
+    liveUploads.addAll(staged.live());
     boolean written = false;
     try {
       List<WrittenFile> files =
-          writer.write(stream, allocator, arrowSchema, icebergSchema, staging, writeOptions);
-      // With files, commitOrDelete unregisters the folder after the commit; without, now.
+          writer.write(
+              stream, allocator, arrowSchema, icebergSchema, staged.folder(), writeOptions);
+      Staged uploaded = warehouse.upload(table.io(), staged, files);
+      // With files, commitOrDelete unregisters the put after the commit; without, now.
       written = !files.isEmpty();
-      return files;
+      return uploaded;
     } finally {
       if (!written) {
-        liveUploads.remove(staging);
+        warehouse.discard(table.io(), staged);
+        liveUploads.removeAll(staged.live());
       }
     }
   }
 
-  /** Commits the written files (under the commit lock), or deletes them if the commit fails. */
+  /**
+   * Commits the staged files (under the commit lock), or deletes them (and their uploads) if the
+   * commit fails; local staged copies of uploaded files go either way.
+   */
   private PutReceipt commitOrDelete(
-      List<WrittenFile> written, java.util.function.Supplier<PutReceipt> commit)
+      Table table, Staged staged, java.util.function.Supplier<PutReceipt> commit)
       throws IOException {
-    Path staging = written.isEmpty() ? null : written.get(0).path().getParent();
     boolean committed = false;
     commitLock.readLock().lock();
     try {
@@ -312,17 +355,15 @@ public final class IcebergTableStore implements AutoCloseable {
     } finally {
       commitLock.readLock().unlock();
       try {
-        if (!committed && staging != null) {
-          LocalFileIO.deleteRecursively(staging);
+        if (committed) {
+          warehouse.committed(staged);
+        } else {
+          warehouse.discard(table.io(), staged);
         }
       } finally {
-        unregisterUploads(written);
+        liveUploads.removeAll(staged.live());
       }
     }
-  }
-
-  private void unregisterUploads(List<WrittenFile> written) {
-    written.forEach(f -> liveUploads.remove(f.path().getParent().toAbsolutePath().normalize()));
   }
 
   /**
@@ -334,33 +375,28 @@ public final class IcebergTableStore implements AutoCloseable {
     commitLock.writeLock().lock();
     try {
       List<Table> tables = new ArrayList<>();
-      Set<Path> locations = new HashSet<>();
       for (Namespace ns : catalog.listNamespaces()) {
         for (TableIdentifier t : catalog.listTables(ns)) {
           try {
-            Table table = catalog.loadTable(t);
-            tables.add(table);
-            locations.add(LocalFileIO.toPath(table.location()).toAbsolutePath().normalize());
+            tables.add(catalog.loadTable(t));
           } catch (NoSuchTableException dropped) {
             // Dropped meanwhile: its folder is gone or going with it.
           }
         }
       }
-      Set<Path> referenced = OrphanFiles.referenced(tables);
       OrphanFiles.Result result =
-          OrphanFiles.remove(
-              warehouse, referenced, locations, Set.copyOf(liveUploads), cutoff, dryRun);
+          warehouse.removeOrphans(tables, Set.copyOf(liveUploads), cutoff, dryRun);
       if (!result.orphans().isEmpty()) {
         LOG.info(
             "{} {} orphan files ({} bytes) under {}",
             dryRun ? "Found" : "Removed",
             result.orphans().size(),
             result.orphans().stream().mapToLong(OrphanFiles.Orphan::bytes).sum(),
-            warehouse);
+            warehouse.location());
       }
       return new OrphanReport(
           result.orphans().stream()
-              .map(o -> new OrphanReport.File(warehouse.relativize(o.path()).toString(), o.bytes()))
+              .map(o -> new OrphanReport.File(o.path().toString(), o.bytes()))
               .toList(),
           tables.size(),
           result.skippedLive(),
@@ -372,18 +408,16 @@ public final class IcebergTableStore implements AutoCloseable {
     }
   }
 
-  /** The staging folders of the puts now writing or committing (a copy). */
-  public Set<Path> liveUploads() {
+  /** The staging folders and upload prefixes of the puts now writing or committing (a copy). */
+  public Set<String> liveUploads() {
     return Set.copyOf(liveUploads);
   }
 
   private Transaction newTableTransaction(TableId id, Schema arrowSchema) {
     org.apache.iceberg.Schema icebergSchema = ArrowSchemas.toIceberg(arrowSchema);
     String location =
-        LocalFileIO.toLocation(
-            warehouse
-                .resolve(id.namespace())
-                .resolve(id.name() + "-" + UUID.randomUUID().toString().substring(0, 8)));
+        warehouse.tableLocation(
+            id.namespace(), id.name() + "-" + UUID.randomUUID().toString().substring(0, 8));
     Map<String, String> props = new HashMap<>();
     props.put(ARROW_SCHEMA_PROPERTY, arrowSchema.toJson());
     props.put(TableProperties.FORMAT_VERSION, needsV3(icebergSchema) ? "3" : "2");
@@ -406,14 +440,14 @@ public final class IcebergTableStore implements AutoCloseable {
     return create;
   }
 
-  private PutReceipt commitAppend(Table table, List<WrittenFile> written) {
-    if (written.isEmpty()) {
+  private PutReceipt commitAppend(Table table, Staged staged) {
+    if (staged.files().isEmpty()) {
       long current = table.currentSnapshot() == null ? 0 : table.currentSnapshot().snapshotId();
       return new PutReceipt(0, 0, 0, current);
     }
     AppendFiles append = table.newAppend();
-    written.forEach(f -> append.appendFile(dataFile(table.spec(), f)));
-    return receipt(written, commit(table, append));
+    staged.dataFiles(table.spec()).forEach(append::appendFile);
+    return receipt(staged.files(), commit(table, append));
   }
 
   /**
@@ -452,15 +486,16 @@ public final class IcebergTableStore implements AutoCloseable {
   }
 
   private PutReceipt commitCreate(
-      TableId id, Transaction create, Schema arrowSchema, List<WrittenFile> written) {
+      TableId id, Transaction create, Schema arrowSchema, Staged staged) {
     createNamespace(id.namespace());
+    List<WrittenFile> written = staged.files();
     try {
       if (written.isEmpty()) {
         create.commitTransaction();
         return receipt(written, 0);
       }
       AppendFiles append = create.newAppend();
-      written.forEach(f -> append.appendFile(dataFile(create.table().spec(), f)));
+      staged.dataFiles(create.table().spec()).forEach(append::appendFile);
       String commitId = tag(append);
       append.commit();
       create.commitTransaction();
@@ -478,7 +513,7 @@ public final class IcebergTableStore implements AutoCloseable {
             "Table %s was created concurrently with a different schema; retry the put",
             id);
       }
-      return commitAppend(winner.table(), written);
+      return commitAppend(winner.table(), staged);
     }
   }
 
@@ -498,13 +533,32 @@ public final class IcebergTableStore implements AutoCloseable {
     }
   }
 
-  private static DataFile dataFile(PartitionSpec spec, WrittenFile file) {
-    return DataFiles.builder(spec)
-        .withPath(LocalFileIO.toLocation(file.path()))
-        .withFileSizeInBytes(file.bytes())
-        .withFormat(FileFormat.PARQUET)
-        .withMetrics(file.metrics())
-        .build();
+  /**
+   * The files of one put: where DuckDB wrote them ({@code folder}, local), where the table will
+   * reference them ({@code locations}, in the same order), and the folders and prefixes orphan
+   * removal must leave while the put runs ({@code live}).
+   */
+  record Staged(Path folder, List<WrittenFile> files, List<String> locations, Set<String> live) {
+    Staged {
+      files = List.copyOf(files);
+      locations = List.copyOf(locations);
+      live = Set.copyOf(live);
+    }
+
+    List<DataFile> dataFiles(PartitionSpec spec) {
+      List<DataFile> out = new ArrayList<>(files.size());
+      for (int i = 0; i < files.size(); i++) {
+        WrittenFile file = files.get(i);
+        out.add(
+            DataFiles.builder(spec)
+                .withPath(locations.get(i))
+                .withFileSizeInBytes(file.bytes())
+                .withFormat(FileFormat.PARQUET)
+                .withMetrics(file.metrics())
+                .build());
+      }
+      return out;
+    }
   }
 
   private static PutReceipt receipt(List<WrittenFile> written, long snapshotId) {
@@ -548,6 +602,10 @@ public final class IcebergTableStore implements AutoCloseable {
 
   @Override
   public void close() throws IOException {
-    catalog.close();
+    try {
+      catalog.close();
+    } finally {
+      warehouse.close();
+    }
   }
 }

@@ -18,6 +18,10 @@ import org.apache.iceberg.ReachableFileUtil;
 import org.apache.iceberg.Snapshot;
 import org.apache.iceberg.Table;
 import org.apache.iceberg.io.CloseableIterable;
+import org.apache.iceberg.io.FileIO;
+import org.apache.iceberg.io.FileInfo;
+import org.apache.iceberg.io.SupportsBulkOperations;
+import org.apache.iceberg.io.SupportsPrefixOperations;
 
 /**
  * Finds the files under the warehouse that no table references: what killed or failed uploads and
@@ -47,23 +51,30 @@ final class OrphanFiles {
    */
   record Result(List<Orphan> orphans, int skippedLive, int skippedYoung, int removedDirectories) {}
 
-  /** Every path the tables reach, absolute and normalised. */
+  /** Every path the tables reach, absolute and normalised (a local warehouse). */
   static Set<Path> referenced(Iterable<Table> tables) {
     Set<Path> paths = new HashSet<>();
+    referencedLocations(tables).forEach(l -> paths.add(path(l)));
+    return paths;
+  }
+
+  /** Every location the tables reach, as Iceberg records them. */
+  static Set<String> referencedLocations(Iterable<Table> tables) {
+    Set<String> paths = new HashSet<>();
     for (Table table : tables) {
-      ReachableFileUtil.metadataFileLocations(table, false).forEach(l -> paths.add(path(l)));
-      ReachableFileUtil.manifestListLocations(table).forEach(l -> paths.add(path(l)));
-      ReachableFileUtil.statisticsFilesLocations(table).forEach(l -> paths.add(path(l)));
+      paths.addAll(ReachableFileUtil.metadataFileLocations(table, false));
+      paths.addAll(ReachableFileUtil.manifestListLocations(table));
+      paths.addAll(ReachableFileUtil.statisticsFilesLocations(table));
       Set<String> manifests = new HashSet<>();
       for (Snapshot snapshot : table.snapshots()) {
         for (ManifestFile manifest : snapshot.allManifests(table.io())) {
           if (!manifests.add(manifest.path())) {
             continue;
           }
-          paths.add(path(manifest.path()));
+          paths.add(manifest.path());
           try (CloseableIterable<String> files =
               ManifestFiles.readPaths(manifest, table.io(), table.specs())) {
-            files.forEach(l -> paths.add(path(l)));
+            files.forEach(paths::add);
           } catch (IOException e) {
             throw new UncheckedIOException("Cannot read manifest " + manifest.path(), e);
           }
@@ -120,6 +131,51 @@ final class OrphanFiles {
     int removedDirectories = dryRun ? 0 : removeEmptyFolders(warehouse, orphans, tables, live);
     orphans.sort(Comparator.comparing(Orphan::path));
     return new Result(List.copyOf(orphans), skippedLive, skippedYoung, removedDirectories);
+  }
+
+  /**
+   * As {@link #remove} for a remote warehouse: lists every object under {@code prefix} through
+   * {@code io} and deletes (unless {@code dryRun}) those not in {@code referenced}, not under a
+   * prefix in {@code live} and last modified before {@code cutoff}. Object stores have no folders,
+   * so none are removed. The orphans' paths are relative to {@code prefix}.
+   */
+  static Result removeRemote(
+      SupportsPrefixOperations io,
+      String prefix,
+      Set<String> referenced,
+      Set<String> live,
+      Instant cutoff,
+      boolean dryRun) {
+    String root = prefix.endsWith("/") ? prefix : prefix + "/";
+    List<Orphan> orphans = new ArrayList<>();
+    List<String> doomed = new ArrayList<>();
+    int skippedLive = 0;
+    int skippedYoung = 0;
+    for (FileInfo file : io.listPrefix(root)) {
+      String location = file.location();
+      if (referenced.contains(location)) {
+        continue;
+      }
+      if (live.stream().anyMatch(location::startsWith)) {
+        skippedLive++;
+        continue;
+      }
+      if (Instant.ofEpochMilli(file.createdAtMillis()).isAfter(cutoff)) {
+        skippedYoung++;
+        continue;
+      }
+      doomed.add(location);
+      orphans.add(new Orphan(Path.of(location.substring(root.length())), file.size()));
+    }
+    if (!dryRun && !doomed.isEmpty()) {
+      if (io instanceof SupportsBulkOperations bulk) {
+        bulk.deleteFiles(doomed);
+      } else {
+        doomed.forEach(((FileIO) io)::deleteFile);
+      }
+    }
+    orphans.sort(Comparator.comparing(Orphan::path));
+    return new Result(List.copyOf(orphans), skippedLive, skippedYoung, 0);
   }
 
   private static int removeEmptyFolders(

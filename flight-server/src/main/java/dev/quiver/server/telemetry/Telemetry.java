@@ -200,6 +200,13 @@ public final class Telemetry implements AutoCloseable {
     return Optional.ofNullable(tracer);
   }
 
+  /** The meter other parts record with (the read cache); a no-op one when telemetry is off. */
+  public Meter meter() {
+    return sdk == null
+        ? io.opentelemetry.api.OpenTelemetry.noop().getMeter(SCOPE)
+        : sdk.getMeter(SCOPE);
+  }
+
   /** The port of the telemetry HTTP endpoint, or empty when there is none. */
   public OptionalInt httpPort() {
     return http == null ? OptionalInt.empty() : OptionalInt.of(http.address().getPort());

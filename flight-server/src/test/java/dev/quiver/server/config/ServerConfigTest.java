@@ -3,6 +3,7 @@ package dev.quiver.server.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -51,6 +52,39 @@ class ServerConfigTest {
     assertThat(config.telemetry().host()).isEqualTo("127.0.0.1");
     assertThat(config.telemetry().port()).isEmpty();
     assertThat(config.telemetry().alertInterval()).isEqualTo(Duration.ofSeconds(15));
+    assertThat(config.storage())
+        .isEqualTo(
+            new StorageSettings(
+                Optional.of(Path.of("./quiver-data/warehouse")),
+                Optional.empty(),
+                Optional.empty(),
+                Optional.empty(),
+                false,
+                Path.of("./quiver-data/cache"),
+                1L << 30));
+    assertThat(config.storage().isRemote()).isFalse();
+  }
+
+  @Test
+  void storageValuesAreChecked() {
+    for (Map.Entry<String, String> bad :
+        List.of(
+            Map.entry("storage.warehouse", "hdfs://nn/tables"),
+            Map.entry("storage.warehouse", "s3://"),
+            Map.entry("storage.s3.endpoint", "127.0.0.1:9000"),
+            Map.entry("storage.s3.path-style-access", "yes"),
+            Map.entry("storage.cache-size", "0"))) {
+      assertThatThrownBy(
+              () -> ServerConfig.load(Map.of(), Map.of(), Map.ofEntries(bad)), bad.toString())
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageStartingWith("Invalid value '" + bad.getValue() + "' for " + bad.getKey());
+    }
+    ServerConfig remote =
+        ServerConfig.load(
+            Map.of(), Map.of(), Map.of("storage.warehouse", "s3://b", "storage.data-dir", "/d"));
+    assertThat(remote.storage().isRemote()).isTrue();
+    assertThat(remote.storage().bucket()).isEqualTo("b");
+    assertThat(remote.storage().cacheDir()).isEqualTo(Path.of("/d/cache"));
   }
 
   @Test
@@ -141,7 +175,13 @@ class ServerConfigTest {
             Map.entry("limits.max-put-batches", "500"),
             Map.entry("limits.max-columns", "100"),
             Map.entry("limits.max-ticket-size", "4KB"),
-            Map.entry("limits.max-action-body", "8KB"));
+            Map.entry("limits.max-action-body", "8KB"),
+            Map.entry("storage.warehouse", "s3://bucket/tables"),
+            Map.entry("storage.s3.endpoint", "http://127.0.0.1:9000"),
+            Map.entry("storage.s3.region", "eu-west-1"),
+            Map.entry("storage.s3.path-style-access", "true"),
+            Map.entry("storage.cache-dir", "/var/cache/quiver"),
+            Map.entry("storage.cache-size", "64MB"));
     ServerConfig config = ServerConfig.load(Map.of(), Map.of(), flags);
     assertThat(config)
         .isEqualTo(
@@ -183,7 +223,15 @@ class ServerConfigTest {
                     true,
                     3,
                     Duration.ofMinutes(2)),
-                new LimitSettings(16 << 20, 500, 100, 4 << 10, 8 << 10)));
+                new LimitSettings(16 << 20, 500, 100, 4 << 10, 8 << 10),
+                new StorageSettings(
+                    Optional.empty(),
+                    Optional.of(URI.create("s3://bucket/tables")),
+                    Optional.of(URI.create("http://127.0.0.1:9000")),
+                    Optional.of("eu-west-1"),
+                    true,
+                    Path.of("/var/cache/quiver"),
+                    64L << 20)));
     assertThat(flags.keySet())
         .as("every key is covered by this test")
         .containsExactlyInAnyOrderElementsOf(

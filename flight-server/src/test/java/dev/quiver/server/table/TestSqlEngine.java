@@ -29,7 +29,7 @@ public final class TestSqlEngine implements AutoCloseable {
         SqlEngine.open(
             store,
             new SqlEngine.Settings(
-                256L * 1024 * 1024, 2, 4, 16, Duration.ofSeconds(30), spill, dataDir),
+                256L * 1024 * 1024, 2, 4, 16, Duration.ofSeconds(30), spill, List.of(dataDir)),
             root.newChildAllocator("SQL (C Data import)", 0, Long.MAX_VALUE));
   }
 
