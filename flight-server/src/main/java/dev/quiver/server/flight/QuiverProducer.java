@@ -168,7 +168,7 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
     this.sqlAccess = new SqlAccess(access, sql, updates, store);
     this.sqlQueries =
         new SqlQueryHandler(memory, sql, prepared, streamer, batchSizer, putWriter, updates);
-    this.sqlMetadata = new SqlMetadataHandler(store, memory);
+    this.sqlMetadata = new SqlMetadataHandler(store, memory, config.limits().maxColumns());
     this.sqlUpdates = new SqlUpdateHandler(store, updates, prepared, putWriter, memory);
   }
 

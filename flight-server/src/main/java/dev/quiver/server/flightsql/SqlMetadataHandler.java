@@ -24,8 +24,16 @@ import org.apache.arrow.flight.sql.impl.FlightSql.CommandGetSqlInfo;
 import org.apache.arrow.flight.sql.impl.FlightSql.CommandGetTables;
 import org.apache.arrow.flight.sql.impl.FlightSql.CommandGetXdbcTypeInfo;
 import org.apache.arrow.flight.sql.impl.FlightSql.SqlNullOrdering;
+import org.apache.arrow.flight.sql.impl.FlightSql.SqlOuterJoinsSupportLevel;
 import org.apache.arrow.flight.sql.impl.FlightSql.SqlSupportedCaseSensitivity;
+import org.apache.arrow.flight.sql.impl.FlightSql.SqlSupportedGroupBy;
+import org.apache.arrow.flight.sql.impl.FlightSql.SqlSupportedResultSetType;
+import org.apache.arrow.flight.sql.impl.FlightSql.SqlSupportedSubqueries;
 import org.apache.arrow.flight.sql.impl.FlightSql.SqlSupportedTransaction;
+import org.apache.arrow.flight.sql.impl.FlightSql.SqlSupportedUnions;
+import org.apache.arrow.flight.sql.impl.FlightSql.SqlTransactionIsolationLevel;
+import org.apache.arrow.flight.sql.impl.FlightSql.SupportedAnsi92SqlGrammarLevel;
+import org.apache.arrow.flight.sql.impl.FlightSql.SupportedSqlGrammar;
 import org.apache.arrow.vector.types.pojo.Schema;
 
 /**
@@ -43,13 +51,13 @@ public final class SqlMetadataHandler {
   private final MemoryGovernor memory;
   private final SqlInfoBuilder sqlInfo;
 
-  public SqlMetadataHandler(IcebergTableStore store, MemoryGovernor memory) {
+  public SqlMetadataHandler(IcebergTableStore store, MemoryGovernor memory, int maxColumns) {
     this.store = store;
     this.memory = memory;
-    this.sqlInfo = sqlInfo();
+    this.sqlInfo = sqlInfo(maxColumns);
   }
 
-  private static SqlInfoBuilder sqlInfo() {
+  private static SqlInfoBuilder sqlInfo(int maxColumns) {
     return new SqlInfoBuilder()
         .withFlightSqlServerName("Quiver")
         .withFlightSqlServerVersion(Versions.of(SqlMetadataHandler.class))
@@ -93,7 +101,68 @@ public final class SqlMetadataHandler {
         .withSqlCatalogAtStart(true)
         .withSqlMaxTableNameLength(128)
         .withSqlDbSchemaNameLength(128)
-        .withSqlMaxColumnNameLength(0);
+        .withSqlMaxColumnNameLength(0)
+        .withSqlMaxCatalogNameLength(SqlEngine.CATALOG.length())
+        // 0: no limit Quiver knows of (DuckDB's own are far beyond what a client sends).
+        .withSqlMaxBinaryLiteralLength(0)
+        .withSqlMaxCharLiteralLength(0)
+        .withSqlMaxColumnsInGroupBy(0)
+        .withSqlMaxColumnsInIndex(0)
+        .withSqlMaxColumnsInOrderBy(0)
+        .withSqlMaxColumnsInSelect(0)
+        .withSqlMaxColumnsInTable(maxColumns)
+        .withSqlMaxConnections(0)
+        .withSqlMaxCursorNameLength(0)
+        .withSqlMaxIndexLength(0)
+        .withSqlMaxProcedureNameLength(0)
+        .withSqlMaxRowSize(0)
+        .withSqlMaxRowSizeIncludesBlobs(false)
+        .withSqlMaxStatementLength(0)
+        .withSqlMaxStatements(0)
+        .withSqlMaxTablesInSelect(0)
+        .withSqlMaxUsernameLength(0)
+        // No transactions: each statement commits alone.
+        .withSqlDefaultTransactionIsolation(
+            SqlTransactionIsolationLevel.SQL_TRANSACTION_NONE.getNumber())
+        .withSqlSupportedTransactionsIsolationLevels(
+            SqlTransactionIsolationLevel.SQL_TRANSACTION_NONE)
+        .withSqlDataDefinitionCausesTransactionCommit(false)
+        .withSqlDataDefinitionsInTransactionsIgnored(false)
+        .withFlightSqlServerStatementTimeout(0)
+        .withFlightSqlServerTransactionTimeout(0)
+        // Substrait plans are not accepted (FlightSqlServerSubstrait is false).
+        .withFlightSqlServerSubstraitMinVersion("")
+        .withFlightSqlServerSubstraitMaxVersion("")
+        .withSqlSupportsIntegrityEnhancementFacility(false)
+        .withSqlLocatorsUpdateCopy(false)
+        .withSqlStoredFunctionsUsingCallSyntaxSupported(false)
+        // What DuckDB's SQL does.
+        .withSqlSupportedGroupBy(
+            SqlSupportedGroupBy.SQL_GROUP_BY_UNRELATED,
+            SqlSupportedGroupBy.SQL_GROUP_BY_BEYOND_SELECT)
+        .withSqlSupportedGrammar(
+            SupportedSqlGrammar.SQL_MINIMUM_GRAMMAR, SupportedSqlGrammar.SQL_CORE_GRAMMAR)
+        .withSqlAnsi92SupportedLevel(
+            SupportedAnsi92SqlGrammarLevel.ANSI92_ENTRY_SQL,
+            SupportedAnsi92SqlGrammarLevel.ANSI92_INTERMEDIATE_SQL)
+        .withSqlOuterJoinSupportLevel(SqlOuterJoinsSupportLevel.SQL_FULL_OUTER_JOINS)
+        .withSqlSubQueriesSupported(
+            SqlSupportedSubqueries.SQL_SUBQUERIES_IN_COMPARISONS,
+            SqlSupportedSubqueries.SQL_SUBQUERIES_IN_EXISTS,
+            SqlSupportedSubqueries.SQL_SUBQUERIES_IN_INS,
+            SqlSupportedSubqueries.SQL_SUBQUERIES_IN_QUANTIFIEDS)
+        .withSqlSupportedUnions(SqlSupportedUnions.SQL_UNION, SqlSupportedUnions.SQL_UNION_ALL)
+        .withSqlSupportedResultSetTypes(SqlSupportedResultSetType.SQL_RESULT_SET_TYPE_FORWARD_ONLY)
+        // Schema and catalog names qualify tables in queries and DML only.
+        .withSqlSchemasSupportedActions()
+        .withSqlCatalogsSupportedActions()
+        .withSqlSupportedPositionedCommands()
+        .withSqlKeywords(SqlFunctions.KEYWORDS)
+        .withSqlNumericFunctions(SqlFunctions.NUMERIC)
+        .withSqlStringFunctions(SqlFunctions.STRING)
+        .withSqlSystemFunctions(SqlFunctions.SYSTEM)
+        .withSqlDatetimeFunctions(SqlFunctions.DATETIME)
+        .withSqlSupportsConvert(SqlFunctions.conversions());
   }
 
   /** The FlightInfo of a metadata command: its schema and one endpoint reading the command. */
