@@ -8,12 +8,14 @@ import dev.quiver.server.call.FlightErrors;
 import dev.quiver.server.call.QuiverCall;
 import dev.quiver.server.flight.stream.PutWriter;
 import dev.quiver.server.memory.MemoryGovernor;
+import dev.quiver.server.sql.BoundInsert;
 import dev.quiver.server.sql.SqlEngine;
 import dev.quiver.server.sql.SqlUpdates;
 import dev.quiver.server.table.IcebergTableStore;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Optional;
 import org.apache.arrow.flight.FlightProducer.StreamListener;
 import org.apache.arrow.flight.FlightStream;
 import org.apache.arrow.flight.PutResult;
@@ -25,14 +27,16 @@ import org.apache.arrow.flight.sql.impl.FlightSql.CommandStatementIngest.TableDe
 import org.apache.arrow.flight.sql.impl.FlightSql.CommandStatementUpdate;
 import org.apache.arrow.flight.sql.impl.FlightSql.DoPutUpdateResult;
 import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.ipc.ArrowReader;
 
 /**
  * Flight SQL updates: statements (CommandStatementUpdate), prepared updates (what JDBC's
  * executeUpdate sends) and bulk ingest (CommandStatementIngest), all answered with the row count.
  *
  * <p>Runs on Flight's executor. Bulk ingest goes through DoPut's own write path ({@link
- * PutWriter#write}); statements through {@link SqlUpdates}. Each commits atomically or not at all;
- * a prepared update bound with several parameter rows commits once per row.
+ * PutWriter#write}), and so do the parameter rows of a prepared {@code INSERT ... VALUES (?, ...)}
+ * ({@link BoundInsert}); statements through {@link SqlUpdates}. Each call commits once, atomically,
+ * or not at all.
  */
 public final class SqlUpdateHandler {
   private final IcebergTableStore store;
@@ -69,6 +73,12 @@ public final class SqlUpdateHandler {
         });
   }
 
+  /**
+   * A prepared update run with the parameter rows of {@code stream}. A bound insert ({@link
+   * BoundInsert}) takes any number of rows, in any number of batches, and writes them all in one
+   * commit, through DoPut's write path. Any other statement takes at most one row, since running it
+   * once per row would commit once per row: several are refused (INVALID_ARGUMENT).
+   */
   public Runnable prepared(
       CommandPreparedStatementUpdate command,
       QuiverCall call,
@@ -80,18 +90,51 @@ public final class SqlUpdateHandler {
         SqlQueryHandler.callName(statement.sql()),
         call,
         name -> {
+          Optional<BoundInsert> bound =
+              statement.shape().parameters().getFields().isEmpty()
+                  ? Optional.empty()
+                  : updates.boundInsert(statement.sql(), statement.schema());
+          if (bound.isPresent()) {
+            call.trace().table(bound.get().table());
+            PutReceipt receipt =
+                puts.write(
+                    name,
+                    call,
+                    stream,
+                    (reader, allocator, beforeCommit) -> {
+                      try (ArrowReader rows = bound.get().rows(reader, allocator)) {
+                        return store.append(bound.get().table(), rows, allocator, beforeCommit);
+                      }
+                    });
+            call.trace().committed(receipt);
+            return receipt.rows();
+          }
           List<List<Object>> rows = new ArrayList<>();
           while (stream.next()) {
             rows.addAll(SqlParameters.rows(stream.getRoot()));
+            if (rows.size() > 1) {
+              throw new QuiverException(
+                  QuiverErrorCode.INVALID_ARGUMENT,
+                  "%s is bound with more than one row of parameters; only INSERT INTO t [(columns)]"
+                      + " VALUES (?, ...) takes several rows in one call (it commits them all"
+                      + " at once), other statements would commit once per row: run it once per"
+                      + " row",
+                  SqlQueryHandler.callName(statement.sql()));
+            }
           }
           if (rows.isEmpty()) {
             rows = statement.parameters().isEmpty() ? List.of(List.of()) : statement.parameters();
           }
-          long count = 0;
-          for (List<Object> row : rows) {
-            count += run(name, call, statement.sql(), statement.schema(), row);
+          if (rows.size() > 1) {
+            throw new QuiverException(
+                QuiverErrorCode.INVALID_ARGUMENT,
+                "%s is bound with %d rows of parameters; only INSERT INTO t [(columns)] VALUES"
+                    + " (?, ...) takes several rows",
+                SqlQueryHandler.callName(statement.sql()),
+                rows.size());
           }
-          return count;
+          PutWriter.notCancelled(name, call).run();
+          return run(name, call, statement.sql(), statement.schema(), rows.get(0));
         });
   }
 
@@ -114,10 +157,18 @@ public final class SqlUpdateHandler {
             TableExistsOption ifExists = options.getIfExists();
             if (ifExists == TableExistsOption.TABLE_EXISTS_OPTION_APPEND) {
               receipt =
-                  puts.write(name, call, stream, (reader, a) -> store.append(table, reader, a));
+                  puts.write(
+                      name,
+                      call,
+                      stream,
+                      (reader, a, beforeCommit) -> store.append(table, reader, a, beforeCommit));
             } else if (ifExists == TableExistsOption.TABLE_EXISTS_OPTION_REPLACE) {
               receipt =
-                  puts.write(name, call, stream, (reader, a) -> store.replace(table, reader, a));
+                  puts.write(
+                      name,
+                      call,
+                      stream,
+                      (reader, a, beforeCommit) -> store.replace(table, reader, a, beforeCommit));
             } else {
               throw new QuiverException(
                   QuiverErrorCode.TABLE_ALREADY_EXISTS,
@@ -126,7 +177,12 @@ public final class SqlUpdateHandler {
                   ifExists);
             }
           } else if (options.getIfNotExist() == TableNotExistOption.TABLE_NOT_EXIST_OPTION_CREATE) {
-            receipt = puts.write(name, call, stream, (reader, a) -> store.append(table, reader, a));
+            receipt =
+                puts.write(
+                    name,
+                    call,
+                    stream,
+                    (reader, a, beforeCommit) -> store.append(table, reader, a, beforeCommit));
           } else {
             throw new QuiverException(
                 QuiverErrorCode.TABLE_NOT_FOUND,

@@ -73,6 +73,10 @@ public final class SqlUpdates {
     if (StatementKind.of(text) != StatementKind.INSERT) {
       return none;
     }
+    Optional<BoundInsert> bound = boundInsert(text, schema);
+    if (bound.isPresent()) {
+      return new SqlEngine.Shape(bound.get().parameterSchema(), none.results());
+    }
     Insert insert = Insert.parse(text, schema);
     QuiverTable table = store.load(insert.table());
     SqlEngine.Shape shape =
@@ -80,6 +84,18 @@ public final class SqlUpdates {
             typedSource(table, insert.source()), schema, Map.of(insert.table(), table));
     List<ArrowType> columns = table.arrowSchema().getFields().stream().map(Field::getType).toList();
     return new SqlEngine.Shape(SqlEngine.withTypes(shape, columns).parameters(), none.results());
+  }
+
+  /**
+   * {@code sql} as a {@link BoundInsert} when it is {@code INSERT INTO t [(columns)] VALUES (?,
+   * ...)}, with a {@code ?} for each value and nothing else: its parameter rows can go to the table
+   * as Arrow batches, all in one commit. Empty for any other statement.
+   *
+   * @throws QuiverException TABLE_NOT_FOUND, or SCHEMA_MISMATCH when the values do not pair with
+   *     the table's columns
+   */
+  public Optional<BoundInsert> boundInsert(String sql, String schema) {
+    return BoundInsert.parse(stripSemicolons(sql), schema, engine, store::load);
   }
 
   /** An INSERT's frame: the table it writes and the query or VALUES that give the rows. */
@@ -232,6 +248,10 @@ public final class SqlUpdates {
     String text = stripSemicolons(sql);
     return switch (StatementKind.of(text)) {
       case INSERT -> {
+        Optional<BoundInsert.Frame> bound = BoundInsert.Frame.parse(text, schema);
+        if (bound.isPresent()) {
+          yield Optional.of(new Writes(bound.get().table(), Optional.empty()));
+        }
         Insert insert = Insert.parse(text, schema);
         yield Optional.of(new Writes(insert.table(), Optional.of(insert.source())));
       }
@@ -260,7 +280,7 @@ public final class SqlUpdates {
   }
 
   /** The table a statement names: namespace.table, quiver.namespace.table, or table in schema. */
-  private static TableId tableId(SqlText.Name name, String schema, String sql) {
+  static TableId tableId(SqlText.Name name, String schema, String sql) {
     List<String> parts = name.parts();
     if (parts.size() == 3 && parts.get(0).equalsIgnoreCase(SqlEngine.CATALOG)) {
       return TableId.of(parts.get(1), parts.get(2));
