@@ -11,6 +11,7 @@ import dev.quiver.server.memory.MemoryGovernor;
 import dev.quiver.server.sql.BoundInsert;
 import dev.quiver.server.sql.SqlEngine;
 import dev.quiver.server.sql.SqlUpdates;
+import dev.quiver.server.sql.StatementKind;
 import dev.quiver.server.table.IcebergTableStore;
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -39,6 +40,13 @@ import org.apache.arrow.vector.ipc.ArrowReader;
  * or not at all.
  */
 public final class SqlUpdateHandler {
+  /**
+   * The most parameter rows a prepared INSERT other than {@code INSERT ... VALUES (?, ...)} takes
+   * in one call: it runs its query once per row, and the rows are held as Java values until they
+   * run.
+   */
+  static final int MAX_ROWS_RUN_EACH = 10_000;
+
   private final IcebergTableStore store;
   private final SqlUpdates updates;
   private final PreparedStatements prepared;
@@ -76,8 +84,10 @@ public final class SqlUpdateHandler {
   /**
    * A prepared update run with the parameter rows of {@code stream}. A bound insert ({@link
    * BoundInsert}) takes any number of rows, in any number of batches, and writes them all in one
-   * commit, through DoPut's write path. Any other statement takes at most one row, since running it
-   * once per row would commit once per row: several are refused (INVALID_ARGUMENT).
+   * commit, through DoPut's write path. Another INSERT (say {@code INSERT ... SELECT} with
+   * parameters) runs once per row, up to {@link #MAX_ROWS_RUN_EACH} rows, and commits the rows of
+   * all runs at once. CREATE TABLE and DROP TABLE take one row: several are refused
+   * (INVALID_ARGUMENT).
    */
   public Runnable prepared(
       CommandPreparedStatementUpdate command,
@@ -109,33 +119,71 @@ public final class SqlUpdateHandler {
             call.trace().committed(receipt);
             return receipt.rows();
           }
-          List<List<Object>> rows = new ArrayList<>();
-          while (stream.next()) {
-            rows.addAll(SqlParameters.rows(stream.getRoot()));
-            if (rows.size() > 1) {
-              throw new QuiverException(
-                  QuiverErrorCode.INVALID_ARGUMENT,
-                  "%s is bound with more than one row of parameters; only INSERT INTO t [(columns)]"
-                      + " VALUES (?, ...) takes several rows in one call (it commits them all"
-                      + " at once), other statements would commit once per row: run it once per"
-                      + " row",
-                  SqlQueryHandler.callName(statement.sql()));
-            }
-          }
+          List<List<Object>> rows = parameterRows(statement, stream);
           if (rows.isEmpty()) {
             rows = statement.parameters().isEmpty() ? List.of(List.of()) : statement.parameters();
           }
-          if (rows.size() > 1) {
-            throw new QuiverException(
-                QuiverErrorCode.INVALID_ARGUMENT,
-                "%s is bound with %d rows of parameters; only INSERT INTO t [(columns)] VALUES"
-                    + " (?, ...) takes several rows",
-                SqlQueryHandler.callName(statement.sql()),
-                rows.size());
+          Runnable notCancelled = PutWriter.notCancelled(name, call);
+          if (rows.size() == 1) {
+            notCancelled.run();
+            return run(name, call, statement.sql(), statement.schema(), rows.get(0));
           }
-          PutWriter.notCancelled(name, call).run();
-          return run(name, call, statement.sql(), statement.schema(), rows.get(0));
+          return runEach(name, call, statement, rows, notCancelled);
         });
+  }
+
+  /**
+   * The parameter rows of {@code stream}, for a statement that runs once per row: at most {@link
+   * #MAX_ROWS_RUN_EACH}, and several only for an INSERT (which {@link #runEach} commits at once).
+   */
+  private static List<List<Object>> parameterRows(
+      PreparedStatements.Prepared statement, FlightStream stream) {
+    boolean insert = StatementKind.of(statement.sql()) == StatementKind.INSERT;
+    int most = insert ? MAX_ROWS_RUN_EACH : 1;
+    List<List<Object>> rows = new ArrayList<>();
+    while (stream.next()) {
+      rows.addAll(SqlParameters.rows(stream.getRoot()));
+      if (rows.size() > most) {
+        String call = SqlQueryHandler.callName(statement.sql());
+        throw insert
+            ? new QuiverException(
+                QuiverErrorCode.LIMIT_EXCEEDED,
+                "%s is bound with more than %d rows of parameters; it runs its query once per"
+                    + " row, so bulk rows go through INSERT INTO t [(columns)] VALUES (?, ...),"
+                    + " which takes any number",
+                call,
+                MAX_ROWS_RUN_EACH)
+            : new QuiverException(
+                QuiverErrorCode.INVALID_ARGUMENT,
+                "%s is bound with more than one row of parameters; a CREATE TABLE or DROP TABLE"
+                    + " runs once, and only INSERT takes several rows (committed at once)",
+                call);
+      }
+    }
+    return rows;
+  }
+
+  /** Runs an INSERT once per parameter row, all rows committed at once or none. */
+  private long runEach(
+      String name,
+      QuiverCall call,
+      PreparedStatements.Prepared statement,
+      List<List<Object>> rows,
+      Runnable notCancelled)
+      throws Exception {
+    try (BufferAllocator allocator =
+        call.admit(name, EnumSet.of(QuiverCall.Need.NATIVE_MEMORY)).allocator()) {
+      return updates.insertEach(
+          statement.sql(),
+          statement.schema(),
+          rows,
+          allocator,
+          () -> {
+            notCancelled.run();
+            memory.checkQueryLimit(name, allocator);
+          },
+          notCancelled);
+    }
   }
 
   public Runnable ingest(

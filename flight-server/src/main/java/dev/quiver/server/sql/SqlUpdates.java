@@ -137,6 +137,67 @@ public final class SqlUpdates {
   }
 
   /**
+   * Runs INSERT {@code sql} once for each row of {@code parameterRows} and appends every row the
+   * runs give in one commit, or none: each run reads the tables as they were before the commit.
+   * Returns the rows written. {@code beforeCommit} runs just before the commit (the call's
+   * cancellation check); {@code afterBatch} after each batch.
+   *
+   * @throws QuiverException INVALID_ARGUMENT when {@code sql} is not an INSERT
+   */
+  public long insertEach(
+      String sql,
+      String schema,
+      List<List<Object>> parameterRows,
+      BufferAllocator allocator,
+      Runnable afterBatch,
+      Runnable beforeCommit)
+      throws Exception {
+    String text = stripSemicolons(sql);
+    if (StatementKind.of(text) != StatementKind.INSERT) {
+      throw new QuiverException(
+          QuiverErrorCode.INVALID_ARGUMENT,
+          "Only an INSERT runs once per row of parameters; bind one row to run '%s'",
+          text.length() > 80 ? text.substring(0, 80) + "..." : text);
+    }
+    Insert insert = Insert.parse(text, schema);
+    QuiverTable table = store.load(insert.table());
+    String source = typedSource(table, insert.source());
+    try (EachRowReader rows =
+        new EachRowReader(
+            allocator,
+            parameterRows,
+            row -> {
+              SqlQuery query =
+                  engine.prepare(
+                      source,
+                      schema,
+                      row,
+                      Map.of(insert.table(), table),
+                      List.of(SqlEngine.MATERIALIZE));
+              try {
+                query.execute(allocator, SqlEngine.WRITE_BATCH_ROWS);
+                return query;
+              } catch (RuntimeException e) {
+                closeAfterFailure(query, e);
+                throw e;
+              }
+            },
+            insert.table(),
+            table.arrowSchema(),
+            afterBatch)) {
+      return store.append(insert.table(), rows, allocator, beforeCommit).rows();
+    }
+  }
+
+  private static void closeAfterFailure(SqlQuery query, RuntimeException failure) {
+    try {
+      query.close();
+    } catch (Exception e) {
+      failure.addSuppressed(e);
+    }
+  }
+
+  /**
    * Runs {@code query} and appends its rows to {@code id}: to the existing {@code table} (its
    * schema checked), or, when {@code table} is null, to a new table made from the rows' schema.
    */

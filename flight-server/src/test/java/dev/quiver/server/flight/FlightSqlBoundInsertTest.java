@@ -203,7 +203,8 @@ class FlightSqlBoundInsertTest {
   }
 
   @Test
-  void otherStatementsRefuseSeveralRows(BufferAllocator allocator) throws Exception {
+  void anInsertSelectBoundWithSeveralRowsRunsPerRowAndCommitsOnce(BufferAllocator allocator)
+      throws Exception {
     Schema one = new Schema(List.of(Field.nullable("a", new ArrowType.Int(64, true))));
     try (FlightClient flight = FlightClient.builder(allocator, server.location()).build();
         FlightSqlClient sql = new FlightSqlClient(flight)) {
@@ -214,16 +215,39 @@ class FlightSqlBoundInsertTest {
         ids.setSafe(0, 1);
         ids.setSafe(1, 2);
         root.setRowCount(2);
+        assertThat(put(flight, handle, root, 2)).isEqualTo(4);
+      }
+      assertThat(snapshots()).hasSize(1);
+      assertThat(snapshots().get(0).addedRecords()).isEqualTo(4);
+      assertThat(longs(flight, sql.execute("SELECT id FROM ns.bulk ORDER BY id"), "id"))
+          .containsExactly(1L, 1L, 2L, 2L);
+    }
+    awaitGovernorEmpty();
+  }
+
+  @Test
+  void createTableRefusesSeveralRows(BufferAllocator allocator) throws Exception {
+    Schema one = new Schema(List.of(Field.nullable("a", new ArrowType.Int(64, true))));
+    try (FlightClient flight = FlightClient.builder(allocator, server.location()).build();
+        FlightSqlClient sql = new FlightSqlClient(flight)) {
+      ByteString handle = prepare(flight, "CREATE TABLE ns.made AS SELECT ? AS id");
+      try (VectorSchemaRoot root = VectorSchemaRoot.create(one, allocator)) {
+        BigIntVector ids = (BigIntVector) root.getVector(0);
+        ids.setSafe(0, 1);
+        ids.setSafe(1, 2);
+        root.setRowCount(2);
         assertThatThrownBy(() -> put(flight, handle, root, 1))
             .isInstanceOfSatisfying(
                 FlightRuntimeException.class,
                 e -> assertThat(e.status().code()).isEqualTo(FlightStatusCode.INVALID_ARGUMENT))
             .hasMessageContaining("more than one row of parameters")
-            .hasMessageContaining("INSERT INTO t [(columns)] VALUES (?, ...)");
-        root.setRowCount(1);
-        assertThat(put(flight, handle, root, 1)).isEqualTo(1);
+            .hasMessageContaining("CREATE TABLE or DROP TABLE runs once");
       }
-      assertThat(snapshots()).hasSize(1);
+      assertThatThrownBy(() -> sql.execute("SELECT * FROM ns.made"))
+          .isInstanceOfSatisfying(
+              FlightRuntimeException.class,
+              e -> assertThat(e.status().code()).isEqualTo(FlightStatusCode.NOT_FOUND))
+          .hasMessageContaining("ns.made");
     }
     awaitGovernorEmpty();
   }
