@@ -36,6 +36,7 @@ import org.apache.arrow.util.AutoCloseables;
 import org.apache.arrow.vector.BigIntVector;
 import org.apache.arrow.vector.FieldVector;
 import org.apache.arrow.vector.Float8Vector;
+import org.apache.arrow.vector.IntVector;
 import org.apache.arrow.vector.VarCharVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.types.FloatingPointPrecision;
@@ -63,7 +64,8 @@ import org.openjdk.jmh.annotations.Warmup;
  *
  * <p>flightSql sends {@code batches} x {@code rowsPerBatch} rows of the table's 5 columns (3 x
  * int64, float64, short string), built once in setup, as the batches of one
- * CommandPreparedStatementUpdate DoPut, as an ADBC client binding a stream does. jdbcExecuteBatch
+ * CommandPreparedStatementUpdate DoPut, as an ADBC client binding a stream does; flightSqlCast
+ * binds int32 for the int64 columns, so the server casts each batch in DuckDB. jdbcExecuteBatch
  * runs {@code jdbcRows} x {@code addBatch()} and one {@code executeBatch()} through the Flight SQL
  * JDBC driver, whose row-by-row setters are part of what it measures. doPut, the control, sends
  * flightSql's batches as a plain DoPut to the table. {@code :rows} is rows/s. Client, server,
@@ -99,6 +101,7 @@ public class SqlBoundInsertBenchmark {
   private ByteString handle;
   private VectorSchemaRoot parameters;
   private VectorSchemaRoot rows;
+  private VectorSchemaRoot castParameters;
   private long batchBytes;
 
   /** Starts the server in a temporary folder, creates the table and builds the parameters. */
@@ -132,9 +135,9 @@ public class SqlBoundInsertBenchmark {
       fill(parameters, rowsPerBatch);
       rows = VectorSchemaRoot.create(TABLE_SCHEMA, allocator);
       fill(rows, rowsPerBatch);
-      for (FieldVector vector : parameters.getFieldVectors()) {
-        batchBytes += vector.getBufferSize();
-      }
+      castParameters = VectorSchemaRoot.create(INT32_SCHEMA, allocator);
+      fillInt32(castParameters, rowsPerBatch);
+      batchBytes = bytesOf(parameters);
     } catch (Exception | Error e) {
       tearDown();
       throw e;
@@ -150,6 +153,16 @@ public class SqlBoundInsertBenchmark {
               Field.nullable("bucket", new ArrowType.Int(64, true)),
               Field.nullable("third", new ArrowType.FloatingPoint(FloatingPointPrecision.DOUBLE)),
               Field.nullable("name", ArrowType.Utf8.INSTANCE)));
+
+  /** Parameters a client binds with its own types: int32 for the int64 columns. */
+  private static final Schema INT32_SCHEMA =
+      new Schema(
+          List.of(
+              Field.nullable("a", new ArrowType.Int(32, true)),
+              Field.nullable("b", new ArrowType.Int(32, true)),
+              Field.nullable("c", new ArrowType.Int(32, true)),
+              Field.nullable("d", new ArrowType.FloatingPoint(FloatingPointPrecision.DOUBLE)),
+              Field.nullable("e", ArrowType.Utf8.INSTANCE)));
 
   /** The table's column types, as the prepared statement's parameter schema gives them. */
   private static Schema parameterSchema() {
@@ -181,9 +194,36 @@ public class SqlBoundInsertBenchmark {
     root.setRowCount(rows);
   }
 
-  /** One DoPut of {@code batches} parameter batches: one commit. */
+  private static void fillInt32(VectorSchemaRoot root, int rows) {
+    IntVector id = (IntVector) root.getVector(0);
+    IntVector twice = (IntVector) root.getVector(1);
+    IntVector bucket = (IntVector) root.getVector(2);
+    Float8Vector third = (Float8Vector) root.getVector(3);
+    VarCharVector name = (VarCharVector) root.getVector(4);
+    root.allocateNew();
+    for (int i = 0; i < rows; i++) {
+      id.setSafe(i, i);
+      twice.setSafe(i, i * 2);
+      bucket.setSafe(i, i % 1000);
+      third.setSafe(i, i / 3.0);
+      name.setSafe(i, ("name-" + (i % 100)).getBytes(StandardCharsets.UTF_8));
+    }
+    root.setRowCount(rows);
+  }
+
+  /** One DoPut of {@code batches} parameter batches of the table's types: one commit. */
   @Benchmark
   public long flightSql(Throughput counters) throws Exception {
+    return putParameters(parameters, counters);
+  }
+
+  /** As flightSql, with int32 parameters for the int64 columns: DuckDB casts each batch. */
+  @Benchmark
+  public long flightSqlCast(Throughput counters) throws Exception {
+    return putParameters(castParameters, counters);
+  }
+
+  private long putParameters(VectorSchemaRoot bound, Throughput counters) throws Exception {
     FlightDescriptor descriptor =
         FlightDescriptor.command(
             Any.pack(
@@ -193,7 +233,7 @@ public class SqlBoundInsertBenchmark {
                 .toByteArray());
     long count;
     try (SyncPutListener listener = new SyncPutListener()) {
-      FlightClient.ClientStreamListener stream = flight.startPut(descriptor, parameters, listener);
+      FlightClient.ClientStreamListener stream = flight.startPut(descriptor, bound, listener);
       for (int b = 0; b < batches; b++) {
         stream.putNext();
       }
@@ -210,8 +250,16 @@ public class SqlBoundInsertBenchmark {
     if (count != expected) {
       throw new IllegalStateException("Inserted " + count + " rows, expected " + expected);
     }
-    counters.add(count, batches * batchBytes);
+    counters.add(count, batches * bytesOf(bound));
     return count;
+  }
+
+  private static long bytesOf(VectorSchemaRoot root) {
+    long bytes = 0;
+    for (FieldVector vector : root.getFieldVectors()) {
+      bytes += vector.getBufferSize();
+    }
+    return bytes;
   }
 
   /** The control: the same batches as flightSql in a plain DoPut to the table. */
@@ -283,7 +331,8 @@ public class SqlBoundInsertBenchmark {
                   .toByteArray());
       flight.doAction(close).forEachRemaining(r -> {});
     }
-    AutoCloseables.close(jdbcInsert, connection, parameters, rows, flight, server, allocator);
+    AutoCloseables.close(
+        jdbcInsert, connection, parameters, rows, castParameters, flight, server, allocator);
     if (dataDir != null) {
       try (Stream<Path> paths = Files.walk(dataDir)) {
         for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
