@@ -4,6 +4,7 @@ import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
 import dev.quiver.client.TableId;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -24,13 +25,13 @@ import org.apache.arrow.vector.types.pojo.Schema;
  * A {@link BoundInsert}'s parameter batches as the table's rows, for the table layer to append like
  * a DoPut stream.
  *
- * <p>When every column's parameter already has the column's type (what a client binds when it uses
- * the prepared statement's parameter schema, as JDBC does), a batch's buffers are transferred to
- * the table's columns, without a copy. Otherwise each batch is cast by DuckDB: it is exported
- * through the C Data interface and read by {@code SELECT CAST(value AS column type) ...}, run
- * materialised so that a value that does not cast fails the read with DuckDB's message
- * (INVALID_SQL, which Flight reports as INVALID_ARGUMENT). Not thread-safe; closing it does not
- * close the parameter reader.
+ * <p>A column whose parameter already has the column's type (what a client binds when it uses the
+ * prepared statement's parameter schema, as JDBC does) moves by buffer transfer, without a copy.
+ * The other columns (another type, or left out of the column list: NULL) are cast by DuckDB, batch
+ * by batch: the parameters they read are exported through the C Data interface and read by {@code
+ * SELECT CAST(pN AS column type) ...}, run materialised so that a value that does not cast fails
+ * the read with DuckDB's message (INVALID_SQL, which Flight reports as INVALID_ARGUMENT). Not
+ * thread-safe; closing it does not close the parameter reader.
  */
 final class BoundRowsReader extends ArrowReader {
   private static final String VIEW = "quiver_parameters";
@@ -39,8 +40,11 @@ final class BoundRowsReader extends ArrowReader {
   private final ArrowReader parameters;
   private final int[] parameterOf;
   private final Schema schema;
-  private final String castSql;
-  private Boolean direct;
+  // Set from the first batch's schema: per column, whether its parameter moves by transfer; the
+  // parameters the cast reads (in the order the cast names them p1, p2, ...); the cast's SQL.
+  private boolean[] transfers;
+  private List<Integer> castInputs;
+  private String castSql;
   private SqlQuery query;
   private ArrowArrayStream exported;
 
@@ -60,56 +64,44 @@ final class BoundRowsReader extends ArrowReader {
       }
     }
     this.schema = new Schema(columns);
-    this.castSql = castSql(columns, parameterOf, insert.parameterCount());
-  }
-
-  /** {@code SELECT CAST(pN AS type) AS "column", ... FROM quiver_parameters AS p(p1, p2, ...)}. */
-  private static String castSql(List<Field> columns, int[] parameterOf, int parameters) {
-    StringBuilder sql = new StringBuilder("SELECT ");
-    for (int c = 0; c < columns.size(); c++) {
-      sql.append(c == 0 ? "" : ", ").append("CAST(");
-      sql.append(parameterOf[c] < 0 ? "NULL" : "p" + (parameterOf[c] + 1));
-      sql.append(" AS ").append(DuckDbTypes.sqlType(columns.get(c))).append(") AS ");
-      sql.append(SqlText.identifier(columns.get(c).getName()));
-    }
-    sql.append(" FROM ").append(VIEW).append(" AS p(");
-    for (int p = 0; p < parameters; p++) {
-      sql.append(p == 0 ? "" : ", ").append('p').append(p + 1);
-    }
-    return sql.append(')').toString();
   }
 
   @Override
   public boolean loadNextBatch() throws IOException {
     prepareLoadNextBatch();
-    while (true) {
-      if (query != null) {
-        if (query.next()) {
-          move(query.root(), false);
-          return true;
-        }
+    while (parameters.loadNextBatch()) {
+      VectorSchemaRoot batch = parameters.getVectorSchemaRoot();
+      if (transfers == null) {
+        plan(batch.getSchema());
+      }
+      if (batch.getRowCount() == 0) {
+        continue;
+      }
+      VectorSchemaRoot cast = allTransfer() ? null : cast(batch);
+      try {
+        move(batch, cast);
+      } finally {
         closeQuery();
       }
-      if (!parameters.loadNextBatch()) {
+      return true;
+    }
+    return false;
+  }
+
+  private boolean allTransfer() {
+    for (boolean transfer : transfers) {
+      if (!transfer) {
         return false;
       }
-      VectorSchemaRoot batch = parameters.getVectorSchemaRoot();
-      if (direct == null) {
-        direct = transferable(batch.getSchema());
-      }
-      if (direct) {
-        move(batch, true);
-        return true;
-      }
-      cast(batch);
     }
+    return true;
   }
 
   /**
-   * Whether batches of {@code bound} move to the table by transfer: one parameter per value, each
-   * column filled by a parameter of exactly its type.
+   * Decides, from the bound batches' schema, which columns move by transfer (a parameter of exactly
+   * the column's type) and which DuckDB casts (another type, or no parameter: NULL).
    */
-  private boolean transferable(Schema bound) {
+  private void plan(Schema bound) {
     List<Field> given = bound.getFields();
     if (given.size() != insert.parameterCount()) {
       throw new QuiverException(
@@ -120,24 +112,55 @@ final class BoundRowsReader extends ArrowReader {
           given.size());
     }
     List<Field> columns = schema.getFields();
+    transfers = new boolean[columns.size()];
+    castInputs = new ArrayList<>();
+    StringBuilder select = new StringBuilder();
     for (int c = 0; c < columns.size(); c++) {
-      if (parameterOf[c] < 0) {
-        return false;
+      Field column = columns.get(c);
+      int p = parameterOf[c];
+      transfers[c] =
+          p >= 0
+              && given.get(p).getDictionary() == null
+              && given.get(p).getType().equals(column.getType())
+              && Objects.equals(given.get(p).getChildren(), column.getChildren());
+      if (transfers[c]) {
+        continue;
       }
-      Field parameter = given.get(parameterOf[c]);
-      if (parameter.getDictionary() != null
-          || !parameter.getType().equals(columns.get(c).getType())
-          || !Objects.equals(parameter.getChildren(), columns.get(c).getChildren())) {
-        return false;
+      String value = "NULL";
+      if (p >= 0) {
+        castInputs.add(p);
+        value = "p" + castInputs.size();
       }
+      select.append(select.length() == 0 ? "SELECT " : ", ");
+      select.append("CAST(").append(value).append(" AS ");
+      select.append(DuckDbTypes.sqlType(column)).append(") AS ");
+      select.append(SqlText.identifier(column.getName()));
     }
-    return true;
+    if (select.length() > 0 && castInputs.isEmpty()) {
+      castInputs.add(0); // only NULL columns to make: any parameter gives the row count
+    }
+    StringBuilder aliases = new StringBuilder();
+    for (int i = 1; i <= castInputs.size(); i++) {
+      aliases.append(i == 1 ? "" : ", ").append('p').append(i);
+    }
+    castSql = select + " FROM " + VIEW + " AS p(" + aliases + ")";
   }
 
-  /** Starts the DuckDB cast of {@code batch}; its rows come from {@link #query} next. */
-  private void cast(VectorSchemaRoot batch) {
+  /**
+   * Casts the columns of {@code batch} that do not transfer, in DuckDB: exports the parameters the
+   * cast reads through the C Data interface and returns the result, all of the batch's rows in one
+   * batch of the cast columns, in table order.
+   */
+  private VectorSchemaRoot cast(VectorSchemaRoot batch) throws IOException {
+    List<FieldVector> inputs = new ArrayList<>();
+    for (int p : castInputs) {
+      inputs.add(batch.getVector(p));
+    }
+    // Shares the batch's vectors (not closed here: the batch owns them).
+    VectorSchemaRoot read = new VectorSchemaRoot(inputs);
+    read.setRowCount(batch.getRowCount());
     exported = ArrowArrayStream.allocateNew(allocator);
-    OneBatch source = new OneBatch(allocator, batch);
+    OneBatch source = new OneBatch(allocator, read);
     try {
       // From here the stream owns the reader: releasing the stream closes it.
       Data.exportArrayStream(allocator, source, exported);
@@ -147,20 +170,38 @@ final class BoundRowsReader extends ArrowReader {
     }
     TableId id = insert.table();
     query = insert.engine().prepareOver(castSql, VIEW, exported, Map.of(id, insert.quiverTable()));
-    query.execute(allocator, SqlEngine.WRITE_BATCH_ROWS);
-    SqlQueryReader.checked(id, schema, query.root());
+    query.execute(allocator, batch.getRowCount());
+    if (!query.next() || query.root().getRowCount() != batch.getRowCount()) {
+      throw new QuiverException(
+          QuiverErrorCode.INTERNAL,
+          "Casting the parameters of the INSERT into %s gave %d rows for a batch of %d",
+          id,
+          query.root().getRowCount(),
+          batch.getRowCount());
+    }
+    return query.root();
   }
 
   /**
-   * Moves {@code from}'s columns into this reader's root: by parameter position when {@code
-   * parameters}, else column by column (a cast result is already in table order).
+   * Moves a batch into this reader's root: each column from its parameter in {@code batch} when it
+   * transfers, else from {@code cast}, whose columns are those that do not, in table order.
    */
-  private void move(VectorSchemaRoot from, boolean parameters) throws IOException {
+  private void move(VectorSchemaRoot batch, VectorSchemaRoot cast) throws IOException {
     VectorSchemaRoot mine = getVectorSchemaRoot();
     List<FieldVector> targets = mine.getFieldVectors();
+    int next = 0;
     for (int c = 0; c < targets.size(); c++) {
-      FieldVector source = from.getVector(parameters ? parameterOf[c] : c);
+      FieldVector source = transfers[c] ? batch.getVector(parameterOf[c]) : cast.getVector(next++);
       FieldVector target = targets.get(c);
+      if (!source.getField().getType().equals(target.getField().getType())) {
+        throw new QuiverException(
+            QuiverErrorCode.SCHEMA_MISMATCH,
+            "Column %s of table %s is %s but the INSERT gives %s",
+            target.getField().getName(),
+            insert.table(),
+            target.getField().getType(),
+            source.getField().getType());
+      }
       if (!target.getField().isNullable() && source.getNullCount() > 0) {
         throw new QuiverException(
             QuiverErrorCode.SCHEMA_MISMATCH,
@@ -170,7 +211,7 @@ final class BoundRowsReader extends ArrowReader {
       }
       source.makeTransferPair(target).transfer();
     }
-    mine.setRowCount(from.getRowCount());
+    mine.setRowCount(batch.getRowCount());
   }
 
   private void closeQuery() {

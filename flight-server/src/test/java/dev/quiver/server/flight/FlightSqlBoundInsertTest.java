@@ -152,11 +152,12 @@ class FlightSqlBoundInsertTest {
       sql.executeUpdate(CREATE);
       ByteString handle = prepare(flight, "INSERT INTO ns.bulk VALUES (?, ?, ?)");
       try (VectorSchemaRoot root = VectorSchemaRoot.create(strings, allocator)) {
-        fillStrings(root, "40", "forty", "2.5");
-        assertThat(put(flight, handle, root, 2)).isEqualTo(2);
+        // label is VARCHAR, so it moves as it is; id and amount are cast.
+        fillStrings(root, List.of("40", "forty", "2.5"), List.of("41", "forty-one", "3.5"));
+        assertThat(put(flight, handle, root, 2)).isEqualTo(4);
         assertThat(snapshots()).hasSize(1);
 
-        fillStrings(root, "not a number", "x", "1");
+        fillStrings(root, List.of("42", "ok", "1"), List.of("not a number", "x", "1"));
         assertThatThrownBy(() -> put(flight, handle, root, 2))
             .isInstanceOfSatisfying(
                 FlightRuntimeException.class,
@@ -164,8 +165,14 @@ class FlightSqlBoundInsertTest {
             .hasMessageContaining("not a number");
       }
       assertThat(snapshots()).hasSize(1);
-      assertThat(longs(flight, sql.execute("SELECT id FROM ns.bulk"), "id"))
-          .containsExactly(40L, 40L);
+      assertThat(
+              longs(
+                  flight,
+                  sql.execute(
+                      "SELECT id FROM ns.bulk WHERE label = CASE id WHEN 40 THEN 'forty' ELSE"
+                          + " 'forty-one' END AND amount = id - 37.5"),
+                  "id"))
+          .containsExactly(40L, 41L, 40L, 41L);
     }
     awaitGovernorEmpty();
   }
@@ -317,12 +324,16 @@ class FlightSqlBoundInsertTest {
     root.setRowCount(rows);
   }
 
-  private static void fillStrings(VectorSchemaRoot root, String... values) {
+  @SafeVarargs
+  private static void fillStrings(VectorSchemaRoot root, List<String>... rows) {
     root.allocateNew();
-    for (int c = 0; c < values.length; c++) {
-      ((VarCharVector) root.getVector(c)).setSafe(0, values[c].getBytes(StandardCharsets.UTF_8));
+    for (int r = 0; r < rows.length; r++) {
+      for (int c = 0; c < rows[r].size(); c++) {
+        ((VarCharVector) root.getVector(c))
+            .setSafe(r, rows[r].get(c).getBytes(StandardCharsets.UTF_8));
+      }
     }
-    root.setRowCount(1);
+    root.setRowCount(rows.length);
   }
 
   private static FlightDescriptor descriptor(ByteString handle) {
