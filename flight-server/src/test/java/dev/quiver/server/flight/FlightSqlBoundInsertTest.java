@@ -10,6 +10,7 @@ import dev.quiver.client.QuiverClient;
 import dev.quiver.client.SnapshotInfo;
 import dev.quiver.client.TableId;
 import dev.quiver.server.QuiverServer;
+import dev.quiver.server.QuiverServers;
 import dev.quiver.testing.ArrowAllocatorExtension;
 import dev.quiver.testing.Await;
 import java.nio.charset.StandardCharsets;
@@ -43,11 +44,11 @@ import org.apache.arrow.vector.ipc.message.MessageSerializer;
 import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -61,17 +62,14 @@ class FlightSqlBoundInsertTest {
   private static final String CREATE =
       "CREATE TABLE ns.bulk (id BIGINT, label VARCHAR, amount DOUBLE)";
 
+  @RegisterExtension final QuiverServers servers = new QuiverServers();
+
   @TempDir Path dataDir;
   private QuiverServer server;
 
   @BeforeEach
   void start() throws Exception {
-    server = FlightSqlTest.startServer(dataDir);
-  }
-
-  @AfterEach
-  void stop() throws Exception {
-    server.close();
+    server = FlightSqlTest.startServer(servers, dataDir);
   }
 
   @Test
@@ -377,6 +375,6 @@ class FlightSqlBoundInsertTest {
   }
 
   private void awaitGovernorEmpty() throws InterruptedException {
-    Await.until(() -> server.memory().allocated() == 0, "the governor to return to zero");
+    servers.awaitMemoryReturned();
   }
 }
