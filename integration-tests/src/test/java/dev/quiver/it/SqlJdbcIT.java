@@ -3,6 +3,10 @@ package dev.quiver.it;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.quiver.client.QuiverClient;
+import dev.quiver.client.SnapshotInfo;
+import dev.quiver.client.TableId;
 import dev.quiver.testing.ArrowAllocatorExtension;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
@@ -15,6 +19,7 @@ import java.sql.ResultSetMetaData;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.sql.Types;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -294,6 +299,49 @@ class SqlJdbcIT {
           .isInstanceOf(SQLException.class)
           .hasStackTraceContaining("UNIMPLEMENTED")
           .hasMessageContaining("is not supported");
+    }
+  }
+
+  @Test
+  void executeBatchOfAPreparedInsertIsOneSnapshot(BufferAllocator allocator) throws Exception {
+    TableId table = TableId.of(ns, "batched");
+    int rows = 5_000;
+    try (Connection connection = connect(server, "");
+        Statement statement = connection.createStatement();
+        QuiverClient quiver = QuiverClient.connect(server.location())) {
+      statement.executeUpdate(
+          "CREATE TABLE " + table + " (id BIGINT, label VARCHAR, amount DECIMAL(10,2))");
+      int before = quiver.snapshots(table).size();
+      try (PreparedStatement insert =
+          connection.prepareStatement("INSERT INTO " + table + " VALUES (?, ?, ?)")) {
+        for (int i = 0; i < rows; i++) {
+          insert.setLong(1, i);
+          insert.setString(2, "row-" + i);
+          insert.setBigDecimal(3, BigDecimal.valueOf(i, 2));
+          insert.addBatch();
+        }
+        // The 18.3 driver sends every added row in one DoPut and reports one count, the total.
+        assertThat(insert.executeBatch()).containsExactly(rows);
+      }
+      List<SnapshotInfo> snapshots = quiver.snapshots(table);
+      assertThat(snapshots).hasSize(before + 1);
+      assertThat(snapshots.get(snapshots.size() - 1).addedRecords()).isEqualTo(rows);
+      assertThat(
+              rows(
+                  statement.executeQuery(
+                      "SELECT count(*) AS n, sum(id)::BIGINT AS ids, sum(amount) AS amounts,"
+                          + " count(*) FILTER (WHERE label = 'row-' || id) AS labelled FROM "
+                          + table)))
+          .containsExactly(
+              List.of(
+                  (long) rows,
+                  (long) rows * (rows - 1) / 2,
+                  new BigDecimal("124975.00"),
+                  (long) rows));
+    }
+    try (FlightClient client = FlightClient.builder(allocator, server.location()).build()) {
+      JsonNode idle = FlightTables.awaitIdle(client, Duration.ofSeconds(30));
+      assertThat(idle.get("allocated").asLong()).as("server memory once idle: %s", idle).isZero();
     }
   }
 

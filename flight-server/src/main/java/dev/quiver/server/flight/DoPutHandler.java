@@ -44,7 +44,11 @@ final class DoPutHandler {
         trace.table(table);
         PutReceipt receipt =
             writer.write(
-                name, call, stream, (reader, allocator) -> store.append(table, reader, allocator));
+                name,
+                call,
+                stream,
+                (reader, allocator, beforeCommit) ->
+                    store.append(table, reader, allocator, beforeCommit));
         trace.committed(receipt);
         writer.reply(ack, receipt.toJson());
         ack.onCompleted();

@@ -8,12 +8,15 @@ import dev.quiver.server.call.FlightErrors;
 import dev.quiver.server.call.QuiverCall;
 import dev.quiver.server.flight.stream.PutWriter;
 import dev.quiver.server.memory.MemoryGovernor;
+import dev.quiver.server.sql.BoundInsert;
 import dev.quiver.server.sql.SqlEngine;
 import dev.quiver.server.sql.SqlUpdates;
+import dev.quiver.server.sql.StatementKind;
 import dev.quiver.server.table.IcebergTableStore;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Optional;
 import org.apache.arrow.flight.FlightProducer.StreamListener;
 import org.apache.arrow.flight.FlightStream;
 import org.apache.arrow.flight.PutResult;
@@ -25,16 +28,25 @@ import org.apache.arrow.flight.sql.impl.FlightSql.CommandStatementIngest.TableDe
 import org.apache.arrow.flight.sql.impl.FlightSql.CommandStatementUpdate;
 import org.apache.arrow.flight.sql.impl.FlightSql.DoPutUpdateResult;
 import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.ipc.ArrowReader;
 
 /**
  * Flight SQL updates: statements (CommandStatementUpdate), prepared updates (what JDBC's
  * executeUpdate sends) and bulk ingest (CommandStatementIngest), all answered with the row count.
  *
  * <p>Runs on Flight's executor. Bulk ingest goes through DoPut's own write path ({@link
- * PutWriter#write}); statements through {@link SqlUpdates}. Each commits atomically or not at all;
- * a prepared update bound with several parameter rows commits once per row.
+ * PutWriter#write}), and so do the parameter rows of a prepared {@code INSERT ... VALUES (?, ...)}
+ * ({@link BoundInsert}); statements through {@link SqlUpdates}. Each call commits once, atomically,
+ * or not at all.
  */
 public final class SqlUpdateHandler {
+  /**
+   * The most parameter rows a prepared INSERT other than {@code INSERT ... VALUES (?, ...)} takes
+   * in one call: it runs its query once per row, and the rows are held as Java values until they
+   * run.
+   */
+  static final int MAX_ROWS_RUN_EACH = 10_000;
+
   private final IcebergTableStore store;
   private final SqlUpdates updates;
   private final PreparedStatements prepared;
@@ -69,6 +81,14 @@ public final class SqlUpdateHandler {
         });
   }
 
+  /**
+   * A prepared update run with the parameter rows of {@code stream}. A bound insert ({@link
+   * BoundInsert}) takes any number of rows, in any number of batches, and writes them all in one
+   * commit, through DoPut's write path. Another INSERT (say {@code INSERT ... SELECT} with
+   * parameters) runs once per row, up to {@link #MAX_ROWS_RUN_EACH} rows, and commits the rows of
+   * all runs at once. CREATE TABLE and DROP TABLE take one row: several are refused
+   * (INVALID_ARGUMENT).
+   */
   public Runnable prepared(
       CommandPreparedStatementUpdate command,
       QuiverCall call,
@@ -80,19 +100,90 @@ public final class SqlUpdateHandler {
         SqlQueryHandler.callName(statement.sql()),
         call,
         name -> {
-          List<List<Object>> rows = new ArrayList<>();
-          while (stream.next()) {
-            rows.addAll(SqlParameters.rows(stream.getRoot()));
+          Optional<BoundInsert> bound =
+              statement.shape().parameters().getFields().isEmpty()
+                  ? Optional.empty()
+                  : updates.boundInsert(statement.sql(), statement.schema());
+          if (bound.isPresent()) {
+            call.trace().table(bound.get().table());
+            PutReceipt receipt =
+                puts.write(
+                    name,
+                    call,
+                    stream,
+                    (reader, allocator, beforeCommit) -> {
+                      try (ArrowReader rows = bound.get().rows(reader, allocator)) {
+                        return store.append(bound.get().table(), rows, allocator, beforeCommit);
+                      }
+                    });
+            call.trace().committed(receipt);
+            return receipt.rows();
           }
+          List<List<Object>> rows = parameterRows(statement, stream);
           if (rows.isEmpty()) {
             rows = statement.parameters().isEmpty() ? List.of(List.of()) : statement.parameters();
           }
-          long count = 0;
-          for (List<Object> row : rows) {
-            count += run(name, call, statement.sql(), statement.schema(), row);
+          Runnable notCancelled = PutWriter.notCancelled(name, call);
+          if (rows.size() == 1) {
+            notCancelled.run();
+            return run(name, call, statement.sql(), statement.schema(), rows.get(0));
           }
-          return count;
+          return runEach(name, call, statement, rows, notCancelled);
         });
+  }
+
+  /**
+   * The parameter rows of {@code stream}, for a statement that runs once per row: at most {@link
+   * #MAX_ROWS_RUN_EACH}, and several only for an INSERT (which {@link #runEach} commits at once).
+   */
+  private static List<List<Object>> parameterRows(
+      PreparedStatements.Prepared statement, FlightStream stream) {
+    boolean insert = StatementKind.of(statement.sql()) == StatementKind.INSERT;
+    int most = insert ? MAX_ROWS_RUN_EACH : 1;
+    List<List<Object>> rows = new ArrayList<>();
+    while (stream.next()) {
+      rows.addAll(SqlParameters.rows(stream.getRoot()));
+      if (rows.size() > most) {
+        String call = SqlQueryHandler.callName(statement.sql());
+        throw insert
+            ? new QuiverException(
+                QuiverErrorCode.LIMIT_EXCEEDED,
+                "%s is bound with more than %d rows of parameters; it runs its query once per"
+                    + " row, so bulk rows go through INSERT INTO t [(columns)] VALUES (?, ...),"
+                    + " which takes any number",
+                call,
+                MAX_ROWS_RUN_EACH)
+            : new QuiverException(
+                QuiverErrorCode.INVALID_ARGUMENT,
+                "%s is bound with more than one row of parameters; a CREATE TABLE or DROP TABLE"
+                    + " runs once, and only INSERT takes several rows (committed at once)",
+                call);
+      }
+    }
+    return rows;
+  }
+
+  /** Runs an INSERT once per parameter row, all rows committed at once or none. */
+  private long runEach(
+      String name,
+      QuiverCall call,
+      PreparedStatements.Prepared statement,
+      List<List<Object>> rows,
+      Runnable notCancelled)
+      throws Exception {
+    try (BufferAllocator allocator =
+        call.admit(name, EnumSet.of(QuiverCall.Need.NATIVE_MEMORY)).allocator()) {
+      return updates.insertEach(
+          statement.sql(),
+          statement.schema(),
+          rows,
+          allocator,
+          () -> {
+            notCancelled.run();
+            memory.checkQueryLimit(name, allocator);
+          },
+          notCancelled);
+    }
   }
 
   public Runnable ingest(
@@ -114,10 +205,18 @@ public final class SqlUpdateHandler {
             TableExistsOption ifExists = options.getIfExists();
             if (ifExists == TableExistsOption.TABLE_EXISTS_OPTION_APPEND) {
               receipt =
-                  puts.write(name, call, stream, (reader, a) -> store.append(table, reader, a));
+                  puts.write(
+                      name,
+                      call,
+                      stream,
+                      (reader, a, beforeCommit) -> store.append(table, reader, a, beforeCommit));
             } else if (ifExists == TableExistsOption.TABLE_EXISTS_OPTION_REPLACE) {
               receipt =
-                  puts.write(name, call, stream, (reader, a) -> store.replace(table, reader, a));
+                  puts.write(
+                      name,
+                      call,
+                      stream,
+                      (reader, a, beforeCommit) -> store.replace(table, reader, a, beforeCommit));
             } else {
               throw new QuiverException(
                   QuiverErrorCode.TABLE_ALREADY_EXISTS,
@@ -126,7 +225,12 @@ public final class SqlUpdateHandler {
                   ifExists);
             }
           } else if (options.getIfNotExist() == TableNotExistOption.TABLE_NOT_EXIST_OPTION_CREATE) {
-            receipt = puts.write(name, call, stream, (reader, a) -> store.append(table, reader, a));
+            receipt =
+                puts.write(
+                    name,
+                    call,
+                    stream,
+                    (reader, a, beforeCommit) -> store.append(table, reader, a, beforeCommit));
           } else {
             throw new QuiverException(
                 QuiverErrorCode.TABLE_NOT_FOUND,

@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
+import org.apache.arrow.c.ArrowArrayStream;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Field;
@@ -337,6 +338,31 @@ public final class SqlEngine implements AutoCloseable {
       statement = connection.prepareStatement(sql);
       bind(statement, parameters);
       return new SqlQuery(connection, sql, parameters, statement, Map.of(), imports, turns);
+    } catch (SQLException e) {
+      closeQuietly(statement);
+      closeQuietly(connection);
+      throw SqlErrors.from(e, false);
+    }
+  }
+
+  /**
+   * A query over {@code rows}, an exported Arrow stream registered as view {@code view} on the
+   * query's own connection, run materialised (so a failed cast keeps DuckDB's message). Result
+   * columns are conformed to {@code targetTables} as for {@link #prepare(String, String, List, Map,
+   * List)}. The caller keeps {@code rows} and releases it after closing the query.
+   */
+  SqlQuery prepareOver(
+      String sql, String view, ArrowArrayStream rows, Map<TableId, QuiverTable> targetTables) {
+    requireNonNull(sql, "sql is null");
+    DuckDBConnection connection = connect("");
+    PreparedStatement statement = null;
+    try {
+      try (Statement setup = connection.createStatement()) {
+        setup.execute(MATERIALIZE);
+      }
+      connection.registerArrowStream(view, rows);
+      statement = connection.prepareStatement(sql);
+      return new SqlQuery(connection, sql, List.of(), statement, targetTables, imports, turns);
     } catch (SQLException e) {
       closeQuietly(statement);
       closeQuietly(connection);

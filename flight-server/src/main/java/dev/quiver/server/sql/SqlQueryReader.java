@@ -48,7 +48,7 @@ final class SqlQueryReader extends ArrowReader {
     this.afterBatch = afterBatch;
   }
 
-  private static Schema checked(TableId table, Schema tableSchema, VectorSchemaRoot result) {
+  static Schema checked(TableId table, Schema tableSchema, VectorSchemaRoot result) {
     List<Field> columns = tableSchema.getFields();
     List<Field> values = result.getSchema().getFields();
     if (columns.size() != values.size()) {

@@ -73,6 +73,10 @@ public final class SqlUpdates {
     if (StatementKind.of(text) != StatementKind.INSERT) {
       return none;
     }
+    Optional<BoundInsert> bound = boundInsert(text, schema);
+    if (bound.isPresent()) {
+      return new SqlEngine.Shape(bound.get().parameterSchema(), none.results());
+    }
     Insert insert = Insert.parse(text, schema);
     QuiverTable table = store.load(insert.table());
     SqlEngine.Shape shape =
@@ -80,6 +84,18 @@ public final class SqlUpdates {
             typedSource(table, insert.source()), schema, Map.of(insert.table(), table));
     List<ArrowType> columns = table.arrowSchema().getFields().stream().map(Field::getType).toList();
     return new SqlEngine.Shape(SqlEngine.withTypes(shape, columns).parameters(), none.results());
+  }
+
+  /**
+   * {@code sql} as a {@link BoundInsert} when it is {@code INSERT INTO t [(columns)] VALUES (?,
+   * ...)}, with a {@code ?} for each value and nothing else: its parameter rows can go to the table
+   * as Arrow batches, all in one commit. Empty for any other statement.
+   *
+   * @throws QuiverException TABLE_NOT_FOUND, or SCHEMA_MISMATCH when the values do not pair with
+   *     the table's columns
+   */
+  public Optional<BoundInsert> boundInsert(String sql, String schema) {
+    return BoundInsert.parse(stripSemicolons(sql), schema, engine, store::load);
   }
 
   /** An INSERT's frame: the table it writes and the query or VALUES that give the rows. */
@@ -117,6 +133,67 @@ public final class SqlUpdates {
             Map.of(insert.table(), table),
             List.of(SqlEngine.MATERIALIZE))) {
       return append(insert.table(), table, query, allocator, afterBatch).rows();
+    }
+  }
+
+  /**
+   * Runs INSERT {@code sql} once for each row of {@code parameterRows} and appends every row the
+   * runs give in one commit, or none: each run reads the tables as they were before the commit.
+   * Returns the rows written. {@code beforeCommit} runs just before the commit (the call's
+   * cancellation check); {@code afterBatch} after each batch.
+   *
+   * @throws QuiverException INVALID_ARGUMENT when {@code sql} is not an INSERT
+   */
+  public long insertEach(
+      String sql,
+      String schema,
+      List<List<Object>> parameterRows,
+      BufferAllocator allocator,
+      Runnable afterBatch,
+      Runnable beforeCommit)
+      throws Exception {
+    String text = stripSemicolons(sql);
+    if (StatementKind.of(text) != StatementKind.INSERT) {
+      throw new QuiverException(
+          QuiverErrorCode.INVALID_ARGUMENT,
+          "Only an INSERT runs once per row of parameters; bind one row to run '%s'",
+          text.length() > 80 ? text.substring(0, 80) + "..." : text);
+    }
+    Insert insert = Insert.parse(text, schema);
+    QuiverTable table = store.load(insert.table());
+    String source = typedSource(table, insert.source());
+    try (EachRowReader rows =
+        new EachRowReader(
+            allocator,
+            parameterRows,
+            row -> {
+              SqlQuery query =
+                  engine.prepare(
+                      source,
+                      schema,
+                      row,
+                      Map.of(insert.table(), table),
+                      List.of(SqlEngine.MATERIALIZE));
+              try {
+                query.execute(allocator, SqlEngine.WRITE_BATCH_ROWS);
+                return query;
+              } catch (RuntimeException e) {
+                closeAfterFailure(query, e);
+                throw e;
+              }
+            },
+            insert.table(),
+            table.arrowSchema(),
+            afterBatch)) {
+      return store.append(insert.table(), rows, allocator, beforeCommit).rows();
+    }
+  }
+
+  private static void closeAfterFailure(SqlQuery query, RuntimeException failure) {
+    try {
+      query.close();
+    } catch (Exception e) {
+      failure.addSuppressed(e);
     }
   }
 
@@ -232,6 +309,10 @@ public final class SqlUpdates {
     String text = stripSemicolons(sql);
     return switch (StatementKind.of(text)) {
       case INSERT -> {
+        Optional<BoundInsert.Frame> bound = BoundInsert.Frame.parse(text, schema);
+        if (bound.isPresent()) {
+          yield Optional.of(new Writes(bound.get().table(), Optional.empty()));
+        }
         Insert insert = Insert.parse(text, schema);
         yield Optional.of(new Writes(insert.table(), Optional.of(insert.source())));
       }
@@ -260,7 +341,7 @@ public final class SqlUpdates {
   }
 
   /** The table a statement names: namespace.table, quiver.namespace.table, or table in schema. */
-  private static TableId tableId(SqlText.Name name, String schema, String sql) {
+  static TableId tableId(SqlText.Name name, String schema, String sql) {
     List<String> parts = name.parts();
     if (parts.size() == 3 && parts.get(0).equalsIgnoreCase(SqlEngine.CATALOG)) {
       return TableId.of(parts.get(1), parts.get(2));

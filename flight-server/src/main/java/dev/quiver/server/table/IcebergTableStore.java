@@ -258,19 +258,32 @@ public final class IcebergTableStore implements AutoCloseable {
    */
   public PutReceipt append(TableId id, ArrowReader stream, BufferAllocator allocator)
       throws IOException {
+    return append(id, stream, allocator, () -> {});
+  }
+
+  /**
+   * As {@link #append(TableId, ArrowReader, BufferAllocator)}, running {@code beforeCommit} once
+   * the files are written and just before the commit (under the commit lock): whatever it throws
+   * commits nothing, deletes the files and propagates (a cancelled call's check).
+   */
+  public PutReceipt append(
+      TableId id, ArrowReader stream, BufferAllocator allocator, Runnable beforeCommit)
+      throws IOException {
     Schema streamSchema = streamSchema(stream);
     Optional<QuiverTable> existing = find(id);
     if (existing.isPresent()) {
       QuiverTable table = existing.get();
       Staged staged = writeCompatible(id, table, stream, allocator);
-      return commitOrDelete(table.table(), staged, () -> commitAppend(table.table(), staged));
+      return commitOrDelete(
+          table.table(), staged, beforeCommit, () -> commitAppend(table.table(), staged));
     }
     // A new table: open (but do not commit) its create transaction first, so the files carry
     // the field ids Iceberg assigns, then commit creation and data as one.
     Transaction create = newTableTransaction(id, streamSchema);
     Table table = create.table();
     Staged staged = write(table, stream, allocator, streamSchema, table.schema());
-    return commitOrDelete(table, staged, () -> commitCreate(id, create, streamSchema, staged));
+    return commitOrDelete(
+        table, staged, beforeCommit, () -> commitCreate(id, create, streamSchema, staged));
   }
 
   /**
@@ -280,11 +293,19 @@ public final class IcebergTableStore implements AutoCloseable {
    */
   public PutReceipt replace(TableId id, ArrowReader stream, BufferAllocator allocator)
       throws IOException {
+    return replace(id, stream, allocator, () -> {});
+  }
+
+  /** As {@link #replace(TableId, ArrowReader, BufferAllocator)}, with a check before the commit. */
+  public PutReceipt replace(
+      TableId id, ArrowReader stream, BufferAllocator allocator, Runnable beforeCommit)
+      throws IOException {
     QuiverTable table = load(id);
     Staged staged = writeCompatible(id, table, stream, allocator);
     return commitOrDelete(
         table.table(),
         staged,
+        beforeCommit,
         () -> {
           org.apache.iceberg.OverwriteFiles overwrite =
               table.table().newOverwrite().overwriteByRowFilter(Expressions.alwaysTrue());
@@ -344,11 +365,15 @@ public final class IcebergTableStore implements AutoCloseable {
    * commit fails; local staged copies of uploaded files go either way.
    */
   private PutReceipt commitOrDelete(
-      Table table, Staged staged, java.util.function.Supplier<PutReceipt> commit)
+      Table table,
+      Staged staged,
+      Runnable beforeCommit,
+      java.util.function.Supplier<PutReceipt> commit)
       throws IOException {
     boolean committed = false;
     commitLock.readLock().lock();
     try {
+      beforeCommit.run();
       PutReceipt receipt = commit.get();
       committed = true;
       return receipt;

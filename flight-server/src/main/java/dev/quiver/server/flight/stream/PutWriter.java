@@ -31,19 +31,29 @@ public final class PutWriter {
     this.limits = limits;
   }
 
-  /** How a put's rows reach the table: an append, or a replace of its rows. */
+  /**
+   * How a put's rows reach the table: an append, or a replace of its rows. The write runs {@code
+   * beforeCommit} just before it commits (the table store's hook), so a cancelled call commits
+   * nothing.
+   */
   @FunctionalInterface
   public interface Write<T> {
-    T write(FlightStreamReader reader, BufferAllocator allocator) throws Exception;
+    T write(FlightStreamReader reader, BufferAllocator allocator, Runnable beforeCommit)
+        throws Exception;
   }
 
   /**
    * Moves {@code stream} into a table with {@code write}, under a call allocator of its own with
    * the query limit checked as each batch arrives; {@code call}'s trace records admission and the
    * bytes received. Blocks until the stream ends and {@code write} returns.
+   *
+   * <p>A client that cancels or disconnects stops the write at once: the stream's next batch fails
+   * with Flight's CANCELLED, each batch also checks {@code call}, and so does {@code beforeCommit};
+   * a cancelled call commits nothing.
    */
   public <T> T write(String name, QuiverCall call, FlightStream stream, Write<T> write)
       throws Exception {
+    Runnable notCancelled = notCancelled(name, call);
     if (!call.upload().awaitSchema()) {
       throw new QuiverException(
           QuiverErrorCode.INVALID_ARGUMENT, "%s: the stream ended before its schema", name);
@@ -73,11 +83,24 @@ public final class PutWriter {
                         name,
                         limits.maxPutBatches());
                   }
+                  notCancelled.run();
                   trace.received(batchBytes);
                   memory.checkQueryLimit(name, allocator.getAllocatedMemory() + batchBytes);
                 })) {
-      return write.write(reader, allocator);
+      return write.write(reader, allocator, notCancelled);
     }
+  }
+
+  /** A check that throws CANCELLED once the client of {@code call} has cancelled or gone. */
+  public static Runnable notCancelled(String name, QuiverCall call) {
+    return () -> {
+      if (call.isCancelled()) {
+        throw new QuiverException(
+            QuiverErrorCode.CANCELLED,
+            "%s: the client cancelled the call; nothing committed",
+            name);
+      }
+    };
   }
 
   /** Sends one PutResult carrying {@code metadata}. */
