@@ -2,6 +2,8 @@ package dev.quiver.server;
 
 import dev.quiver.client.QuiverException;
 import dev.quiver.server.call.CallMiddleware;
+import dev.quiver.server.cluster.ClusterDatabase;
+import dev.quiver.server.cluster.ClusterNodes;
 import dev.quiver.server.config.CommandLine;
 import dev.quiver.server.config.DataFolderLock;
 import dev.quiver.server.config.DataSize;
@@ -10,6 +12,7 @@ import dev.quiver.server.config.StorageSettings;
 import dev.quiver.server.flight.QuiverProducer;
 import dev.quiver.server.flight.transport.MalformedMessages;
 import dev.quiver.server.memory.MemoryGovernor;
+import dev.quiver.server.security.BearerTokens;
 import dev.quiver.server.security.HashPassword;
 import dev.quiver.server.security.ServerSecurity;
 import dev.quiver.server.sql.SqlEngine;
@@ -69,6 +72,7 @@ public final class QuiverServer implements AutoCloseable {
   private final Telemetry telemetry;
   private final Location location;
   private final DataFolderLock lock;
+  private final ClusterNodes cluster;
   private final AtomicBoolean closed = new AtomicBoolean();
 
   private QuiverServer(
@@ -81,8 +85,10 @@ public final class QuiverServer implements AutoCloseable {
       MemoryGovernor memory,
       Telemetry telemetry,
       Location location,
-      DataFolderLock lock) {
+      DataFolderLock lock,
+      ClusterNodes cluster) {
     this.lock = lock;
+    this.cluster = cluster;
     this.flight = flight;
     this.health = health;
     this.streams = streams;
@@ -107,7 +113,7 @@ public final class QuiverServer implements AutoCloseable {
       throws IOException {
     Path dataDir = config.dataDir().toAbsolutePath().normalize();
     // First: a refused or unreadable security set-up stops the start before anything is opened.
-    ServerSecurity security = ServerSecurity.of(config);
+    ServerSecurity checked = ServerSecurity.of(config);
     Files.createDirectories(dataDir);
     GrpcStreamErrors.install();
     List<AutoCloseable> opened = new ArrayList<>();
@@ -119,6 +125,12 @@ public final class QuiverServer implements AutoCloseable {
     }
     opened.add(lock);
     try {
+      // The catalog database holds the cluster's nodes and the key every node signs tokens with.
+      ClusterDatabase clusterDatabase = ClusterDatabase.open(config.catalog(), dataDir);
+      ServerSecurity security =
+          checked.authenticates()
+              ? ServerSecurity.of(config, clusterDatabase.tokenKey(BearerTokens.newKey()))
+              : checked;
       MemoryGovernor memory =
           new MemoryGovernor(
               config.arrowMemory(), // memory.total less the DuckDBs' limits
@@ -144,11 +156,24 @@ public final class QuiverServer implements AutoCloseable {
               config.targetFileBytes());
       IcebergTableStore store =
           IcebergTableStore.open(
-              dataDir, config.storage(), writer, writeOptions, config.catalogBusyTimeout());
+              dataDir,
+              config.storage(),
+              config.catalog(),
+              writer,
+              writeOptions,
+              config.catalogBusyTimeout());
       opened.add(0, store);
       if (store.readCache().isPresent()) {
         opened.add(0, ReadCacheMetrics.register(telemetry.meter(), store.readCache().get()));
       }
+      telemetry
+          .meter()
+          .counterBuilder("quiver.commit.retries")
+          .setUnit("{attempt}")
+          .setDescription(
+              "Commit attempts beyond the first: races lost to another writer (on any node), then"
+                  + " retried")
+          .buildWithCallback(m -> m.record(store.commitStats().retries()));
       Path sqlSpill = spill.resolve("sql");
       Files.createDirectories(sqlSpill);
       SqlEngine sql =
@@ -170,11 +195,13 @@ public final class QuiverServer implements AutoCloseable {
       HealthStatusManager health = new HealthStatusManager();
       Location bind = security.location(config.host(), config.port());
       AtomicReference<String> uri = new AtomicReference<>("(starting)");
+      ClusterNodes cluster = ClusterNodes.create(clusterDatabase, config.catalog().nodeTimeout());
+      opened.add(0, cluster);
       CallMiddleware.Factory calls =
           new CallMiddleware.Factory(telemetry.tracer(), memory, sql.turns());
       QuiverProducer producer =
           new QuiverProducer(
-              store, sql, memory, config, streams, uri::get, security.access(), calls);
+              store, sql, memory, config, streams, uri::get, security.access(), calls, cluster);
       Consumer<NettyServerBuilder> addHealth =
           b -> {
             b.addService(health.getHealthService())
@@ -191,10 +218,11 @@ public final class QuiverServer implements AutoCloseable {
       FlightServer flight = builder.build().start();
       Location location = security.location(config.host(), flight.getPort());
       uri.set(uriOf(location));
+      cluster.join(config.catalog().advertise().map(java.net.URI::toString).orElse(uri.get()));
       health.setStatus("", ServingStatus.SERVING);
       health.setStatus("arrow.flight.protocol.FlightService", ServingStatus.SERVING);
       return new QuiverServer(
-          flight, health, streams, store, sql, writer, memory, telemetry, location, lock);
+          flight, health, streams, store, sql, writer, memory, telemetry, location, lock, cluster);
     } catch (IOException | RuntimeException e) {
       try {
         AutoCloseables.close(opened);
@@ -233,6 +261,11 @@ public final class QuiverServer implements AutoCloseable {
     return memory;
   }
 
+  /** This node's cluster membership: its id and the live nodes, for diagnostics and tests. */
+  public ClusterNodes cluster() {
+    return cluster;
+  }
+
   /** The server's SQL engine, for diagnostics and tests that hold or watch its queries. */
   public SqlEngine sql() {
     return sql;
@@ -258,6 +291,8 @@ public final class QuiverServer implements AutoCloseable {
     if (!closed.compareAndSet(false, true)) {
       return;
     }
+    // Leave the cluster first, so other nodes stop planning reads here while calls drain.
+    cluster.close();
     health.enterTerminalState();
     flight.shutdown();
     if (!flight.awaitTermination(DRAIN_SECONDS, TimeUnit.SECONDS)) {
@@ -330,7 +365,7 @@ public final class QuiverServer implements AutoCloseable {
     } catch (IllegalArgumentException | QuiverException e) {
       // A refused configuration (binding beyond loopback without authentication, a bad users
       // file, a data folder another server holds, a warehouse bucket that is missing or refuses
-      // the credentials): say why and stop, without a stack trace.
+      // the credentials, an unreachable catalog database): say why and stop, without a stack trace.
       System.err.println("quiver: " + e.getMessage());
       System.exit(2);
       return;

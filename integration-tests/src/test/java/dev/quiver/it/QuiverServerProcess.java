@@ -146,22 +146,7 @@ final class QuiverServerProcess implements AutoCloseable {
       // Each server unpacks ~150 MB of JNI libraries (arrow-dataset, DuckDB) into its temp
       // directory; a directory per process under target/ is removed when the process stops.
       Path tempDir = Files.createDirectories(logsDir().resolve(name + "-tmp"));
-      List<String> command = new ArrayList<>();
-      command.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
-      command.addAll(jvmFlags(jvmOptions));
-      command.addAll(extraJvmOptions);
-      command.add("-Djava.io.tmpdir=" + tempDir.toAbsolutePath());
-      command.addAll(
-          List.of(
-              "-jar",
-              jar.toString(),
-              "--host",
-              "127.0.0.1",
-              "--port",
-              "0",
-              "--data-dir",
-              dataDir.toString()));
-      command.addAll(Arrays.asList(extraArgs));
+      List<String> command = command(jar, jvmOptions, extraJvmOptions, tempDir, dataDir, extraArgs);
       Process process =
           new ProcessBuilder(command)
               .redirectErrorStream(true)
@@ -176,6 +161,48 @@ final class QuiverServerProcess implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+  }
+
+  /**
+   * The command line that runs the built server on {@code dataDir} with {@code extraArgs}, for
+   * tests that run it to its exit (a refused start) rather than {@link #start} it.
+   */
+  static List<String> command(Path dataDir, Path tempDir, String... extraArgs) throws IOException {
+    Path serverDir = Paths.get(requiredProperty("quiver.server.dir"));
+    return command(
+        serverDir.resolve("quiver-server.jar"),
+        serverDir.resolve("jvm.options"),
+        List.of(),
+        tempDir,
+        dataDir,
+        extraArgs);
+  }
+
+  private static List<String> command(
+      Path jar,
+      Path jvmOptions,
+      List<String> extraJvmOptions,
+      Path tempDir,
+      Path dataDir,
+      String... extraArgs)
+      throws IOException {
+    List<String> command = new ArrayList<>();
+    command.add(Paths.get(System.getProperty("java.home"), "bin", "java").toString());
+    command.addAll(jvmFlags(jvmOptions));
+    command.addAll(extraJvmOptions);
+    command.add("-Djava.io.tmpdir=" + tempDir.toAbsolutePath());
+    command.addAll(
+        List.of(
+            "-jar",
+            jar.toString(),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--data-dir",
+            dataDir.toString()));
+    command.addAll(Arrays.asList(extraArgs));
+    return command;
   }
 
   /** Where clients connect: {@code grpc://127.0.0.1:PORT}. */

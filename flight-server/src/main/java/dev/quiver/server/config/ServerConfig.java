@@ -54,6 +54,8 @@ import java.util.TreeSet;
  * @param limits the {@code limits.*} settings: bounds on what clients send
  * @param storage the {@code storage.warehouse}, {@code storage.s3.*} and {@code storage.cache-*}
  *     settings: where table files live
+ * @param catalog the {@code catalog.*} and {@code cluster.*} settings: the catalog database the
+ *     nodes of a cluster share
  */
 public record ServerConfig(
     String host,
@@ -85,7 +87,8 @@ public record ServerConfig(
     TelemetrySettings telemetry,
     SecuritySettings security,
     LimitSettings limits,
-    StorageSettings storage) {
+    StorageSettings storage,
+    CatalogSettings catalog) {
 
   /** The least memory either DuckDB may be given: below it DuckDB cannot run a Parquet scan. */
   static final long MIN_DUCKDB_MEMORY = 16L * 1024 * 1024;
@@ -328,6 +331,37 @@ public record ServerConfig(
           "1GB",
           "Disk the read-through cache of remote data files may use; least recently used go.");
 
+  public static final ConfigKey CATALOG_URI =
+      new ConfigKey(
+          "catalog.uri",
+          "auto",
+          "JDBC URL of the Iceberg catalog database, e.g. jdbc:postgresql://host:5432/db; auto:"
+              + " the SQLite file catalog.db in storage.data-dir. Nodes sharing it form a cluster.");
+  public static final ConfigKey CATALOG_USER =
+      new ConfigKey("catalog.user", "none", "User of the catalog database (PostgreSQL).");
+  public static final ConfigKey CATALOG_PASSWORD =
+      new ConfigKey(
+          "catalog.password",
+          "none",
+          "Password of the catalog database; best set as QUIVER_CATALOG_PASSWORD. Never printed.");
+  public static final ConfigKey CATALOG_NAME =
+      new ConfigKey(
+          "catalog.name",
+          "quiver",
+          "The Iceberg JdbcCatalog's catalog name; Trino and Spark must use the same one.");
+  public static final ConfigKey CLUSTER_ADVERTISE =
+      new ConfigKey(
+          "cluster.advertise",
+          "auto",
+          "The grpc:// URI other nodes' plans give clients to reach this node; auto: the address"
+              + " it binds (flight.host and its port).");
+  public static final ConfigKey CLUSTER_NODE_TIMEOUT =
+      new ConfigKey(
+          "cluster.node-timeout",
+          "30s",
+          "A node that has not renewed its heartbeat in the catalog database for this long is"
+              + " left out of new plans.");
+
   /** Every key, in the order {@code --help} lists them. */
   public static final List<ConfigKey> KEYS =
       List.of(
@@ -379,7 +413,13 @@ public record ServerConfig(
           S3_REGION,
           S3_PATH_STYLE_ACCESS,
           CACHE_DIR,
-          CACHE_SIZE);
+          CACHE_SIZE,
+          CATALOG_URI,
+          CATALOG_USER,
+          CATALOG_PASSWORD,
+          CATALOG_NAME,
+          CLUSTER_ADVERTISE,
+          CLUSTER_NODE_TIMEOUT);
 
   private static final Set<String> CODECS = Set.of("zstd", "snappy", "gzip", "lz4", "uncompressed");
 
@@ -444,6 +484,7 @@ public record ServerConfig(
     requireNonNull(security, "security is null");
     requireNonNull(limits, "limits is null");
     requireNonNull(storage, "storage is null");
+    requireNonNull(catalog, "catalog is null");
     memoryQueryLimit = Math.min(memoryQueryLimit, arrow);
     scanMinBatchRows = Math.min(scanMinBatchRows, scanBatchRows);
     callReservation = Math.min(callReservation, memoryQueryLimit);
@@ -563,7 +604,28 @@ public record ServerConfig(
         telemetry(v),
         security(v),
         limits(v),
-        storage(v));
+        storage(v),
+        catalog(v));
+  }
+
+  private static CatalogSettings catalog(Map<String, String> v) {
+    String uri = v.get(CATALOG_URI.name());
+    String advertise = v.get(CLUSTER_ADVERTISE.name());
+    try {
+      return new CatalogSettings(
+          uri.isEmpty() || uri.equalsIgnoreCase("auto")
+              ? java.util.Optional.empty()
+              : java.util.Optional.of(uri),
+          unset(v, CATALOG_USER, "none"),
+          unset(v, CATALOG_PASSWORD, "none"),
+          v.get(CATALOG_NAME.name()),
+          advertise.isEmpty() || advertise.equalsIgnoreCase("auto")
+              ? java.util.Optional.empty()
+              : java.util.Optional.of(java.net.URI.create(advertise)),
+          duration(v, CLUSTER_NODE_TIMEOUT));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("Invalid catalog settings: " + e.getMessage(), e);
+    }
   }
 
   /** The key's value, or empty when it is {@code unset} (auto, none) or empty. */

@@ -8,6 +8,8 @@ import dev.quiver.client.QuiverActions;
 import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
 import dev.quiver.client.TableId;
+import dev.quiver.server.cluster.ClusterDatabase;
+import dev.quiver.server.cluster.ClusterNodes;
 import dev.quiver.server.config.ServerConfig;
 import dev.quiver.server.config.Versions;
 import dev.quiver.server.memory.MemoryGovernor;
@@ -82,6 +84,7 @@ final class ActionHandler {
   private final ScanBatchSizer batchSizer;
   private final ServerConfig config;
   private final Supplier<String> location;
+  private final ClusterNodes cluster;
 
   ActionHandler(
       IcebergTableStore store,
@@ -89,7 +92,9 @@ final class ActionHandler {
       MemoryGovernor memory,
       ScanBatchSizer batchSizer,
       ServerConfig config,
-      Supplier<String> location) {
+      Supplier<String> location,
+      ClusterNodes cluster) {
+    this.cluster = cluster;
     this.store = store;
     this.sql = sql;
     this.memory = memory;
@@ -177,7 +182,22 @@ final class ActionHandler {
     info.put("data_dir", config.dataDir().toAbsolutePath().normalize().toString());
     info.put("warehouse", store.warehouseLocation());
     info.put("location", location.get());
+    info.put("node_id", cluster.id());
+    putNodes(info);
     return info;
+  }
+
+  /** The live nodes of the cluster (this one alone on an embedded catalog), by id. */
+  private void putNodes(ObjectNode into) {
+    ArrayNode nodes = into.putArray("nodes");
+    for (ClusterDatabase.Node n : cluster.live()) {
+      nodes
+          .addObject()
+          .put("node_id", n.id())
+          .put("location", n.uri())
+          .put("started_at_ms", n.startedAt().toEpochMilli())
+          .put("heartbeat_at_ms", n.heartbeatAt().toEpochMilli());
+    }
   }
 
   /** A waiting line's figures: waiting now, waits so far, refusals so far. */
@@ -242,6 +262,9 @@ final class ActionHandler {
         .put("reduced_scans", sizing.reducedScans());
     ArrayNode advice = result.putArray("recommendations");
     report.recommendations().forEach(advice::add);
+    // Each node governs its own memory; the list says which others to ask.
+    result.put("node_id", cluster.id());
+    putNodes(result);
     return result;
   }
 

@@ -12,11 +12,14 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 import org.apache.arrow.flight.Criteria;
 import org.apache.arrow.flight.FlightDescriptor;
 import org.apache.arrow.flight.FlightEndpoint;
 import org.apache.arrow.flight.FlightInfo;
 import org.apache.arrow.flight.FlightProducer.StreamListener;
+import org.apache.arrow.flight.Location;
 import org.apache.arrow.flight.Ticket;
 import org.apache.iceberg.DataFile;
 import org.apache.iceberg.Snapshot;
@@ -28,10 +31,19 @@ import org.apache.iceberg.Snapshot;
 final class FlightInfoHandler {
   private final IcebergTableStore store;
   private final ServerConfig config;
+  private final Supplier<List<Location>> nodes;
 
-  FlightInfoHandler(IcebergTableStore store, ServerConfig config) {
+  /** Where the next plan's first endpoint goes, so one-endpoint scans spread over the nodes too. */
+  private final AtomicInteger rotation = new AtomicInteger();
+
+  /**
+   * {@code nodes} gives the live nodes' locations for each plan: endpoints go to them in turn, or
+   * carry no location (read from the node asked) when it is empty.
+   */
+  FlightInfoHandler(IcebergTableStore store, ServerConfig config, Supplier<List<Location>> nodes) {
     this.store = store;
     this.config = config;
+    this.nodes = nodes;
   }
 
   FlightInfo flightInfo(FlightDescriptor descriptor, ScanRequest request) {
@@ -42,12 +54,21 @@ final class FlightInfoHandler {
             : ScanShares.count(plan.files(), config.endpointTargetBytes(), config.maxEndpoints());
     List<List<DataFile>> split = ScanShares.split(plan.files(), shares);
     List<FlightEndpoint> endpoints = new ArrayList<>();
+    // Any node serves any ticket (it names the snapshot and the share), so shares go round-robin
+    // over the live nodes and a client reads from all of them at once.
+    List<Location> live = nodes.get();
+    int next = live.isEmpty() ? 0 : Math.floorMod(rotation.getAndIncrement(), live.size());
     for (int i = 0; i < shares; i++) {
       if (i > 0 && split.get(i).isEmpty()) {
         continue;
       }
-      byte[] ticket = request.toTicket(plan.snapshotId(), i, shares).toByteArray();
-      endpoints.add(new FlightEndpoint(new Ticket(ticket)));
+      Ticket ticket = new Ticket(request.toTicket(plan.snapshotId(), i, shares).toByteArray());
+      if (live.isEmpty()) {
+        endpoints.add(new FlightEndpoint(ticket));
+      } else {
+        endpoints.add(new FlightEndpoint(ticket, live.get(next)));
+        next = (next + 1) % live.size();
+      }
     }
     long records = request.isFullScan() ? plan.totalRecords() : -1;
     if (request.filter().isEmpty() && request.limit() >= 0) {

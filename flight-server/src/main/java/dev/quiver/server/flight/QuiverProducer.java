@@ -10,6 +10,7 @@ import dev.quiver.proto.v1.ScanCommand;
 import dev.quiver.server.call.CallMiddleware;
 import dev.quiver.server.call.FlightErrors;
 import dev.quiver.server.call.QuiverCall;
+import dev.quiver.server.cluster.ClusterNodes;
 import dev.quiver.server.config.LimitSettings;
 import dev.quiver.server.config.ScanEngine;
 import dev.quiver.server.config.ServerConfig;
@@ -141,11 +142,12 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
       ExecutorService streamExecutor,
       Supplier<String> location,
       AccessControl access,
-      CallMiddleware.Factory calls) {
+      CallMiddleware.Factory calls,
+      ClusterNodes cluster) {
     this.store = store;
     this.calls = calls;
     this.access = access;
-    this.flightInfo = new FlightInfoHandler(store, config);
+    this.flightInfo = new FlightInfoHandler(store, config, cluster::planLocations);
     ScanBatchSizer batchSizer =
         new ScanBatchSizer(
             memory, config.scanBatchRows(), config.scanMinBatchRows(), config.highPressure());
@@ -161,7 +163,7 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
     PutWriter putWriter = new PutWriter(memory, config.limits());
     this.doPut = new DoPutHandler(store, memory, putWriter);
     this.limits = config.limits();
-    this.actions = new ActionHandler(store, sql, memory, batchSizer, config, location);
+    this.actions = new ActionHandler(store, sql, memory, batchSizer, config, location, cluster);
     PreparedStatements prepared = new PreparedStatements();
     this.prepared = prepared;
     SqlUpdates updates = new SqlUpdates(sql, store);

@@ -99,7 +99,7 @@ public final class PasswordAuthenticator implements CallHeaderAuthenticator {
       throw unauthenticated("The bearer token has expired; authenticate again");
     }
     throw unauthenticated(
-        "The bearer token is not valid (the server may have restarted); authenticate again");
+        "The bearer token is not valid (altered, or signed by another cluster); authenticate again");
   }
 
   private String checkPassword(String basic) {

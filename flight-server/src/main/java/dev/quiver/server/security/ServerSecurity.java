@@ -25,9 +25,6 @@ import org.slf4j.LoggerFactory;
 public final class ServerSecurity {
   private static final Logger LOG = LoggerFactory.getLogger(ServerSecurity.class);
 
-  /** The most bearer tokens held at once (about 100 bytes each). */
-  static final int MAX_TOKENS = 100_000;
-
   private final SecuritySettings settings;
   private final Optional<PasswordAuthenticator> authenticator;
   private final AccessControl access;
@@ -49,6 +46,14 @@ public final class ServerSecurity {
    *     malformed
    */
   public static ServerSecurity of(ServerConfig config) {
+    return of(config, BearerTokens.newKey());
+  }
+
+  /**
+   * As {@link #of(ServerConfig)}, signing bearer tokens with {@code tokenKey}: the key every node
+   * of the cluster shares, so a token one node issued is accepted by all.
+   */
+  public static ServerSecurity of(ServerConfig config, byte[] tokenKey) {
     SecuritySettings settings = requireNonNull(config, "config is null").security();
     for (Optional<Path> file :
         java.util.List.of(settings.tlsCertificate(), settings.tlsKey(), settings.tlsClientCa())) {
@@ -88,7 +93,7 @@ public final class ServerSecurity {
               + " text; set security.tls-cert and security.tls-key");
     }
     LOG.info("Authentication on: {} users from {}", users.size(), file);
-    BearerTokens tokens = new BearerTokens(settings.tokenLifetime(), MAX_TOKENS, Clock.systemUTC());
+    BearerTokens tokens = new BearerTokens(settings.tokenLifetime(), tokenKey, Clock.systemUTC());
     return new ServerSecurity(
         settings,
         Optional.of(
@@ -98,6 +103,11 @@ public final class ServerSecurity {
                 new LoginThrottle(
                     settings.loginMaxFailures(), settings.loginLockout(), Clock.systemUTC()))),
         AccessControl.of(users));
+  }
+
+  /** Whether clients must log in (there is a users file), so bearer tokens are issued. */
+  public boolean authenticates() {
+    return authenticator.isPresent();
   }
 
   /** Who may do what; {@link AccessControl#OPEN} without authentication. */

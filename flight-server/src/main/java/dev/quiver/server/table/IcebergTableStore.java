@@ -7,17 +7,20 @@ import dev.quiver.client.PutReceipt;
 import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
 import dev.quiver.client.TableId;
+import dev.quiver.server.config.CatalogSettings;
 import dev.quiver.server.config.StorageSettings;
 import dev.quiver.server.table.parquet.ArrowSchemas;
 import dev.quiver.server.table.parquet.DuckDbParquetWriter;
 import dev.quiver.server.table.parquet.ParquetWriteOptions;
 import dev.quiver.server.table.parquet.WrittenFile;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -43,6 +46,8 @@ import org.apache.iceberg.Transaction;
 import org.apache.iceberg.catalog.Namespace;
 import org.apache.iceberg.catalog.TableIdentifier;
 import org.apache.iceberg.exceptions.AlreadyExistsException;
+import org.apache.iceberg.exceptions.CommitFailedException;
+import org.apache.iceberg.exceptions.CommitStateUnknownException;
 import org.apache.iceberg.exceptions.NoSuchTableException;
 import org.apache.iceberg.expressions.Expressions;
 import org.apache.iceberg.jdbc.JdbcCatalog;
@@ -81,6 +86,21 @@ public final class IcebergTableStore implements AutoCloseable {
   private final DuckDbParquetWriter writer;
   private final ParquetWriteOptions writeOptions;
 
+  /** catalog.uri as it may be printed, for errors that name the catalog. */
+  private final String catalogUri;
+
+  /** Whether other nodes may share the catalog and warehouse (catalog.uri is set). */
+  private final boolean shared;
+
+  /**
+   * On a shared catalog, orphan removal leaves every file younger than this, and every put-*
+   * staging folder with a file younger than this: other nodes' uploads and commits in flight, which
+   * this node cannot see (it knows only its own live uploads).
+   */
+  public static final Duration SHARED_MIN_ORPHAN_AGE = Duration.ofHours(1);
+
+  private final CommitStats commitStats = new CommitStats();
+
   /**
    * Where the files of puts that are writing or committing are: local staging folders, and for a
    * remote warehouse the location prefixes they upload to. Orphan removal leaves them.
@@ -97,7 +117,11 @@ public final class IcebergTableStore implements AutoCloseable {
       JdbcCatalog catalog,
       Warehouse warehouse,
       DuckDbParquetWriter writer,
-      ParquetWriteOptions writeOptions) {
+      ParquetWriteOptions writeOptions,
+      String catalogUri,
+      boolean shared) {
+    this.catalogUri = catalogUri;
+    this.shared = shared;
     this.catalog = catalog;
     this.warehouse = warehouse;
     this.writer = writer;
@@ -149,22 +173,65 @@ public final class IcebergTableStore implements AutoCloseable {
       DuckDbParquetWriter writer,
       ParquetWriteOptions writeOptions,
       Duration catalogBusyTimeout) {
+    return open(
+        dataDir, storage, CatalogSettings.DEFAULTS, writer, writeOptions, catalogBusyTimeout);
+  }
+
+  /**
+   * As {@link #open(Path, StorageSettings, DuckDbParquetWriter, ParquetWriteOptions, Duration)},
+   * with the catalog {@code settings} name: the SQLite file {@code catalog.db} in {@code dataDir}
+   * by default, or a shared database such as PostgreSQL. {@code catalogBusyTimeout} applies to
+   * SQLite only.
+   *
+   * @throws QuiverException CATALOG_UNAVAILABLE naming catalog.uri when the database cannot be
+   *     reached or its tables cannot be created
+   */
+  public static IcebergTableStore open(
+      Path dataDir,
+      StorageSettings storage,
+      CatalogSettings settings,
+      DuckDbParquetWriter writer,
+      ParquetWriteOptions writeOptions,
+      Duration catalogBusyTimeout) {
     Path root = dataDir.toAbsolutePath().normalize();
     Warehouse warehouse = Warehouse.open(root, storage);
     Map<String, String> props = new HashMap<>(warehouse.fileIoProperties());
-    props.put(CatalogProperties.URI, "jdbc:sqlite:" + root.resolve("catalog.db"));
     props.put("jdbc.schema-version", "V1");
-    // SQLite serialises writers; wait for the lock rather than fail a concurrent commit.
-    props.put("jdbc.busy_timeout", Long.toString(catalogBusyTimeout.toMillis()));
+    if (settings.embedded()) {
+      props.put(CatalogProperties.URI, "jdbc:sqlite:" + root.resolve("catalog.db"));
+      // SQLite serialises writers; wait for the lock rather than fail a concurrent commit.
+      props.put("jdbc.busy_timeout", Long.toString(catalogBusyTimeout.toMillis()));
+    } else {
+      props.putAll(CatalogConnection.properties(settings));
+    }
     JdbcCatalog catalog = new JdbcCatalog();
     try {
-      catalog.initialize("quiver", props);
+      catalog.initialize(settings.name(), props);
     } catch (RuntimeException e) {
+      closeQuietly(catalog, e);
       warehouse.close();
-      throw e;
+      throw new QuiverException(
+          QuiverErrorCode.CATALOG_UNAVAILABLE,
+          e,
+          "Cannot open the catalog database catalog.uri=%s: %s",
+          settings.printableUri(),
+          CatalogConnection.rootMessage(e));
     }
     return new IcebergTableStore(
-        catalog, warehouse, requireNonNull(writer, "writer is null"), writeOptions);
+        catalog,
+        warehouse,
+        requireNonNull(writer, "writer is null"),
+        writeOptions,
+        settings.printableUri(),
+        !settings.embedded());
+  }
+
+  private static void closeQuietly(JdbcCatalog catalog, Exception failure) {
+    try {
+      catalog.close();
+    } catch (RuntimeException e) {
+      failure.addSuppressed(e);
+    }
   }
 
   /** The warehouse as configured: a local folder or an s3:// location. */
@@ -201,13 +268,15 @@ public final class IcebergTableStore implements AutoCloseable {
       return Optional.of(wrap(id, catalog.loadTable(identifier(id))));
     } catch (NoSuchTableException e) {
       return Optional.empty();
+    } catch (RuntimeException e) {
+      throw catalogFailure(e, "load table " + id);
     }
   }
 
   /** Every namespace with a valid Quiver name, sorted. */
   public List<String> namespaces() {
     List<String> names = new ArrayList<>();
-    for (Namespace ns : catalog.listNamespaces()) {
+    for (Namespace ns : listNamespaces()) {
       if (ns.length() == 1 && TableId.isValidName(ns.level(0))) {
         names.add(ns.level(0));
       }
@@ -221,15 +290,21 @@ public final class IcebergTableStore implements AutoCloseable {
     List<Namespace> namespaces = new ArrayList<>();
     if (namespace.isPresent()) {
       Namespace ns = Namespace.of(namespace.get());
-      if (catalog.namespaceExists(ns)) {
+      boolean exists;
+      try {
+        exists = catalog.namespaceExists(ns);
+      } catch (RuntimeException e) {
+        throw catalogFailure(e, "list the tables of " + namespace.get());
+      }
+      if (exists) {
         namespaces.add(ns);
       }
     } else {
-      namespaces.addAll(catalog.listNamespaces());
+      namespaces.addAll(listNamespaces());
     }
     List<TableId> ids = new ArrayList<>();
     for (Namespace ns : namespaces) {
-      for (TableIdentifier t : catalog.listTables(ns)) {
+      for (TableIdentifier t : listTables(ns)) {
         if (TableId.isValidName(ns.level(0)) && TableId.isValidName(t.name())) {
           ids.add(TableId.of(ns.level(0), t.name()));
         }
@@ -242,7 +317,13 @@ public final class IcebergTableStore implements AutoCloseable {
   /** Drops the table and deletes its files; TABLE_NOT_FOUND if it does not exist. */
   public void drop(TableId id) {
     QuiverTable table = load(id);
-    if (!catalog.dropTable(identifier(id), true)) {
+    boolean dropped;
+    try {
+      dropped = catalog.dropTable(identifier(id), true);
+    } catch (RuntimeException e) {
+      throw catalogFailure(e, "drop table " + id);
+    }
+    if (!dropped) {
       throw new QuiverException(QuiverErrorCode.TABLE_NOT_FOUND, "Table %s does not exist", id);
     }
     warehouse.deleteTableFiles(id, table.table().location());
@@ -275,15 +356,20 @@ public final class IcebergTableStore implements AutoCloseable {
       QuiverTable table = existing.get();
       Staged staged = writeCompatible(id, table, stream, allocator);
       return commitOrDelete(
-          table.table(), staged, beforeCommit, () -> commitAppend(table.table(), staged));
+          id, table.table(), staged, beforeCommit, () -> commitAppend(table.table(), staged));
     }
     // A new table: open (but do not commit) its create transaction first, so the files carry
     // the field ids Iceberg assigns, then commit creation and data as one.
-    Transaction create = newTableTransaction(id, streamSchema);
+    Transaction create;
+    try {
+      create = newTableTransaction(id, streamSchema);
+    } catch (RuntimeException e) {
+      throw catalogFailure(e, "create table " + id);
+    }
     Table table = create.table();
     Staged staged = write(table, stream, allocator, streamSchema, table.schema());
     return commitOrDelete(
-        table, staged, beforeCommit, () -> commitCreate(id, create, streamSchema, staged));
+        id, table, staged, beforeCommit, () -> commitCreate(id, create, streamSchema, staged));
   }
 
   /**
@@ -303,14 +389,19 @@ public final class IcebergTableStore implements AutoCloseable {
     QuiverTable table = load(id);
     Staged staged = writeCompatible(id, table, stream, allocator);
     return commitOrDelete(
+        id,
         table.table(),
         staged,
         beforeCommit,
         () -> {
+          CommitCapture capture = new CommitCapture();
           org.apache.iceberg.OverwriteFiles overwrite =
-              table.table().newOverwrite().overwriteByRowFilter(Expressions.alwaysTrue());
+              capture.reporting(table.table()).newOverwrite();
+          overwrite.overwriteByRowFilter(Expressions.alwaysTrue());
           staged.dataFiles(table.table().spec()).forEach(overwrite::addFile);
-          return receipt(staged.files(), commit(table.table(), overwrite));
+          long snapshot = commit(table.table(), overwrite);
+          capture.count(commitStats);
+          return receipt(staged.files(), snapshot);
         });
   }
 
@@ -365,29 +456,136 @@ public final class IcebergTableStore implements AutoCloseable {
    * commit fails; local staged copies of uploaded files go either way.
    */
   private PutReceipt commitOrDelete(
+      TableId id,
       Table table,
       Staged staged,
       Runnable beforeCommit,
       java.util.function.Supplier<PutReceipt> commit)
       throws IOException {
     boolean committed = false;
+    boolean keepFiles = false;
     commitLock.readLock().lock();
     try {
       beforeCommit.run();
+      requireStaged(id, staged);
       PutReceipt receipt = commit.get();
       committed = true;
       return receipt;
+    } catch (CommitStateUnknownException e) {
+      keepFiles = true;
+      throw new QuiverException(
+          QuiverErrorCode.CATALOG_UNAVAILABLE,
+          e,
+          "Cannot tell whether the put to table %s committed: the catalog database %s failed"
+              + " during the commit (%s); read the table before retrying",
+          id,
+          catalogUri,
+          CatalogConnection.rootMessage(e));
+    } catch (CommitFailedException e) {
+      int attempts = commitAttempts(id);
+      commitStats.exhausted(attempts);
+      throw new QuiverException(
+          QuiverErrorCode.COMMIT_CONFLICT,
+          e,
+          "Cannot commit to table %s: other writers committed first on each of %d attempts;"
+              + " nothing was committed, retry the put",
+          id,
+          attempts);
+    } catch (RuntimeException e) {
+      // A connection lost mid-commit may have lost it after the swap: keep the files (orphan
+      // removal deletes them if no snapshot took them), as for an unknown commit state.
+      keepFiles = CatalogConnection.unreachable(e).isPresent();
+      throw catalogFailure(e, "commit to table " + id);
     } finally {
       commitLock.readLock().unlock();
       try {
         if (committed) {
           warehouse.committed(staged);
-        } else {
+        } else if (!keepFiles) {
           warehouse.discard(table.io(), staged);
         }
       } finally {
         liveUploads.removeAll(staged.live());
       }
+    }
+  }
+
+  /**
+   * Fails COMMIT_CONFLICT when a staged local file is gone: committing it would make a snapshot
+   * that cannot be read. Only orphan removal on another node (past {@link #SHARED_MIN_ORPHAN_AGE})
+   * or an operator deletes staged files. Uploaded files of a remote warehouse are not checked.
+   */
+  private void requireStaged(TableId id, Staged staged) {
+    if (warehouse.localFolder().isEmpty()) {
+      return;
+    }
+    for (WrittenFile f : staged.files()) {
+      if (!Files.exists(f.path())) {
+        throw new QuiverException(
+            QuiverErrorCode.COMMIT_CONFLICT,
+            "Cannot commit to table %s: its staged file %s is gone (removed as an orphan?);"
+                + " nothing was committed, retry the put",
+            id,
+            f.path());
+      }
+    }
+  }
+
+  /** How many attempts a commit to {@code id} gets: 1 + its commit.retry.num-retries. */
+  private int commitAttempts(TableId id) {
+    try {
+      return 1
+          + Integer.parseInt(
+              catalog
+                  .loadTable(identifier(id))
+                  .properties()
+                  .getOrDefault(
+                      TableProperties.COMMIT_NUM_RETRIES,
+                      Integer.toString(TableProperties.COMMIT_NUM_RETRIES_DEFAULT)));
+    } catch (RuntimeException e) {
+      return 1 + TableProperties.COMMIT_NUM_RETRIES_DEFAULT;
+    }
+  }
+
+  /**
+   * {@code e} as CATALOG_UNAVAILABLE naming the catalog when the catalog database is out of reach,
+   * else {@code e} itself.
+   */
+  private RuntimeException catalogFailure(RuntimeException e, String action) {
+    if (e instanceof QuiverException) {
+      return e;
+    }
+    return CatalogConnection.unreachable(e)
+        .<RuntimeException>map(
+            sql ->
+                new QuiverException(
+                    QuiverErrorCode.CATALOG_UNAVAILABLE,
+                    e,
+                    "Cannot %s: the catalog database %s is unavailable (%s); retry",
+                    action,
+                    catalogUri,
+                    CatalogConnection.rootMessage(sql)))
+        .orElse(e);
+  }
+
+  /** The store's commit counts, for metrics. */
+  public CommitStats commitStats() {
+    return commitStats;
+  }
+
+  private List<Namespace> listNamespaces() {
+    try {
+      return catalog.listNamespaces();
+    } catch (RuntimeException e) {
+      throw catalogFailure(e, "list namespaces");
+    }
+  }
+
+  private List<TableIdentifier> listTables(Namespace ns) {
+    try {
+      return catalog.listTables(ns);
+    } catch (RuntimeException e) {
+      throw catalogFailure(e, "list the tables of " + ns);
     }
   }
 
@@ -400,8 +598,8 @@ public final class IcebergTableStore implements AutoCloseable {
     commitLock.writeLock().lock();
     try {
       List<Table> tables = new ArrayList<>();
-      for (Namespace ns : catalog.listNamespaces()) {
-        for (TableIdentifier t : catalog.listTables(ns)) {
+      for (Namespace ns : listNamespaces()) {
+        for (TableIdentifier t : listTables(ns)) {
           try {
             tables.add(catalog.loadTable(t));
           } catch (NoSuchTableException dropped) {
@@ -409,8 +607,23 @@ public final class IcebergTableStore implements AutoCloseable {
           }
         }
       }
+      Set<String> live = new HashSet<>(liveUploads);
+      Instant effectiveCutoff = cutoff;
+      if (shared) {
+        // Other nodes' uploads and commits are invisible here: leave anything recent.
+        Instant floor = Instant.now().minus(SHARED_MIN_ORPHAN_AGE);
+        if (effectiveCutoff.isAfter(floor)) {
+          effectiveCutoff = floor;
+        }
+        if (warehouse.localFolder().isPresent()) {
+          for (Path folder :
+              OrphanFiles.recentStagingFolders(warehouse.localFolder().get(), floor)) {
+            live.add(folder.toString());
+          }
+        }
+      }
       OrphanFiles.Result result =
-          warehouse.removeOrphans(tables, Set.copyOf(liveUploads), cutoff, dryRun);
+          warehouse.removeOrphans(tables, Set.copyOf(live), effectiveCutoff, dryRun);
       if (!result.orphans().isEmpty()) {
         LOG.info(
             "{} {} orphan files ({} bytes) under {}",
@@ -470,9 +683,12 @@ public final class IcebergTableStore implements AutoCloseable {
       long current = table.currentSnapshot() == null ? 0 : table.currentSnapshot().snapshotId();
       return new PutReceipt(0, 0, 0, current);
     }
-    AppendFiles append = table.newAppend();
+    CommitCapture capture = new CommitCapture();
+    AppendFiles append = capture.reporting(table).newAppend();
     staged.dataFiles(table.spec()).forEach(append::appendFile);
-    return receipt(staged.files(), commit(table, append));
+    long snapshot = commit(table, append);
+    capture.count(commitStats);
+    return receipt(staged.files(), snapshot);
   }
 
   /**
@@ -517,6 +733,7 @@ public final class IcebergTableStore implements AutoCloseable {
     try {
       if (written.isEmpty()) {
         create.commitTransaction();
+        commitStats.committed(1);
         return receipt(written, 0);
       }
       AppendFiles append = create.newAppend();
@@ -524,6 +741,7 @@ public final class IcebergTableStore implements AutoCloseable {
       String commitId = tag(append);
       append.commit();
       create.commitTransaction();
+      commitStats.committed(1);
       // Another put may append the moment the table exists: find ours by its tag, not as the
       // table's current snapshot.
       return receipt(written, snapshotTagged(catalog.loadTable(identifier(id)), commitId));

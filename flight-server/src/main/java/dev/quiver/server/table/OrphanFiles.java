@@ -85,6 +85,40 @@ final class OrphanFiles {
   }
 
   /**
+   * The put staging folders ({@code put-*}) under {@code warehouse} holding a file (or being a
+   * folder) modified after {@code since}: uploads that may still be running on another node.
+   */
+  static Set<Path> recentStagingFolders(Path warehouse, Instant since) throws IOException {
+    Set<Path> recent = new HashSet<>();
+    List<Path> staging;
+    try (Stream<Path> walk = Files.walk(warehouse)) {
+      staging =
+          walk.filter(p -> Files.isDirectory(p) && p.getFileName().toString().startsWith("put-"))
+              .map(p -> p.toAbsolutePath().normalize())
+              .toList();
+    }
+    for (Path folder : staging) {
+      try (Stream<Path> files = Files.walk(folder)) {
+        boolean young =
+            files.anyMatch(
+                f -> {
+                  try {
+                    return Files.getLastModifiedTime(f).toInstant().isAfter(since);
+                  } catch (IOException gone) {
+                    return true; // changing under us: the upload is alive
+                  }
+                });
+        if (young) {
+          recent.add(folder);
+        }
+      } catch (IOException | UncheckedIOException gone) {
+        recent.add(folder);
+      }
+    }
+    return recent;
+  }
+
+  /**
    * Finds (and, unless {@code dryRun}, deletes) the files under {@code warehouse} that are not in
    * {@code referenced}, not under a folder in {@code live} and last modified before {@code cutoff};
    * then removes the folders that deleting them left empty, except namespace folders, the folders

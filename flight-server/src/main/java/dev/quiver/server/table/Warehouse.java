@@ -69,6 +69,11 @@ final class Warehouse implements AutoCloseable {
     this.cache = cache;
   }
 
+  /** The warehouse's folder when it is local; empty for an object store. */
+  Optional<Path> localFolder() {
+    return local;
+  }
+
   /**
    * Opens the warehouse {@code storage} names; a remote one is checked by listing it, so a missing
    * bucket, refused credentials or an unreachable endpoint fail here (UNAVAILABLE, naming them).

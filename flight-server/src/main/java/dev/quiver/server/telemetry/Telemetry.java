@@ -200,7 +200,10 @@ public final class Telemetry implements AutoCloseable {
     return Optional.ofNullable(tracer);
   }
 
-  /** The meter other parts record with (the read cache); a no-op one when telemetry is off. */
+  /**
+   * The meter other parts record their own figures with (the read cache, the table store's commit
+   * retries); a no-op one when telemetry is off.
+   */
   public Meter meter() {
     return sdk == null
         ? io.opentelemetry.api.OpenTelemetry.noop().getMeter(SCOPE)

@@ -63,6 +63,11 @@ class ServerConfigTest {
                 Path.of("./quiver-data/cache"),
                 1L << 30));
     assertThat(config.storage().isRemote()).isFalse();
+    assertThat(config.catalog()).isEqualTo(CatalogSettings.DEFAULTS);
+    assertThat(config.catalog().embedded()).isTrue();
+    assertThat(config.catalog().name()).isEqualTo("quiver");
+    assertThat(config.catalog().nodeTimeout()).isEqualTo(Duration.ofSeconds(30));
+    assertThat(config.catalog().advertise()).isEmpty();
   }
 
   @Test
@@ -85,6 +90,42 @@ class ServerConfigTest {
     assertThat(remote.storage().isRemote()).isTrue();
     assertThat(remote.storage().bucket()).isEqualTo("b");
     assertThat(remote.storage().cacheDir()).isEqualTo(Path.of("/d/cache"));
+  }
+
+  @Test
+  void catalogPasswordComesFromTheEnvironmentAndIsNeverPrinted() {
+    ServerConfig config =
+        ServerConfig.load(
+            Map.of(),
+            Map.of("QUIVER_CATALOG_PASSWORD", "S3cret-Catalog-91"),
+            Map.of(
+                "memory.total",
+                "1GB",
+                "catalog.uri",
+                "jdbc:postgresql://db:5432/cat?user=q&password=S3cret-In-Url-17"));
+    assertThat(config.catalog().password()).isEqualTo("S3cret-Catalog-91");
+    assertThat(config.toString())
+        .contains("jdbc:postgresql://db:5432/cat?user=q&password=***")
+        .doesNotContain("S3cret-Catalog-91")
+        .doesNotContain("S3cret-In-Url-17");
+  }
+
+  @Test
+  void badCatalogSettingsNameTheKey() {
+    assertThatThrownBy(
+            () -> ServerConfig.load(Map.of(), Map.of(), Map.of("catalog.uri", "postgres://x/y")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("catalog.uri must be a JDBC URL");
+    assertThatThrownBy(
+            () ->
+                ServerConfig.load(
+                    Map.of(), Map.of(), Map.of("cluster.advertise", "http://node1:8815")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("cluster.advertise must be grpc://host:port");
+    assertThatThrownBy(
+            () -> ServerConfig.load(Map.of(), Map.of(), Map.of("cluster.node-timeout", "10ms")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("cluster.node-timeout must be at least 1s");
   }
 
   @Test
@@ -181,7 +222,13 @@ class ServerConfigTest {
             Map.entry("storage.s3.region", "eu-west-1"),
             Map.entry("storage.s3.path-style-access", "true"),
             Map.entry("storage.cache-dir", "/var/cache/quiver"),
-            Map.entry("storage.cache-size", "64MB"));
+            Map.entry("storage.cache-size", "64MB"),
+            Map.entry("catalog.uri", "jdbc:postgresql://db.example:5432/iceberg"),
+            Map.entry("catalog.user", "quiver"),
+            Map.entry("catalog.password", "pw"),
+            Map.entry("catalog.name", "lake"),
+            Map.entry("cluster.advertise", "grpc://node1.example:8815"),
+            Map.entry("cluster.node-timeout", "10s"));
     ServerConfig config = ServerConfig.load(Map.of(), Map.of(), flags);
     assertThat(config)
         .isEqualTo(
@@ -231,7 +278,14 @@ class ServerConfigTest {
                     Optional.of("eu-west-1"),
                     true,
                     Path.of("/var/cache/quiver"),
-                    64L << 20)));
+                    64L << 20),
+                new CatalogSettings(
+                    Optional.of("jdbc:postgresql://db.example:5432/iceberg"),
+                    "quiver",
+                    "pw",
+                    "lake",
+                    Optional.of(java.net.URI.create("grpc://node1.example:8815")),
+                    Duration.ofSeconds(10))));
     assertThat(flags.keySet())
         .as("every key is covered by this test")
         .containsExactlyInAnyOrderElementsOf(

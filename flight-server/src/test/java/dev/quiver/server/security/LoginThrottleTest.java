@@ -78,7 +78,7 @@ class LoginThrottleTest {
     PasswordAuthenticator authenticator =
         new PasswordAuthenticator(
             users,
-            new BearerTokens(Duration.ofHours(1), 100, clock),
+            new BearerTokens(Duration.ofHours(1), BearerTokens.newKey(), clock),
             new LoginThrottle(2, Duration.ofMinutes(1), clock));
     for (String name : List.of("alice", "nobody")) {
       for (int i = 0; i < 2; i++) {

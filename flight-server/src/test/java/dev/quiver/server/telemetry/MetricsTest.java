@@ -72,6 +72,7 @@ class MetricsTest extends TelemetryServerTest {
     assertThat(after.value("quiver_data_out_bytes_total")).isEqualTo(arrowBytes);
     assertThat(after.value("quiver_commits_total")).isEqualTo(1);
     assertThat(after.value("quiver_commit_conflicts_total")).isZero();
+    assertThat(after.value("quiver_commit_retries_total")).as("one writer never retries").isZero();
     assertThat(after.value("quiver_call_duration_seconds_count", "method", "DoPut", "status", "OK"))
         .isEqualTo(1);
     assertThat(after.value("quiver_call_duration_seconds_count", "method", "DoGet", "status", "OK"))
