@@ -25,6 +25,23 @@ public final class QuiverServers implements AfterEachCallback {
   private static final Duration CALLS_CLOSE = Duration.ofSeconds(60);
 
   private final List<QuiverServer> started = new ArrayList<>();
+  private final String skipMemoryCheck;
+
+  public QuiverServers() {
+    this(null);
+  }
+
+  private QuiverServers(String skipMemoryCheck) {
+    this.skipMemoryCheck = skipMemoryCheck;
+  }
+
+  /**
+   * Servers whose memory is not checked after each test, for {@code reason}: a known, open bug that
+   * the check would report; use it for nothing else.
+   */
+  public static QuiverServers withoutMemoryCheck(String reason) {
+    return new QuiverServers(java.util.Objects.requireNonNull(reason, "reason is null"));
+  }
 
   /** Starts a server on {@code dataDir} with {@code settings} (key, value pairs of config keys). */
   public QuiverServer start(Path dataDir, String... settings) throws IOException {
@@ -68,7 +85,7 @@ public final class QuiverServers implements AfterEachCallback {
   @Override
   public void afterEach(ExtensionContext context) throws Exception {
     try {
-      if (context.getExecutionException().isEmpty()) {
+      if (context.getExecutionException().isEmpty() && skipMemoryCheck == null) {
         awaitMemoryReturned();
       }
     } finally {

@@ -55,7 +55,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** The producer behind a real in-process server, driven by Arrow's own FlightClient. */
 @ExtendWith(ArrowAllocatorExtension.class)
 class QuiverProducerTest {
-  @RegisterExtension final QuiverServers servers = new QuiverServers();
+  @RegisterExtension final QuiverServers servers = servers();
 
   private static final Schema SCHEMA =
       new Schema(
@@ -67,6 +67,11 @@ class QuiverProducerTest {
   private QuiverServer server;
 
   /** What decodes DoGets (scan.engine): {@link ArrowDatasetScanTest} runs these tests on both. */
+  /** The servers' extension: every server's memory must come back to zero after each test. */
+  QuiverServers servers() {
+    return new QuiverServers();
+  }
+
   String scanEngine() {
     return "duckdb";
   }

@@ -2,6 +2,7 @@ package dev.quiver.server.table;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.quiver.testing.Await;
 import java.io.InputStream;
 import java.nio.file.Path;
 import java.util.Map;
@@ -42,10 +43,19 @@ class S3FileIoTest {
         for (int off = 0; off < content.length; off += 1 << 20) {
           out.write(content, off, 1 << 20);
         }
-        // Past the threshold (1.5 parts) S3FileIO has started a multipart upload.
-        assertThat(s3.listMultipartUploads(r -> r.bucket(S3.bucket())).uploads())
-            .extracting(u -> u.key())
-            .containsExactly("big/data-0.parquet");
+        // Past the threshold (1.5 parts) S3FileIO has started a multipart upload. s3proxy's
+        // file-system store may answer 500 to a listing while parts are still being written,
+        // so the listing is retried until it answers.
+        Await.until(
+            () -> {
+              try {
+                return s3.listMultipartUploads(r -> r.bucket(S3.bucket())).uploads().stream()
+                    .anyMatch(u -> u.key().equals("big/data-0.parquet"));
+              } catch (software.amazon.awssdk.services.s3.model.S3Exception e) {
+                return false;
+              }
+            },
+            "a multipart upload of big/data-0.parquet to be listed");
       }
       byte[] back;
       try (InputStream in = io.newInputFile(location).newStream()) {
