@@ -236,7 +236,11 @@ class S3WarehouseTest {
       ReadCache.Stats stats = server.readCache().orElseThrow().stats();
       assertThat(stats.evictions()).isPositive();
       assertThat(stats.misses()).as("every read fetched again").isGreaterThanOrEqualTo(3 * 4);
-      assertThat(stats.cachedBytes()).as("nothing pinned once reads end").isLessThanOrEqualTo(1024);
+      // A DoGet unpins its files on the stream thread once its source closes, which may be just
+      // after the client has read the last batch.
+      Await.until(
+          () -> server.readCache().orElseThrow().stats().cachedBytes() <= 1024,
+          "the cache back under its bound once nothing is pinned");
     }
   }
 
