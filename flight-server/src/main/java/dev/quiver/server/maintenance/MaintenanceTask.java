@@ -2,6 +2,7 @@ package dev.quiver.server.maintenance;
 
 import static java.util.Objects.requireNonNull;
 
+import com.google.errorprone.annotations.ThreadSafe;
 import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
 import dev.quiver.client.TableId;
@@ -29,10 +30,11 @@ import org.slf4j.LoggerFactory;
  * being current more than {@code maintenance.expire-after} ago, keeping the last {@code
  * maintenance.retain-last}.
  *
- * <p>Thread-safe. Runs on one daemon thread. A failing table is logged and counted and the run goes
- * on to the next; the next run retries it. {@link #close()} lets a running table finish (bounded)
- * and stops; a second close does nothing.
+ * <p>Runs on one daemon thread. A failing table is logged and counted and the run goes on to the
+ * next; the next run retries it. {@link #close()} lets a running table finish (bounded) and stops;
+ * a second close does nothing.
  */
+@ThreadSafe
 public final class MaintenanceTask implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(MaintenanceTask.class);
   private static final long STOP_SECONDS = 10;

@@ -2,6 +2,7 @@ package dev.quiver.server.maintenance;
 
 import static java.util.Objects.requireNonNull;
 
+import com.google.errorprone.annotations.ThreadSafe;
 import dev.quiver.client.PutReceipt;
 import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
@@ -27,9 +28,10 @@ import org.apache.iceberg.expressions.Expressions;
  * (the query limit applies per batch); the store commits them as one Iceberg rewrite validated from
  * the snapshot read.
  *
- * <p>Thread-safe. Rows keep their order within the small files, which come together after the
- * table's large files of earlier commits.
+ * <p>Rows keep their order within the small files, which come together after the table's large
+ * files of earlier commits.
  */
+@ThreadSafe
 public final class TableCompactor {
   private final IcebergTableStore store;
   private final SqlEngine sql;
