@@ -20,6 +20,16 @@ package dev.quiver.client;
  *       commits leave); result {@code {"removed_files", "removed_bytes", "files": [{"path",
  *       "bytes"}] (at most 1000), "tables_scanned", "skipped_live", "skipped_young",
  *       "removed_directories", "dry_run"}}.
+ *   <li>{@value #EXPIRE_SNAPSHOTS}: body {@code {"namespace": "ns", "table": "t", "older_than":
+ *       ISO-8601 instant, "retain_last": N}} (the last two optional: the server's
+ *       maintenance.expire-after ago and maintenance.retain-last); expires the snapshots that
+ *       stopped being current before older_than, keeping the last N, and deletes the files only
+ *       they reached; result {@code {"table", "older_than", "retain_last", "snapshots_expired",
+ *       "snapshots_kept", "files_deleted", "bytes_deleted"}}.
+ *   <li>{@value #COMPACT_TABLE}: body as drop-table; rewrites the table's data files under half of
+ *       the server's storage.target-file-size into files of about that size, in one commit that
+ *       keeps concurrent puts; result {@code {"table", "files_before", "files_rewritten",
+ *       "files_added", "bytes_rewritten", "bytes_added", "rows"}}.
  * </ul>
  */
 public final class QuiverActions {
@@ -28,6 +38,8 @@ public final class QuiverActions {
   public static final String SERVER_INFO = "server-info";
   public static final String MEMORY_REPORT = "memory-report";
   public static final String REMOVE_ORPHAN_FILES = "remove-orphan-files";
+  public static final String EXPIRE_SNAPSHOTS = "expire-snapshots";
+  public static final String COMPACT_TABLE = "compact-table";
 
   private QuiverActions() {}
 }

@@ -11,6 +11,8 @@ import dev.quiver.server.config.ServerConfig;
 import dev.quiver.server.config.StorageSettings;
 import dev.quiver.server.flight.QuiverProducer;
 import dev.quiver.server.flight.transport.MalformedMessages;
+import dev.quiver.server.maintenance.MaintenanceTask;
+import dev.quiver.server.maintenance.TableCompactor;
 import dev.quiver.server.memory.MemoryGovernor;
 import dev.quiver.server.security.BearerTokens;
 import dev.quiver.server.security.HashPassword;
@@ -66,6 +68,7 @@ public final class QuiverServer implements AutoCloseable {
   private final HealthStatusManager health;
   private final ExecutorService streams;
   private final IcebergTableStore store;
+  private final MaintenanceTask maintenance;
   private final SqlEngine sql;
   private final DuckDbParquetWriter writer;
   private final MemoryGovernor memory;
@@ -80,6 +83,7 @@ public final class QuiverServer implements AutoCloseable {
       HealthStatusManager health,
       ExecutorService streams,
       IcebergTableStore store,
+      MaintenanceTask maintenance,
       SqlEngine sql,
       DuckDbParquetWriter writer,
       MemoryGovernor memory,
@@ -93,6 +97,7 @@ public final class QuiverServer implements AutoCloseable {
     this.health = health;
     this.streams = streams;
     this.store = store;
+    this.maintenance = maintenance;
     this.sql = sql;
     this.writer = writer;
     this.memory = memory;
@@ -190,6 +195,14 @@ public final class QuiverServer implements AutoCloseable {
               memory.newImportAllocator("SQL"),
               memory.admission());
       opened.add(0, sql);
+      MaintenanceTask maintenance =
+          MaintenanceTask.start(
+              store,
+              new TableCompactor(
+                  store, sql, memory, config.targetFileBytes(), config.scanBatchRows()),
+              config.maintenance(),
+              telemetry.meter());
+      opened.add(0, maintenance);
       ExecutorService streams = Executors.newCachedThreadPool(daemonThreads("quiver-stream"));
       opened.add(0, streams::shutdownNow);
       HealthStatusManager health = new HealthStatusManager();
@@ -222,7 +235,18 @@ public final class QuiverServer implements AutoCloseable {
       health.setStatus("", ServingStatus.SERVING);
       health.setStatus("arrow.flight.protocol.FlightService", ServingStatus.SERVING);
       return new QuiverServer(
-          flight, health, streams, store, sql, writer, memory, telemetry, location, lock, cluster);
+          flight,
+          health,
+          streams,
+          store,
+          maintenance,
+          sql,
+          writer,
+          memory,
+          telemetry,
+          location,
+          lock,
+          cluster);
     } catch (IOException | RuntimeException e) {
       try {
         AutoCloseables.close(opened);
@@ -281,6 +305,11 @@ public final class QuiverServer implements AutoCloseable {
     return telemetry.httpPort();
   }
 
+  /** The background maintenance policy, for tests that run it without waiting for its timer. */
+  public MaintenanceTask maintenance() {
+    return maintenance;
+  }
+
   /** Blocks until the server has shut down. */
   public void awaitTermination() throws InterruptedException {
     flight.awaitTermination();
@@ -308,7 +337,7 @@ public final class QuiverServer implements AutoCloseable {
     if (!memory.awaitCallsClosed(Duration.ofSeconds(DRAIN_SECONDS))) {
       LOG.warn("Calls still hold Arrow memory {} s after being cancelled", DRAIN_SECONDS);
     }
-    AutoCloseables.close(sql, store, writer, telemetry, memory, lock);
+    AutoCloseables.close(maintenance, sql, store, writer, telemetry, memory, lock);
   }
 
   /** Whether {@code e} is a listening socket that could not bind (the port is taken). */

@@ -56,6 +56,7 @@ import java.util.TreeSet;
  *     settings: where table files live
  * @param catalog the {@code catalog.*} and {@code cluster.*} settings: the catalog database the
  *     nodes of a cluster share
+ * @param maintenance the {@code maintenance.*} settings: background compaction and snapshot expiry
  */
 public record ServerConfig(
     String host,
@@ -88,7 +89,8 @@ public record ServerConfig(
     SecuritySettings security,
     LimitSettings limits,
     StorageSettings storage,
-    CatalogSettings catalog) {
+    CatalogSettings catalog,
+    MaintenanceSettings maintenance) {
 
   /** The least memory either DuckDB may be given: below it DuckDB cannot run a Parquet scan. */
   static final long MIN_DUCKDB_MEMORY = 16L * 1024 * 1024;
@@ -330,6 +332,30 @@ public record ServerConfig(
           "storage.cache-size",
           "1GB",
           "Disk the read-through cache of remote data files may use; least recently used go.");
+  public static final ConfigKey MAINTENANCE_ENABLED =
+      new ConfigKey(
+          "maintenance.enabled",
+          "true",
+          "Run the background maintenance task (compaction and snapshot expiry for every table).");
+  public static final ConfigKey MAINTENANCE_INTERVAL =
+      new ConfigKey("maintenance.interval", "1m", "Pause between two background maintenance runs.");
+  public static final ConfigKey MAINTENANCE_EXPIRE_AFTER =
+      new ConfigKey(
+          "maintenance.expire-after",
+          "15m",
+          "A snapshot expires this long after it stopped being current (reads of it that last"
+              + " longer may fail).");
+  public static final ConfigKey MAINTENANCE_RETAIN_LAST =
+      new ConfigKey(
+          "maintenance.retain-last",
+          "10",
+          "The most recent snapshots of each table that expiry keeps whatever their age.");
+  public static final ConfigKey MAINTENANCE_COMPACT_MIN_FILES =
+      new ConfigKey(
+          "maintenance.compact-min-files",
+          "16",
+          "Compact a table once it has this many data files under half of storage.target-file-size;"
+              + " 0 turns compaction off.");
 
   public static final ConfigKey CATALOG_URI =
       new ConfigKey(
@@ -419,7 +445,12 @@ public record ServerConfig(
           CATALOG_PASSWORD,
           CATALOG_NAME,
           CLUSTER_ADVERTISE,
-          CLUSTER_NODE_TIMEOUT);
+          CLUSTER_NODE_TIMEOUT,
+          MAINTENANCE_ENABLED,
+          MAINTENANCE_INTERVAL,
+          MAINTENANCE_EXPIRE_AFTER,
+          MAINTENANCE_RETAIN_LAST,
+          MAINTENANCE_COMPACT_MIN_FILES);
 
   private static final Set<String> CODECS = Set.of("zstd", "snappy", "gzip", "lz4", "uncompressed");
 
@@ -485,6 +516,7 @@ public record ServerConfig(
     requireNonNull(limits, "limits is null");
     requireNonNull(storage, "storage is null");
     requireNonNull(catalog, "catalog is null");
+    requireNonNull(maintenance, "maintenance is null");
     memoryQueryLimit = Math.min(memoryQueryLimit, arrow);
     scanMinBatchRows = Math.min(scanMinBatchRows, scanBatchRows);
     callReservation = Math.min(callReservation, memoryQueryLimit);
@@ -605,7 +637,8 @@ public record ServerConfig(
         security(v),
         limits(v),
         storage(v),
-        catalog(v));
+        catalog(v),
+        maintenance(v));
   }
 
   private static CatalogSettings catalog(Map<String, String> v) {
@@ -679,6 +712,28 @@ public record ServerConfig(
     } catch (IllegalArgumentException e) {
       throw bad(WAREHOUSE, warehouse, e.getMessage());
     }
+  }
+
+  private static MaintenanceSettings maintenance(Map<String, String> v) {
+    String enabled = v.get(MAINTENANCE_ENABLED.name()).toLowerCase(Locale.ROOT);
+    if (!enabled.equals("true") && !enabled.equals("false")) {
+      throw bad(MAINTENANCE_ENABLED, enabled, "use true or false");
+    }
+    Duration interval = duration(v, MAINTENANCE_INTERVAL);
+    check(interval.toMillis() > 0, MAINTENANCE_INTERVAL, interval);
+    int retainLast = integer(v, MAINTENANCE_RETAIN_LAST);
+    check(retainLast >= 1, MAINTENANCE_RETAIN_LAST, retainLast);
+    int compactMinFiles = integer(v, MAINTENANCE_COMPACT_MIN_FILES);
+    check(
+        compactMinFiles == 0 || compactMinFiles >= 2,
+        MAINTENANCE_COMPACT_MIN_FILES,
+        compactMinFiles);
+    return new MaintenanceSettings(
+        enabled.equals("true"),
+        interval,
+        duration(v, MAINTENANCE_EXPIRE_AFTER),
+        retainLast,
+        compactMinFiles);
   }
 
   private static SecuritySettings security(Map<String, String> v) {

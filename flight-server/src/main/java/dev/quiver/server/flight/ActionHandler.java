@@ -12,6 +12,8 @@ import dev.quiver.server.cluster.ClusterDatabase;
 import dev.quiver.server.cluster.ClusterNodes;
 import dev.quiver.server.config.ServerConfig;
 import dev.quiver.server.config.Versions;
+import dev.quiver.server.maintenance.CompactionReport;
+import dev.quiver.server.maintenance.TableCompactor;
 import dev.quiver.server.memory.MemoryGovernor;
 import dev.quiver.server.memory.MemoryReport;
 import dev.quiver.server.memory.ScanBatchSizer;
@@ -19,6 +21,7 @@ import dev.quiver.server.security.AccessControl;
 import dev.quiver.server.security.Right;
 import dev.quiver.server.sql.SqlEngine;
 import dev.quiver.server.sql.SqlTurns;
+import dev.quiver.server.table.ExpiryReport;
 import dev.quiver.server.table.IcebergTableStore;
 import dev.quiver.server.table.OrphanReport;
 import dev.quiver.server.table.QuiverTable;
@@ -26,6 +29,7 @@ import java.io.IOException;
 import java.lang.management.BufferPoolMXBean;
 import java.lang.management.ManagementFactory;
 import java.time.Instant;
+import java.time.format.DateTimeParseException;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
@@ -72,7 +76,23 @@ final class ActionHandler {
                   + " {\"min_age_seconds\": N, \"dry_run\": bool} (defaults 0, false). Result:"
                   + " {\"removed_files\", \"removed_bytes\", \"files\": [{\"path\", \"bytes\"}]"
                   + " (at most 1000), \"tables_scanned\", \"skipped_live\","
-                  + " \"skipped_young\", \"removed_directories\", \"dry_run\"}."));
+                  + " \"skipped_young\", \"removed_directories\", \"dry_run\"}."),
+          new ActionType(
+              QuiverActions.EXPIRE_SNAPSHOTS,
+              "Expire a table's snapshots that stopped being current before older_than, keeping"
+                  + " the last retain_last, and delete the files only they reached. Body:"
+                  + " {\"namespace\": \"ns\", \"table\": \"t\", \"older_than\": ISO-8601 instant,"
+                  + " \"retain_last\": N} (defaults: maintenance.expire-after ago,"
+                  + " maintenance.retain-last). Result: {\"table\", \"older_than\","
+                  + " \"retain_last\", \"snapshots_expired\", \"snapshots_kept\","
+                  + " \"files_deleted\", \"bytes_deleted\"}."),
+          new ActionType(
+              QuiverActions.COMPACT_TABLE,
+              "Rewrite a table's small data files (under half of storage.target-file-size) into"
+                  + " files of about that size, as one commit that keeps concurrent puts. Body:"
+                  + " {\"namespace\": \"ns\", \"table\": \"t\"}. Result: {\"table\","
+                  + " \"files_before\", \"files_rewritten\", \"files_added\","
+                  + " \"bytes_rewritten\", \"bytes_added\", \"rows\"}."));
 
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final int MAX_LISTED_ORPHANS = 1000;
@@ -85,6 +105,7 @@ final class ActionHandler {
   private final ServerConfig config;
   private final Supplier<String> location;
   private final ClusterNodes cluster;
+  private final TableCompactor compactor;
 
   ActionHandler(
       IcebergTableStore store,
@@ -101,20 +122,24 @@ final class ActionHandler {
     this.batchSizer = batchSizer;
     this.config = config;
     this.location = location;
+    this.compactor =
+        new TableCompactor(store, sql, memory, config.targetFileBytes(), config.scanBatchRows());
   }
 
   /**
-   * Fails with PERMISSION_DENIED unless {@code user} may run {@code action}: drop-table needs write
-   * on the table's namespace, list-snapshots read; server-info needs only a login; memory-report,
-   * and any action this method does not name (admin work added later, such as orphan removal), need
-   * admin on all namespaces.
+   * Fails with PERMISSION_DENIED unless {@code user} may run {@code action}: drop-table,
+   * expire-snapshots and compact-table need write on the table's namespace (expiry deletes history,
+   * as a drop deletes the table; compaction commits), list-snapshots read; server-info needs only a
+   * login; memory-report, and any action this method does not name (admin work added later, such as
+   * orphan removal), need admin on all namespaces.
    */
   void authorize(Action action, String user, AccessControl access) {
     if (!access.enabled()) {
       return;
     }
     switch (action.getType()) {
-      case QuiverActions.DROP_TABLE -> access.check(user, Right.WRITE, tableOf(action).namespace());
+      case QuiverActions.DROP_TABLE, QuiverActions.EXPIRE_SNAPSHOTS, QuiverActions.COMPACT_TABLE ->
+          access.check(user, Right.WRITE, tableOf(action).namespace());
       case QuiverActions.LIST_SNAPSHOTS ->
           access.check(user, Right.READ, tableOf(action).namespace());
       case QuiverActions.SERVER_INFO -> {}
@@ -130,6 +155,8 @@ final class ActionHandler {
           case QuiverActions.SERVER_INFO -> serverInfo();
           case QuiverActions.MEMORY_REPORT -> memoryReport();
           case QuiverActions.REMOVE_ORPHAN_FILES -> removeOrphanFiles(action);
+          case QuiverActions.EXPIRE_SNAPSHOTS -> expireSnapshots(action);
+          case QuiverActions.COMPACT_TABLE -> compactTable(tableOf(action));
           default ->
               throw new QuiverException(
                   QuiverErrorCode.UNSUPPORTED_OPERATION,
@@ -310,6 +337,64 @@ final class ActionHandler {
     result.put("removed_directories", report.removedDirectories());
     result.put("dry_run", report.dryRun());
     return result;
+  }
+
+  private JsonNode compactTable(TableId id) {
+    CompactionReport report;
+    try {
+      report = compactor.compact(id, 2);
+    } catch (IOException e) {
+      throw new QuiverException(
+          QuiverErrorCode.INTERNAL, e, "Cannot compact table %s: %s", id, e.getMessage());
+    }
+    return JSON.createObjectNode()
+        .put("table", id.toString())
+        .put("files_before", report.filesBefore())
+        .put("files_rewritten", report.filesRewritten())
+        .put("files_added", report.filesAdded())
+        .put("bytes_rewritten", report.bytesRewritten())
+        .put("bytes_added", report.bytesAdded())
+        .put("rows", report.rows());
+  }
+
+  private JsonNode expireSnapshots(Action action) {
+    TableId id = tableOf(action);
+    JsonNode body = jsonBody(action);
+    Instant olderThan = Instant.now().minus(config.maintenance().expireAfter());
+    JsonNode older = body.path("older_than");
+    if (!older.isMissingNode()) {
+      try {
+        olderThan = Instant.parse(older.asText());
+      } catch (DateTimeParseException e) {
+        throw new QuiverException(
+            QuiverErrorCode.INVALID_ACTION,
+            "Action %s: older_than '%s' is not an ISO-8601 instant such as"
+                + " 2026-12-07T12:00:00Z",
+            action.getType(),
+            truncate(older.asText()));
+      }
+    }
+    int retainLast = config.maintenance().retainLast();
+    JsonNode retain = body.path("retain_last");
+    if (!retain.isMissingNode()) {
+      if (!retain.canConvertToInt() || !retain.isIntegralNumber() || retain.asInt() < 1) {
+        throw new QuiverException(
+            QuiverErrorCode.INVALID_ACTION,
+            "Action %s: retain_last %s must be a whole number of at least 1",
+            action.getType(),
+            truncate(retain.toString()));
+      }
+      retainLast = retain.asInt();
+    }
+    ExpiryReport report = store.expireSnapshots(id, olderThan, retainLast);
+    return JSON.createObjectNode()
+        .put("table", id.toString())
+        .put("older_than", report.olderThan().toString())
+        .put("retain_last", report.retainLast())
+        .put("snapshots_expired", report.snapshotsExpired())
+        .put("snapshots_kept", report.snapshotsKept())
+        .put("files_deleted", report.filesDeleted())
+        .put("bytes_deleted", report.bytesDeleted());
   }
 
   /**

@@ -38,6 +38,7 @@ import org.apache.iceberg.DataFile;
 import org.apache.iceberg.DataFiles;
 import org.apache.iceberg.FileFormat;
 import org.apache.iceberg.PartitionSpec;
+import org.apache.iceberg.RewriteFiles;
 import org.apache.iceberg.Snapshot;
 import org.apache.iceberg.SnapshotUpdate;
 import org.apache.iceberg.Table;
@@ -49,6 +50,7 @@ import org.apache.iceberg.exceptions.AlreadyExistsException;
 import org.apache.iceberg.exceptions.CommitFailedException;
 import org.apache.iceberg.exceptions.CommitStateUnknownException;
 import org.apache.iceberg.exceptions.NoSuchTableException;
+import org.apache.iceberg.exceptions.ValidationException;
 import org.apache.iceberg.expressions.Expressions;
 import org.apache.iceberg.jdbc.JdbcCatalog;
 import org.apache.iceberg.jdbc.UncheckedSQLException;
@@ -78,6 +80,24 @@ public final class IcebergTableStore implements AutoCloseable {
 
   /** Snapshot summary property naming the commit that made the snapshot (a random UUID). */
   public static final String COMMIT_ID_PROPERTY = "quiver.commit-id";
+
+  /**
+   * How many earlier metadata files (metadata.json) a table keeps; Iceberg deletes older ones on
+   * commit. Ten covers a reader that loaded the table a few commits ago, and bounds the metadata
+   * folder (each file holds every snapshot the table keeps) to a few MB.
+   */
+  static final int PREVIOUS_METADATA_VERSIONS = 10;
+
+  /**
+   * Table properties every Quiver table has: Iceberg deletes metadata files past the last {@link
+   * #PREVIOUS_METADATA_VERSIONS} after each commit (it keeps them all by default).
+   */
+  static final Map<String, String> METADATA_CLEANUP =
+      Map.of(
+          TableProperties.METADATA_DELETE_AFTER_COMMIT_ENABLED,
+          "true",
+          TableProperties.METADATA_PREVIOUS_VERSIONS_MAX,
+          Integer.toString(PREVIOUS_METADATA_VERSIONS));
 
   private static final Logger LOG = LoggerFactory.getLogger(IcebergTableStore.class);
 
@@ -112,6 +132,12 @@ public final class IcebergTableStore implements AutoCloseable {
    * reference and deletes the rest, no commit can make a file it saw unreferenced a referenced one.
    */
   private final ReadWriteLock commitLock = new ReentrantReadWriteLock();
+
+  /**
+   * Held by snapshot expiry, so two expiries (the background policy and an action) never work out
+   * and delete the same unreferenced files at once.
+   */
+  private final Object maintenanceLock = new Object();
 
   private IcebergTableStore(
       JdbcCatalog catalog,
@@ -394,6 +420,7 @@ public final class IcebergTableStore implements AutoCloseable {
         staged,
         beforeCommit,
         () -> {
+          healMetadataCleanup(table.table());
           CommitCapture capture = new CommitCapture();
           org.apache.iceberg.OverwriteFiles overwrite =
               capture.reporting(table.table()).newOverwrite();
@@ -646,6 +673,110 @@ public final class IcebergTableStore implements AutoCloseable {
     }
   }
 
+  /**
+   * Expires the table's snapshots that stopped being current before {@code olderThan}, keeping at
+   * least the {@code retainLast} most recent, and deletes the manifests, manifest lists and data
+   * files that only expired snapshots reached; TABLE_NOT_FOUND if the table does not exist.
+   *
+   * <p>Safe with concurrent puts (Iceberg retries the commit on top of theirs) and orphan removal
+   * (this holds the commit lock for reading). A read that started on a snapshot before {@code
+   * olderThan} may lose its files: callers keep {@code olderThan} well in the past.
+   */
+  public ExpiryReport expireSnapshots(TableId id, Instant olderThan, int retainLast) {
+    requireNonNull(olderThan, "olderThan is null");
+    if (retainLast < 1) {
+      throw new IllegalArgumentException("retainLast must be at least 1: " + retainLast);
+    }
+    Table table = load(id).table();
+    synchronized (maintenanceLock) {
+      commitLock.readLock().lock();
+      try {
+        healMetadataCleanup(table);
+        return SnapshotExpiry.expire(id, table, olderThan, retainLast);
+      } finally {
+        commitLock.readLock().unlock();
+      }
+    }
+  }
+
+  /**
+   * Replaces {@code replaced}, data files of {@code table}'s snapshot {@code snapshotId}, with new
+   * files holding the rows of {@code rows}, as one Iceberg rewrite commit (compaction).
+   *
+   * <p>{@code rows} must hold exactly the rows of {@code replaced}: the row counts are checked
+   * before the commit. The commit is validated from {@code snapshotId}, so puts committed meanwhile
+   * are kept and a change that removed one of {@code replaced} fails it with COMMIT_CONFLICT. On
+   * any failure the new files are deleted and nothing is committed. The new files keep the sequence
+   * number of {@code snapshotId}, so they order before rows put after it.
+   */
+  public PutReceipt rewrite(
+      QuiverTable table,
+      long snapshotId,
+      List<DataFile> replaced,
+      ArrowReader rows,
+      BufferAllocator allocator)
+      throws IOException {
+    Table iceberg = table.table();
+    long sequenceNumber = table.snapshot(snapshotId).sequenceNumber();
+    Staged staged = write(iceberg, rows, allocator, table.arrowSchema(), iceberg.schema());
+    long expected = replaced.stream().mapToLong(DataFile::recordCount).sum();
+    long actual = staged.files().stream().mapToLong(WrittenFile::rows).sum();
+    synchronized (maintenanceLock) {
+      return commitOrDelete(
+          table.id(),
+          iceberg,
+          staged,
+          () -> {}, // nothing to check before the commit: no client waits on it
+          () -> {
+            if (actual != expected) {
+              throw new QuiverException(
+                  QuiverErrorCode.INTERNAL,
+                  "Cannot compact table %s: read %d rows from %d files that hold %d; nothing was"
+                      + " changed",
+                  table.id(),
+                  actual,
+                  replaced.size(),
+                  expected);
+            }
+            RewriteFiles rewrite =
+                iceberg
+                    .newRewrite()
+                    .validateFromSnapshot(snapshotId)
+                    .dataSequenceNumber(sequenceNumber);
+            replaced.forEach(rewrite::deleteFile);
+            staged.dataFiles(iceberg.spec()).forEach(rewrite::addFile);
+            try {
+              return receipt(staged.files(), commit(iceberg, rewrite));
+            } catch (ValidationException e) {
+              throw new QuiverException(
+                  QuiverErrorCode.COMMIT_CONFLICT,
+                  e,
+                  "Cannot compact table %s: it changed since snapshot %d (%s); nothing was changed,"
+                      + " retry",
+                  table.id(),
+                  snapshotId,
+                  e.getMessage());
+            }
+          });
+    }
+  }
+
+  /**
+   * Sets {@link #METADATA_CLEANUP} on a table that lacks it (one made before Quiver set it), in a
+   * commit of its own; the metadata files it kept so far go as later commits push them out.
+   */
+  private static void healMetadataCleanup(Table table) {
+    Map<String, String> props = table.properties();
+    if (METADATA_CLEANUP.entrySet().stream()
+        .allMatch(e -> e.getValue().equals(props.get(e.getKey())))) {
+      return;
+    }
+    org.apache.iceberg.UpdateProperties update = table.updateProperties();
+    METADATA_CLEANUP.forEach(update::set);
+    update.commit();
+    LOG.info("Table {}: metadata cleanup set ({})", table.name(), METADATA_CLEANUP);
+  }
+
   /** The staging folders and upload prefixes of the puts now writing or committing (a copy). */
   public Set<String> liveUploads() {
     return Set.copyOf(liveUploads);
@@ -662,6 +793,7 @@ public final class IcebergTableStore implements AutoCloseable {
     props.put(TableProperties.COMMIT_NUM_RETRIES, "50");
     props.put(TableProperties.COMMIT_MIN_RETRY_WAIT_MS, "10");
     props.put(TableProperties.COMMIT_MAX_RETRY_WAIT_MS, "500");
+    props.putAll(METADATA_CLEANUP);
     props.put(
         TableProperties.PARQUET_COMPRESSION,
         writeOptions.compression().name().toLowerCase(java.util.Locale.ROOT));
@@ -683,6 +815,7 @@ public final class IcebergTableStore implements AutoCloseable {
       long current = table.currentSnapshot() == null ? 0 : table.currentSnapshot().snapshotId();
       return new PutReceipt(0, 0, 0, current);
     }
+    healMetadataCleanup(table);
     CommitCapture capture = new CommitCapture();
     AppendFiles append = capture.reporting(table).newAppend();
     staged.dataFiles(table.spec()).forEach(append::appendFile);

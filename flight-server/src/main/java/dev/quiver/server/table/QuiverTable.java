@@ -51,7 +51,11 @@ public record QuiverTable(TableId id, Table table, Schema arrowSchema) {
     Snapshot snapshot = table.snapshot(snapshotId);
     if (snapshot == null) {
       throw new QuiverException(
-          QuiverErrorCode.SNAPSHOT_NOT_FOUND, "Table %s has no snapshot %d", id, snapshotId);
+          QuiverErrorCode.SNAPSHOT_NOT_FOUND,
+          "Table %s has no snapshot %d: it never existed or has expired (list-snapshots shows the"
+              + " snapshots kept)",
+          id,
+          snapshotId);
     }
     return snapshot;
   }

@@ -228,7 +228,12 @@ class ServerConfigTest {
             Map.entry("catalog.password", "pw"),
             Map.entry("catalog.name", "lake"),
             Map.entry("cluster.advertise", "grpc://node1.example:8815"),
-            Map.entry("cluster.node-timeout", "10s"));
+            Map.entry("cluster.node-timeout", "10s"),
+            Map.entry("maintenance.enabled", "false"),
+            Map.entry("maintenance.interval", "30s"),
+            Map.entry("maintenance.expire-after", "2h"),
+            Map.entry("maintenance.retain-last", "3"),
+            Map.entry("maintenance.compact-min-files", "50"));
     ServerConfig config = ServerConfig.load(Map.of(), Map.of(), flags);
     assertThat(config)
         .isEqualTo(
@@ -285,7 +290,9 @@ class ServerConfigTest {
                     "pw",
                     "lake",
                     Optional.of(java.net.URI.create("grpc://node1.example:8815")),
-                    Duration.ofSeconds(10))));
+                    Duration.ofSeconds(10)),
+                new MaintenanceSettings(
+                    false, Duration.ofSeconds(30), Duration.ofHours(2), 3, 50)));
     assertThat(flags.keySet())
         .as("every key is covered by this test")
         .containsExactlyInAnyOrderElementsOf(
@@ -455,6 +462,38 @@ class ServerConfigTest {
     assertThat(config.security().authEnabled()).isFalse();
     assertThat(config.security().tlsEnabled()).isFalse();
     assertThat(config.limits()).isEqualTo(LimitSettings.DEFAULTS);
+  }
+
+  @Test
+  void maintenanceExpiresAfterFifteenMinutesKeepingTenSnapshotsAndCompactsPastSixteenByDefault() {
+    ServerConfig config = ServerConfig.defaults();
+    assertThat(config.maintenance()).isEqualTo(MaintenanceSettings.DEFAULTS);
+    assertThat(config.maintenance().enabled()).isTrue();
+    assertThat(config.maintenance().interval()).isEqualTo(Duration.ofMinutes(1));
+    assertThat(config.maintenance().expireAfter()).isEqualTo(Duration.ofMinutes(15));
+    assertThat(config.maintenance().retainLast()).isEqualTo(10);
+    assertThat(config.maintenance().compactMinFiles()).isEqualTo(16);
+  }
+
+  @Test
+  void maintenanceSettingsAreChecked() {
+    assertThatThrownBy(
+            () -> ServerConfig.load(Map.of(), Map.of(), Map.of("maintenance.retain-last", "0")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("Invalid value '0' for maintenance.retain-last");
+    assertThatThrownBy(
+            () -> ServerConfig.load(Map.of(), Map.of(), Map.of("maintenance.interval", "0s")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("Invalid value 'PT0S' for maintenance.interval");
+    assertThatThrownBy(
+            () -> ServerConfig.load(Map.of(), Map.of(), Map.of("maintenance.enabled", "yes")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("Invalid value 'yes' for maintenance.enabled: use true or false");
+    assertThatThrownBy(
+            () ->
+                ServerConfig.load(Map.of(), Map.of(), Map.of("maintenance.compact-min-files", "1")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("Invalid value '1' for maintenance.compact-min-files");
   }
 
   @Test

@@ -55,6 +55,9 @@ public final class TestServers {
     Map<String, String> flags = new HashMap<>();
     flags.put("flight.port", "0");
     flags.put("storage.data-dir", dataDir.toString());
+    // No background maintenance unless a test asks: a compaction a minute into a long test would
+    // change the files and snapshots it checks. Tests run it with server.maintenance().runOnce.
+    flags.put("maintenance.enabled", "false");
     for (int i = 0; i < settings.length; i += 2) {
       flags.put(settings[i], settings[i + 1]);
     }

@@ -144,6 +144,12 @@ class AuthorizationTest {
     assertThat(action("server-info", "", bob)).contains("\"name\":\"quiver\"");
     assertDenied(() -> action("drop-table", table, bob), "User bob lacks write on namespace sales");
     assertDenied(
+        () -> action("expire-snapshots", table, bob), "User bob lacks write on namespace sales");
+    assertDenied(
+        () -> action("compact-table", table, bob), "User bob lacks write on namespace sales");
+    assertThat(action("expire-snapshots", table, logIn(client, "alice")))
+        .contains("\"snapshots_expired\":0");
+    assertDenied(
         () -> action("memory-report", "", logIn(client, "alice")),
         "User alice lacks admin on all namespaces (*), which action memory-report needs");
     assertThat(action("memory-report", "", logIn(client, "ops"))).contains("\"allocated\"");

@@ -1,0 +1,117 @@
+package dev.quiver.server.maintenance;
+
+import static java.util.Objects.requireNonNull;
+
+import com.google.errorprone.annotations.ThreadSafe;
+import dev.quiver.client.PutReceipt;
+import dev.quiver.client.QuiverErrorCode;
+import dev.quiver.client.QuiverException;
+import dev.quiver.client.TableId;
+import dev.quiver.server.memory.MemoryGovernor;
+import dev.quiver.server.sql.SqlEngine;
+import dev.quiver.server.sql.SqlTableScan;
+import dev.quiver.server.table.IcebergTableStore;
+import dev.quiver.server.table.LocalFiles;
+import dev.quiver.server.table.QuiverTable;
+import java.io.IOException;
+import java.util.List;
+import java.util.Optional;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.types.pojo.Field;
+import org.apache.iceberg.DataFile;
+import org.apache.iceberg.expressions.Expressions;
+
+/**
+ * Compaction: bin-packs a table's small data files (under half of {@code storage.target-file-size})
+ * into files of about that size. The rows are read through the SQL engine's DuckDB, as DoGet reads
+ * them, and written by the Parquet writer, as a put writes them, inside an admitted call allocator
+ * (the query limit applies per batch); the store commits them as one Iceberg rewrite validated from
+ * the snapshot read.
+ *
+ * <p>Rows keep their order within the small files, which come together after the table's large
+ * files of earlier commits.
+ */
+@ThreadSafe
+public final class TableCompactor {
+  private final IcebergTableStore store;
+  private final SqlEngine sql;
+  private final MemoryGovernor memory;
+  private final long targetFileBytes;
+  private final int batchRows;
+
+  /**
+   * A compactor writing files of about {@code targetFileBytes} and reading {@code batchRows} rows a
+   * batch.
+   */
+  public TableCompactor(
+      IcebergTableStore store,
+      SqlEngine sql,
+      MemoryGovernor memory,
+      long targetFileBytes,
+      int batchRows) {
+    this.store = requireNonNull(store, "store is null");
+    this.sql = requireNonNull(sql, "sql is null");
+    this.memory = requireNonNull(memory, "memory is null");
+    this.targetFileBytes = targetFileBytes;
+    this.batchRows = batchRows;
+  }
+
+  /**
+   * Rewrites the table's small files when there are at least {@code minFiles} (at least 2) of them;
+   * TABLE_NOT_FOUND if it does not exist, COMMIT_CONFLICT if a conflicting change committed
+   * meanwhile (nothing is changed then), UNSUPPORTED_OPERATION for a table with dictionary-encoded
+   * columns.
+   */
+  public CompactionReport compact(TableId id, int minFiles) throws IOException {
+    QuiverTable table = store.load(id);
+    Optional<Long> snapshot = table.currentSnapshotId();
+    if (snapshot.isEmpty()) {
+      return new CompactionReport(id, 0, 0, 0, 0, 0, 0);
+    }
+    List<DataFile> all = table.files(snapshot.get(), Expressions.alwaysTrue());
+    List<DataFile> small =
+        all.stream().filter(f -> f.fileSizeInBytes() < targetFileBytes / 2).toList();
+    if (small.size() < Math.max(2, minFiles)) {
+      return new CompactionReport(id, all.size(), 0, 0, 0, 0, 0);
+    }
+    if (table.arrowSchema().getFields().stream().anyMatch(f -> f.getDictionary() != null)) {
+      throw new QuiverException(
+          QuiverErrorCode.UNSUPPORTED_OPERATION,
+          "Cannot compact table %s: its dictionary-encoded columns (%s) cannot be rewritten yet",
+          id,
+          table.arrowSchema().getFields().stream()
+              .filter(f -> f.getDictionary() != null)
+              .map(Field::getName)
+              .toList());
+    }
+    String call = "compact-table " + id;
+    PutReceipt receipt;
+    // Local paths of the small files: in place, or read-cache copies in a remote warehouse.
+    try (LocalFiles files = store.localFiles(table, small);
+        BufferAllocator allocator = memory.newNativeCallAllocator(call);
+        SqlTableScan scan =
+            SqlTableScan.open(
+                sql, allocator, files.paths(), table.arrowSchema(), null, -1, batchRows);
+        ScanReader rows =
+            new ScanReader(
+                allocator,
+                scan,
+                table.arrowSchema(),
+                () -> memory.checkQueryLimit(call, allocator))) {
+      receipt = store.rewrite(table, snapshot.get(), small, rows, allocator);
+    } catch (IOException | RuntimeException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new QuiverException(
+          QuiverErrorCode.INTERNAL, e, "Cannot compact table %s: %s", id, e.getMessage());
+    }
+    return new CompactionReport(
+        id,
+        all.size(),
+        small.size(),
+        receipt.files(),
+        small.stream().mapToLong(DataFile::fileSizeInBytes).sum(),
+        receipt.bytes(),
+        receipt.rows());
+  }
+}
