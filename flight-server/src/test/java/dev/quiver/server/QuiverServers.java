@@ -51,6 +51,9 @@ public final class QuiverServers implements AfterEachCallback {
     Map<String, String> flags = new HashMap<>();
     flags.put("flight.port", "0");
     flags.put("storage.data-dir", dataDir.toString());
+    // No background maintenance unless a test asks (as TestServers): a compaction a minute into a
+    // long test would change the files, snapshots and memory it checks.
+    flags.put("maintenance.enabled", "false");
     for (int i = 0; i < settings.length; i += 2) {
       flags.put(settings[i], settings[i + 1]);
     }
