@@ -201,6 +201,11 @@ final class QuiverServerProcess implements AutoCloseable {
             "0",
             "--data-dir",
             dataDir.toString()));
+    if (!Arrays.asList(extraArgs).contains("--maintenance.enabled")) {
+      // No background compaction under a test that counts files, snapshots or memory; the
+      // maintenance tests run it themselves (flight-server's SnapshotExpiryTest, CompactionTest).
+      command.addAll(List.of("--maintenance.enabled", "false"));
+    }
     command.addAll(Arrays.asList(extraArgs));
     return command;
   }
