@@ -316,10 +316,9 @@ final class ActionHandler {
     }
     OrphanReport report;
     try {
+      Instant cutoff = Instant.now().minusSeconds(Math.min(minAge.asLong(0), MAX_MIN_AGE_SECONDS));
       report =
-          store.removeOrphanFiles(
-              Instant.now().minusSeconds(Math.min(minAge.asLong(0), MAX_MIN_AGE_SECONDS)),
-              dryRun.asBoolean(false));
+          dryRun.asBoolean(false) ? store.findOrphanFiles(cutoff) : store.removeOrphanFiles(cutoff);
     } catch (IOException e) {
       throw new QuiverException(
           QuiverErrorCode.INTERNAL, e, "Cannot remove orphan files: %s", e.getMessage());

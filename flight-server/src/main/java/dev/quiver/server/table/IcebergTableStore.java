@@ -617,11 +617,20 @@ public final class IcebergTableStore implements AutoCloseable {
   }
 
   /**
-   * Finds the files under the warehouse that no table references and no running upload owns, last
-   * modified before {@code cutoff}, and deletes them (unless {@code dryRun}). Commits wait while it
-   * runs (it holds the commit lock for writing); puts keep streaming.
+   * Deletes the files under the warehouse that no table references and no running upload owns, last
+   * modified before {@code cutoff}, and reports them. Commits wait while it runs (it holds the
+   * commit lock for writing); puts keep streaming.
    */
-  public OrphanReport removeOrphanFiles(Instant cutoff, boolean dryRun) throws IOException {
+  public OrphanReport removeOrphanFiles(Instant cutoff) throws IOException {
+    return orphanFiles(cutoff, false);
+  }
+
+  /** What {@link #removeOrphanFiles} would delete now, deleting nothing. */
+  public OrphanReport findOrphanFiles(Instant cutoff) throws IOException {
+    return orphanFiles(cutoff, true);
+  }
+
+  private OrphanReport orphanFiles(Instant cutoff, boolean dryRun) throws IOException {
     commitLock.writeLock().lock();
     try {
       List<Table> tables = new ArrayList<>();
