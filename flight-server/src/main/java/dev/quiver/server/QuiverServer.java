@@ -122,12 +122,7 @@ public final class QuiverServer implements AutoCloseable {
     Files.createDirectories(dataDir);
     GrpcStreamErrors.install();
     List<AutoCloseable> opened = new ArrayList<>();
-    DataFolderLock lock;
-    try {
-      lock = DataFolderLock.acquire(dataDir);
-    } catch (IllegalStateException e) {
-      throw new IllegalArgumentException(e.getMessage(), e);
-    }
+    DataFolderLock lock = DataFolderLock.acquire(dataDir);
     opened.add(lock);
     try {
       // The catalog database holds the cluster's nodes and the key every node signs tokens with.

@@ -3,14 +3,13 @@ package dev.quiver.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.quiver.server.config.ServerConfig;
+import dev.quiver.server.flight.TestServers;
 import dev.quiver.testing.Await;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import org.apache.arrow.util.AutoCloseables;
 import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
@@ -45,19 +44,9 @@ public final class QuiverServers implements AfterEachCallback {
 
   /** Starts a server on {@code dataDir} with {@code settings} (key, value pairs of config keys). */
   public QuiverServer start(Path dataDir, String... settings) throws IOException {
-    if (settings.length % 2 != 0) {
-      throw new IllegalArgumentException("settings come in key, value pairs");
-    }
-    Map<String, String> flags = new HashMap<>();
-    flags.put("flight.port", "0");
-    flags.put("storage.data-dir", dataDir.toString());
-    // No background maintenance unless a test asks (as TestServers): a compaction a minute into a
-    // long test would change the files, snapshots and memory it checks.
-    flags.put("maintenance.enabled", "false");
-    for (int i = 0; i < settings.length; i += 2) {
-      flags.put(settings[i], settings[i + 1]);
-    }
-    return start(ServerConfig.load(Map.of(), Map.of(), flags));
+    QuiverServer server = TestServers.start(dataDir, settings);
+    started.add(server);
+    return server;
   }
 
   /** Starts a server with {@code config}. */

@@ -29,7 +29,8 @@ public final class DataFolderLock implements AutoCloseable {
   /**
    * Locks {@code dataDir}, which must exist.
    *
-   * @throws IllegalStateException when another server (process or, in tests, server) holds it
+   * @throws IllegalArgumentException when another server holds it: the configuration is refused, as
+   *     a bad key would be
    */
   public static DataFolderLock acquire(Path dataDir) throws IOException {
     Path file = dataDir.resolve(FILE);
@@ -46,7 +47,7 @@ public final class DataFolderLock implements AutoCloseable {
     }
     if (lock == null) {
       channel.close();
-      throw new IllegalStateException(
+      throw new IllegalArgumentException(
           "Another Quiver server is using the data folder "
               + dataDir
               + " (it holds "

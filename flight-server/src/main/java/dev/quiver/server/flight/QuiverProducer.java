@@ -232,7 +232,7 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
     try {
       checkSize(
           "ticket", ticket.getBytes().length, "limits.max-ticket-size", limits.maxTicketBytes());
-      Any any = parseAny(ticket.getBytes());
+      Any any = DescriptorCommands.binaryAny(ticket.getBytes());
       if (any != null && any.getTypeUrl().startsWith(FLIGHT_SQL_TYPE_PREFIX)) {
         super.getStream(context, ticket, listener);
       } else {
@@ -714,9 +714,5 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
         QuiverErrorCode.INVALID_COMMAND,
         "Unknown command type %s",
         any == null ? "(none)" : any.getTypeUrl());
-  }
-
-  private static Any parseAny(byte[] bytes) {
-    return DescriptorCommands.binaryAny(bytes);
   }
 }

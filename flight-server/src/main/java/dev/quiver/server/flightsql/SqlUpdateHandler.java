@@ -199,24 +199,13 @@ public final class SqlUpdateHandler {
         call,
         name -> {
           TableDefinitionOptions options = command.getTableDefinitionOptions();
-          boolean exists = store.find(table).isPresent();
-          PutReceipt receipt;
-          if (exists) {
+          PutWriter.Write<PutReceipt> write;
+          if (store.find(table).isPresent()) {
             TableExistsOption ifExists = options.getIfExists();
             if (ifExists == TableExistsOption.TABLE_EXISTS_OPTION_APPEND) {
-              receipt =
-                  puts.write(
-                      name,
-                      call,
-                      stream,
-                      (reader, a, beforeCommit) -> store.append(table, reader, a, beforeCommit));
+              write = (reader, a, beforeCommit) -> store.append(table, reader, a, beforeCommit);
             } else if (ifExists == TableExistsOption.TABLE_EXISTS_OPTION_REPLACE) {
-              receipt =
-                  puts.write(
-                      name,
-                      call,
-                      stream,
-                      (reader, a, beforeCommit) -> store.replace(table, reader, a, beforeCommit));
+              write = (reader, a, beforeCommit) -> store.replace(table, reader, a, beforeCommit);
             } else {
               throw new QuiverException(
                   QuiverErrorCode.TABLE_ALREADY_EXISTS,
@@ -225,12 +214,7 @@ public final class SqlUpdateHandler {
                   ifExists);
             }
           } else if (options.getIfNotExist() == TableNotExistOption.TABLE_NOT_EXIST_OPTION_CREATE) {
-            receipt =
-                puts.write(
-                    name,
-                    call,
-                    stream,
-                    (reader, a, beforeCommit) -> store.append(table, reader, a, beforeCommit));
+            write = (reader, a, beforeCommit) -> store.append(table, reader, a, beforeCommit);
           } else {
             throw new QuiverException(
                 QuiverErrorCode.TABLE_NOT_FOUND,
@@ -238,6 +222,7 @@ public final class SqlUpdateHandler {
                 table,
                 options.getIfNotExist());
           }
+          PutReceipt receipt = puts.write(name, call, stream, write);
           call.trace().committed(receipt);
           return receipt.rows();
         });
