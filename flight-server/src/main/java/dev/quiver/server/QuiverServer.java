@@ -134,26 +134,29 @@ public final class QuiverServer implements AutoCloseable {
       MemoryGovernor memory =
           new MemoryGovernor(
               config.arrowMemory(), // memory.total less the DuckDBs' limits
-              config.memoryQueryLimit(),
+              config.memory().queryLimit(),
               new MemoryGovernor.Admission(
-                  config.callReservation(), config.admissionQueue(), config.admissionTimeout()),
-              config.transportReserve());
+                  config.memory().callReservation(),
+                  config.memory().admissionQueue(),
+                  config.memory().admissionTimeout()),
+              config.memory().transportReserve());
       opened.add(memory);
       Telemetry telemetry =
           Telemetry.start(config.telemetry(), memory, telemetryOptions, security.statusAccess());
       opened.add(0, telemetry);
       Path spill = dataDir.resolve("tmp");
       Files.createDirectories(spill);
-      DuckDbParquetWriter writer = new DuckDbParquetWriter(config.duckdbMemoryLimit(), spill);
+      DuckDbParquetWriter writer =
+          new DuckDbParquetWriter(config.memory().duckdbMemoryLimit(), spill);
       opened.add(0, writer);
       ParquetWriteOptions writeOptions =
           new ParquetWriteOptions(
-              ParquetWriteOptions.Compression.fromName(config.compression()),
-              config.compressionLevel() == 0
+              ParquetWriteOptions.Compression.fromName(config.write().compression()),
+              config.write().compressionLevel() == 0
                   ? OptionalInt.empty()
-                  : OptionalInt.of(config.compressionLevel()),
-              config.rowGroupRows(),
-              config.targetFileBytes());
+                  : OptionalInt.of(config.write().compressionLevel()),
+              config.write().rowGroupRows(),
+              config.write().targetFileBytes());
       IcebergTableStore store =
           IcebergTableStore.open(
               dataDir,
@@ -161,7 +164,7 @@ public final class QuiverServer implements AutoCloseable {
               config.catalog(),
               writer,
               writeOptions,
-              config.catalogBusyTimeout());
+              config.catalog().busyTimeout());
       opened.add(0, store);
       if (store.readCache().isPresent()) {
         opened.add(0, ReadCacheMetrics.register(telemetry.meter(), store.readCache().get()));
@@ -180,11 +183,11 @@ public final class QuiverServer implements AutoCloseable {
           SqlEngine.open(
               store,
               new SqlEngine.Settings(
-                  config.sqlMemoryLimit(),
-                  config.sqlThreads(),
-                  config.sqlMaxConcurrentQueries(),
-                  config.admissionQueue(),
-                  config.admissionTimeout(),
+                  config.sql().memoryLimit(),
+                  config.sql().threads(),
+                  config.sql().maxConcurrentQueries(),
+                  config.memory().admissionQueue(),
+                  config.memory().admissionTimeout(),
                   sqlSpill,
                   readableDirectories(dataDir, config.storage())),
               memory.newImportAllocator("SQL"),
@@ -194,14 +197,14 @@ public final class QuiverServer implements AutoCloseable {
           MaintenanceTask.start(
               store,
               new TableCompactor(
-                  store, sql, memory, config.targetFileBytes(), config.scanBatchRows()),
+                  store, sql, memory, config.write().targetFileBytes(), config.scan().batchRows()),
               config.maintenance(),
               telemetry.meter());
       opened.add(0, maintenance);
       ExecutorService streams = Executors.newCachedThreadPool(daemonThreads("quiver-stream"));
       opened.add(0, streams::shutdownNow);
       HealthStatusManager health = new HealthStatusManager();
-      Location bind = security.location(config.host(), config.port());
+      Location bind = security.location(config.flight().host(), config.flight().port());
       AtomicReference<String> uri = new AtomicReference<>("(starting)");
       ClusterNodes cluster = ClusterNodes.create(clusterDatabase, config.catalog().nodeTimeout());
       opened.add(0, cluster);
@@ -214,7 +217,7 @@ public final class QuiverServer implements AutoCloseable {
           b -> {
             b.addService(health.getHealthService())
                 .withChildOption(ChannelOption.ALLOCATOR, memory.transportBuffers());
-            MalformedMessages.install(b, config.putStallTimeout());
+            MalformedMessages.install(b, config.flight().putStallTimeout());
           };
       FlightServer.Builder builder =
           FlightServer.builder(memory.transport(), bind, producer)
@@ -224,7 +227,7 @@ public final class QuiverServer implements AutoCloseable {
       security.configure(builder);
       builder.middleware(CallMiddleware.KEY, calls);
       FlightServer flight = builder.build().start();
-      Location location = security.location(config.host(), flight.getPort());
+      Location location = security.location(config.flight().host(), flight.getPort());
       uri.set(uriOf(location));
       cluster.join(config.catalog().advertise().map(java.net.URI::toString).orElse(uri.get()));
       health.setStatus("", ServingStatus.SERVING);
@@ -397,7 +400,7 @@ public final class QuiverServer implements AutoCloseable {
       if (bindFailure(e)) {
         System.err.printf(
             "quiver: cannot listen on %s:%d: the address is in use (flight.port)%n",
-            config.host(), config.port());
+            config.flight().host(), config.flight().port());
         System.exit(1);
         return;
       }
@@ -418,12 +421,12 @@ public final class QuiverServer implements AutoCloseable {
         "Data in {}; memory.total {} (Arrow {}, DuckDB writer {}, SQL {}), memory.query-limit {},"
             + " memory.call-reservation {}",
         config.dataDir().toAbsolutePath().normalize(),
-        DataSize.format(config.memoryTotal()),
+        DataSize.format(config.memory().total()),
         DataSize.format(config.arrowMemory()),
-        DataSize.format(config.duckdbMemoryLimit()),
-        DataSize.format(config.sqlMemoryLimit()),
-        DataSize.format(config.memoryQueryLimit()),
-        DataSize.format(config.callReservation()));
+        DataSize.format(config.memory().duckdbMemoryLimit()),
+        DataSize.format(config.sql().memoryLimit()),
+        DataSize.format(config.memory().queryLimit()),
+        DataSize.format(config.memory().callReservation()));
     server
         .telemetryPort()
         .ifPresent(

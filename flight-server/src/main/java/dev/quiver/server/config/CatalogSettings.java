@@ -20,6 +20,8 @@ import java.util.Optional;
  * @param advertise the {@code grpc://} (or {@code grpc+tls://}) URI other clients use to reach this
  *     node; empty means the address the node binds
  * @param nodeTimeout a node whose heartbeat is older than this is left out of new plans
+ * @param busyTimeout how long a commit waits for the catalog database's lock ({@code
+ *     storage.catalog-busy-timeout}; SQLite's busy timeout)
  */
 public record CatalogSettings(
     Optional<String> uri,
@@ -27,11 +29,21 @@ public record CatalogSettings(
     String password,
     String name,
     Optional<URI> advertise,
-    Duration nodeTimeout) {
-  /** The SQLite catalog in the data folder, catalog name quiver, a 30 s node timeout. */
+    Duration nodeTimeout,
+    Duration busyTimeout) {
+  /**
+   * The SQLite catalog in the data folder, catalog name quiver, a 30 s node timeout, a 30 s busy
+   * timeout.
+   */
   public static final CatalogSettings DEFAULTS =
       new CatalogSettings(
-          Optional.empty(), "", "", "quiver", Optional.empty(), Duration.ofSeconds(30));
+          Optional.empty(),
+          "",
+          "",
+          "quiver",
+          Optional.empty(),
+          Duration.ofSeconds(30),
+          Duration.ofSeconds(30));
 
   public CatalogSettings {
     requireNonNull(uri, "uri is null");
@@ -40,6 +52,7 @@ public record CatalogSettings(
     requireNonNull(name, "name is null");
     requireNonNull(advertise, "advertise is null");
     requireNonNull(nodeTimeout, "nodeTimeout is null");
+    requireNonNull(busyTimeout, "busyTimeout is null");
     if (uri.isPresent() && !uri.get().startsWith("jdbc:")) {
       throw new IllegalArgumentException(
           "catalog.uri must be a JDBC URL (jdbc:postgresql://host:5432/db), not " + uri.get());
@@ -90,6 +103,8 @@ public record CatalogSettings(
         + advertise.map(URI::toString).orElse("(own address)")
         + ", nodeTimeout="
         + nodeTimeout
+        + ", busyTimeout="
+        + busyTimeout
         + "]";
   }
 }

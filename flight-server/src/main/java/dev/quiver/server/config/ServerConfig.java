@@ -20,71 +20,30 @@ import java.util.TreeSet;
  * command-line flags: flags override the environment, which overrides the file. Unknown keys fail
  * the start, so a typo never silently runs with a default.
  *
- * @param host address the Flight server binds
- * @param port Flight port; 0 picks a free one
- * @param dataDir folder holding the catalog database and the tables' files
- * @param compression Parquet compression codec
- * @param compressionLevel codec level; 0 means the default (zstd: level 1)
- * @param rowGroupRows rows per Parquet row group
- * @param targetFileBytes a put rolls to a new data file past this size
- * @param catalogBusyTimeout how long a commit waits for the catalog database's lock
- * @param endpointTargetBytes GetFlightInfo splits a scan into endpoints of about this many bytes
- * @param maxEndpoints the most endpoints one scan is split into
- * @param stallTimeout a DoGet whose client reads nothing for this long is cancelled
- * @param putStallTimeout a DoPut whose client sends nothing for this long is cancelled
- * @param scanBatchRows rows per record batch a scan sends
- * @param scanEngine what decodes a DoGet's Parquet: duckdb or arrow-dataset
- * @param scanMinBatchRows the fewest rows per batch a scan is cut down to under memory pressure
- * @param highPressure the share of memory.total above which new scans get smaller batches
- * @param memoryTotal bytes of memory the server's data may take: Arrow (calls and Flight's
- *     transport, {@link #arrowMemory()}) plus both DuckDBs' memory limits, which are carved out of
- *     it
- * @param memoryQueryLimit bytes of Arrow memory one call may hold
- * @param callReservation bytes of Arrow memory reserved for a call before it is admitted
- * @param admissionQueue the most calls that wait for admission at once
- * @param admissionTimeout the longest a call waits for admission
- * @param transportReserve bytes of Arrow's share kept for Flight to decode incoming batches
- * @param duckdbMemoryLimit part of memory.total the Parquet writer's DuckDB may use before spilling
- * @param sqlMemoryLimit part of memory.total the SQL engine's DuckDB (SQL and DoGet scans) may use
- *     before spilling
- * @param sqlThreads the SQL engine's DuckDB worker threads
- * @param sqlMaxConcurrentQueries the most SQL queries and DoGet scans DuckDB runs at once
+ * @param dataDir the node's own folder: the SQLite catalog, local tables, staging, the read cache
+ * @param flight the {@code flight.*} settings: the port, endpoints, stall timeouts
+ * @param write the {@code storage.*} settings of how Parquet is written: codec, row groups, file
+ *     size
+ * @param scan the {@code scan.*} settings: batch sizes and the DoGet engine
+ * @param memory the {@code memory.*} settings (and {@code duckdb.memory-limit}): the one budget and
+ *     admission into it
+ * @param sql the {@code sql.*} settings: the SQL engine's DuckDB
  * @param telemetry the {@code telemetry.*} settings
  * @param security the {@code security.*} settings: authentication, TLS
  * @param limits the {@code limits.*} settings: bounds on what clients send
  * @param storage the {@code storage.warehouse}, {@code storage.s3.*} and {@code storage.cache-*}
  *     settings: where table files live
- * @param catalog the {@code catalog.*} and {@code cluster.*} settings: the catalog database the
- *     nodes of a cluster share
+ * @param catalog the {@code catalog.*}, {@code cluster.*} and {@code storage.catalog-busy-timeout}
+ *     settings: the catalog database the nodes of a cluster share
  * @param maintenance the {@code maintenance.*} settings: background compaction and snapshot expiry
  */
 public record ServerConfig(
-    String host,
-    int port,
     Path dataDir,
-    String compression,
-    int compressionLevel,
-    long rowGroupRows,
-    long targetFileBytes,
-    Duration catalogBusyTimeout,
-    long endpointTargetBytes,
-    int maxEndpoints,
-    Duration stallTimeout,
-    Duration putStallTimeout,
-    int scanBatchRows,
-    int scanMinBatchRows,
-    ScanEngine scanEngine,
-    double highPressure,
-    long memoryTotal,
-    long memoryQueryLimit,
-    long callReservation,
-    int admissionQueue,
-    Duration admissionTimeout,
-    long transportReserve,
-    long duckdbMemoryLimit,
-    long sqlMemoryLimit,
-    int sqlThreads,
-    int sqlMaxConcurrentQueries,
+    FlightSettings flight,
+    WriteSettings write,
+    ScanSettings scan,
+    MemorySettings memory,
+    SqlSettings sql,
     TelemetrySettings telemetry,
     SecuritySettings security,
     LimitSettings limits,
@@ -455,79 +414,80 @@ public record ServerConfig(
   private static final Set<String> CODECS = Set.of("zstd", "snappy", "gzip", "lz4", "uncompressed");
 
   public ServerConfig {
-    requireNonNull(host, "host is null");
     requireNonNull(dataDir, "dataDir is null");
-    requireNonNull(compression, "compression is null");
-    check(port >= 0 && port <= 65535, PORT, port);
-    check(CODECS.contains(compression), COMPRESSION, compression);
-    check(compressionLevel >= 0 && compressionLevel <= 22, COMPRESSION_LEVEL, compressionLevel);
-    check(rowGroupRows > 0, ROW_GROUP_ROWS, rowGroupRows);
-    check(targetFileBytes >= 1024 * 1024, TARGET_FILE_SIZE, targetFileBytes);
-    requireNonNull(catalogBusyTimeout, "catalogBusyTimeout is null");
+    requireNonNull(flight, "flight is null");
+    requireNonNull(write, "write is null");
+    requireNonNull(scan, "scan is null");
+    requireNonNull(memory, "memory is null");
+    requireNonNull(sql, "sql is null");
+    check(flight.port() >= 0 && flight.port() <= 65535, PORT, flight.port());
+    check(flight.endpointTargetBytes() > 0, ENDPOINT_TARGET_SIZE, flight.endpointTargetBytes());
+    check(flight.maxEndpoints() >= 1, MAX_ENDPOINTS, flight.maxEndpoints());
+    check(flight.stallTimeout().toMillis() > 0, STALL_TIMEOUT, flight.stallTimeout());
+    check(flight.putStallTimeout().toMillis() > 0, PUT_STALL_TIMEOUT, flight.putStallTimeout());
+    check(CODECS.contains(write.compression()), COMPRESSION, write.compression());
     check(
-        catalogBusyTimeout.toMillis() >= 1 && catalogBusyTimeout.toMillis() <= Integer.MAX_VALUE,
-        CATALOG_BUSY_TIMEOUT,
-        catalogBusyTimeout);
-    check(endpointTargetBytes > 0, ENDPOINT_TARGET_SIZE, endpointTargetBytes);
-    check(maxEndpoints >= 1, MAX_ENDPOINTS, maxEndpoints);
-    requireNonNull(stallTimeout, "stallTimeout is null");
-    check(stallTimeout.toMillis() > 0, STALL_TIMEOUT, stallTimeout);
-    requireNonNull(putStallTimeout, "putStallTimeout is null");
-    check(putStallTimeout.toMillis() > 0, PUT_STALL_TIMEOUT, putStallTimeout);
-    check(scanBatchRows > 0, SCAN_BATCH_ROWS, scanBatchRows);
-    check(scanMinBatchRows > 0, SCAN_MIN_BATCH_ROWS, scanMinBatchRows);
-    requireNonNull(scanEngine, "scanEngine is null");
-    check(highPressure > 0 && highPressure <= 1, HIGH_PRESSURE, highPressure);
-    check(memoryTotal > 0, MEMORY_TOTAL, memoryTotal);
-    check(memoryQueryLimit > 0, MEMORY_QUERY_LIMIT, memoryQueryLimit);
-    check(callReservation >= 0, CALL_RESERVATION, callReservation);
-    check(admissionQueue >= 0, ADMISSION_QUEUE, admissionQueue);
-    requireNonNull(admissionTimeout, "admissionTimeout is null");
-    check(!admissionTimeout.isNegative(), ADMISSION_TIMEOUT, admissionTimeout);
-    check(duckdbMemoryLimit >= MIN_DUCKDB_MEMORY, DUCKDB_MEMORY_LIMIT, duckdbMemoryLimit);
-    check(sqlMemoryLimit >= MIN_DUCKDB_MEMORY, SQL_MEMORY_LIMIT, sqlMemoryLimit);
+        write.compressionLevel() >= 0 && write.compressionLevel() <= 22,
+        COMPRESSION_LEVEL,
+        write.compressionLevel());
+    check(write.rowGroupRows() > 0, ROW_GROUP_ROWS, write.rowGroupRows());
+    check(write.targetFileBytes() >= 1024 * 1024, TARGET_FILE_SIZE, write.targetFileBytes());
+    check(scan.batchRows() > 0, SCAN_BATCH_ROWS, scan.batchRows());
+    check(scan.minBatchRows() > 0, SCAN_MIN_BATCH_ROWS, scan.minBatchRows());
+    check(
+        memory.highPressure() > 0 && memory.highPressure() <= 1,
+        HIGH_PRESSURE,
+        memory.highPressure());
+    long total = memory.total();
+    check(total > 0, MEMORY_TOTAL, total);
+    check(memory.queryLimit() > 0, MEMORY_QUERY_LIMIT, memory.queryLimit());
+    check(memory.callReservation() >= 0, CALL_RESERVATION, memory.callReservation());
+    check(memory.admissionQueue() >= 0, ADMISSION_QUEUE, memory.admissionQueue());
+    check(!memory.admissionTimeout().isNegative(), ADMISSION_TIMEOUT, memory.admissionTimeout());
+    long duckdb = memory.duckdbMemoryLimit();
+    long sqlLimit = sql.memoryLimit();
+    check(duckdb >= MIN_DUCKDB_MEMORY, DUCKDB_MEMORY_LIMIT, duckdb);
+    check(sqlLimit >= MIN_DUCKDB_MEMORY, SQL_MEMORY_LIMIT, sqlLimit);
     // Paced scans need little Arrow memory and much DuckDB memory, so DuckDB may take most of it.
-    if (duckdbMemoryLimit + sqlMemoryLimit > memoryTotal - memoryTotal / 8) {
+    if (duckdb + sqlLimit > total - total / 8) {
       throw bad(
           MEMORY_TOTAL,
-          DataSize.format(memoryTotal),
+          DataSize.format(total),
           "duckdb.memory-limit ("
-              + DataSize.format(duckdbMemoryLimit)
+              + DataSize.format(duckdb)
               + ") and sql.memory-limit ("
-              + DataSize.format(sqlMemoryLimit)
+              + DataSize.format(sqlLimit)
               + ") are carved out of memory.total and may take at most 7/8 of it; raise"
               + " memory.total or lower them");
     }
-    long arrow = memoryTotal - duckdbMemoryLimit - sqlMemoryLimit;
+    long arrow = total - duckdb - sqlLimit;
     check(
-        transportReserve >= 0 && transportReserve <= arrow / 2,
+        memory.transportReserve() >= 0 && memory.transportReserve() <= arrow / 2,
         TRANSPORT_RESERVE,
-        transportReserve
+        memory.transportReserve()
             + " (at most half of Arrow's share of memory.total, "
             + arrow
             + " = memory.total - duckdb.memory-limit - sql.memory-limit)");
-    check(sqlThreads >= 1 && sqlThreads <= 1024, SQL_THREADS, sqlThreads);
+    check(sql.threads() >= 1 && sql.threads() <= 1024, SQL_THREADS, sql.threads());
     check(
-        sqlMaxConcurrentQueries >= 1 && sqlMaxConcurrentQueries <= 1024,
+        sql.maxConcurrentQueries() >= 1 && sql.maxConcurrentQueries() <= 1024,
         SQL_MAX_CONCURRENT_QUERIES,
-        sqlMaxConcurrentQueries);
+        sql.maxConcurrentQueries());
     requireNonNull(telemetry, "telemetry is null");
     requireNonNull(security, "security is null");
     requireNonNull(limits, "limits is null");
     requireNonNull(storage, "storage is null");
     requireNonNull(catalog, "catalog is null");
     requireNonNull(maintenance, "maintenance is null");
-    memoryQueryLimit = Math.min(memoryQueryLimit, arrow);
-    scanMinBatchRows = Math.min(scanMinBatchRows, scanBatchRows);
-    callReservation = Math.min(callReservation, memoryQueryLimit);
+    memory = memory.boundedBy(arrow);
   }
 
   /**
-   * Arrow's share of {@link #memoryTotal()}: what is left after both DuckDBs' memory limits, the
-   * limit of the root allocator all calls and Flight's transport draw from.
+   * Arrow's share of memory.total: what is left after both DuckDBs' memory limits, the limit of the
+   * root allocator all calls and Flight's transport draw from.
    */
   public long arrowMemory() {
-    return memoryTotal - duckdbMemoryLimit - sqlMemoryLimit;
+    return memory.total() - memory.duckdbMemoryLimit() - sql.memoryLimit();
   }
 
   /** {@code QUIVER_*} variables that are bin/quiver's, not the server's: JVM flags. */
@@ -595,44 +555,48 @@ public record ServerConfig(
     long total = autoTotal ? base / 4 * 3 + duckdb + sql : base;
     long arrow = total - duckdb - sql;
     return new ServerConfig(
-        v.get(HOST.name()),
-        integer(v, PORT),
         Path.of(v.get(DATA_DIR.name())),
-        v.get(COMPRESSION.name()).toLowerCase(Locale.ROOT),
-        integer(v, COMPRESSION_LEVEL),
-        longValue(v, ROW_GROUP_ROWS),
-        size(v, TARGET_FILE_SIZE),
-        duration(v, CATALOG_BUSY_TIMEOUT),
-        size(v, ENDPOINT_TARGET_SIZE),
-        integer(v, MAX_ENDPOINTS),
-        duration(v, STALL_TIMEOUT),
-        duration(v, PUT_STALL_TIMEOUT),
-        integer(v, SCAN_BATCH_ROWS),
-        integer(v, SCAN_MIN_BATCH_ROWS),
-        ScanEngine.fromName(v.get(SCAN_ENGINE.name()))
-            .orElseThrow(
-                () ->
-                    bad(
-                        SCAN_ENGINE,
-                        v.get(SCAN_ENGINE.name()),
-                        "it is not duckdb or arrow-dataset: " + SCAN_ENGINE.description())),
-        fraction(v, HIGH_PRESSURE),
-        total,
-        size(v, MEMORY_QUERY_LIMIT),
-        size(v, CALL_RESERVATION),
-        integer(v, ADMISSION_QUEUE),
-        duration(v, ADMISSION_TIMEOUT),
-        v.get(TRANSPORT_RESERVE.name()).equalsIgnoreCase("auto")
-            ? Math.max(0, arrow / 4)
-            : size(v, TRANSPORT_RESERVE),
-        duckdb,
-        sql,
-        v.get(SQL_THREADS.name()).equalsIgnoreCase("auto")
-            ? autoSqlThreads()
-            : integer(v, SQL_THREADS),
-        v.get(SQL_MAX_CONCURRENT_QUERIES.name()).equalsIgnoreCase("auto")
-            ? (int) Math.max(1, Math.min(1024, sql / SQL_QUERY_MEMORY))
-            : integer(v, SQL_MAX_CONCURRENT_QUERIES),
+        new FlightSettings(
+            v.get(HOST.name()),
+            integer(v, PORT),
+            size(v, ENDPOINT_TARGET_SIZE),
+            integer(v, MAX_ENDPOINTS),
+            duration(v, STALL_TIMEOUT),
+            duration(v, PUT_STALL_TIMEOUT)),
+        new WriteSettings(
+            v.get(COMPRESSION.name()).toLowerCase(Locale.ROOT),
+            integer(v, COMPRESSION_LEVEL),
+            longValue(v, ROW_GROUP_ROWS),
+            size(v, TARGET_FILE_SIZE)),
+        new ScanSettings(
+            integer(v, SCAN_BATCH_ROWS),
+            integer(v, SCAN_MIN_BATCH_ROWS),
+            ScanEngine.fromName(v.get(SCAN_ENGINE.name()))
+                .orElseThrow(
+                    () ->
+                        bad(
+                            SCAN_ENGINE,
+                            v.get(SCAN_ENGINE.name()),
+                            "it is not duckdb or arrow-dataset: " + SCAN_ENGINE.description()))),
+        new MemorySettings(
+            total,
+            size(v, MEMORY_QUERY_LIMIT),
+            size(v, CALL_RESERVATION),
+            integer(v, ADMISSION_QUEUE),
+            duration(v, ADMISSION_TIMEOUT),
+            v.get(TRANSPORT_RESERVE.name()).equalsIgnoreCase("auto")
+                ? Math.max(0, arrow / 4)
+                : size(v, TRANSPORT_RESERVE),
+            fraction(v, HIGH_PRESSURE),
+            duckdb),
+        new SqlSettings(
+            sql,
+            v.get(SQL_THREADS.name()).equalsIgnoreCase("auto")
+                ? autoSqlThreads()
+                : integer(v, SQL_THREADS),
+            v.get(SQL_MAX_CONCURRENT_QUERIES.name()).equalsIgnoreCase("auto")
+                ? (int) Math.max(1, Math.min(1024, sql / SQL_QUERY_MEMORY))
+                : integer(v, SQL_MAX_CONCURRENT_QUERIES)),
         telemetry(v),
         security(v),
         limits(v),
@@ -644,6 +608,11 @@ public record ServerConfig(
   private static CatalogSettings catalog(Map<String, String> v) {
     String uri = v.get(CATALOG_URI.name());
     String advertise = v.get(CLUSTER_ADVERTISE.name());
+    Duration busyTimeout = duration(v, CATALOG_BUSY_TIMEOUT);
+    check(
+        busyTimeout.toMillis() >= 1 && busyTimeout.toMillis() <= Integer.MAX_VALUE,
+        CATALOG_BUSY_TIMEOUT,
+        busyTimeout);
     try {
       return new CatalogSettings(
           uri.isEmpty() || uri.equalsIgnoreCase("auto")
@@ -655,7 +624,8 @@ public record ServerConfig(
           advertise.isEmpty() || advertise.equalsIgnoreCase("auto")
               ? java.util.Optional.empty()
               : java.util.Optional.of(java.net.URI.create(advertise)),
-          duration(v, CLUSTER_NODE_TIMEOUT));
+          duration(v, CLUSTER_NODE_TIMEOUT),
+          busyTimeout);
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException("Invalid catalog settings: " + e.getMessage(), e);
     }
@@ -856,11 +826,6 @@ public record ServerConfig(
       case "m" -> Duration.ofMinutes(n);
       default -> Duration.ofHours(n);
     };
-  }
-
-  /** {@link #stallTimeout} in milliseconds. */
-  public long stallTimeoutMillis() {
-    return stallTimeout.toMillis();
   }
 
   private static void check(boolean ok, ConfigKey key, Object value) {

@@ -123,7 +123,8 @@ final class ActionHandler {
     this.config = config;
     this.location = location;
     this.compactor =
-        new TableCompactor(store, sql, memory, config.targetFileBytes(), config.scanBatchRows());
+        new TableCompactor(
+            store, sql, memory, config.write().targetFileBytes(), config.scan().batchRows());
   }
 
   /**
@@ -238,14 +239,14 @@ final class ActionHandler {
     MemoryReport report = memory.report();
     ObjectNode result = JSON.createObjectNode();
     ObjectNode limits = result.putObject("limits");
-    limits.put("memory.total", config.memoryTotal());
+    limits.put("memory.total", config.memory().total());
     limits.put("arrow", report.total());
-    limits.put("duckdb.memory-limit", config.duckdbMemoryLimit());
-    limits.put("sql.memory-limit", config.sqlMemoryLimit());
+    limits.put("duckdb.memory-limit", config.memory().duckdbMemoryLimit());
+    limits.put("sql.memory-limit", config.sql().memoryLimit());
     limits.put("memory.query-limit", report.queryLimit());
     limits.put("memory.call-reservation", report.callReservation());
-    limits.put("memory.admission-queue", config.admissionQueue());
-    limits.put("memory.admission-timeout_ms", config.admissionTimeout().toMillis());
+    limits.put("memory.admission-queue", config.memory().admissionQueue());
+    limits.put("memory.admission-timeout_ms", config.memory().admissionTimeout().toMillis());
     limits.put("memory.transport-reserve", report.transportReserve());
     result.put("allocated", report.allocated());
     result.put("transport_allocated", report.transportAllocated());

@@ -51,7 +51,10 @@ final class FlightInfoHandler {
     int shares =
         request.limit() >= 0
             ? 1 // a limit applies per endpoint, so a limited scan is one endpoint
-            : ScanShares.count(plan.files(), config.endpointTargetBytes(), config.maxEndpoints());
+            : ScanShares.count(
+                plan.files(),
+                config.flight().endpointTargetBytes(),
+                config.flight().maxEndpoints());
     List<List<DataFile>> split = ScanShares.split(plan.files(), shares);
     List<FlightEndpoint> endpoints = new ArrayList<>();
     // Any node serves any ticket (it names the snapshot and the share), so shares go round-robin

@@ -150,8 +150,12 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
     this.flightInfo = new FlightInfoHandler(store, config, cluster::planLocations);
     ScanBatchSizer batchSizer =
         new ScanBatchSizer(
-            memory, config.scanBatchRows(), config.scanMinBatchRows(), config.highPressure());
-    BatchStreamer streamer = new BatchStreamer(memory, streamExecutor, config.stallTimeoutMillis());
+            memory,
+            config.scan().batchRows(),
+            config.scan().minBatchRows(),
+            config.memory().highPressure());
+    BatchStreamer streamer =
+        new BatchStreamer(memory, streamExecutor, config.flight().stallTimeoutMillis());
     this.doGet =
         new DoGetHandler(
             store,
@@ -159,7 +163,7 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
             memory,
             batchSizer,
             streamer,
-            config.scanEngine() == ScanEngine.ARROW_DATASET);
+            config.scan().engine() == ScanEngine.ARROW_DATASET);
     PutWriter putWriter = new PutWriter(memory, config.limits());
     this.doPut = new DoPutHandler(store, memory, putWriter);
     this.limits = config.limits();

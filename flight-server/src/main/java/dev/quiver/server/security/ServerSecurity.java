@@ -60,11 +60,11 @@ public final class ServerSecurity {
       file.ifPresent(ServerSecurity::requireReadable);
     }
     if (!settings.authEnabled()) {
-      boolean loopback = isLoopback(config.host());
+      boolean loopback = isLoopback(config.flight().host());
       if (!loopback && !settings.allowUnauthenticatedRemote()) {
         throw new IllegalArgumentException(
             "Refusing to listen on "
-                + config.host()
+                + config.flight().host()
                 + " without authentication: anyone who can reach it could read, write and drop"
                 + " every table. Set security.users-file, or set"
                 + " security.allow-unauthenticated-remote=true to accept that.");
@@ -74,7 +74,7 @@ public final class ServerSecurity {
             "SECURITY: listening on {} WITHOUT AUTHENTICATION"
                 + " (security.allow-unauthenticated-remote=true): anyone who can reach this port"
                 + " can read, write and drop every table",
-            config.host());
+            config.flight().host());
       }
       return new ServerSecurity(settings, Optional.empty(), AccessControl.OPEN);
     }

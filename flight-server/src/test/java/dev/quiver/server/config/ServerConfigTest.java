@@ -18,35 +18,37 @@ class ServerConfigTest {
   @Test
   void defaults() {
     ServerConfig config = ServerConfig.load(Map.of(), Map.of(), Map.of("memory.total", "1GB"));
-    assertThat(config.host()).isEqualTo("127.0.0.1");
-    assertThat(config.port()).isEqualTo(8815);
+    assertThat(config.flight().host()).isEqualTo("127.0.0.1");
+    assertThat(config.flight().port()).isEqualTo(8815);
     assertThat(config.dataDir()).isEqualTo(Path.of("./quiver-data"));
-    assertThat(config.compression()).isEqualTo("zstd");
-    assertThat(config.compressionLevel()).isZero();
-    assertThat(config.rowGroupRows()).isEqualTo(1_048_576);
-    assertThat(config.targetFileBytes()).isEqualTo(512L << 20);
-    assertThat(config.catalogBusyTimeout()).isEqualTo(Duration.ofSeconds(30));
-    assertThat(config.endpointTargetBytes()).isEqualTo(256L << 20);
-    assertThat(config.maxEndpoints()).isEqualTo(16);
-    assertThat(config.stallTimeout()).isEqualTo(Duration.ofMinutes(5));
-    assertThat(config.putStallTimeout()).isEqualTo(Duration.ofMinutes(5));
-    assertThat(config.scanBatchRows()).isEqualTo(65_536);
-    assertThat(config.scanMinBatchRows()).isEqualTo(4096);
-    assertThat(config.scanEngine()).isEqualTo(ScanEngine.DUCKDB);
-    assertThat(config.highPressure()).isEqualTo(0.75);
-    assertThat(config.memoryTotal()).isEqualTo(1L << 30);
-    assertThat(config.memoryQueryLimit()).isEqualTo(256L << 20);
-    assertThat(config.callReservation()).isEqualTo(1L << 20);
-    assertThat(config.admissionQueue()).isEqualTo(64);
-    assertThat(config.admissionTimeout()).isEqualTo(Duration.ofSeconds(30));
-    assertThat(config.transportReserve()).isEqualTo(192L << 20);
-    assertThat(config.duckdbMemoryLimit()).isEqualTo(128L << 20);
-    assertThat(config.sqlMemoryLimit()).isEqualTo(128L << 20);
+    assertThat(config.write().compression()).isEqualTo("zstd");
+    assertThat(config.write().compressionLevel()).isZero();
+    assertThat(config.write().rowGroupRows()).isEqualTo(1_048_576);
+    assertThat(config.write().targetFileBytes()).isEqualTo(512L << 20);
+    assertThat(config.catalog().busyTimeout()).isEqualTo(Duration.ofSeconds(30));
+    assertThat(config.flight().endpointTargetBytes()).isEqualTo(256L << 20);
+    assertThat(config.flight().maxEndpoints()).isEqualTo(16);
+    assertThat(config.flight().stallTimeout()).isEqualTo(Duration.ofMinutes(5));
+    assertThat(config.flight().putStallTimeout()).isEqualTo(Duration.ofMinutes(5));
+    assertThat(config.scan().batchRows()).isEqualTo(65_536);
+    assertThat(config.scan().minBatchRows()).isEqualTo(4096);
+    assertThat(config.scan().engine()).isEqualTo(ScanEngine.DUCKDB);
+    assertThat(config.memory().highPressure()).isEqualTo(0.75);
+    assertThat(config.memory().total()).isEqualTo(1L << 30);
+    assertThat(config.memory().queryLimit()).isEqualTo(256L << 20);
+    assertThat(config.memory().callReservation()).isEqualTo(1L << 20);
+    assertThat(config.memory().admissionQueue()).isEqualTo(64);
+    assertThat(config.memory().admissionTimeout()).isEqualTo(Duration.ofSeconds(30));
+    assertThat(config.memory().transportReserve()).isEqualTo(192L << 20);
+    assertThat(config.memory().duckdbMemoryLimit()).isEqualTo(128L << 20);
+    assertThat(config.sql().memoryLimit()).isEqualTo(128L << 20);
     assertThat(config.arrowMemory()).isEqualTo(768L << 20);
-    assertThat(config.sqlThreads())
+    assertThat(config.sql().threads())
         .as("one fewer than the cores, at least one")
         .isEqualTo(Math.max(1, Runtime.getRuntime().availableProcessors() - 1));
-    assertThat(config.sqlMaxConcurrentQueries()).as("16MB of sql.memory-limit each").isEqualTo(8);
+    assertThat(config.sql().maxConcurrentQueries())
+        .as("16MB of sql.memory-limit each")
+        .isEqualTo(8);
     assertThat(config.telemetry()).isEqualTo(TelemetrySettings.DEFAULTS);
     assertThat(config.telemetry().enabled()).isTrue();
     assertThat(config.telemetry().host()).isEqualTo("127.0.0.1");
@@ -131,13 +133,16 @@ class ServerConfigTest {
   @Test
   void autoMemoryTotalIsAShareOfDirectMemory() {
     ServerConfig config = ServerConfig.defaults();
-    assertThat(config.memoryTotal()).isPositive();
-    assertThat(config.memoryQueryLimit()).isLessThanOrEqualTo(config.arrowMemory());
+    assertThat(config.memory().total()).isPositive();
+    assertThat(config.memory().queryLimit()).isLessThanOrEqualTo(config.arrowMemory());
     // Arrow keeps three quarters of direct memory; each DuckDB gets an eighth on top.
-    assertThat(config.duckdbMemoryLimit()).isEqualTo(config.sqlMemoryLimit());
-    assertThat(config.arrowMemory()).isEqualTo(config.duckdbMemoryLimit() * 6);
+    assertThat(config.memory().duckdbMemoryLimit()).isEqualTo(config.sql().memoryLimit());
+    assertThat(config.arrowMemory()).isEqualTo(config.memory().duckdbMemoryLimit() * 6);
     assertThat(config.arrowMemory())
-        .isEqualTo(config.memoryTotal() - config.duckdbMemoryLimit() - config.sqlMemoryLimit());
+        .isEqualTo(
+            config.memory().total()
+                - config.memory().duckdbMemoryLimit()
+                - config.sql().memoryLimit());
   }
 
   @Test
@@ -154,9 +159,10 @@ class ServerConfigTest {
                 "sql.memory-limit",
                 "200MB"));
     assertThat(config.arrowMemory()).isEqualTo(724L << 20);
-    assertThat(config.memoryQueryLimit()).isEqualTo(256L << 20);
+    assertThat(config.memory().queryLimit()).isEqualTo(256L << 20);
     assertThat(
             ServerConfig.load(Map.of(), Map.of(), Map.of("memory.total", "64MB"))
+                .memory()
                 .duckdbMemoryLimit())
         .as("at least 16MB")
         .isEqualTo(16L << 20);
@@ -238,32 +244,21 @@ class ServerConfigTest {
     assertThat(config)
         .isEqualTo(
             new ServerConfig(
-                "0.0.0.0",
-                0,
                 Path.of("/tmp/q"),
-                "snappy",
-                3,
-                1000,
-                8L << 20,
-                Duration.ofSeconds(2),
-                64L << 20,
-                4,
-                Duration.ofSeconds(30),
-                Duration.ofSeconds(45),
-                1024,
-                256,
-                ScanEngine.ARROW_DATASET,
-                0.5,
-                2L << 30,
-                64L << 20,
-                2L << 20,
-                8,
-                Duration.ofMillis(1500),
-                96L << 20,
-                128L << 20,
-                256L << 20,
-                3,
-                5,
+                new FlightSettings(
+                    "0.0.0.0", 0, 64L << 20, 4, Duration.ofSeconds(30), Duration.ofSeconds(45)),
+                new WriteSettings("snappy", 3, 1000, 8L << 20),
+                new ScanSettings(1024, 256, ScanEngine.ARROW_DATASET),
+                new MemorySettings(
+                    2L << 30,
+                    64L << 20,
+                    2L << 20,
+                    8,
+                    Duration.ofMillis(1500),
+                    96L << 20,
+                    0.5,
+                    128L << 20),
+                new SqlSettings(256L << 20, 3, 5),
                 new TelemetrySettings(
                     false, "0.0.0.0", OptionalInt.of(9464), Duration.ofSeconds(2)),
                 new SecuritySettings(
@@ -290,7 +285,8 @@ class ServerConfigTest {
                     "pw",
                     "lake",
                     Optional.of(java.net.URI.create("grpc://node1.example:8815")),
-                    Duration.ofSeconds(10)),
+                    Duration.ofSeconds(10),
+                    Duration.ofSeconds(2)),
                 new MaintenanceSettings(
                     false, Duration.ofSeconds(30), Duration.ofHours(2), 3, 50)));
     assertThat(flags.keySet())
@@ -303,6 +299,7 @@ class ServerConfigTest {
   void transportReserveIsAQuarterOfTheTotalByDefaultAndAtMostHalf() {
     assertThat(
             ServerConfig.load(Map.of(), Map.of(), Map.of("memory.total", "128MB"))
+                .memory()
                 .transportReserve())
         .as("a quarter of 128MB less two 16MB DuckDB limits")
         .isEqualTo(24L << 20);
@@ -324,8 +321,8 @@ class ServerConfigTest {
         Map.of("QUIVER_FLIGHT_PORT", "2222", "QUIVER_SCAN_BATCH_ROWS", "20", "PATH", "/bin");
     Map<String, String> flags = Map.of("flight.port", "3333");
     ServerConfig config = ServerConfig.load(file, env, flags);
-    assertThat(config.port()).isEqualTo(3333);
-    assertThat(config.scanBatchRows()).isEqualTo(20);
+    assertThat(config.flight().port()).isEqualTo(3333);
+    assertThat(config.scan().batchRows()).isEqualTo(20);
   }
 
   @Test
@@ -382,7 +379,7 @@ class ServerConfigTest {
   @Test
   void minBatchRowsIsCappedAtTheBatchSizeAndPressureIsAFraction() {
     ServerConfig config = ServerConfig.load(Map.of(), Map.of(), Map.of("scan.batch-rows", "1000"));
-    assertThat(config.scanMinBatchRows()).isEqualTo(1000);
+    assertThat(config.scan().minBatchRows()).isEqualTo(1000);
     assertThatThrownBy(
             () -> ServerConfig.load(Map.of(), Map.of(), Map.of("memory.high-pressure", "1.5")))
         .isInstanceOf(IllegalArgumentException.class)
@@ -394,7 +391,7 @@ class ServerConfigTest {
     ServerConfig config =
         ServerConfig.load(
             Map.of(), Map.of(), Map.of("memory.total", "100MB", "memory.query-limit", "1GB"));
-    assertThat(config.memoryQueryLimit()).isEqualTo(68L << 20);
+    assertThat(config.memory().queryLimit()).isEqualTo(68L << 20);
   }
 
   @Test
@@ -409,9 +406,9 @@ class ServerConfigTest {
                 "memory.call-reservation", "8MB",
                 "memory.admission-queue", "0",
                 "memory.admission-timeout", "0ms"));
-    assertThat(config.callReservation()).isEqualTo(4L << 20);
-    assertThat(config.admissionQueue()).isZero();
-    assertThat(config.admissionTimeout()).isZero();
+    assertThat(config.memory().callReservation()).isEqualTo(4L << 20);
+    assertThat(config.memory().admissionQueue()).isZero();
+    assertThat(config.memory().admissionTimeout()).isZero();
     assertThatThrownBy(
             () -> ServerConfig.load(Map.of(), Map.of(), Map.of("memory.admission-queue", "-1")))
         .isInstanceOf(IllegalArgumentException.class)
@@ -446,7 +443,7 @@ class ServerConfigTest {
         .containsEntry("storage.data-dir", "/d")
         .containsEntry("memory.total", "1GB");
     ServerConfig config = ServerConfig.load(cli.fileProperties(), Map.of(), cli.flags());
-    assertThat(config.scanBatchRows()).isEqualTo(77);
+    assertThat(config.scan().batchRows()).isEqualTo(77);
     assertThatThrownBy(() -> CommandLine.parse(List.of("--port")))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("Missing value for --port");

@@ -22,7 +22,7 @@ class SafeDefaultsTest {
 
   @Test
   void theDefaultHostIsLoopback() {
-    assertThat(ServerConfig.defaults().host()).isEqualTo("127.0.0.1");
+    assertThat(ServerConfig.defaults().flight().host()).isEqualTo("127.0.0.1");
     assertThat(ServerSecurity.isLoopback("127.0.0.1")).isTrue();
     assertThat(ServerSecurity.isLoopback("localhost")).isTrue();
     assertThat(ServerSecurity.isLoopback("::1")).isTrue();
