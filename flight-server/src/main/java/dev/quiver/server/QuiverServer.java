@@ -158,13 +158,7 @@ public final class QuiverServer implements AutoCloseable {
               config.write().rowGroupRows(),
               config.write().targetFileBytes());
       IcebergTableStore store =
-          IcebergTableStore.open(
-              dataDir,
-              config.storage(),
-              config.catalog(),
-              writer,
-              writeOptions,
-              config.catalog().busyTimeout());
+          IcebergTableStore.open(dataDir, config.storage(), config.catalog(), writer, writeOptions);
       opened.add(0, store);
       if (store.readCache().isPresent()) {
         opened.add(0, ReadCacheMetrics.register(telemetry.meter(), store.readCache().get()));

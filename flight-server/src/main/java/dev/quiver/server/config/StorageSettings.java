@@ -44,6 +44,21 @@ public record StorageSettings(
     }
   }
 
+  /**
+   * Tables in {@code dataDir/warehouse}, a 1 GB read cache in {@code dataDir/cache} (unused by a
+   * local warehouse): the defaults for a data folder.
+   */
+  public static StorageSettings local(Path dataDir) {
+    return new StorageSettings(
+        Optional.of(dataDir.resolve("warehouse")),
+        Optional.empty(),
+        Optional.empty(),
+        Optional.empty(),
+        false,
+        dataDir.resolve("cache"),
+        1L << 30);
+  }
+
   /** True when tables live in object storage. */
   public boolean isRemote() {
     return remoteWarehouse.isPresent();

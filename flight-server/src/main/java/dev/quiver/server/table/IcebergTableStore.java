@@ -160,54 +160,20 @@ public final class IcebergTableStore implements AutoCloseable {
    */
   public static IcebergTableStore open(
       Path dataDir, DuckDbParquetWriter writer, ParquetWriteOptions writeOptions) {
-    return open(dataDir, writer, writeOptions, Duration.ofSeconds(30));
-  }
-
-  /**
-   * As {@link #open(Path, DuckDbParquetWriter, ParquetWriteOptions)}, with how long a catalog
-   * operation waits for SQLite's lock before it fails (CATALOG_UNAVAILABLE).
-   */
-  public static IcebergTableStore open(
-      Path dataDir,
-      DuckDbParquetWriter writer,
-      ParquetWriteOptions writeOptions,
-      Duration catalogBusyTimeout) {
-    Path root = dataDir.toAbsolutePath().normalize();
     return open(
         dataDir,
-        new StorageSettings(
-            Optional.of(root.resolve("warehouse")),
-            Optional.empty(),
-            Optional.empty(),
-            Optional.empty(),
-            false,
-            root.resolve("cache"),
-            1L << 30),
+        StorageSettings.local(dataDir.toAbsolutePath().normalize()),
+        CatalogSettings.DEFAULTS,
         writer,
-        writeOptions,
-        catalogBusyTimeout);
+        writeOptions);
   }
 
   /**
-   * As {@link #open(Path, DuckDbParquetWriter, ParquetWriteOptions, Duration)}, with the tables'
-   * files where {@code storage} says: a local folder, or an S3 location (checked at once: a missing
-   * bucket or refused credentials fail the open with UNAVAILABLE naming them).
-   */
-  public static IcebergTableStore open(
-      Path dataDir,
-      StorageSettings storage,
-      DuckDbParquetWriter writer,
-      ParquetWriteOptions writeOptions,
-      Duration catalogBusyTimeout) {
-    return open(
-        dataDir, storage, CatalogSettings.DEFAULTS, writer, writeOptions, catalogBusyTimeout);
-  }
-
-  /**
-   * As {@link #open(Path, StorageSettings, DuckDbParquetWriter, ParquetWriteOptions, Duration)},
-   * with the catalog {@code settings} name: the SQLite file {@code catalog.db} in {@code dataDir}
-   * by default, or a shared database such as PostgreSQL. {@code catalogBusyTimeout} applies to
-   * SQLite only.
+   * As {@link #open(Path, DuckDbParquetWriter, ParquetWriteOptions)}, with the tables' files where
+   * {@code storage} says (a local folder, or an S3 location, checked at once: a missing bucket or
+   * refused credentials fail the open with UNAVAILABLE naming them) and the catalog {@code
+   * settings} name: the SQLite file {@code catalog.db} in {@code dataDir} by default, or a shared
+   * database such as PostgreSQL. The settings' busy timeout applies to SQLite only.
    *
    * @throws QuiverException CATALOG_UNAVAILABLE naming catalog.uri when the database cannot be
    *     reached or its tables cannot be created
@@ -217,8 +183,7 @@ public final class IcebergTableStore implements AutoCloseable {
       StorageSettings storage,
       CatalogSettings settings,
       DuckDbParquetWriter writer,
-      ParquetWriteOptions writeOptions,
-      Duration catalogBusyTimeout) {
+      ParquetWriteOptions writeOptions) {
     Path root = dataDir.toAbsolutePath().normalize();
     Warehouse warehouse = Warehouse.open(root, storage);
     Map<String, String> props = new HashMap<>(warehouse.fileIoProperties());
@@ -226,7 +191,7 @@ public final class IcebergTableStore implements AutoCloseable {
     if (settings.embedded()) {
       props.put(CatalogProperties.URI, "jdbc:sqlite:" + root.resolve("catalog.db"));
       // SQLite serialises writers; wait for the lock rather than fail a concurrent commit.
-      props.put("jdbc.busy_timeout", Long.toString(catalogBusyTimeout.toMillis()));
+      props.put("jdbc.busy_timeout", Long.toString(settings.busyTimeout().toMillis()));
     } else {
       props.putAll(CatalogConnection.properties(settings));
     }

@@ -9,6 +9,8 @@ import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
 import dev.quiver.client.TableId;
 import dev.quiver.server.call.FlightErrors;
+import dev.quiver.server.config.CatalogSettings;
+import dev.quiver.server.config.StorageSettings;
 import dev.quiver.server.table.IcebergTableStore;
 import dev.quiver.server.table.TestReaders;
 import dev.quiver.testing.ArrowAllocatorExtension;
@@ -55,7 +57,11 @@ class StorageFaultsTest {
             file -> diskFull.get() ? DEV_FULL : file);
     store =
         IcebergTableStore.open(
-            temp.resolve("data"), writer, ParquetWriteOptions.DEFAULTS, Duration.ofMillis(300));
+            temp.resolve("data"),
+            StorageSettings.local(temp.resolve("data").toAbsolutePath().normalize()),
+            CatalogSettings.DEFAULTS.withBusyTimeout(Duration.ofMillis(300)),
+            writer,
+            ParquetWriteOptions.DEFAULTS);
   }
 
   @AfterEach
