@@ -160,6 +160,19 @@ public final class QuiverServer implements AutoCloseable {
       IcebergTableStore store =
           IcebergTableStore.open(dataDir, config.storage(), config.catalog(), writer, writeOptions);
       opened.add(0, store);
+      String warehouse = clusterDatabase.warehouse(store.warehouseLocation());
+      if (!warehouse.equals(store.warehouseLocation())) {
+        throw new IllegalArgumentException(
+            String.format(
+                "storage.warehouse is %s, but the tables of catalog %s (catalog.name=%s) live in"
+                    + " %s: every node of a catalog must use the same warehouse; start with"
+                    + " --storage.warehouse %s, or use another catalog.name",
+                store.warehouseLocation(),
+                config.catalog().printableUri(),
+                config.catalog().name(),
+                warehouse,
+                warehouse));
+      }
       if (store.readCache().isPresent()) {
         opened.add(0, ReadCacheMetrics.register(telemetry.meter(), store.readCache().get()));
       }

@@ -21,8 +21,8 @@ import java.util.Properties;
 
 /**
  * The cluster's own rows in the catalog database: the nodes and their heartbeats ({@code
- * quiver_nodes}) and the key that signs bearer tokens ({@code quiver_cluster_keys}), both scoped by
- * catalog.name. Creates the tables if absent.
+ * quiver_nodes}), and in {@code quiver_cluster_keys} the key that signs bearer tokens and the
+ * warehouse the catalog's tables live in; all scoped by catalog.name. Creates the tables if absent.
  *
  * <p>Each operation opens its own connection, so a database that restarts is used again at the next
  * heartbeat. On the embedded SQLite catalog the rows sit in {@code catalog.db} and the cluster is
@@ -30,6 +30,7 @@ import java.util.Properties;
  */
 public final class ClusterDatabase {
   private static final String TOKEN_KEY = "token-hmac-sha256";
+  private static final String WAREHOUSE_KEY = "warehouse";
   private static final int CREATE_ATTEMPTS = 3;
 
   private final String url;
@@ -121,7 +122,22 @@ public final class ClusterDatabase {
    * read the catalog database can forge tokens: guard it as the cluster's master secret.
    */
   public byte[] tokenKey(byte[] candidate) {
-    Optional<byte[]> existing = readKey();
+    return Base64.getDecoder()
+        .decode(claim(TOKEN_KEY, Base64.getEncoder().encodeToString(candidate), "token key"));
+  }
+
+  /**
+   * The warehouse location of the catalog's tables: {@code candidate} if this is the first node to
+   * ask (it is stored), else the one the first node stored. A node whose own warehouse differs
+   * would write tables where the other nodes do not look, so the caller refuses to start.
+   */
+  public String warehouse(String candidate) {
+    return claim(WAREHOUSE_KEY, candidate, "warehouse");
+  }
+
+  /** The value stored under {@code keyName}, storing {@code candidate} if there is none. */
+  private String claim(String keyName, String candidate, String what) {
+    Optional<String> existing = read(keyName, what);
     if (existing.isPresent()) {
       return existing.get();
     }
@@ -131,35 +147,34 @@ public final class ClusterDatabase {
                 "INSERT INTO quiver_cluster_keys (catalog_name, key_name, key_value)"
                     + " VALUES (?, ?, ?)")) {
       insert.setString(1, catalogName);
-      insert.setString(2, TOKEN_KEY);
-      insert.setString(3, Base64.getEncoder().encodeToString(candidate));
+      insert.setString(2, keyName);
+      insert.setString(3, candidate);
       insert.executeUpdate();
     } catch (SQLException raced) {
-      // Another node inserted its key first: use that one.
+      // Another node inserted its value first: use that one.
     }
-    return readKey()
+    return read(keyName, what)
         .orElseThrow(
             () ->
                 new QuiverException(
                     QuiverErrorCode.CATALOG_UNAVAILABLE,
-                    "Cannot store the cluster's token key in the catalog database catalog.uri=%s",
+                    "Cannot store the cluster's %s in the catalog database catalog.uri=%s",
+                    what,
                     printableUri));
   }
 
-  private Optional<byte[]> readKey() {
+  private Optional<String> read(String keyName, String what) {
     try (Connection c = connect();
         PreparedStatement query =
             c.prepareStatement(
                 "SELECT key_value FROM quiver_cluster_keys WHERE catalog_name = ? AND key_name = ?")) {
       query.setString(1, catalogName);
-      query.setString(2, TOKEN_KEY);
+      query.setString(2, keyName);
       try (ResultSet rows = query.executeQuery()) {
-        return rows.next()
-            ? Optional.of(Base64.getDecoder().decode(rows.getString(1)))
-            : Optional.empty();
+        return rows.next() ? Optional.of(rows.getString(1)) : Optional.empty();
       }
     } catch (SQLException e) {
-      throw unavailable("read the cluster's token key", e);
+      throw unavailable("read the cluster's " + what, e);
     }
   }
 

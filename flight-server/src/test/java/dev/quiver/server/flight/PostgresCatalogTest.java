@@ -247,4 +247,32 @@ class PostgresCatalogTest {
         .hasMessageStartingWith("Cannot open the catalog database catalog.uri=" + unreachable)
         .hasMessageContaining("refused");
   }
+
+  @Test
+  void aNodeWhoseWarehouseDiffersFromItsCatalogsRefusesToStartNamingBoth(@TempDir Path other)
+      throws Exception {
+    String tables = dataDir.toAbsolutePath().normalize().resolve("warehouse").toString();
+    Path elsewhere = other.resolve("elsewhere").toAbsolutePath().normalize();
+    assertThatThrownBy(
+            () ->
+                start(
+                    servers,
+                    other.resolve("node"),
+                    catalogUri,
+                    "storage.warehouse",
+                    elsewhere.toString()))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("storage.warehouse is " + elsewhere)
+        .hasMessageContaining("live in " + tables)
+        .hasMessageContaining("--storage.warehouse " + tables);
+    // The same warehouse is accepted: a second node of the same cluster (closed after the test).
+    QuiverServer second =
+        start(
+            servers,
+            other.resolve("second"),
+            catalogUri,
+            "storage.warehouse",
+            dataDir.resolve("warehouse").toString());
+    assertThat(second.location()).isNotEqualTo(server.location());
+  }
 }

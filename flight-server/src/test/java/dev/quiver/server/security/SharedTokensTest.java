@@ -45,7 +45,9 @@ class SharedTokensTest {
             "catalog.uri",
             catalogUri,
             "catalog.user",
-            POSTGRES.user()));
+            POSTGRES.user(),
+            "storage.warehouse",
+            dir.resolve("warehouse-" + catalogUri.hashCode()).toString()));
   }
 
   @Test
