@@ -75,11 +75,6 @@ public record CatalogSettings(
     }
   }
 
-  /** These settings with {@code busyTimeout} instead of theirs. */
-  public CatalogSettings withBusyTimeout(Duration busyTimeout) {
-    return new CatalogSettings(uri, user, password, name, advertise, nodeTimeout, busyTimeout);
-  }
-
   /** Whether the catalog is the node's own SQLite file (so the cluster is this node alone). */
   public boolean embedded() {
     return uri.isEmpty();

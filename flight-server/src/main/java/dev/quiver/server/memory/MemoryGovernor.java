@@ -349,7 +349,7 @@ public final class MemoryGovernor implements AutoCloseable {
   }
 
   /** Bytes of C++ batches imported and not yet taken over by a call (see the class comment). */
-  public long importing() {
+  long importing() {
     return base.getAllocatedMemory() - root.getAllocatedMemory();
   }
 
@@ -511,7 +511,7 @@ public final class MemoryGovernor implements AutoCloseable {
   }
 
   /** Transport decodes waiting for memory now (see the class comment). */
-  public int transportWaiters() {
+  int transportWaiters() {
     return transportListener.waiters();
   }
 

@@ -199,7 +199,7 @@ public final class ArrowSchemas {
    * The Arrow schema with {@value #FIELD_ID_KEY} metadata on every field, nested ones included,
    * taken from the Iceberg schema's ids (matched by position and name).
    */
-  public static Schema withFieldIds(Schema arrow, org.apache.iceberg.Schema iceberg) {
+  static Schema withFieldIds(Schema arrow, org.apache.iceberg.Schema iceberg) {
     requireNonNull(arrow, "arrow is null");
     requireNonNull(iceberg, "iceberg is null");
     List<Types.NestedField> columns = iceberg.columns();

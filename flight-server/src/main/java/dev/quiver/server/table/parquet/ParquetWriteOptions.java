@@ -107,17 +107,17 @@ public record ParquetWriteOptions(
   }
 
   /** These options with another row-group size. */
-  public ParquetWriteOptions withRowGroupRows(long rows) {
+  ParquetWriteOptions withRowGroupRows(long rows) {
     return new ParquetWriteOptions(compression, compressionLevel, rows, targetFileBytes);
   }
 
   /** These options with another target file size. */
-  public ParquetWriteOptions withTargetFileBytes(long bytes) {
+  ParquetWriteOptions withTargetFileBytes(long bytes) {
     return new ParquetWriteOptions(compression, compressionLevel, rowGroupRows, bytes);
   }
 
   /** These options with another codec and its default level. */
-  public ParquetWriteOptions withCompression(Compression codec) {
+  ParquetWriteOptions withCompression(Compression codec) {
     return new ParquetWriteOptions(codec, OptionalInt.empty(), rowGroupRows, targetFileBytes);
   }
 }

@@ -21,6 +21,7 @@ import java.sql.DriverManager;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
 import org.apache.arrow.flight.FlightRuntimeException;
@@ -59,7 +60,14 @@ class StorageFaultsTest {
         IcebergTableStore.open(
             temp.resolve("data"),
             StorageSettings.local(temp.resolve("data").toAbsolutePath().normalize()),
-            CatalogSettings.DEFAULTS.withBusyTimeout(Duration.ofMillis(300)),
+            new CatalogSettings(
+                Optional.empty(),
+                "",
+                "",
+                "quiver",
+                Optional.empty(),
+                Duration.ofSeconds(30),
+                Duration.ofMillis(300)),
             writer,
             ParquetWriteOptions.DEFAULTS);
   }
