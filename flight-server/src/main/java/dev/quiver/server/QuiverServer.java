@@ -36,7 +36,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.ExecutorService;
@@ -208,6 +210,7 @@ public final class QuiverServer implements AutoCloseable {
               config.maintenance(),
               telemetry.meter());
       opened.add(0, maintenance);
+      telemetry.addStatusSection("maintenance", maintenance::status);
       ExecutorService streams = Executors.newCachedThreadPool(daemonThreads("quiver-stream"));
       opened.add(0, streams::shutdownNow);
       HealthStatusManager health = new HealthStatusManager();
@@ -215,6 +218,7 @@ public final class QuiverServer implements AutoCloseable {
       AtomicReference<String> uri = new AtomicReference<>("(starting)");
       ClusterNodes cluster = ClusterNodes.create(clusterDatabase, config.catalog().nodeTimeout());
       opened.add(0, cluster);
+      telemetry.addStatusSection("nodes", () -> nodeStatus(cluster));
       CallMiddleware.Factory calls =
           new CallMiddleware.Factory(telemetry.tracer(), memory, sql.turns());
       QuiverProducer producer =
@@ -288,6 +292,21 @@ public final class QuiverServer implements AutoCloseable {
   /** The server's memory governor, for diagnostics and tests that check calls release memory. */
   public MemoryGovernor memory() {
     return memory;
+  }
+
+  /** The live nodes for the status page: id, address, start and last heartbeat, this one marked. */
+  private static List<Map<String, Object>> nodeStatus(ClusterNodes cluster) {
+    List<Map<String, Object>> nodes = new ArrayList<>();
+    for (ClusterDatabase.Node node : cluster.live()) {
+      Map<String, Object> row = new LinkedHashMap<>();
+      row.put("id", node.id());
+      row.put("uri", node.uri());
+      row.put("started_at_ms", node.startedAt().toEpochMilli());
+      row.put("heartbeat_at_ms", node.heartbeatAt().toEpochMilli());
+      row.put("self", node.id().equals(cluster.id()));
+      nodes.add(row);
+    }
+    return nodes;
   }
 
   /** This node's cluster membership: its id and the live nodes, for diagnostics and tests. */

@@ -14,12 +14,15 @@ import io.opentelemetry.api.metrics.Meter;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -77,6 +80,11 @@ public final class MaintenanceTask implements AutoCloseable {
   private final LongAdder runs = new LongAdder();
   private final LongAdder errors = new LongAdder();
   private final LongAdder expired = new LongAdder();
+  private final LongAdder compacted = new LongAdder();
+  private final AtomicReference<LastRun> last = new AtomicReference<>();
+
+  /** The most recent run: when it ended and what it did. */
+  private record LastRun(Instant endedAt, long millis, RunReport report) {}
 
   private MaintenanceTask(
       IcebergTableStore store,
@@ -155,6 +163,7 @@ public final class MaintenanceTask implements AutoCloseable {
    * serialised.
    */
   public RunReport runOnce(Instant now) {
+    long started = System.nanoTime();
     Instant olderThan = now.minus(settings.expireAfter());
     List<TableId> tables = store.list(Optional.empty());
     int visited = 0;
@@ -216,7 +225,11 @@ public final class MaintenanceTask implements AutoCloseable {
     filesCounter.add(files);
     bytesCounter.add(bytes);
     compactedCounter.add(compactedFiles);
-    return new RunReport(visited, compactedTables, compactedFiles, snapshots, files, bytes, failed);
+    compacted.add(compactedFiles);
+    RunReport report =
+        new RunReport(visited, compactedTables, compactedFiles, snapshots, files, bytes, failed);
+    last.set(new LastRun(clock.instant(), (System.nanoTime() - started) / 1_000_000, report));
+    return report;
   }
 
   /**
@@ -247,6 +260,35 @@ public final class MaintenanceTask implements AutoCloseable {
   /** Snapshots expired so far, over all runs. */
   public long snapshotsExpired() {
     return expired.sum();
+  }
+
+  /**
+   * The policy and its work so far, for the status page: whether it runs and how often, the totals
+   * over all runs, and the last run.
+   */
+  public Map<String, Object> status() {
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("enabled", scheduler != null);
+    out.put("interval_ms", settings.interval().toMillis());
+    out.put("runs", runs.sum());
+    out.put("errors", errors.sum());
+    out.put("snapshots_expired", expired.sum());
+    out.put("files_compacted", compacted.sum());
+    LastRun run = last.get();
+    if (run != null) {
+      Map<String, Object> lastRun = new LinkedHashMap<>();
+      lastRun.put("ended_at_ms", run.endedAt().toEpochMilli());
+      lastRun.put("duration_ms", run.millis());
+      lastRun.put("tables", run.report().tables());
+      lastRun.put("tables_compacted", run.report().tablesCompacted());
+      lastRun.put("files_compacted", run.report().filesCompacted());
+      lastRun.put("snapshots_expired", run.report().snapshotsExpired());
+      lastRun.put("files_deleted", run.report().filesDeleted());
+      lastRun.put("bytes_deleted", run.report().bytesDeleted());
+      lastRun.put("errors", run.report().errors());
+      out.put("last_run", lastRun);
+    }
+    return out;
   }
 
   private void runScheduled() {

@@ -143,9 +143,16 @@ final class StatusServer implements AutoCloseable {
     }
   }
 
-  /** The figures /status.json returns; the page keeps the history itself. */
+  /**
+   * The figures /status.json returns, with each of {@code sections} under its name; the page keeps
+   * the history itself.
+   */
   static Map<String, Object> status(
-      MemoryGovernor memory, CallMetrics metrics, CallRegistry calls, AlertEvaluator alerts) {
+      MemoryGovernor memory,
+      CallMetrics metrics,
+      CallRegistry calls,
+      AlertEvaluator alerts,
+      Map<String, Supplier<?>> sections) {
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("time_ms", System.currentTimeMillis());
     Map<String, Object> mem = new LinkedHashMap<>();
@@ -167,6 +174,7 @@ final class StatusServer implements AutoCloseable {
     out.put("alerts", alerts.firing());
     out.put("active", calls.active());
     out.put("recent", calls.recent());
+    sections.forEach((name, section) -> out.put(name, section.get()));
     return out;
   }
 

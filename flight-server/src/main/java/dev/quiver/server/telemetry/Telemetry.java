@@ -21,10 +21,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
 import org.apache.arrow.util.AutoCloseables;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -54,19 +56,36 @@ public final class Telemetry implements AutoCloseable {
   private final CallTracer tracer;
   private final List<AutoCloseable> parts;
   private final StatusServer http;
+  private final Map<String, Supplier<?>> statusSections;
   private final AtomicBoolean closed = new AtomicBoolean();
 
   private Telemetry(
-      OpenTelemetrySdk sdk, CallTracer tracer, List<AutoCloseable> parts, StatusServer http) {
+      OpenTelemetrySdk sdk,
+      CallTracer tracer,
+      List<AutoCloseable> parts,
+      StatusServer http,
+      Map<String, Supplier<?>> statusSections) {
     this.sdk = sdk;
     this.tracer = tracer;
     this.parts = parts;
     this.http = http;
+    this.statusSections = statusSections;
   }
 
   /** Telemetry that records nothing: no spans, no metrics, no endpoint. */
   public static Telemetry disabled() {
-    return new Telemetry(null, null, List.of(), null);
+    return new Telemetry(null, null, List.of(), null, new ConcurrentSkipListMap<>());
+  }
+
+  /**
+   * Adds a section {@code name} to {@code /status.json} and the status page, read from {@code
+   * section} at each request (the cluster's nodes, the maintenance policy: parts of the server
+   * telemetry does not know). The value must serialise to JSON.
+   */
+  public void addStatusSection(String name, Supplier<?> section) {
+    requireNonNull(name, "name is null");
+    requireNonNull(section, "section is null");
+    statusSections.put(name, section);
   }
 
   /**
@@ -114,6 +133,7 @@ public final class Telemetry implements AutoCloseable {
       scheduler.scheduleAtFixedRate(
           () -> evaluate(alerts, memory, metrics), every, every, TimeUnit.MILLISECONDS);
       StatusServer http = null;
+      Map<String, Supplier<?>> sections = new ConcurrentSkipListMap<>();
       if (prometheus != null) {
         PrometheusRegistry registry = new PrometheusRegistry();
         registry.register(prometheus);
@@ -121,11 +141,12 @@ public final class Telemetry implements AutoCloseable {
             new StatusServer(
                 new InetSocketAddress(settings.host(), settings.port().getAsInt()),
                 registry,
-                () -> StatusServer.status(memory, metrics, calls, alerts),
+                () -> StatusServer.status(memory, metrics, calls, alerts, sections),
                 statusAccess);
         parts.add(http);
       }
-      return new Telemetry(sdk, new CallTracer(tracer, metrics, calls), List.copyOf(parts), http);
+      return new Telemetry(
+          sdk, new CallTracer(tracer, metrics, calls), List.copyOf(parts), http, sections);
     } catch (IOException | RuntimeException e) {
       try {
         AutoCloseables.close(parts);

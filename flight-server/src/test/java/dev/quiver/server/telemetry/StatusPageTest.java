@@ -56,6 +56,11 @@ class StatusPageTest extends TelemetryServerTest {
     assertThat(put.get("status").asText()).isEqualTo("OK");
     assertThat(put.get("peakMemory").asLong()).isPositive();
     assertThat(status.get("alerts").has("QuiverMemoryPressureHigh")).isTrue();
+    assertThat(status.at("/nodes/0/uri").asText()).isEqualTo(fixture.server.uri());
+    assertThat(status.at("/nodes/0/self").asBoolean()).isTrue();
+    assertThat(status.at("/maintenance/enabled").asBoolean()).isTrue();
+    assertThat(status.at("/maintenance/interval_ms").asLong()).isEqualTo(60_000);
+    assertThat(status.at("/maintenance/runs").asLong()).as("the first run is a minute in").isZero();
   }
 
   @Test
@@ -94,6 +99,11 @@ class StatusPageTest extends TelemetryServerTest {
           .as("recent calls list the put and the read")
           .containsPattern("(?s)<table id=\"recent\">.*DoPut.*sales.orders.*OK.*</table>")
           .containsPattern("(?s)<table id=\"recent\">.*DoGet.*4,000,000.*</table>");
+
+      assertThat(dom)
+          .as("the nodes table lists this node")
+          .containsPattern("(?s)<table id=\"nodes\">.*\\(this node\\).*</table>");
+      assertThat(dom).containsPattern("id=\"maintenance\"[^>]*>every 60 s · runs 0 ·");
 
       Path screenshot = Path.of("target", "status-page.png").toAbsolutePath();
       Files.deleteIfExists(screenshot);
