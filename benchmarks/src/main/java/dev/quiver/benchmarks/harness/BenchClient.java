@@ -7,23 +7,28 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
 import org.apache.arrow.flight.Action;
 import org.apache.arrow.flight.ActionType;
 import org.apache.arrow.flight.CallOption;
 import org.apache.arrow.flight.FlightCallHeaders;
 import org.apache.arrow.flight.FlightClient;
+import org.apache.arrow.flight.FlightEndpoint;
 import org.apache.arrow.flight.HeaderCallOption;
 import org.apache.arrow.flight.Location;
 import org.apache.arrow.flight.Result;
 import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.util.AutoCloseables;
 
 /**
  * A plain Arrow Flight client for the harness, connected with the options' TLS and credentials: it
@@ -37,22 +42,31 @@ final class BenchClient implements AutoCloseable {
   static final String MEMORY_REPORT = "memory-report";
   private static final ObjectMapper JSON = new ObjectMapper();
 
+  private final BufferAllocator allocator;
+  private final BenchOptions settings;
   private final FlightClient client;
   private final CallOption[] options;
   private final Set<String> actions;
+  // Clients of the other locations endpoints name (cluster nodes), by URI.
+  private final Map<URI, FlightClient> others = new ConcurrentHashMap<>();
 
-  private BenchClient(FlightClient client, CallOption[] options, Set<String> actions) {
+  private BenchClient(
+      BufferAllocator allocator,
+      BenchOptions settings,
+      FlightClient client,
+      CallOption[] options,
+      Set<String> actions) {
+    this.allocator = allocator;
+    this.settings = settings;
     this.client = client;
     this.options = options;
     this.actions = actions;
   }
 
-  /** Connects, authenticates and lists the server's actions. */
-  static BenchClient connect(BufferAllocator allocator, BenchOptions options) {
-    requireNonNull(allocator, "allocator is null");
+  private static FlightClient open(
+      BufferAllocator allocator, BenchOptions options, Location location) {
     FlightClient.Builder builder =
-        FlightClient.builder(allocator, new Location(options.uri()))
-            .maxInboundMessageSize(Integer.MAX_VALUE);
+        FlightClient.builder(allocator, location).maxInboundMessageSize(Integer.MAX_VALUE);
     BenchOptions.Tls tls = options.tls();
     if (options.usesTls()) {
       if (tls.skipVerify()) {
@@ -67,7 +81,13 @@ final class BenchClient implements AutoCloseable {
         }
       }
     }
-    FlightClient client = builder.build();
+    return builder.build();
+  }
+
+  /** Connects, authenticates and lists the server's actions. */
+  static BenchClient connect(BufferAllocator allocator, BenchOptions options) {
+    requireNonNull(allocator, "allocator is null");
+    FlightClient client = open(allocator, options, new Location(options.uri()));
     try {
       List<CallOption> callOptions = new ArrayList<>();
       BenchOptions.Auth auth = options.auth();
@@ -85,7 +105,7 @@ final class BenchClient implements AutoCloseable {
       for (ActionType type : client.listActions(array)) {
         actions.add(type.getType());
       }
-      return new BenchClient(client, array, actions);
+      return new BenchClient(allocator, options, client, array, actions);
     } catch (RuntimeException e) {
       try {
         client.close();
@@ -98,6 +118,22 @@ final class BenchClient implements AutoCloseable {
 
   FlightClient flight() {
     return client;
+  }
+
+  /**
+   * The client that reads {@code endpoint}: one connected to its first location (with the same TLS
+   * settings; the credentials' bearer token is valid on every node of a cluster), or this one when
+   * it names none or names this server.
+   */
+  FlightClient at(FlightEndpoint endpoint) {
+    if (endpoint.getLocations().isEmpty()) {
+      return client;
+    }
+    URI uri = endpoint.getLocations().get(0).getUri();
+    if (uri.equals(settings.uri()) || "arrow-flight-reuse-connection".equals(uri.getScheme())) {
+      return client;
+    }
+    return others.computeIfAbsent(uri, u -> open(allocator, settings, new Location(u)));
   }
 
   /** The call options every call carries (credentials). */
@@ -155,7 +191,8 @@ final class BenchClient implements AutoCloseable {
   }
 
   @Override
-  public void close() throws InterruptedException {
+  public void close() throws Exception {
+    AutoCloseables.close(others.values());
     client.close();
   }
 }

@@ -54,7 +54,8 @@ public record BenchOptions(
     Auth auth,
     Optional<Path> jsonOut,
     boolean progress,
-    String label) {
+    String label,
+    Endpoints endpoints) {
 
   /** What a run does with the server. */
   public enum Mode {
@@ -64,6 +65,17 @@ public record BenchOptions(
     PUT,
     /** Flight SQL CommandStatementQuery, then DoGet of its endpoints. */
     SQL
+  }
+
+  /** How one get or sql stream reads its FlightInfo's endpoints. */
+  public enum Endpoints {
+    /** One after another, all from the server the stream asked. */
+    SEQUENTIAL,
+    /**
+     * All at once, each from its own location (a cluster node) when it names one: how a client
+     * reads a big table from every node of a cluster.
+     */
+    PARALLEL
   }
 
   /** IPC body compression the client asks for. */
@@ -136,6 +148,7 @@ public record BenchOptions(
     requireNonNull(auth, "auth is null");
     requireNonNull(jsonOut, "jsonOut is null");
     requireNonNull(label, "label is null");
+    requireNonNull(endpoints, "endpoints is null");
     path = List.copyOf(path);
     String scheme = String.valueOf(uri.getScheme());
     if (!scheme.equals("grpc") && !scheme.equals("grpc+tcp") && !scheme.equals("grpc+tls")) {
@@ -161,6 +174,10 @@ public record BenchOptions(
     }
     if (sql.isPresent() && mode != Mode.SQL) {
       throw new IllegalArgumentException("--sql only applies to --mode sql");
+    }
+    if (endpoints == Endpoints.PARALLEL && (mode == Mode.PUT || ticket.isPresent())) {
+      throw new IllegalArgumentException(
+          "--endpoints parallel applies to --mode get (without --ticket) and sql");
     }
   }
 
@@ -208,6 +225,7 @@ public record BenchOptions(
     config.put(
         "auth", auth.token().isPresent() ? "token" : auth.user().isPresent() ? "basic" : "none");
     config.put("label", label);
+    config.put("endpoints", name(endpoints));
     return config;
   }
 
@@ -241,6 +259,10 @@ public record BenchOptions(
           --ticket TEXT             DoGet this ticket (UTF-8; base64:... for bytes) instead
           --sql QUERY               sql mode's query (default SELECT * FROM NS.TABLE)
           --no-load                 get/sql: read the table as it is; do not put it first
+          --endpoints sequential|parallel
+                                    get/sql: read a stream's endpoints one after another from
+                                    --uri, or all at once, each from its own location (a
+                                    cluster node) (default sequential)
           --tls-roots FILE          PEM certificates to trust (grpc+tls)
           --tls-skip-verify         accept any server certificate (testing only)
           --tls-override-hostname H verify the certificate against H
@@ -326,7 +348,8 @@ public record BenchOptions(
             Optional.ofNullable(values.get("token"))),
         Optional.ofNullable(values.get("json")).map(Path::of),
         !flags.contains("no-progress"),
-        values.getOrDefault("label", ""));
+        values.getOrDefault("label", ""),
+        parseEnum(Endpoints.class, "endpoints", values.getOrDefault("endpoints", "sequential")));
   }
 
   private static final List<String> FLAGS = List.of("no-load", "tls-skip-verify", "no-progress");
@@ -351,7 +374,8 @@ public record BenchOptions(
           "password",
           "token",
           "json",
-          "label");
+          "label",
+          "endpoints");
 
   private static byte[] ticketBytes(String text) {
     if (text.startsWith("base64:")) {

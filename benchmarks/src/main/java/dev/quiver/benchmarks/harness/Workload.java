@@ -20,7 +20,9 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BiFunction;
 import org.apache.arrow.flight.AsyncPutListener;
+import org.apache.arrow.flight.FlightClient;
 import org.apache.arrow.flight.FlightClient.ClientStreamListener;
 import org.apache.arrow.flight.FlightDescriptor;
 import org.apache.arrow.flight.FlightEndpoint;
@@ -57,6 +59,14 @@ final class Workload implements AutoCloseable {
   private final BenchmarkData pool;
   private final BenchmarkData remainder;
   private final ExecutorService threads;
+  // --endpoints parallel: the reads of one stream's endpoints, all at once.
+  private final ExecutorService endpointReads =
+      Executors.newCachedThreadPool(
+          r -> {
+            Thread t = new Thread(r, "quiver-bench-endpoint");
+            t.setDaemon(true);
+            return t;
+          });
   private final AtomicLong rowsDone = new AtomicLong();
   // The DoGet streams open right now, so a failed run can stop the others before it returns.
   private final Set<FlightStream> open = ConcurrentHashMap.newKeySet();
@@ -242,16 +252,61 @@ final class Workload implements AutoCloseable {
             .flight()
             .getInfo(
                 FlightDescriptor.path(options.path().toArray(String[]::new)), client.options());
-    for (FlightEndpoint endpoint : info.getEndpoints()) {
-      read(client.flight().getStream(endpoint.getTicket(), client.options()), counter);
-    }
+    readEndpoints(
+        info,
+        (flight, endpoint) -> flight.getStream(endpoint.getTicket(), client.options()),
+        counter);
   }
 
   private void sql(Counter counter) throws Exception {
-    FlightSqlClient sql = new FlightSqlClient(client.flight());
-    FlightInfo info = sql.execute(options.query(), client.options());
+    FlightInfo info =
+        new FlightSqlClient(client.flight()).execute(options.query(), client.options());
+    readEndpoints(
+        info,
+        (flight, endpoint) ->
+            new FlightSqlClient(flight).getStream(endpoint.getTicket(), client.options()),
+        counter);
+  }
+
+  /**
+   * Reads every endpoint of {@code info} with {@code opener}: one after another from the server
+   * asked, or with {@code --endpoints parallel} all at once, each from its location, into counters
+   * merged in endpoint order.
+   */
+  private void readEndpoints(
+      FlightInfo info,
+      BiFunction<FlightClient, FlightEndpoint, FlightStream> opener,
+      Counter counter)
+      throws Exception {
+    if (options.endpoints() == BenchOptions.Endpoints.SEQUENTIAL) {
+      for (FlightEndpoint endpoint : info.getEndpoints()) {
+        read(opener.apply(client.flight(), endpoint), counter);
+      }
+      return;
+    }
+    List<Future<Counter>> parts = new ArrayList<>();
     for (FlightEndpoint endpoint : info.getEndpoints()) {
-      read(sql.getStream(endpoint.getTicket(), client.options()), counter);
+      parts.add(
+          endpointReads.submit(
+              () -> {
+                Counter part = new Counter();
+                read(opener.apply(client.at(endpoint), endpoint), part);
+                return part;
+              }));
+    }
+    Exception failure = null;
+    for (Future<Counter> part : parts) {
+      try {
+        counter.merge(part.get());
+      } catch (ExecutionException e) {
+        if (failure == null) {
+          failure = e.getCause() instanceof Exception cause ? cause : e;
+          open.forEach(stream -> stream.cancel("Another endpoint of the stream failed", null));
+        }
+      }
+    }
+    if (failure != null) {
+      throw failure;
     }
   }
 
@@ -273,6 +328,7 @@ final class Workload implements AutoCloseable {
   @Override
   public void close() throws Exception {
     threads.shutdownNow();
+    endpointReads.shutdownNow();
     AutoCloseables.close(pool, remainder);
   }
 
@@ -282,6 +338,17 @@ final class Workload implements AutoCloseable {
     long bytes;
     int batches;
     long[] latencies = new long[64];
+
+    /** Adds {@code other}'s counts, its latencies after these. */
+    void merge(Counter other) {
+      if (batches + other.batches > latencies.length) {
+        latencies = Arrays.copyOf(latencies, batches + other.batches);
+      }
+      System.arraycopy(other.latencies, 0, latencies, batches, other.batches);
+      batches += other.batches;
+      rows += other.rows;
+      bytes += other.bytes;
+    }
 
     void add(long nanos, VectorSchemaRoot root) {
       if (batches == latencies.length) {

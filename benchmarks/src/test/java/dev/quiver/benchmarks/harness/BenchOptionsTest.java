@@ -33,6 +33,7 @@ class BenchOptionsTest {
     assertThat(options.jsonOut()).isEmpty();
     assertThat(options.progress()).isTrue();
     assertThat(options.query()).isEqualTo("SELECT * FROM bench.table");
+    assertThat(options.endpoints()).isEqualTo(BenchOptions.Endpoints.SEQUENTIAL);
   }
 
   @Test
@@ -149,6 +150,12 @@ class BenchOptionsTest {
     assertThatThrownBy(() -> BenchOptions.parse(List.of("--mode", "put", "--ticket", "x")))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("--ticket only applies to --mode get");
+    assertThat(BenchOptions.parse(List.of("--endpoints", "parallel")).endpoints())
+        .isEqualTo(BenchOptions.Endpoints.PARALLEL);
+    assertThatThrownBy(
+            () -> BenchOptions.parse(List.of("--mode", "put", "--endpoints", "parallel")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("--endpoints parallel applies to --mode get (without --ticket) and sql");
     assertThatThrownBy(() -> BenchOptions.parse(List.of("--user", "u")))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("--user and --password go together");

@@ -3,6 +3,8 @@ package dev.quiver.benchmarks.harness;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.quiver.client.QuiverClient;
+import dev.quiver.client.TableId;
 import dev.quiver.server.QuiverServer;
 import dev.quiver.server.config.ServerConfig;
 import dev.quiver.testing.ArrowAllocatorExtension;
@@ -19,6 +21,11 @@ import org.apache.arrow.flight.FlightClient;
 import org.apache.arrow.flight.FlightDescriptor;
 import org.apache.arrow.flight.FlightInfo;
 import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.BigIntVector;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.types.pojo.ArrowType;
+import org.apache.arrow.vector.types.pojo.Field;
+import org.apache.arrow.vector.types.pojo.Schema;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -111,6 +118,75 @@ class QuiverBenchRunTest {
         tables.add(String.join(".", info.getDescriptor().getPath()));
       }
       assertThat(tables).noneMatch(t -> t.startsWith("hb.put_"));
+    }
+  }
+
+  @Test
+  void parallelEndpointsReadEveryEndpointOfEachStreamAtOnce(
+      BufferAllocator allocator, @TempDir Path otherData) throws Exception {
+    // One endpoint per data file: three puts make three endpoints.
+    try (QuiverServer small =
+            QuiverServer.start(
+                ServerConfig.load(
+                    Map.of(),
+                    Map.of(),
+                    Map.of(
+                        "flight.port",
+                        "0",
+                        "storage.data-dir",
+                        otherData.toString(),
+                        "flight.endpoint-target-size",
+                        "1",
+                        "maintenance.enabled",
+                        "false")));
+        QuiverClient client = QuiverClient.connect(small.location());
+        VectorSchemaRoot root =
+            VectorSchemaRoot.create(
+                new Schema(List.of(Field.notNullable("id", new ArrowType.Int(64, true)))),
+                allocator)) {
+      BigIntVector ids = (BigIntVector) root.getVector(0);
+      for (int put = 0; put < 3; put++) {
+        ids.allocateNew(1000);
+        for (int i = 0; i < 1000; i++) {
+          ids.set(i, put * 1000L + i);
+        }
+        root.setRowCount(1000);
+        client.put(TableId.of("hb", "parts"), root);
+      }
+      try (FlightClient flight = FlightClient.builder(allocator, small.location()).build()) {
+        assertThat(flight.getInfo(FlightDescriptor.path("hb", "parts")).getEndpoints()).hasSize(3);
+      }
+      List<String> options =
+          new ArrayList<>(
+              List.of(
+                  "--uri",
+                  small.uri(),
+                  "--streams",
+                  "2",
+                  "--threads",
+                  "2",
+                  "--runs",
+                  "2",
+                  "--warmup",
+                  "0",
+                  "--no-progress",
+                  "--no-load",
+                  "--mode",
+                  "get",
+                  "--path",
+                  "hb/parts",
+                  "--endpoints",
+                  "parallel"));
+
+      BenchReport report = QuiverBench.measure(BenchOptions.parse(options), allocator, null);
+
+      assertThat(report.runs()).hasSize(2);
+      assertThat(report.runs())
+          .allSatisfy(
+              run -> {
+                assertThat(run.rows()).isEqualTo(2 * 3000);
+                assertThat(run.batches()).isGreaterThanOrEqualTo(2 * 3);
+              });
     }
   }
 
