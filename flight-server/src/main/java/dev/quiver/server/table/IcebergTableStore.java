@@ -36,6 +36,7 @@ import org.apache.iceberg.AppendFiles;
 import org.apache.iceberg.CatalogProperties;
 import org.apache.iceberg.DataFile;
 import org.apache.iceberg.DataFiles;
+import org.apache.iceberg.DeleteFile;
 import org.apache.iceberg.FileFormat;
 import org.apache.iceberg.PartitionSpec;
 import org.apache.iceberg.RewriteFiles;
@@ -240,7 +241,7 @@ public final class IcebergTableStore implements AutoCloseable {
    * in a local warehouse, pinned copies in the read cache (fetched now if missing) in a remote one.
    * The caller closes the result when the read is done.
    */
-  public LocalFiles localFiles(QuiverTable table, List<DataFile> files) {
+  public LocalFiles localFiles(QuiverTable table, List<ScanFile> files) {
     return warehouse.localFiles(table.table().io(), files);
   }
 
@@ -675,25 +676,30 @@ public final class IcebergTableStore implements AutoCloseable {
 
   /**
    * Replaces {@code replaced}, data files of {@code table}'s snapshot {@code snapshotId}, with new
-   * files holding the rows of {@code rows}, as one Iceberg rewrite commit (compaction).
+   * files holding the rows of {@code rows}, as one Iceberg rewrite commit (compaction), which also
+   * removes {@code obsoleteDeletes}, delete files that applied only to {@code replaced}.
    *
-   * <p>{@code rows} must hold exactly the rows of {@code replaced}: the row counts are checked
-   * before the commit. The commit is validated from {@code snapshotId}, so puts committed meanwhile
-   * are kept and a change that removed one of {@code replaced} fails it with COMMIT_CONFLICT. On
-   * any failure the new files are deleted and nothing is committed. The new files keep the sequence
-   * number of {@code snapshotId}, so they order before rows put after it.
+   * <p>{@code rows} must hold exactly the rows of {@code replaced} less those their deletes remove:
+   * the row counts are checked before the commit (exactly for files without deletes, as an upper
+   * bound for files with them). The commit is validated from {@code snapshotId}, so puts committed
+   * meanwhile are kept and a change that removed one of {@code replaced} or added deletes to one
+   * fails it with COMMIT_CONFLICT. On any failure the new files are deleted and nothing is
+   * committed. The new files keep the sequence number of {@code snapshotId}, so they order before
+   * rows put after it, and equality deletes committed up to it no longer apply to them.
    */
   public PutReceipt rewrite(
       QuiverTable table,
       long snapshotId,
-      List<DataFile> replaced,
+      List<ScanFile> replaced,
+      List<DeleteFile> obsoleteDeletes,
       ArrowReader rows,
       BufferAllocator allocator)
       throws IOException {
     Table iceberg = table.table();
     long sequenceNumber = table.snapshot(snapshotId).sequenceNumber();
     Staged staged = write(iceberg, rows, allocator, table.arrowSchema(), iceberg.schema());
-    long expected = replaced.stream().mapToLong(DataFile::recordCount).sum();
+    long expected = replaced.stream().mapToLong(f -> f.data().recordCount()).sum();
+    boolean exact = replaced.stream().noneMatch(ScanFile::hasDeletes);
     long actual = staged.files().stream().mapToLong(WrittenFile::rows).sum();
     synchronized (maintenanceLock) {
       return commitOrDelete(
@@ -702,22 +708,24 @@ public final class IcebergTableStore implements AutoCloseable {
           staged,
           () -> {}, // nothing to check before the commit: no client waits on it
           () -> {
-            if (actual != expected) {
+            if (exact ? actual != expected : actual > expected) {
               throw new QuiverException(
                   QuiverErrorCode.INTERNAL,
-                  "Cannot compact table %s: read %d rows from %d files that hold %d; nothing was"
+                  "Cannot compact table %s: read %d rows from %d files that hold %d%s; nothing was"
                       + " changed",
                   table.id(),
                   actual,
                   replaced.size(),
-                  expected);
+                  expected,
+                  exact ? "" : " before deletes");
             }
             RewriteFiles rewrite =
                 iceberg
                     .newRewrite()
                     .validateFromSnapshot(snapshotId)
                     .dataSequenceNumber(sequenceNumber);
-            replaced.forEach(rewrite::deleteFile);
+            replaced.forEach(f -> rewrite.deleteFile(f.data()));
+            obsoleteDeletes.forEach(rewrite::deleteFile);
             staged.dataFiles(iceberg.spec()).forEach(rewrite::addFile);
             try {
               return receipt(staged.files(), commit(iceberg, rewrite));
