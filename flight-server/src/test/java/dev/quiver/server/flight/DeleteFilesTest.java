@@ -4,6 +4,7 @@ import static dev.quiver.server.table.filter.TestPredicates.compare;
 import static dev.quiver.server.table.filter.TestPredicates.filter;
 import static dev.quiver.server.table.filter.TestPredicates.of;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -27,15 +28,21 @@ import org.apache.arrow.flight.FlightClient;
 import org.apache.arrow.flight.FlightDescriptor;
 import org.apache.arrow.flight.FlightEndpoint;
 import org.apache.arrow.flight.FlightInfo;
+import org.apache.arrow.flight.FlightRuntimeException;
+import org.apache.arrow.flight.FlightStatusCode;
 import org.apache.arrow.flight.FlightStream;
 import org.apache.arrow.flight.Result;
 import org.apache.arrow.flight.sql.FlightSqlClient;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.BigIntVector;
 import org.apache.iceberg.DataFile;
+import org.apache.iceberg.FileFormat;
+import org.apache.iceberg.FileMetadata;
 import org.apache.iceberg.FileScanTask;
 import org.apache.iceberg.Table;
+import org.apache.iceberg.TableProperties;
 import org.apache.iceberg.io.CloseableIterable;
+import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -162,6 +169,48 @@ class DeleteFilesTest {
           .containsEntry("total-equality-deletes", "0")
           .containsEntry("total-delete-files", "0");
       assertThat(client.getInfo(TABLE).getRecords()).isEqualTo(2996);
+    }
+  }
+
+  @Test
+  void deletionVectorsAnswerUnimplementedNamingTheTable(BufferAllocator allocator)
+      throws Exception {
+    QuiverServer server = servers.start(dataDir, "memory.total", "256MB");
+    try (FlightClient client = FlightClient.builder(allocator, server.location()).build();
+        OtherEngine other = OtherEngine.local(dataDir)) {
+      List<DataFile> files = threeFiles(client, allocator, other);
+      Table table = other.table("ns", "t");
+      table.updateProperties().set(TableProperties.FORMAT_VERSION, "3").commit();
+      table
+          .newRowDelta()
+          .addDeletes(
+              FileMetadata.deleteFileBuilder(table.spec())
+                  .ofPositionDeletes()
+                  .withFormat(FileFormat.PUFFIN)
+                  .withPath(table.locationProvider().newDataLocation("dv.puffin"))
+                  .withFileSizeInBytes(100)
+                  .withRecordCount(1)
+                  .withReferencedDataFile(files.get(0).location())
+                  .withContentOffset(4L)
+                  .withContentSizeInBytes(40L)
+                  .build())
+          .commit();
+
+      for (ThrowingCallable read :
+          List.<ThrowingCallable>of(
+              () -> client.getInfo(TABLE),
+              () -> {
+                try (FlightSqlClient sql = new FlightSqlClient(client)) {
+                  sqlLongs(client, sql, "SELECT count(*) AS n FROM ns.t");
+                }
+              })) {
+        assertThatThrownBy(read)
+            .isInstanceOfSatisfying(
+                FlightRuntimeException.class,
+                e -> assertThat(e.status().code()).isEqualTo(FlightStatusCode.UNIMPLEMENTED))
+            .hasMessageContaining("Cannot read table ns.t: it has PUFFIN delete files")
+            .hasMessageContaining("deletion vectors");
+      }
     }
   }
 
