@@ -106,9 +106,9 @@ final class FlightInfoHandler {
       if (!visible.test(id.namespace())) {
         continue;
       }
-      Optional<QuiverTable> table = store.find(id);
+      Optional<QuiverTable> table = store.findListed(id);
       if (table.isEmpty()) {
-        continue; // dropped while listing
+        continue; // dropped while listing, or a table Quiver cannot serve
       }
       Snapshot current = table.get().table().currentSnapshot();
       Map<String, String> summary = current == null ? Map.of() : current.summary();

@@ -102,6 +102,9 @@ public final class IcebergTableStore implements AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(IcebergTableStore.class);
 
+  // Tables left out of listings already logged, by id and reason: one warning each.
+  private final Set<String> unserveableWarned = ConcurrentHashMap.newKeySet();
+
   private final JdbcCatalog catalog;
   private final Warehouse warehouse;
   private final DuckDbParquetWriter writer;
@@ -262,6 +265,25 @@ public final class IcebergTableStore implements AutoCloseable {
       return Optional.empty();
     } catch (RuntimeException e) {
       throw catalogFailure(e, "load table " + id);
+    }
+  }
+
+  /**
+   * The table for a listing (ListFlights, GetTables): empty when it was dropped meanwhile or when
+   * Quiver cannot serve it (a table another engine made with a column type Quiver cannot read),
+   * which is logged once as a WARNING per table and schema rather than failing the listing.
+   */
+  public Optional<QuiverTable> findListed(TableId id) {
+    try {
+      return find(id);
+    } catch (QuiverException e) {
+      if (e.code() != QuiverErrorCode.UNSUPPORTED_TYPE) {
+        throw e;
+      }
+      if (unserveableWarned.add(id + "@" + e.getMessage())) {
+        LOG.warn("Table {} is left out of listings: {}", id, e.getMessage());
+      }
+      return Optional.empty();
     }
   }
 
@@ -939,14 +961,8 @@ public final class IcebergTableStore implements AutoCloseable {
     String json = table.properties().get(ARROW_SCHEMA_PROPERTY);
     Schema arrow;
     try {
-      if (json == null) {
-        throw new QuiverException(
-            QuiverErrorCode.UNSUPPORTED_OPERATION,
-            "Table %s was not created by Quiver (it has no %s property)",
-            id,
-            ARROW_SCHEMA_PROPERTY);
-      }
-      arrow = Schema.fromJSON(json);
+      // A table another engine created: its Arrow schema follows from its Iceberg schema.
+      arrow = json == null ? ArrowSchemas.fromIceberg(id, table.schema()) : Schema.fromJSON(json);
     } catch (IOException e) {
       throw new QuiverException(
           QuiverErrorCode.INTERNAL, e, "Table %s has an unreadable Arrow schema property", id);
