@@ -124,11 +124,19 @@ final class OtherEngine implements AutoCloseable {
         count++;
       }
     }
+    return deletePositions(
+        table,
+        "SELECT * FROM (VALUES " + rows + ") t(file_path, pos) ORDER BY file_path, pos",
+        count);
+  }
+
+  /**
+   * Writes and commits one position-delete file holding the rows of {@code query} (columns
+   * file_path, pos, sorted), {@code count} of them.
+   */
+  DeleteFile deletePositions(Table table, String query, long count) throws Exception {
     String location =
-        upload(
-            table,
-            "SELECT * FROM (VALUES " + rows + ") t(file_path, pos) ORDER BY file_path, pos",
-            "FIELD_IDS {file_path: " + FILE_PATH_ID + ", pos: " + POS_ID + "}");
+        upload(table, query, "FIELD_IDS {file_path: " + FILE_PATH_ID + ", pos: " + POS_ID + "}");
     DeleteFile delete =
         FileMetadata.deleteFileBuilder(table.spec())
             .ofPositionDeletes()
