@@ -32,6 +32,8 @@ class DeleteScanBench {
   private static final FlightDescriptor TABLE = FlightDescriptor.path("ns", "t");
   private static final int FILES = 10;
   private static final int ROWS = 1_000_000;
+  // Every how many rows one is deleted: 100 (1%) unless -Dquiver.bench.delete-every says.
+  private static final int EVERY = Integer.getInteger("quiver.bench.delete-every", 100);
 
   @RegisterExtension final QuiverServers servers = new QuiverServers();
   @TempDir Path dataDir;
@@ -53,13 +55,18 @@ class DeleteScanBench {
             .append(query.length() == 0 ? "" : " UNION ALL ")
             .append("SELECT '")
             .append(file.location())
-            .append("' AS file_path, range * 100 AS pos FROM range(")
-            .append(file.recordCount() / 100)
+            .append("' AS file_path, range * ")
+            .append(EVERY)
+            .append(" AS pos FROM range(")
+            .append(file.recordCount() / EVERY)
             .append(")");
       }
       other.deletePositions(
-          table, "SELECT * FROM (" + query + ") ORDER BY file_path, pos", FILES * ROWS / 100);
-      report("1% position deletes", client, (long) FILES * ROWS - FILES * ROWS / 100);
+          table, "SELECT * FROM (" + query + ") ORDER BY file_path, pos", FILES * ROWS / EVERY);
+      report(
+          "position deletes of 1 row in " + EVERY,
+          client,
+          (long) FILES * ROWS - FILES * ROWS / EVERY);
     }
   }
 
