@@ -214,6 +214,63 @@ class DeleteFilesTest {
     }
   }
 
+  @Test
+  void aSubstraitFilterOnlyArrowDatasetRunsAnswersUnimplementedOnATableWithDeletes(
+      BufferAllocator allocator) throws Exception {
+    QuiverServer server = servers.start(dataDir, "memory.total", "256MB");
+    try (FlightClient client = FlightClient.builder(allocator, server.location()).build();
+        OtherEngine other = OtherEngine.local(dataDir)) {
+      other.catalog().createNamespace(org.apache.iceberg.catalog.Namespace.of("ext"));
+      Table table =
+          other
+              .catalog()
+              .createTable(
+                  org.apache.iceberg.catalog.TableIdentifier.of("ext", "days"),
+                  new org.apache.iceberg.Schema(
+                      org.apache.iceberg.types.Types.NestedField.optional(
+                          1, "id", org.apache.iceberg.types.Types.LongType.get()),
+                      org.apache.iceberg.types.Types.NestedField.optional(
+                          2, "day", org.apache.iceberg.types.Types.DateType.get())),
+                  org.apache.iceberg.PartitionSpec.unpartitioned(),
+                  Map.of("format-version", "2"));
+      DataFile file =
+          other.append(
+              table,
+              "SELECT range AS id, DATE '2024-01-01' + CAST(range AS INTEGER) AS day"
+                  + " FROM range(10)",
+              "FIELD_IDS {id: 1, day: 2}",
+              10);
+      other.deletePositions(other.table("ext", "days"), Map.of(file.location(), List.of(8L)));
+      FlightDescriptor days = FlightDescriptor.path("ext", "days");
+      // A date literal is not among the kinds read back as a predicate: only arrow-dataset runs it.
+      java.nio.ByteBuffer substrait =
+          dev.quiver.server.table.filter.FilterTranslator.translate(
+                  dev.quiver.client.TableId.of("ext", "days"),
+                  filter(compare("day", Comparison.Op.GE, of("2024-01-08"))),
+                  client.getSchema(days).getSchema())
+              .substrait();
+      ScanCommand scan =
+          ScanCommand.newBuilder()
+              .setTable(TableRef.newBuilder().setNamespace("ext").setName("days"))
+              .setFilter(
+                  dev.quiver.proto.v1.Filter.newBuilder()
+                      .setSubstrait(com.google.protobuf.ByteString.copyFrom(substrait)))
+              .build();
+      FlightInfo info = client.getInfo(FlightDescriptor.command(Any.pack(scan).toByteArray()));
+
+      assertThatThrownBy(() -> ids(client, info))
+          .isInstanceOfSatisfying(
+              FlightRuntimeException.class,
+              e -> assertThat(e.status().code()).isEqualTo(FlightStatusCode.UNIMPLEMENTED))
+          .hasMessageContaining(
+              "Cannot scan table ext.days with this Substrait filter: the table has row-level"
+                  + " deletes");
+      // Without that filter the same table reads through DuckDB, deletes applied.
+      assertThat(ids(client, client.getInfo(days)))
+          .containsExactly(0L, 1L, 2L, 3L, 4L, 5L, 6L, 7L, 9L);
+    }
+  }
+
   static List<Long> idsWithout(long n, long... deleted) {
     List<Long> gone = LongStream.of(deleted).boxed().toList();
     return LongStream.range(0, n).boxed().filter(id -> !gone.contains(id)).toList();
