@@ -13,6 +13,7 @@ import dev.quiver.server.sql.SqlEngine;
 import dev.quiver.server.sql.SqlTableScan;
 import dev.quiver.server.table.IcebergTableStore;
 import dev.quiver.server.table.LocalFiles;
+import dev.quiver.server.table.ScanFile;
 import dev.quiver.server.table.ScanShares;
 import dev.quiver.server.table.parquet.TableScan;
 import java.util.EnumSet;
@@ -23,7 +24,6 @@ import org.apache.arrow.flight.FlightProducer.ServerStreamListener;
 import org.apache.arrow.flight.Ticket;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.util.AutoCloseables;
-import org.apache.iceberg.DataFile;
 
 /**
  * DoGet: streams one ticket's share of a pinned snapshot through the shared {@link BatchStreamer}.
@@ -65,8 +65,21 @@ final class DoGetHandler {
     call.trace().table(request.table());
     call.trace().snapshot(parsed.getSnapshotId());
     ScanPlan plan = ScanPlan.plan(store, request);
+    List<ScanFile> share =
+        ScanShares.share(plan.files(), parsed.getShareIndex(), parsed.getShareCount());
+    // arrow-dataset does not apply delete files: a share with deletes always runs in DuckDB.
+    boolean deletes = share.stream().anyMatch(ScanFile::hasDeletes);
+    boolean sqlFilter = plan.filter() == null || plan.filter().sql() != null;
+    if (deletes && !sqlFilter) {
+      throw new QuiverException(
+          QuiverErrorCode.UNSUPPORTED_OPERATION,
+          "Cannot scan table %s with this Substrait filter: the table has row-level deletes,"
+              + " which only the DuckDB scan applies, and DuckDB cannot run this filter (only"
+              + " arrow-dataset can, which does not apply deletes)",
+          request.table());
+    }
     // A DuckDB scan waits for its memory and its SQL turn together; arrow-dataset needs no turn.
-    boolean duckdb = !arrowDataset && (plan.filter() == null || plan.filter().sql() != null);
+    boolean duckdb = sqlFilter && (!arrowDataset || deletes);
     Set<QuiverCall.Need> needs =
         duckdb
             ? EnumSet.of(QuiverCall.Need.NATIVE_MEMORY, QuiverCall.Need.SQL_TURN)
@@ -82,7 +95,7 @@ final class DoGetHandler {
         admitted ->
             open(
                 "DoGet " + request.table(),
-                parsed,
+                share,
                 plan,
                 request.limit(),
                 duckdb,
@@ -99,15 +112,13 @@ final class DoGetHandler {
 
   private BatchStreamer.Source open(
       String call,
-      ScanTicket ticket,
+      List<ScanFile> share,
       ScanPlan plan,
       long limit,
       boolean duckdb,
       QuiverCall.Admitted admitted,
       AtomicReference<SqlTableScan> running)
       throws Exception {
-    List<DataFile> share =
-        ScanShares.share(plan.files(), ticket.getShareIndex(), ticket.getShareCount());
     // Local paths of the share: in place, or read-cache copies pinned until the scan closes.
     LocalFiles files = store.localFiles(plan.table(), share);
     try {
@@ -134,7 +145,7 @@ final class DoGetHandler {
               sql,
               allocator,
               admitted.turn(),
-              files.paths(),
+              files,
               plan.schema(),
               plan.filter() == null ? null : plan.filter().sql(),
               limit,

@@ -6,6 +6,7 @@ import dev.quiver.client.TableId;
 import dev.quiver.server.config.ServerConfig;
 import dev.quiver.server.table.IcebergTableStore;
 import dev.quiver.server.table.QuiverTable;
+import dev.quiver.server.table.ScanFile;
 import dev.quiver.server.table.ScanShares;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -21,7 +22,6 @@ import org.apache.arrow.flight.FlightInfo;
 import org.apache.arrow.flight.FlightProducer.StreamListener;
 import org.apache.arrow.flight.Location;
 import org.apache.arrow.flight.Ticket;
-import org.apache.iceberg.DataFile;
 import org.apache.iceberg.Snapshot;
 
 /**
@@ -55,7 +55,7 @@ final class FlightInfoHandler {
                 plan.files(),
                 config.flight().endpointTargetBytes(),
                 config.flight().maxEndpoints());
-    List<List<DataFile>> split = ScanShares.split(plan.files(), shares);
+    List<List<ScanFile>> split = ScanShares.split(plan.files(), shares);
     List<FlightEndpoint> endpoints = new ArrayList<>();
     // Any node serves any ticket (it names the snapshot and the share), so shares go round-robin
     // over the live nodes and a client reads from all of them at once.
@@ -74,7 +74,7 @@ final class FlightInfoHandler {
       }
     }
     long records = request.isFullScan() ? plan.totalRecords() : -1;
-    if (request.filter().isEmpty() && request.limit() >= 0) {
+    if (request.filter().isEmpty() && request.limit() >= 0 && plan.totalRecords() >= 0) {
       records = Math.min(request.limit(), plan.totalRecords());
     }
     return FlightInfo.builder(plan.schema(), descriptor, endpoints)
@@ -106,18 +106,26 @@ final class FlightInfoHandler {
       if (!visible.test(id.namespace())) {
         continue;
       }
-      Optional<QuiverTable> table = store.find(id);
+      Optional<QuiverTable> table = store.findListed(id);
       if (table.isEmpty()) {
-        continue; // dropped while listing
+        continue; // dropped while listing, or a table Quiver cannot serve
       }
       Snapshot current = table.get().table().currentSnapshot();
       Map<String, String> summary = current == null ? Map.of() : current.summary();
       listener.onNext(
           FlightInfo.builder(table.get().arrowSchema(), FlightDescriptor.path(id.path()), List.of())
-              .setRecords(Long.parseLong(summary.getOrDefault("total-records", "0")))
+              .setRecords(records(summary))
               .setBytes(Long.parseLong(summary.getOrDefault("total-files-size", "0")))
               .build());
     }
     listener.onCompleted();
+  }
+
+  /** The snapshot's rows; -1 (unknown) when it has row-level deletes, which only a read counts. */
+  private static long records(Map<String, String> summary) {
+    long deletes =
+        Long.parseLong(summary.getOrDefault("total-position-deletes", "0"))
+            + Long.parseLong(summary.getOrDefault("total-equality-deletes", "0"));
+    return deletes > 0 ? -1 : Long.parseLong(summary.getOrDefault("total-records", "0"));
   }
 }

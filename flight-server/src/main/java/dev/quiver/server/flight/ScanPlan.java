@@ -2,12 +2,12 @@ package dev.quiver.server.flight;
 
 import dev.quiver.server.table.IcebergTableStore;
 import dev.quiver.server.table.QuiverTable;
+import dev.quiver.server.table.ScanFile;
 import dev.quiver.server.table.filter.FilterTranslator;
 import dev.quiver.server.table.filter.ScanFilter;
 import java.nio.ByteBuffer;
 import java.util.List;
 import org.apache.arrow.vector.types.pojo.Schema;
-import org.apache.iceberg.DataFile;
 import org.apache.iceberg.expressions.Expressions;
 
 /**
@@ -16,12 +16,12 @@ import org.apache.iceberg.expressions.Expressions;
  *
  * @param table the table as loaded
  * @param snapshotId the pinned snapshot, 0 for a table with no data
- * @param files the data files to read, in put order
+ * @param files the data files to read, in put order, with their deletes
  * @param schema the output schema (the projection of the table's Arrow schema)
  * @param filter the filter, or null
  */
 record ScanPlan(
-    QuiverTable table, long snapshotId, List<DataFile> files, Schema schema, ScanFilter filter) {
+    QuiverTable table, long snapshotId, List<ScanFile> files, Schema schema, ScanFilter filter) {
 
   static ScanPlan plan(IcebergTableStore store, ScanRequest request) {
     QuiverTable table = store.load(request.table());
@@ -32,7 +32,7 @@ record ScanPlan(
                 request.table(), request.filter().get(), table.arrowSchema())
             : null;
     long snapshotId = request.snapshotId().orElseGet(() -> table.currentSnapshotId().orElse(0L));
-    List<DataFile> files =
+    List<ScanFile> files =
         snapshotId == 0
             ? List.of()
             : table.files(snapshotId, filter == null ? Expressions.alwaysTrue() : filter.iceberg());
@@ -46,16 +46,20 @@ record ScanPlan(
 
   long totalBytes() {
     long total = 0;
-    for (DataFile f : files) {
-      total += f.fileSizeInBytes();
+    for (ScanFile f : files) {
+      total += f.data().fileSizeInBytes();
     }
     return total;
   }
 
+  /** The rows of the files; -1 (unknown) when deletes apply, whose count only a read tells. */
   long totalRecords() {
     long total = 0;
-    for (DataFile f : files) {
-      total += f.recordCount();
+    for (ScanFile f : files) {
+      if (f.hasDeletes()) {
+        return -1;
+      }
+      total += f.data().recordCount();
     }
     return total;
   }

@@ -219,14 +219,12 @@ public final class SqlMetadataHandler {
             || !visible.test(id.namespace())) {
           continue;
         }
-        Object schema = null;
-        if (command.getIncludeSchema()) {
-          Optional<QuiverTable> table = store.find(id);
-          if (table.isEmpty()) {
-            continue; // dropped while listing
-          }
-          schema = table.get().arrowSchema().serializeAsMessage();
+        Optional<QuiverTable> table = store.findListed(id);
+        if (table.isEmpty()) {
+          continue; // dropped while listing, or a table Quiver cannot serve
         }
+        Object schema =
+            command.getIncludeSchema() ? table.get().arrowSchema().serializeAsMessage() : null;
         rows.add(new Object[] {SqlEngine.CATALOG, id.namespace(), id.name(), TABLE_TYPE, schema});
       }
     }

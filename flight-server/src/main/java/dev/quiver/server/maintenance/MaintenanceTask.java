@@ -234,12 +234,14 @@ public final class MaintenanceTask implements AutoCloseable {
 
   /**
    * Logs a table's failed maintenance step; 1 when it counts as an error, 0 when the table was
-   * dropped meanwhile or is not one this step can handle (another engine's, say).
+   * dropped meanwhile or is not one this step can handle (another engine's with a column type
+   * Quiver cannot read, say).
    */
   private static int failure(TableId id, String step, Exception e) {
     if (e instanceof QuiverException q
         && (q.code() == QuiverErrorCode.TABLE_NOT_FOUND
-            || q.code() == QuiverErrorCode.UNSUPPORTED_OPERATION)) {
+            || q.code() == QuiverErrorCode.UNSUPPORTED_OPERATION
+            || q.code() == QuiverErrorCode.UNSUPPORTED_TYPE)) {
       LOG.debug("Maintenance: {} skipped table {}: {}", step, id, e.getMessage());
       return 0;
     }

@@ -13,12 +13,17 @@ import dev.quiver.server.sql.SqlTableScan;
 import dev.quiver.server.table.IcebergTableStore;
 import dev.quiver.server.table.LocalFiles;
 import dev.quiver.server.table.QuiverTable;
+import dev.quiver.server.table.ScanFile;
 import java.io.IOException;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.types.pojo.Field;
-import org.apache.iceberg.DataFile;
+import org.apache.iceberg.DeleteFile;
 import org.apache.iceberg.expressions.Expressions;
 
 /**
@@ -29,7 +34,8 @@ import org.apache.iceberg.expressions.Expressions;
  * the snapshot read.
  *
  * <p>Rows keep their order within the small files, which come together after the table's large
- * files of earlier commits.
+ * files of earlier commits. Deleted rows (Iceberg delete files) are left out, and the delete files
+ * that applied only to the compacted files go in the same commit.
  */
 @ThreadSafe
 public final class TableCompactor {
@@ -68,9 +74,9 @@ public final class TableCompactor {
     if (snapshot.isEmpty()) {
       return new CompactionReport(id, 0, 0, 0, 0, 0, 0);
     }
-    List<DataFile> all = table.files(snapshot.get(), Expressions.alwaysTrue());
-    List<DataFile> small =
-        all.stream().filter(f -> f.fileSizeInBytes() < targetFileBytes / 2).toList();
+    List<ScanFile> all = table.files(snapshot.get(), Expressions.alwaysTrue());
+    List<ScanFile> small =
+        all.stream().filter(f -> f.data().fileSizeInBytes() < targetFileBytes / 2).toList();
     if (small.size() < Math.max(2, minFiles)) {
       return new CompactionReport(id, all.size(), 0, 0, 0, 0, 0);
     }
@@ -91,14 +97,15 @@ public final class TableCompactor {
         BufferAllocator allocator = memory.newNativeCallAllocator(call);
         SqlTableScan scan =
             SqlTableScan.open(
-                sql, allocator, files.paths(), table.arrowSchema(), null, -1, batchRows);
+                sql, allocator, null, files, table.arrowSchema(), null, -1, batchRows);
         ScanReader rows =
             new ScanReader(
                 allocator,
                 scan,
                 table.arrowSchema(),
                 () -> memory.checkQueryLimit(call, allocator))) {
-      receipt = store.rewrite(table, snapshot.get(), small, rows, allocator);
+      receipt =
+          store.rewrite(table, snapshot.get(), small, obsoleteDeletes(all, small), rows, allocator);
     } catch (IOException | RuntimeException e) {
       throw e;
     } catch (Exception e) {
@@ -110,8 +117,32 @@ public final class TableCompactor {
         all.size(),
         small.size(),
         receipt.files(),
-        small.stream().mapToLong(DataFile::fileSizeInBytes).sum(),
+        small.stream().mapToLong(f -> f.data().fileSizeInBytes()).sum(),
         receipt.bytes(),
         receipt.rows());
+  }
+
+  /**
+   * The delete files that apply only to files being compacted: once their rows are rewritten
+   * without the deleted ones they delete nothing, so the rewrite removes them. A delete file that
+   * also applies to a file left alone stays.
+   */
+  static List<DeleteFile> obsoleteDeletes(List<ScanFile> all, List<ScanFile> compacted) {
+    Set<String> rewritten = new HashSet<>();
+    compacted.forEach(f -> rewritten.add(f.data().location()));
+    Map<String, DeleteFile> candidates = new LinkedHashMap<>();
+    Set<String> kept = new HashSet<>();
+    for (ScanFile file : all) {
+      for (ScanFile.Delete delete : file.deletes()) {
+        String location = delete.file().location();
+        if (rewritten.contains(file.data().location())) {
+          candidates.putIfAbsent(location, delete.file());
+        } else {
+          kept.add(location);
+        }
+      }
+    }
+    kept.forEach(candidates::remove);
+    return List.copyOf(candidates.values());
   }
 }

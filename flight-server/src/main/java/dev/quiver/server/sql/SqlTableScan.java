@@ -2,6 +2,7 @@ package dev.quiver.server.sql;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.quiver.server.table.LocalFiles;
 import dev.quiver.server.table.filter.SqlFilter;
 import dev.quiver.server.table.parquet.ReadConformer;
 import dev.quiver.server.table.parquet.ReadDictionaries;
@@ -83,8 +84,57 @@ public final class SqlTableScan implements AutoCloseable {
       long limit,
       int batchRows)
       throws Exception {
+    return open(
+        engine,
+        allocator,
+        turn,
+        files.isEmpty() ? null : ScanRelation.of(files),
+        projectedSchema,
+        filter,
+        limit,
+        batchRows);
+  }
+
+  /**
+   * Opens a scan of {@code files}' data files with the Iceberg deletes that apply to them removed
+   * (see {@link ScanRelation}), rows in file order then row order; otherwise as {@link
+   * #open(SqlEngine, BufferAllocator, SqlTurns.Turn, List, Schema, SqlFilter, long, int)}. The
+   * caller keeps {@code files} open until the scan is closed.
+   */
+  public static SqlTableScan open(
+      SqlEngine engine,
+      BufferAllocator allocator,
+      SqlTurns.Turn turn,
+      LocalFiles files,
+      Schema projectedSchema,
+      SqlFilter filter,
+      long limit,
+      int batchRows)
+      throws Exception {
+    return open(
+        engine,
+        allocator,
+        turn,
+        files.files().isEmpty() ? null : ScanRelation.of(files),
+        projectedSchema,
+        filter,
+        limit,
+        batchRows);
+  }
+
+  /** {@code relation}: what to read, null for nothing. */
+  private static SqlTableScan open(
+      SqlEngine engine,
+      BufferAllocator allocator,
+      SqlTurns.Turn turn,
+      String relation,
+      Schema projectedSchema,
+      SqlFilter filter,
+      long limit,
+      int batchRows)
+      throws Exception {
     requireNonNull(projectedSchema, "projectedSchema is null");
-    boolean empty = files.isEmpty() || limit == 0;
+    boolean empty = relation == null || limit == 0;
     List<String> dictionaryColumns =
         projectedSchema.getFields().stream()
             .filter(f -> f.getDictionary() != null)
@@ -99,7 +149,15 @@ public final class SqlTableScan implements AutoCloseable {
         dicts = new ReadDictionaries(allocator, projectedSchema);
         if (!empty) {
           collect(
-              engine, allocator, turn, dicts, files, dictionaryColumns, filter, limit, batchRows);
+              engine,
+              allocator,
+              turn,
+              dicts,
+              relation,
+              dictionaryColumns,
+              filter,
+              limit,
+              batchRows);
         }
         dicts.finish();
         conform = new ReadConformer(allocator, projectedSchema, dicts);
@@ -107,7 +165,7 @@ public final class SqlTableScan implements AutoCloseable {
         conform = new ReadConformer(allocator, projectedSchema);
       }
       if (!empty) {
-        query = run(engine, allocator, turn, files, columns, filter, limit, batchRows);
+        query = run(engine, allocator, turn, relation, columns, filter, limit, batchRows);
       }
       return new SqlTableScan(dicts, conform, query, limit);
     } catch (Exception e) {
@@ -125,13 +183,14 @@ public final class SqlTableScan implements AutoCloseable {
       BufferAllocator allocator,
       SqlTurns.Turn turn,
       ReadDictionaries dictionaries,
-      List<Path> files,
+      String relation,
       List<String> columns,
       SqlFilter filter,
       long limit,
       int batchRows)
       throws Exception {
-    try (SqlQuery pass = run(engine, allocator, turn, files, columns, filter, limit, batchRows)) {
+    try (SqlQuery pass =
+        run(engine, allocator, turn, relation, columns, filter, limit, batchRows)) {
       while (pass.next()) {
         dictionaries.collect(pass.root());
       }
@@ -142,13 +201,13 @@ public final class SqlTableScan implements AutoCloseable {
       SqlEngine engine,
       BufferAllocator allocator,
       SqlTurns.Turn turn,
-      List<Path> files,
+      String relation,
       List<String> columns,
       SqlFilter filter,
       long limit,
       int batchRows) {
     List<Object> parameters = new ArrayList<>();
-    String sql = select(files, columns, filter, limit, parameters);
+    String sql = select(relation, columns, filter, limit, parameters);
     SqlQuery query = engine.prepareScan(sql, parameters);
     try {
       if (turn == null) {
@@ -168,12 +227,12 @@ public final class SqlTableScan implements AutoCloseable {
   }
 
   /**
-   * The scan as DuckDB SQL: quoted column names, file paths as string literals (they are the
-   * table's own files, never client text), the filter's values as parameters appended to {@code
-   * parameters}.
+   * The scan as DuckDB SQL: quoted column names, the relation of {@link ScanRelation} (file paths
+   * as string literals: they are the table's own files, never client text), the filter's values as
+   * parameters appended to {@code parameters}.
    */
   static String select(
-      List<Path> files,
+      String relation,
       List<String> columns,
       SqlFilter filter,
       long limit,
@@ -182,11 +241,7 @@ public final class SqlTableScan implements AutoCloseable {
     for (int i = 0; i < columns.size(); i++) {
       sql.append(i == 0 ? "" : ", ").append(SqlText.identifier(columns.get(i)));
     }
-    sql.append(" FROM read_parquet([");
-    for (int i = 0; i < files.size(); i++) {
-      sql.append(i == 0 ? "" : ", ").append(SqlText.literal(files.get(i).toString()));
-    }
-    sql.append("])");
+    sql.append(" FROM ").append(relation);
     if (filter != null) {
       sql.append(" WHERE ").append(filter.condition());
       parameters.addAll(filter.parameters());

@@ -8,7 +8,6 @@ import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
 import dev.quiver.client.TableId;
 import dev.quiver.server.table.IcebergTableStore;
-import dev.quiver.server.table.LocalFileIO;
 import dev.quiver.server.table.LocalFiles;
 import dev.quiver.server.table.QuiverTable;
 import java.io.IOException;
@@ -225,7 +224,7 @@ final class TableBinder {
           "CREATE OR REPLACE VIEW "
               + viewName(table.id())
               + " AS "
-              + select(table, snapshot, local == null ? null : local.paths()));
+              + select(table, snapshot, local));
       views.put(table.id(), snapshot);
     } catch (SQLException e) {
       throw new QuiverException(
@@ -258,39 +257,35 @@ final class TableBinder {
   }
 
   /**
-   * The snapshot's rows with the table's columns; a typed empty relation for no files. {@code
-   * local}: the files' local copies, or null to read the files where the table has them.
+   * The snapshot's rows with the table's columns, deletes applied; a typed empty relation for no
+   * files. {@code local}: the files' local copies, or null to read the files where the table has
+   * them.
    */
-  static String select(QuiverTable table, long snapshot, List<java.nio.file.Path> local) {
-    List<java.nio.file.Path> files;
-    if (local != null) {
-      files = local;
-    } else {
-      files =
-          snapshot == 0
-              ? List.of()
-              : table.files(snapshot, Expressions.alwaysTrue()).stream()
-                  .map(f -> LocalFileIO.toPath(f.location()))
-                  .toList();
+  private String select(QuiverTable table, long snapshot, LocalFiles local) {
+    if (local != null || snapshot == 0) {
+      return select(table, local);
     }
+    try (LocalFiles inPlace =
+        store.localFiles(table, table.files(snapshot, Expressions.alwaysTrue()))) {
+      return select(table, inPlace);
+    }
+  }
+
+  static String select(QuiverTable table, LocalFiles files) {
+    boolean empty = files == null || files.files().isEmpty();
     List<Field> fields = table.arrowSchema().getFields();
     StringBuilder sql = new StringBuilder("SELECT ");
     for (int i = 0; i < fields.size(); i++) {
       Field field = fields.get(i);
       sql.append(i == 0 ? "" : ", ");
-      if (files.isEmpty()) {
+      if (empty) {
         sql.append("CAST(NULL AS ").append(DuckDbTypes.sqlType(field)).append(") AS ");
       }
       sql.append(SqlText.identifier(field.getName()));
     }
-    if (files.isEmpty()) {
+    if (empty) {
       return sql.append(" WHERE false").toString();
     }
-    sql.append(" FROM read_parquet([");
-    for (int i = 0; i < files.size(); i++) {
-      String path = files.get(i).toString();
-      sql.append(i == 0 ? "" : ", ").append(SqlText.literal(path));
-    }
-    return sql.append("])").toString();
+    return sql.append(" FROM ").append(ScanRelation.of(files)).toString();
   }
 }

@@ -36,6 +36,7 @@ import org.apache.iceberg.AppendFiles;
 import org.apache.iceberg.CatalogProperties;
 import org.apache.iceberg.DataFile;
 import org.apache.iceberg.DataFiles;
+import org.apache.iceberg.DeleteFile;
 import org.apache.iceberg.FileFormat;
 import org.apache.iceberg.PartitionSpec;
 import org.apache.iceberg.RewriteFiles;
@@ -100,6 +101,9 @@ public final class IcebergTableStore implements AutoCloseable {
           Integer.toString(PREVIOUS_METADATA_VERSIONS));
 
   private static final Logger LOG = LoggerFactory.getLogger(IcebergTableStore.class);
+
+  // Tables left out of listings already logged, by id and reason: one warning each.
+  private final Set<String> unserveableWarned = ConcurrentHashMap.newKeySet();
 
   private final JdbcCatalog catalog;
   private final Warehouse warehouse;
@@ -240,7 +244,7 @@ public final class IcebergTableStore implements AutoCloseable {
    * in a local warehouse, pinned copies in the read cache (fetched now if missing) in a remote one.
    * The caller closes the result when the read is done.
    */
-  public LocalFiles localFiles(QuiverTable table, List<DataFile> files) {
+  public LocalFiles localFiles(QuiverTable table, List<ScanFile> files) {
     return warehouse.localFiles(table.table().io(), files);
   }
 
@@ -261,6 +265,25 @@ public final class IcebergTableStore implements AutoCloseable {
       return Optional.empty();
     } catch (RuntimeException e) {
       throw catalogFailure(e, "load table " + id);
+    }
+  }
+
+  /**
+   * The table for a listing (ListFlights, GetTables): empty when it was dropped meanwhile or when
+   * Quiver cannot serve it (a table another engine made with a column type Quiver cannot read),
+   * which is logged once as a WARNING per table and schema rather than failing the listing.
+   */
+  public Optional<QuiverTable> findListed(TableId id) {
+    try {
+      return find(id);
+    } catch (QuiverException e) {
+      if (e.code() != QuiverErrorCode.UNSUPPORTED_TYPE) {
+        throw e;
+      }
+      if (unserveableWarned.add(id + "@" + e.getMessage())) {
+        LOG.warn("Table {} is left out of listings: {}", id, e.getMessage());
+      }
+      return Optional.empty();
     }
   }
 
@@ -675,25 +698,30 @@ public final class IcebergTableStore implements AutoCloseable {
 
   /**
    * Replaces {@code replaced}, data files of {@code table}'s snapshot {@code snapshotId}, with new
-   * files holding the rows of {@code rows}, as one Iceberg rewrite commit (compaction).
+   * files holding the rows of {@code rows}, as one Iceberg rewrite commit (compaction), which also
+   * removes {@code obsoleteDeletes}, delete files that applied only to {@code replaced}.
    *
-   * <p>{@code rows} must hold exactly the rows of {@code replaced}: the row counts are checked
-   * before the commit. The commit is validated from {@code snapshotId}, so puts committed meanwhile
-   * are kept and a change that removed one of {@code replaced} fails it with COMMIT_CONFLICT. On
-   * any failure the new files are deleted and nothing is committed. The new files keep the sequence
-   * number of {@code snapshotId}, so they order before rows put after it.
+   * <p>{@code rows} must hold exactly the rows of {@code replaced} less those their deletes remove:
+   * the row counts are checked before the commit (exactly for files without deletes, as an upper
+   * bound for files with them). The commit is validated from {@code snapshotId}, so puts committed
+   * meanwhile are kept and a change that removed one of {@code replaced} or added deletes to one
+   * fails it with COMMIT_CONFLICT. On any failure the new files are deleted and nothing is
+   * committed. The new files keep the sequence number of {@code snapshotId}, so they order before
+   * rows put after it, and equality deletes committed up to it no longer apply to them.
    */
   public PutReceipt rewrite(
       QuiverTable table,
       long snapshotId,
-      List<DataFile> replaced,
+      List<ScanFile> replaced,
+      List<DeleteFile> obsoleteDeletes,
       ArrowReader rows,
       BufferAllocator allocator)
       throws IOException {
     Table iceberg = table.table();
     long sequenceNumber = table.snapshot(snapshotId).sequenceNumber();
     Staged staged = write(iceberg, rows, allocator, table.arrowSchema(), iceberg.schema());
-    long expected = replaced.stream().mapToLong(DataFile::recordCount).sum();
+    long expected = replaced.stream().mapToLong(f -> f.data().recordCount()).sum();
+    boolean exact = replaced.stream().noneMatch(ScanFile::hasDeletes);
     long actual = staged.files().stream().mapToLong(WrittenFile::rows).sum();
     synchronized (maintenanceLock) {
       return commitOrDelete(
@@ -702,22 +730,24 @@ public final class IcebergTableStore implements AutoCloseable {
           staged,
           () -> {}, // nothing to check before the commit: no client waits on it
           () -> {
-            if (actual != expected) {
+            if (exact ? actual != expected : actual > expected) {
               throw new QuiverException(
                   QuiverErrorCode.INTERNAL,
-                  "Cannot compact table %s: read %d rows from %d files that hold %d; nothing was"
+                  "Cannot compact table %s: read %d rows from %d files that hold %d%s; nothing was"
                       + " changed",
                   table.id(),
                   actual,
                   replaced.size(),
-                  expected);
+                  expected,
+                  exact ? "" : " before deletes");
             }
             RewriteFiles rewrite =
                 iceberg
                     .newRewrite()
                     .validateFromSnapshot(snapshotId)
                     .dataSequenceNumber(sequenceNumber);
-            replaced.forEach(rewrite::deleteFile);
+            replaced.forEach(f -> rewrite.deleteFile(f.data()));
+            obsoleteDeletes.forEach(rewrite::deleteFile);
             staged.dataFiles(iceberg.spec()).forEach(rewrite::addFile);
             try {
               return receipt(staged.files(), commit(iceberg, rewrite));
@@ -931,14 +961,8 @@ public final class IcebergTableStore implements AutoCloseable {
     String json = table.properties().get(ARROW_SCHEMA_PROPERTY);
     Schema arrow;
     try {
-      if (json == null) {
-        throw new QuiverException(
-            QuiverErrorCode.UNSUPPORTED_OPERATION,
-            "Table %s was not created by Quiver (it has no %s property)",
-            id,
-            ARROW_SCHEMA_PROPERTY);
-      }
-      arrow = Schema.fromJSON(json);
+      // A table another engine created: its Arrow schema follows from its Iceberg schema.
+      arrow = json == null ? ArrowSchemas.fromIceberg(id, table.schema()) : Schema.fromJSON(json);
     } catch (IOException e) {
       throw new QuiverException(
           QuiverErrorCode.INTERNAL, e, "Table %s has an unreadable Arrow schema property", id);

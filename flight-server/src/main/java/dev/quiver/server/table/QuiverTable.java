@@ -15,6 +15,9 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.arrow.vector.types.pojo.Schema;
 import org.apache.iceberg.DataFile;
+import org.apache.iceberg.DeleteFile;
+import org.apache.iceberg.FileContent;
+import org.apache.iceberg.FileFormat;
 import org.apache.iceberg.FileScanTask;
 import org.apache.iceberg.Snapshot;
 import org.apache.iceberg.Table;
@@ -62,28 +65,76 @@ public record QuiverTable(TableId id, Table table, Schema arrowSchema) {
 
   /**
    * The data files of a snapshot that may hold rows matching {@code filter}, in the order their
-   * rows were put: older commits first, and within a commit in the order they were written.
+   * rows were put (older commits first, and within a commit in the order they were written), each
+   * with the delete files that apply to it. UNSUPPORTED_OPERATION for deletes Quiver cannot apply:
+   * deletion vectors (format v3 Puffin files), delete files that are not Parquet, equality deletes
+   * on nested columns; a read never returns rows another engine deleted.
    */
-  public List<DataFile> files(long snapshotId, Expression filter) {
+  public List<ScanFile> files(long snapshotId, Expression filter) {
     snapshot(snapshotId);
-    List<DataFile> files = new ArrayList<>();
+    List<ScanFile> files = new ArrayList<>();
     try (CloseableIterable<FileScanTask> tasks =
         table.newScan().useSnapshot(snapshotId).filter(filter).planFiles()) {
       for (FileScanTask task : tasks) {
-        if (!task.deletes().isEmpty()) {
-          throw new QuiverException(
-              QuiverErrorCode.UNSUPPORTED_OPERATION,
-              "Table %s has row-level deletes (written by another engine), which Quiver cannot"
-                  + " read yet",
-              id);
-        }
-        files.add(task.file());
+        files.add(scanFile(task));
       }
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot plan a scan of " + id, e);
     }
-    files.sort(PUT_ORDER);
+    files.sort(Comparator.comparing(ScanFile::data, PUT_ORDER));
     return files;
+  }
+
+  private ScanFile scanFile(FileScanTask task) {
+    if (task.deletes().isEmpty()) {
+      return ScanFile.of(task.file());
+    }
+    if (task.file().recordCount() > Integer.MAX_VALUE) {
+      throw new QuiverException(
+          QuiverErrorCode.UNSUPPORTED_OPERATION,
+          "Cannot read table %s: its data file %s has %d rows and row-level deletes; Quiver applies"
+              + " deletes to files of at most %d rows",
+          id,
+          task.file().location(),
+          task.file().recordCount(),
+          Integer.MAX_VALUE);
+    }
+    List<ScanFile.Delete> deletes = new ArrayList<>();
+    for (DeleteFile delete : task.deletes()) {
+      if (delete.format() != FileFormat.PARQUET) {
+        throw new QuiverException(
+            QuiverErrorCode.UNSUPPORTED_OPERATION,
+            "Cannot read table %s: it has %s delete files (%s)%s, which Quiver cannot apply yet",
+            id,
+            delete.format(),
+            delete.location(),
+            delete.format() == FileFormat.PUFFIN ? ", format v3 deletion vectors" : "");
+      }
+      deletes.add(new ScanFile.Delete(delete, equalityColumns(delete)));
+    }
+    return new ScanFile(task.file(), deletes);
+  }
+
+  private List<String> equalityColumns(DeleteFile delete) {
+    if (delete.content() != FileContent.EQUALITY_DELETES) {
+      return List.of();
+    }
+    org.apache.iceberg.Schema schema = table.schema();
+    List<String> columns = new ArrayList<>();
+    for (int fieldId : delete.equalityFieldIds()) {
+      org.apache.iceberg.types.Types.NestedField column = schema.asStruct().field(fieldId);
+      if (column == null) {
+        throw new QuiverException(
+            QuiverErrorCode.UNSUPPORTED_OPERATION,
+            "Cannot read table %s: its equality delete file %s matches on field id %d, which is"
+                + " not a top-level column of the table; Quiver cannot apply it",
+            id,
+            delete.location(),
+            fieldId);
+      }
+      columns.add(column.name());
+    }
+    return columns;
   }
 
   private static final Comparator<DataFile> PUT_ORDER =

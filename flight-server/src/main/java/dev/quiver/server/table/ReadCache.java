@@ -127,7 +127,35 @@ public final class ReadCache {
       release(pinned);
       throw e;
     }
-    return new LocalFiles(pinned.stream().map(e -> e.path).toList(), () -> release(pinned));
+    List<Path> paths = pinned.stream().map(e -> e.path).toList();
+    Map<String, Path> byLocation = new HashMap<>();
+    for (int i = 0; i < files.size(); i++) {
+      byLocation.put(files.get(i).location(), paths.get(i));
+    }
+    return new LocalFiles(List.of(), paths, byLocation, () -> release(pinned));
+  }
+
+  /**
+   * Local copies of a scan's data files and of the delete files that apply to them (each delete
+   * file once), pinned together until the result is closed; as {@link #pin(FileIO, List)}.
+   */
+  LocalFiles pinScan(FileIO io, List<ScanFile> files) {
+    Map<String, RemoteFile> remote = new LinkedHashMap<>();
+    for (ScanFile file : files) {
+      remote.putIfAbsent(
+          file.data().location(),
+          new RemoteFile(file.data().location(), file.data().fileSizeInBytes()));
+      for (ScanFile.Delete delete : file.deletes()) {
+        remote.putIfAbsent(
+            delete.file().location(),
+            new RemoteFile(delete.file().location(), delete.file().fileSizeInBytes()));
+      }
+    }
+    LocalFiles all = pin(io, List.copyOf(remote.values()));
+    List<Path> paths = files.stream().map(f -> all.path(f.data().location())).toList();
+    Map<String, Path> byLocation = new HashMap<>();
+    remote.keySet().forEach(location -> byLocation.put(location, all.path(location)));
+    return new LocalFiles(files, paths, byLocation, all::close);
   }
 
   /** A remote data file: its location and its size as the manifest records it. */

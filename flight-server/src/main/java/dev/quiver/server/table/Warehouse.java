@@ -21,7 +21,6 @@ import java.util.Optional;
 import java.util.Set;
 import org.apache.iceberg.CatalogProperties;
 import org.apache.iceberg.CatalogUtil;
-import org.apache.iceberg.DataFile;
 import org.apache.iceberg.Table;
 import org.apache.iceberg.aws.AwsClientProperties;
 import org.apache.iceberg.aws.s3.S3FileIO;
@@ -255,18 +254,14 @@ final class Warehouse implements AutoCloseable {
   }
 
   /**
-   * Local paths of {@code files}, read with {@code tableIo}: in place for a local warehouse, pinned
-   * cache copies for a remote one.
+   * Local paths of {@code files} and their delete files, read with {@code tableIo}: in place for a
+   * local warehouse, pinned cache copies for a remote one.
    */
-  LocalFiles localFiles(FileIO tableIo, List<DataFile> files) {
+  LocalFiles localFiles(FileIO tableIo, List<ScanFile> files) {
     if (local.isPresent()) {
-      return LocalFiles.inPlace(files.stream().map(f -> LocalFileIO.toPath(f.location())).toList());
+      return LocalFiles.inPlace(files);
     }
-    return cache.pin(
-        tableIo,
-        files.stream()
-            .map(f -> new ReadCache.RemoteFile(f.location(), f.fileSizeInBytes()))
-            .toList());
+    return cache.pinScan(tableIo, files);
   }
 
   /**

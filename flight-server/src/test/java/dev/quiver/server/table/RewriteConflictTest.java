@@ -14,7 +14,6 @@ import java.nio.file.Path;
 import java.util.List;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.ipc.ArrowReader;
-import org.apache.iceberg.DataFile;
 import org.apache.iceberg.expressions.Expressions;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -54,7 +53,7 @@ class RewriteConflictTest {
     }
     QuiverTable read = store.load(TABLE);
     long snapshot = read.currentSnapshotId().orElseThrow();
-    List<DataFile> small = read.files(snapshot, Expressions.alwaysTrue());
+    List<ScanFile> small = read.files(snapshot, Expressions.alwaysTrue());
     try (ArrowReader rows = TestReaders.sequence(allocator, 1, 5)) {
       store.replace(TABLE, rows, allocator);
     }
@@ -63,7 +62,7 @@ class RewriteConflictTest {
     assertThatThrownBy(
             () -> {
               try (ArrowReader rows = TestReaders.sequence(allocator, 3, 10)) {
-                store.rewrite(read, snapshot, small, rows, allocator);
+                store.rewrite(read, snapshot, small, List.of(), rows, allocator);
               }
             })
         .isInstanceOf(QuiverException.class)
@@ -77,7 +76,7 @@ class RewriteConflictTest {
     assertThat(store.liveUploads()).isEmpty();
     QuiverTable now = store.load(TABLE);
     assertThat(now.files(now.currentSnapshotId().orElseThrow(), Expressions.alwaysTrue()))
-        .extracting(DataFile::recordCount)
+        .extracting(f -> f.data().recordCount())
         .containsExactly(5L);
   }
 
@@ -88,13 +87,13 @@ class RewriteConflictTest {
     }
     QuiverTable read = store.load(TABLE);
     long snapshot = read.currentSnapshotId().orElseThrow();
-    List<DataFile> small = read.files(snapshot, Expressions.alwaysTrue());
+    List<ScanFile> small = read.files(snapshot, Expressions.alwaysTrue());
     List<Path> before = TestSqlEngine.parquetFiles(temp.resolve("data"));
 
     assertThatThrownBy(
             () -> {
               try (ArrowReader rows = TestReaders.sequence(allocator, 2, 10)) {
-                store.rewrite(read, snapshot, small, rows, allocator);
+                store.rewrite(read, snapshot, small, List.of(), rows, allocator);
               }
             })
         .isInstanceOf(QuiverException.class)

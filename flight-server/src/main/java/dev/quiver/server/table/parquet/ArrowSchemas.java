@@ -73,6 +73,88 @@ public final class ArrowSchemas {
     return new org.apache.iceberg.Schema(columns);
   }
 
+  /**
+   * The Arrow schema of a table another engine created (no Quiver Arrow schema property): each
+   * Iceberg type as the read path gives it, with {@value #FIELD_ID_KEY} on every field and required
+   * fields non-nullable. timestamptz is {@code Timestamp(MICROSECOND, "UTC")}, timestamp {@code
+   * Timestamp(MICROSECOND, null)} (nanosecond for the {@code _ns} types), uuid and fixed[n] {@code
+   * FixedSizeBinary}, time {@code Time(MICROSECOND)}.
+   *
+   * @throws QuiverException UNSUPPORTED_TYPE naming the table, the first column Quiver cannot serve
+   *     and its type
+   */
+  public static Schema fromIceberg(TableId table, org.apache.iceberg.Schema iceberg) {
+    requireNonNull(table, "table is null");
+    List<Field> fields = new ArrayList<>();
+    for (Types.NestedField column : iceberg.columns()) {
+      fields.add(arrowField(table, column.name(), column.name(), column));
+    }
+    return new Schema(fields);
+  }
+
+  private static Field arrowField(
+      TableId table, String name, String path, Types.NestedField column) {
+    Type type = column.type();
+    List<Field> children = new ArrayList<>();
+    ArrowType arrow;
+    switch (type.typeId()) {
+      case BOOLEAN -> arrow = ArrowType.Bool.INSTANCE;
+      case INTEGER -> arrow = new ArrowType.Int(32, true);
+      case LONG -> arrow = new ArrowType.Int(64, true);
+      case FLOAT -> arrow = new ArrowType.FloatingPoint(FloatingPointPrecision.SINGLE);
+      case DOUBLE -> arrow = new ArrowType.FloatingPoint(FloatingPointPrecision.DOUBLE);
+      case DATE -> arrow = new ArrowType.Date(org.apache.arrow.vector.types.DateUnit.DAY);
+      case TIME -> arrow = new ArrowType.Time(TimeUnit.MICROSECOND, 64);
+      case TIMESTAMP ->
+          arrow =
+              new ArrowType.Timestamp(
+                  TimeUnit.MICROSECOND,
+                  ((Types.TimestampType) type).shouldAdjustToUTC() ? "UTC" : null);
+      case TIMESTAMP_NANO ->
+          arrow =
+              new ArrowType.Timestamp(
+                  TimeUnit.NANOSECOND,
+                  ((Types.TimestampNanoType) type).shouldAdjustToUTC() ? "UTC" : null);
+      case STRING -> arrow = ArrowType.Utf8.INSTANCE;
+      case UUID -> arrow = new ArrowType.FixedSizeBinary(16);
+      case FIXED -> arrow = new ArrowType.FixedSizeBinary(((Types.FixedType) type).length());
+      case BINARY -> arrow = ArrowType.Binary.INSTANCE;
+      case DECIMAL -> {
+        Types.DecimalType decimal = (Types.DecimalType) type;
+        arrow = new ArrowType.Decimal(decimal.precision(), decimal.scale(), 128);
+      }
+      case LIST -> {
+        arrow = ArrowType.List.INSTANCE;
+        Types.NestedField element = type.asListType().fields().get(0);
+        children.add(arrowField(table, "element", path + ".element", element));
+      }
+      case MAP -> {
+        arrow = new ArrowType.Map(false);
+        Types.MapType map = type.asMapType();
+        Field key = arrowField(table, "key", path + ".key", map.fields().get(0));
+        Field value = arrowField(table, "value", path + ".value", map.fields().get(1));
+        children.add(
+            new Field(
+                "entries", FieldType.notNullable(ArrowType.Struct.INSTANCE), List.of(key, value)));
+      }
+      case STRUCT -> {
+        arrow = ArrowType.Struct.INSTANCE;
+        for (Types.NestedField child : type.asStructType().fields()) {
+          children.add(arrowField(table, child.name(), path + "." + child.name(), child));
+        }
+      }
+      default ->
+          throw new QuiverException(
+              QuiverErrorCode.UNSUPPORTED_TYPE,
+              "Cannot serve table %s: column %s has Iceberg type %s, which Quiver cannot read",
+              table,
+              path,
+              type);
+    }
+    Map<String, String> metadata = Map.of(FIELD_ID_KEY, Integer.toString(column.fieldId()));
+    return new Field(name, new FieldType(column.isOptional(), arrow, null, metadata), children);
+  }
+
   private static Type icebergType(Field field, String path, boolean topLevel, AtomicInteger ids) {
     ArrowType type = field.getType();
     DictionaryEncoding dictionary = field.getDictionary();

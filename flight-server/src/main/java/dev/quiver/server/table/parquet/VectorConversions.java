@@ -60,6 +60,7 @@ final class VectorConversions {
   private enum Conversion {
     WIDEN_OFFSETS,
     TO_FIXED_SIZE_BINARY,
+    UUID_TEXT_TO_BYTES,
     FLOAT32_TO_FLOAT16,
     FLOAT16_TO_FLOAT32,
     DIVIDE_64_TO_32,
@@ -84,6 +85,12 @@ final class VectorConversions {
     }
     if (from instanceof ArrowType.Binary && to instanceof ArrowType.FixedSizeBinary) {
       return Conversion.TO_FIXED_SIZE_BINARY;
+    }
+    // DuckDB exports an Iceberg uuid (Parquet UUID) as its text form.
+    if (from instanceof ArrowType.Utf8
+        && to instanceof ArrowType.FixedSizeBinary
+        && ((ArrowType.FixedSizeBinary) to).getByteWidth() == 16) {
+      return Conversion.UUID_TEXT_TO_BYTES;
     }
     if (from instanceof ArrowType.FloatingPoint && to instanceof ArrowType.FloatingPoint) {
       FloatingPointPrecision fromPrecision = ((ArrowType.FloatingPoint) from).getPrecision();
@@ -115,6 +122,30 @@ final class VectorConversions {
       }
     }
     return null;
+  }
+
+  /**
+   * Writes the 16 bytes of the uuid text {@code data[start, end)} (8-4-4-4-12 hex) at {@code at}.
+   */
+  private static void uuidBytes(ArrowBuf data, int start, int end, ArrowBuf out, long at) {
+    int nibbles = 0;
+    for (int p = start; p < end; p++) {
+      int c = data.getByte(p);
+      if (c == '-') {
+        continue;
+      }
+      int digit = Character.digit(c, 16);
+      if (digit < 0 || nibbles >= 32) {
+        throw new IllegalStateException("A uuid value has a character that is not a hex digit");
+      }
+      long index = at + nibbles / 2;
+      byte current = nibbles % 2 == 0 ? 0 : out.getByte(index);
+      out.setByte(index, nibbles % 2 == 0 ? digit << 4 : current | digit);
+      nibbles++;
+    }
+    if (nibbles != 32) {
+      throw new IllegalStateException("A uuid value has " + nibbles + " hex digits, not 32");
+    }
   }
 
   /** How many {@code from} units make one {@code to} unit, or -1 when {@code to} is not coarser. */
@@ -174,6 +205,23 @@ final class VectorConversions {
             fixed.setBytes((long) i * width, data, start, width);
           }
           fixed.writerIndex((long) count * width);
+          return List.of(validity, fixed);
+        }
+      case UUID_TEXT_TO_BYTES:
+        {
+          ArrowBuf offsets = buffers.get(1);
+          ArrowBuf data = buffers.get(2);
+          ArrowBuf fixed = track(made, allocator.buffer((long) count * 16));
+          fixed.setZero(0, fixed.capacity());
+          for (int i = 0; i < count; i++) {
+            if (source.isNull(i)) {
+              continue;
+            }
+            int start = offsets.getInt((long) i * Integer.BYTES);
+            int end = offsets.getInt((long) (i + 1) * Integer.BYTES);
+            uuidBytes(data, start, end, fixed, (long) i * 16);
+          }
+          fixed.writerIndex((long) count * 16);
           return List.of(validity, fixed);
         }
       case FLOAT32_TO_FLOAT16:

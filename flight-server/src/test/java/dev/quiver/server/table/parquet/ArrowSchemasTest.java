@@ -329,4 +329,64 @@ class ArrowSchemasTest {
         .extracting(e -> ((QuiverException) e).code())
         .isEqualTo(QuiverErrorCode.SCHEMA_MISMATCH);
   }
+
+  @Test
+  void fromIcebergGivesTheReadPathsArrowTypesWithFieldIds() {
+    org.apache.iceberg.Schema iceberg =
+        new org.apache.iceberg.Schema(
+            Types.NestedField.required(1, "id", Types.UUIDType.get()),
+            Types.NestedField.optional(2, "code", Types.FixedType.ofLength(3)),
+            Types.NestedField.optional(3, "at", Types.TimestampNanoType.withZone()),
+            Types.NestedField.optional(4, "clock", Types.TimeType.get()),
+            Types.NestedField.optional(
+                5, "tags", Types.ListType.ofOptional(6, Types.StringType.get())),
+            Types.NestedField.optional(
+                7,
+                "attrs",
+                Types.MapType.ofRequired(8, 9, Types.StringType.get(), Types.LongType.get())),
+            Types.NestedField.optional(
+                10,
+                "point",
+                Types.StructType.of(Types.NestedField.required(11, "x", Types.FloatType.get()))));
+
+    Schema arrow = ArrowSchemas.fromIceberg(TableId.of("ext", "t"), iceberg);
+
+    List<Field> fields = arrow.getFields();
+    assertThat(fields)
+        .extracting(Field::getType)
+        .containsExactly(
+            new ArrowType.FixedSizeBinary(16),
+            new ArrowType.FixedSizeBinary(3),
+            new ArrowType.Timestamp(TimeUnit.NANOSECOND, "UTC"),
+            new ArrowType.Time(TimeUnit.MICROSECOND, 64),
+            ArrowType.List.INSTANCE,
+            new ArrowType.Map(false),
+            ArrowType.Struct.INSTANCE);
+    assertThat(fields.get(0).isNullable()).isFalse();
+    assertThat(fields.get(4).getChildren().get(0).getMetadata())
+        .containsEntry(ArrowSchemas.FIELD_ID_KEY, "6");
+    Field entries = fields.get(5).getChildren().get(0);
+    assertThat(entries.getChildren()).extracting(Field::getName).containsExactly("key", "value");
+    assertThat(entries.getChildren().get(1).isNullable()).isFalse();
+    assertThat(fields.get(6).getChildren().get(0).getType())
+        .isEqualTo(new ArrowType.FloatingPoint(FloatingPointPrecision.SINGLE));
+  }
+
+  @Test
+  void fromIcebergRefusesATypeQuiverCannotReadNamingTableColumnAndType() {
+    org.apache.iceberg.Schema iceberg =
+        new org.apache.iceberg.Schema(
+            Types.NestedField.optional(
+                1,
+                "s",
+                Types.StructType.of(Types.NestedField.optional(2, "v", Types.VariantType.get()))));
+
+    assertThatThrownBy(() -> ArrowSchemas.fromIceberg(TableId.of("ext", "t"), iceberg))
+        .isInstanceOfSatisfying(
+            QuiverException.class,
+            e -> assertThat(e.code()).isEqualTo(QuiverErrorCode.UNSUPPORTED_TYPE))
+        .hasMessage(
+            "Cannot serve table ext.t: column s.v has Iceberg type variant, which Quiver cannot"
+                + " read");
+  }
 }
