@@ -26,15 +26,12 @@ import java.util.stream.LongStream;
 import org.apache.arrow.flight.Action;
 import org.apache.arrow.flight.FlightClient;
 import org.apache.arrow.flight.FlightDescriptor;
-import org.apache.arrow.flight.FlightEndpoint;
 import org.apache.arrow.flight.FlightInfo;
 import org.apache.arrow.flight.FlightRuntimeException;
 import org.apache.arrow.flight.FlightStatusCode;
-import org.apache.arrow.flight.FlightStream;
 import org.apache.arrow.flight.Result;
 import org.apache.arrow.flight.sql.FlightSqlClient;
 import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.vector.BigIntVector;
 import org.apache.iceberg.DataFile;
 import org.apache.iceberg.FileFormat;
 import org.apache.iceberg.FileMetadata;
@@ -91,15 +88,18 @@ class DeleteFilesTest {
               files.get(1).location(), List.of(0L)));
 
       List<Long> expected = idsWithout(3000, 5, 10, 999, 1000);
-      assertThat(ids(client, client.getInfo(TABLE))).containsExactlyElementsOf(expected);
+      assertThat(QuiverProducerTest.readIds(client, client.getInfo(TABLE)))
+          .containsExactlyElementsOf(expected);
       // Rows only a read can count once deletes apply: unknown, never the count before deletes.
       assertThat(client.getInfo(TABLE).getRecords()).isEqualTo(-1);
       assertThat(listedRecords(client)).isEqualTo(-1);
 
       // A limit counts rows after deletes; a filter and the limit combine.
-      assertThat(ids(client, client.getInfo(scan(10, null))))
+      assertThat(QuiverProducerTest.readIds(client, client.getInfo(scan(10, null))))
           .containsExactly(0L, 1L, 2L, 3L, 4L, 6L, 7L, 8L, 9L, 11L);
-      assertThat(ids(client, client.getInfo(scan(-1, compare("id", Comparison.Op.LT, of(1002L))))))
+      assertThat(
+              QuiverProducerTest.readIds(
+                  client, client.getInfo(scan(-1, compare("id", Comparison.Op.LT, of(1002L))))))
           .containsExactlyElementsOf(expected.subList(0, 998));
 
       try (FlightSqlClient sql = new FlightSqlClient(client)) {
@@ -132,7 +132,8 @@ class DeleteFilesTest {
 
       List<Long> expected = new ArrayList<>(idsWithout(3000, 7, 2500));
       expected.add(7L);
-      assertThat(ids(client, client.getInfo(TABLE))).containsExactlyElementsOf(expected);
+      assertThat(QuiverProducerTest.readIds(client, client.getInfo(TABLE)))
+          .containsExactlyElementsOf(expected);
       try (FlightSqlClient sql = new FlightSqlClient(client)) {
         assertThat(sqlLongs(client, sql, "SELECT count(*) AS n FROM ns.t")).containsExactly(2999L);
         assertThat(sqlLongs(client, sql, "SELECT count(*) AS n FROM ns.t WHERE id = 7"))
@@ -159,7 +160,8 @@ class DeleteFilesTest {
       assertThat(result.get("files_rewritten").asInt()).isEqualTo(3);
       assertThat(result.get("rows").asLong()).isEqualTo(2996);
       List<Long> expected = idsWithout(3000, 1000, 1001, 1002, 2999);
-      assertThat(ids(client, client.getInfo(TABLE))).containsExactlyElementsOf(expected);
+      assertThat(QuiverProducerTest.readIds(client, client.getInfo(TABLE)))
+          .containsExactlyElementsOf(expected);
       Table after = other.table("ns", "t");
       try (CloseableIterable<FileScanTask> tasks = after.newScan().planFiles()) {
         assertThat(tasks).allSatisfy(t -> assertThat(t.deletes()).isEmpty());
@@ -258,7 +260,7 @@ class DeleteFilesTest {
               .build();
       FlightInfo info = client.getInfo(FlightDescriptor.command(Any.pack(scan).toByteArray()));
 
-      assertThatThrownBy(() -> ids(client, info))
+      assertThatThrownBy(() -> QuiverProducerTest.readIds(client, info))
           .isInstanceOfSatisfying(
               FlightRuntimeException.class,
               e -> assertThat(e.status().code()).isEqualTo(FlightStatusCode.UNIMPLEMENTED))
@@ -266,7 +268,7 @@ class DeleteFilesTest {
               "Cannot scan table ext.days with this Substrait filter: the table has row-level"
                   + " deletes");
       // Without that filter the same table reads through DuckDB, deletes applied.
-      assertThat(ids(client, client.getInfo(days)))
+      assertThat(QuiverProducerTest.readIds(client, client.getInfo(days)))
           .containsExactly(0L, 1L, 2L, 3L, 4L, 5L, 6L, 7L, 9L);
     }
   }
@@ -286,22 +288,6 @@ class DeleteFilesTest {
       scan.setFilter(filter(predicate));
     }
     return FlightDescriptor.command(Any.pack(scan.build()).toByteArray());
-  }
-
-  /** Every id of every endpoint, endpoints in order. */
-  static List<Long> ids(FlightClient client, FlightInfo info) throws Exception {
-    List<Long> ids = new ArrayList<>();
-    for (FlightEndpoint endpoint : info.getEndpoints()) {
-      try (FlightStream stream = client.getStream(endpoint.getTicket())) {
-        while (stream.next()) {
-          BigIntVector vector = (BigIntVector) stream.getRoot().getVector("id");
-          for (int i = 0; i < stream.getRoot().getRowCount(); i++) {
-            ids.add(vector.get(i));
-          }
-        }
-      }
-    }
-    return ids;
   }
 
   static List<Long> sqlLongs(FlightClient client, FlightSqlClient sql, String query)

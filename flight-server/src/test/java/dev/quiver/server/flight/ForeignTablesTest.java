@@ -240,7 +240,9 @@ class ForeignTablesTest {
 
       IdTable.put(client, allocator, FlightDescriptor.path("ext", "ids"), 10, 5);
 
-      assertThat(DeleteFilesTest.ids(client, client.getInfo(FlightDescriptor.path("ext", "ids"))))
+      assertThat(
+              QuiverProducerTest.readIds(
+                  client, client.getInfo(FlightDescriptor.path("ext", "ids"))))
           .containsExactly(0L, 1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L, 11L, 12L, 13L, 14L);
       assertThatThrownBy(() -> putStrings(client, allocator, FlightDescriptor.path("ext", "ids")))
           .isInstanceOfSatisfying(

@@ -58,7 +58,7 @@ class S3DeleteFilesTest {
       other.deleteEqual(other.table("ns", "t"), "id", List.of(3L));
 
       List<Long> expected = DeleteFilesTest.idsWithout(2000, 3, 1000, 1999);
-      assertThat(DeleteFilesTest.ids(client, client.getInfo(TABLE)))
+      assertThat(QuiverProducerTest.readIds(client, client.getInfo(TABLE)))
           .containsExactlyElementsOf(expected);
       try (FlightSqlClient sql = new FlightSqlClient(client)) {
         assertThat(DeleteFilesTest.sqlLongs(client, sql, "SELECT count(*) AS n FROM ns.t"))
