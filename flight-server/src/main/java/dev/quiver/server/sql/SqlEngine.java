@@ -272,7 +272,14 @@ public final class SqlEngine implements AutoCloseable {
    * utf8.
    */
   public Shape describe(String sql, String schema) {
-    return withTypes(describeUntyped(sql, schema, Map.of()), List.of());
+    try (SqlQuery query = prepare(sql, schema, List.of(), Map.of(), List.of()).zonesInUtc()) {
+      return withTypes(query.shape(), List.of());
+    } catch (QuiverException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new QuiverException(
+          QuiverErrorCode.INTERNAL, e, "Cannot describe the statement: %s", e.getMessage());
+    }
   }
 
   /**
@@ -296,7 +303,7 @@ public final class SqlEngine implements AutoCloseable {
    * names are looked up in namespace {@code schema} when it is not empty.
    */
   public SqlQuery prepare(String sql, String schema, List<Object> parameters) {
-    return prepare(sql, schema, parameters, Map.of(), List.of());
+    return prepare(sql, schema, parameters, Map.of(), List.of()).zonesInUtc();
   }
 
   /**
@@ -406,7 +413,7 @@ public final class SqlEngine implements AutoCloseable {
               imports,
               turns);
       query.holdUntilClosed(pins);
-      return query;
+      return query.zonesInUtc();
     } catch (SQLException | RuntimeException e) {
       closeQuietly(statement);
       closeQuietly(connection);
