@@ -20,12 +20,12 @@ def main(uri, rows):
         writer.done_writing()
         receipt = reader.read()
         print("receipt:", None if receipt is None else receipt.to_pybytes().decode())
-    except flight.FlightError as e:
+    except pa.ArrowException as e:
         print("write:", type(e).__name__, str(e).splitlines()[0])
     try:
         writer.close()
         print("close: ok")
-    except flight.FlightError as e:
+    except pa.ArrowException as e:
         print("close:", type(e).__name__, str(e).splitlines()[0])
 
 
