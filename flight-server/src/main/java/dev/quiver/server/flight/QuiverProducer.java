@@ -181,8 +181,8 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
             batchSizer,
             putWriter,
             updates,
-            config.endpointTargetBytes(),
-            config.maxEndpoints(),
+            config.flight().endpointTargetBytes(),
+            config.flight().maxEndpoints(),
             cluster::planLocations);
     this.sqlMetadata = new SqlMetadataHandler(store, memory, config.limits().maxColumns());
     this.sqlUpdates = new SqlUpdateHandler(store, updates, prepared, putWriter, memory);
