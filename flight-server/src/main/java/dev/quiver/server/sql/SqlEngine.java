@@ -336,13 +336,7 @@ public final class SqlEngine implements AutoCloseable {
       query.holdUntilClosed(pins);
       return query;
     } catch (SQLException | RuntimeException e) {
-      closeQuietly(statement);
-      closeQuietly(connection);
-      pins.forEach(LocalFiles::close);
-      if (e instanceof SQLException failure) {
-        throw SqlErrors.from(failure, false);
-      }
-      throw (RuntimeException) e;
+      throw failed(e, statement, connection, pins);
     }
   }
 
@@ -415,14 +409,25 @@ public final class SqlEngine implements AutoCloseable {
       query.holdUntilClosed(pins);
       return query.zonesInUtc();
     } catch (SQLException | RuntimeException e) {
-      closeQuietly(statement);
-      closeQuietly(connection);
-      pins.forEach(LocalFiles::close);
-      if (e instanceof SQLException failure) {
-        throw SqlErrors.from(failure, false);
-      }
-      throw (RuntimeException) e;
+      throw failed(e, statement, connection, pins);
     }
+  }
+
+  /**
+   * What a failed prepare throws, once it has closed what it opened: DuckDB's error as a
+   * QuiverException, anything else as it is.
+   */
+  private static RuntimeException failed(
+      Exception e,
+      PreparedStatement statement,
+      DuckDBConnection connection,
+      List<LocalFiles> pins) {
+    closeQuietly(statement);
+    closeQuietly(connection);
+    pins.forEach(LocalFiles::close);
+    return e instanceof SQLException failure
+        ? SqlErrors.from(failure, false)
+        : (RuntimeException) e;
   }
 
   /** DuckDB's physical plan of {@code sql}, as JSON. */

@@ -3,7 +3,9 @@ package dev.quiver.server.telemetry;
 import dev.quiver.server.config.ServerConfig;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import java.util.function.Predicate;
 import java.util.logging.Filter;
+import java.util.logging.LogRecord;
 import java.util.logging.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,55 +32,54 @@ public final class GrpcStreamErrors {
 
   /** Installs the filters on gRPC's Netty server loggers; harmless to call again. */
   public static void install() {
-    Filter previous = NETTY.getFilter();
-    if (!(previous instanceof ClientReset)) {
-      NETTY.setFilter(new ClientReset(previous));
+    if (!(NETTY.getFilter() instanceof Replacing)) {
+      NETTY.setFilter(new Replacing(NETTY.getFilter(), GrpcStreamErrors::clientReset));
     }
-    Filter previousStream = STREAM.getFilter();
-    if (!(previousStream instanceof OversizedMessage)) {
-      STREAM.setFilter(new OversizedMessage(previousStream));
+    if (!(STREAM.getFilter() instanceof Replacing)) {
+      STREAM.setFilter(new Replacing(STREAM.getFilter(), GrpcStreamErrors::oversizedMessage));
     }
   }
 
-  private static final class OversizedMessage implements Filter {
-    private final Filter next;
-
-    OversizedMessage(Filter next) {
-      this.next = next;
+  /** A client reset its stream: one DEBUG line instead. */
+  private static boolean clientReset(LogRecord record) {
+    Throwable thrown = record.getThrown();
+    if (thrown != null
+        && thrown.getClass().getName().endsWith("Http2Exception$StreamException")
+        && String.valueOf(thrown.getMessage()).startsWith("Stream closed before write")) {
+      LOG.debug("A client reset its stream while the server wrote to it: {}", thrown.getMessage());
+      return true;
     }
-
-    @Override
-    public boolean isLoggable(java.util.logging.LogRecord record) {
-      if (record.getThrown() instanceof StatusRuntimeException refused
-          && refused.getStatus().getCode() == Status.Code.RESOURCE_EXHAUSTED
-          && String.valueOf(refused.getStatus().getDescription())
-              .contains("exceeds maximum size")) {
-        LOG.warn(
-            "Refused a client message over {} ({}); the client must send smaller record batches"
-                + " or the server raise the key",
-            ServerConfig.MAX_MESSAGE_SIZE.name(),
-            refused.getStatus().getDescription());
-        return false;
-      }
-      return next == null || next.isLoggable(record);
-    }
+    return false;
   }
 
-  private static final class ClientReset implements Filter {
-    private final Filter next;
+  /** gRPC refused a message over the limit: one WARN line naming the key instead. */
+  private static boolean oversizedMessage(LogRecord record) {
+    if (record.getThrown() instanceof StatusRuntimeException refused
+        && refused.getStatus().getCode() == Status.Code.RESOURCE_EXHAUSTED
+        && String.valueOf(refused.getStatus().getDescription()).contains("exceeds maximum size")) {
+      LOG.warn(
+          "Refused a client message over {} ({}); the client must send smaller record batches"
+              + " or the server raise the key",
+          ServerConfig.MAX_MESSAGE_SIZE.name(),
+          refused.getStatus().getDescription());
+      return true;
+    }
+    return false;
+  }
 
-    ClientReset(Filter next) {
+  /** Drops the records {@code replaced} logged its own way; passes the rest on. */
+  private static final class Replacing implements Filter {
+    private final Filter next;
+    private final Predicate<LogRecord> replaced;
+
+    Replacing(Filter next, Predicate<LogRecord> replaced) {
       this.next = next;
+      this.replaced = replaced;
     }
 
     @Override
-    public boolean isLoggable(java.util.logging.LogRecord record) {
-      Throwable thrown = record.getThrown();
-      if (thrown != null
-          && thrown.getClass().getName().endsWith("Http2Exception$StreamException")
-          && String.valueOf(thrown.getMessage()).startsWith("Stream closed before write")) {
-        LOG.debug(
-            "A client reset its stream while the server wrote to it: {}", thrown.getMessage());
+    public boolean isLoggable(LogRecord record) {
+      if (replaced.test(record)) {
         return false;
       }
       return next == null || next.isLoggable(record);
