@@ -14,7 +14,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.arrow.flight.CallOption;
-import org.apache.arrow.flight.FlightClient;
 import org.apache.arrow.flight.FlightEndpoint;
 import org.apache.arrow.flight.FlightStream;
 import org.apache.arrow.memory.BufferAllocator;
@@ -59,14 +58,14 @@ final class ParallelScanReader extends ScanReader {
 
   ParallelScanReader(
       BufferAllocator allocator,
-      FlightClient client,
+      EndpointClients clients,
       TableId table,
       Schema schema,
       List<FlightEndpoint> endpoints,
       CallOption[] callOptions,
       TokenRenewal tokens,
       int parallelism) {
-    super(allocator, client, table, schema, endpoints, callOptions, tokens);
+    super(allocator, clients, table, schema, endpoints, callOptions, tokens);
     this.workers = Math.max(1, Math.min(parallelism, endpoints.size()));
     this.handOff = new ArrayBlockingQueue<>(workers);
   }

@@ -46,6 +46,7 @@ public final class QuiverClient implements AutoCloseable {
   private final Location location;
   private final BufferAllocator allocator;
   private final FlightClient flight;
+  private final EndpointClients endpointClients;
   private final Optional<Duration> callTimeout;
   private final CallOption[] callOptions;
   private final CallOption[] streamOptions;
@@ -62,18 +63,13 @@ public final class QuiverClient implements AutoCloseable {
             .map(parent -> parent.newChildAllocator("quiver-client", 0, Long.MAX_VALUE))
             .orElseGet(() -> new RootAllocator(Long.MAX_VALUE));
     try {
-      FlightClient.Builder builder =
-          FlightClient.builder(allocator, location)
-              .intercept(TraceContextMiddleware.FACTORY)
-              .intercept(BearerTokenMiddleware.factory(bearerToken));
-      if (options.tls().isPresent()) {
-        configureTls(builder, options.tls().get());
-      }
-      this.flight = builder.build();
+      this.flight = flightClient(location, options);
     } catch (RuntimeException e) {
       allocator.close();
       throw e;
     }
+    this.endpointClients =
+        new EndpointClients(flight, location, other -> flightClient(other, options));
     this.callTimeout = options.callTimeout();
     this.streamOptions = options.callOptions().toArray(new CallOption[0]);
     List<CallOption> unary = new ArrayList<>(options.callOptions());
@@ -92,6 +88,18 @@ public final class QuiverClient implements AutoCloseable {
         throw e;
       }
     }
+  }
+
+  /** A Flight client for {@code target} with this client's middleware, TLS and allocator. */
+  private FlightClient flightClient(Location target, ClientOptions options) {
+    FlightClient.Builder builder =
+        FlightClient.builder(allocator, target)
+            .intercept(TraceContextMiddleware.FACTORY)
+            .intercept(BearerTokenMiddleware.factory(bearerToken));
+    if (options.tls().isPresent()) {
+      configureTls(builder, options.tls().get());
+    }
+    return builder.build();
   }
 
   private static void configureTls(FlightClient.Builder builder, ClientOptions.Tls tls) {
@@ -252,9 +260,11 @@ public final class QuiverClient implements AutoCloseable {
    * caller loads batches. With parallelism 1 the endpoints are read one after another in the
    * server's order; with more, up to that many at once on the reader's own threads, and the order
    * of batches across endpoints is not defined. The caller owns the reader and must close it, which
-   * cancels any stream still open; the reader's root is valid until the next load or close. Every
-   * endpoint is read through this client's connection (Quiver serves all shares itself; endpoint
-   * locations are not followed). Dictionary-encoded columns are not supported (Iceberg has none).
+   * cancels any stream still open; the reader's root is valid until the next load or close. An
+   * endpoint that names another location (a cluster node) is read from there, over a connection the
+   * client opens on first use and keeps until it is closed; one with no location, or this server's,
+   * is read through this client's connection. Dictionary-encoded columns are not supported (Iceberg
+   * has none).
    */
   public ArrowReader scan(TableId table, ScanOptions options) {
     requireNonNull(table, "table is null");
@@ -284,7 +294,7 @@ public final class QuiverClient implements AutoCloseable {
     if (options.parallelism() > 1 && info.getEndpoints().size() > 1) {
       return new ParallelScanReader(
           scanAllocator,
-          flight,
+          endpointClients,
           table,
           schema,
           info.getEndpoints(),
@@ -293,7 +303,7 @@ public final class QuiverClient implements AutoCloseable {
           options.parallelism());
     }
     return new SequentialScanReader(
-        scanAllocator, flight, table, schema, info.getEndpoints(), streamOptions, tokens);
+        scanAllocator, endpointClients, table, schema, info.getEndpoints(), streamOptions, tokens);
   }
 
   /** The schema of {@code table}. */
@@ -363,7 +373,7 @@ public final class QuiverClient implements AutoCloseable {
       return;
     }
     try {
-      AutoCloseables.close(flight, allocator);
+      AutoCloseables.close(endpointClients, flight, allocator);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new QuiverException(

@@ -2,7 +2,6 @@ package dev.quiver.client;
 
 import java.util.List;
 import org.apache.arrow.flight.CallOption;
-import org.apache.arrow.flight.FlightClient;
 import org.apache.arrow.flight.FlightEndpoint;
 import org.apache.arrow.flight.FlightRuntimeException;
 import org.apache.arrow.flight.FlightStatusCode;
@@ -22,7 +21,7 @@ import org.apache.arrow.vector.types.pojo.Schema;
  * left anywhere shows up as a leak at close rather than later.
  */
 abstract class ScanReader extends ArrowReader {
-  private final FlightClient client;
+  private final EndpointClients clients;
   private final TableId table;
   private final Schema schema;
   private final List<FlightEndpoint> endpoints;
@@ -32,7 +31,7 @@ abstract class ScanReader extends ArrowReader {
 
   ScanReader(
       BufferAllocator allocator,
-      FlightClient client,
+      EndpointClients clients,
       TableId table,
       Schema schema,
       List<FlightEndpoint> endpoints,
@@ -40,7 +39,7 @@ abstract class ScanReader extends ArrowReader {
       TokenRenewal tokens) {
     super(allocator);
     this.tokens = tokens;
-    this.client = client;
+    this.clients = clients;
     this.table = table;
     this.schema = schema;
     this.endpoints = List.copyOf(endpoints);
@@ -90,7 +89,9 @@ abstract class ScanReader extends ArrowReader {
   }
 
   private FlightStream openOnce(int index) {
-    FlightStream stream = client.getStream(endpoints.get(index).getTicket(), callOptions);
+    FlightEndpoint endpoint = endpoints.get(index);
+    FlightStream stream =
+        clients.forEndpoint(endpoint).getStream(endpoint.getTicket(), callOptions);
     try {
       Schema streamed = stream.getSchema();
       if (!sameLayout(schema.getFields(), streamed.getFields())) {

@@ -3,7 +3,6 @@ package dev.quiver.client;
 import java.io.IOException;
 import java.util.List;
 import org.apache.arrow.flight.CallOption;
-import org.apache.arrow.flight.FlightClient;
 import org.apache.arrow.flight.FlightEndpoint;
 import org.apache.arrow.flight.FlightStream;
 import org.apache.arrow.memory.BufferAllocator;
@@ -21,13 +20,13 @@ final class SequentialScanReader extends ScanReader {
 
   SequentialScanReader(
       BufferAllocator allocator,
-      FlightClient client,
+      EndpointClients clients,
       TableId table,
       Schema schema,
       List<FlightEndpoint> endpoints,
       CallOption[] callOptions,
       TokenRenewal tokens) {
-    super(allocator, client, table, schema, endpoints, callOptions, tokens);
+    super(allocator, clients, table, schema, endpoints, callOptions, tokens);
   }
 
   @Override

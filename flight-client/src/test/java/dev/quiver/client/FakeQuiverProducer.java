@@ -32,6 +32,7 @@ import org.apache.arrow.flight.FlightEndpoint;
 import org.apache.arrow.flight.FlightInfo;
 import org.apache.arrow.flight.FlightRuntimeException;
 import org.apache.arrow.flight.FlightStream;
+import org.apache.arrow.flight.Location;
 import org.apache.arrow.flight.NoOpFlightProducer;
 import org.apache.arrow.flight.PutResult;
 import org.apache.arrow.flight.Result;
@@ -94,10 +95,17 @@ final class FakeQuiverProducer extends NoOpFlightProducer implements AutoCloseab
   private volatile CountDownLatch putGate = new CountDownLatch(0);
   private volatile CountDownLatch actionGate = new CountDownLatch(0);
   private long nextSnapshotId = 1000;
+  // Endpoint i names locations.get(i % size); an empty list names no location.
+  private volatile List<List<Location>> endpointLocations = List.of();
 
   FakeQuiverProducer(BufferAllocator allocator, int shares) {
     this.allocator = allocator;
     this.shares = shares;
+  }
+
+  /** Makes endpoint i of later FlightInfos name {@code locations.get(i % size)}. */
+  void routeEndpoints(List<List<Location>> locations) {
+    this.endpointLocations = List.copyOf(locations);
   }
 
   /** Makes the next unary call (info, schema, list, action) fail with {@code failure}. */
@@ -275,7 +283,12 @@ final class FakeQuiverProducer extends NoOpFlightProducer implements AutoCloseab
     List<FlightEndpoint> endpoints = new ArrayList<>();
     for (int i = 0; i < shares; i++) {
       ScanTicket share = ticket.setShareIndex(i).setShareCount(shares).build();
-      endpoints.add(new FlightEndpoint(new Ticket(share.toByteArray())));
+      List<List<Location>> routes = endpointLocations;
+      Location[] locations =
+          routes.isEmpty()
+              ? new Location[0]
+              : routes.get(i % routes.size()).toArray(new Location[0]);
+      endpoints.add(new FlightEndpoint(new Ticket(share.toByteArray()), locations));
     }
     return new FlightInfo(schema, descriptor, endpoints, bytes, rows);
   }

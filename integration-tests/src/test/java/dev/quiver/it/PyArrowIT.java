@@ -75,4 +75,44 @@ class PyArrowIT {
         .isZero();
     assertThat(server.isAlive()).as("the server survived the suite").isTrue();
   }
+
+  /**
+   * A put batch over limits.max-message-size: gRPC refuses it before the server reads it, so what
+   * pyarrow 25 shows is fixed by pyarrow: {@code reader.read()} gives None (no receipt), and {@code
+   * writer.close()} raises ArrowInvalid with gRPC's RESOURCE_EXHAUSTED message and both sizes. The
+   * server logs one line naming the key. README documents this and the fix.
+   */
+  @Test
+  void aPutBatchOverTheMessageLimitFailsAtCloseWithBothSizes() throws Exception {
+    try (QuiverServerProcess small =
+        QuiverServerProcess.startWithJvmOptions(List.of(), "--limits.max-message-size", "1MB")) {
+      Path log = QuiverServerProcess.logsDir().resolve("put-over-limit.log");
+      ProcessBuilder builder =
+          new ProcessBuilder(
+                  python.toString(),
+                  pytests.resolve("put_over_limit.py").toString(),
+                  small.uri(),
+                  "300000")
+              .directory(pytests.toFile());
+      builder.environment().put("PYTHONDONTWRITEBYTECODE", "1");
+
+      int exit = ChildProcesses.run(builder, "[put-over-limit] ", log, Duration.ofMinutes(2));
+
+      List<String> output = java.nio.file.Files.readAllLines(log);
+      assertThat(exit).as("exit code; output %s", output).isZero();
+      assertThat(output).contains("receipt: None");
+      assertThat(output)
+          .anyMatch(
+              line ->
+                  line.startsWith("close: ArrowInvalid")
+                      && line.contains("resource exhausted")
+                      && line.matches(".*exceeds maximum size 1048576: \\d+.*"));
+      assertThat(small.isAlive()).isTrue();
+      small.stop();
+      String serverLog = java.nio.file.Files.readString(small.logFile());
+      assertThat(serverLog)
+          .contains("Refused a client message over limits.max-message-size")
+          .doesNotContain("Exception processing message");
+    }
+  }
 }

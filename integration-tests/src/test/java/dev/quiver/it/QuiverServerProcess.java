@@ -409,7 +409,7 @@ final class QuiverServerProcess implements AutoCloseable {
     }
   }
 
-  private static List<String> jvmFlags(Path jvmOptions) throws IOException {
+  static List<String> jvmFlags(Path jvmOptions) throws IOException {
     String flags = Files.readString(jvmOptions, StandardCharsets.UTF_8).trim();
     return flags.isEmpty() ? List.of() : Arrays.asList(flags.split("\\s+"));
   }

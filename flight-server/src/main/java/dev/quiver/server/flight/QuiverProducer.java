@@ -173,7 +173,17 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
     SqlUpdates updates = new SqlUpdates(sql, store);
     this.sqlAccess = new SqlAccess(access, sql, updates, store);
     this.sqlQueries =
-        new SqlQueryHandler(memory, sql, prepared, streamer, batchSizer, putWriter, updates);
+        new SqlQueryHandler(
+            memory,
+            sql,
+            prepared,
+            streamer,
+            batchSizer,
+            putWriter,
+            updates,
+            config.flight().endpointTargetBytes(),
+            config.flight().maxEndpoints(),
+            cluster::planLocations);
     this.sqlMetadata = new SqlMetadataHandler(store, memory, config.limits().maxColumns());
     this.sqlUpdates = new SqlUpdateHandler(store, updates, prepared, putWriter, memory);
   }

@@ -14,9 +14,15 @@ import dev.quiver.server.sql.SqlEngine;
 import dev.quiver.server.sql.SqlQuery;
 import dev.quiver.server.sql.SqlUpdates;
 import dev.quiver.server.sql.StatementKind;
+import dev.quiver.server.sql.TableShare;
+import dev.quiver.server.table.QuiverTable;
+import dev.quiver.server.table.ScanFile;
+import dev.quiver.server.table.ScanShares;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Optional;
+import java.util.function.Supplier;
 import org.apache.arrow.flight.CancelFlightInfoRequest;
 import org.apache.arrow.flight.CancelStatus;
 import org.apache.arrow.flight.FlightDescriptor;
@@ -26,9 +32,11 @@ import org.apache.arrow.flight.FlightProducer.CallContext;
 import org.apache.arrow.flight.FlightProducer.ServerStreamListener;
 import org.apache.arrow.flight.FlightProducer.StreamListener;
 import org.apache.arrow.flight.FlightStream;
+import org.apache.arrow.flight.Location;
 import org.apache.arrow.flight.PutResult;
 import org.apache.arrow.flight.Result;
 import org.apache.arrow.flight.SchemaResult;
+import org.apache.arrow.flight.Ticket;
 import org.apache.arrow.flight.sql.impl.FlightSql.ActionClosePreparedStatementRequest;
 import org.apache.arrow.flight.sql.impl.FlightSql.ActionCreatePreparedStatementRequest;
 import org.apache.arrow.flight.sql.impl.FlightSql.ActionCreatePreparedStatementResult;
@@ -37,17 +45,20 @@ import org.apache.arrow.flight.sql.impl.FlightSql.CommandStatementQuery;
 import org.apache.arrow.flight.sql.impl.FlightSql.DoPutPreparedStatementResult;
 import org.apache.arrow.flight.sql.impl.FlightSql.TicketStatementQuery;
 import org.apache.arrow.vector.types.pojo.Schema;
+import org.apache.iceberg.expressions.Expressions;
 
 /**
  * Flight SQL queries: statements and prepared statements, their FlightInfo and schema, parameter
  * binding, the result streams and CancelFlightInfo.
  *
  * <p>GetFlightInfo binds the statement in DuckDB without running it, so syntax errors and unknown
- * tables come back before any DoGet; its one endpoint's ticket names a new run. DoGet binds again
- * (pinning each table's snapshot as of then), runs the query and streams it through the shared
- * {@link BatchStreamer}: DuckDB's batches land in the call's allocator and go out only as fast as
- * the client reads. A client that cancels its DoGet, or CancelFlightInfo on the FlightInfo,
- * interrupts DuckDB.
+ * tables come back before any DoGet; each endpoint's ticket names a new run. A query that scans one
+ * table row by row ({@link SqlEngine#splittableTable}) gets one endpoint per share of the table's
+ * files of the snapshot bound now, as a table scan does, so a client reads them in parallel; any
+ * other query is one endpoint. DoGet of a whole query binds again (pinning each table's snapshot as
+ * of then), runs the query and streams it through the shared {@link BatchStreamer}: DuckDB's
+ * batches land in the call's allocator and go out only as fast as the client reads. A client that
+ * cancels its DoGet, or CancelFlightInfo on the FlightInfo, interrupts DuckDB.
  */
 public final class SqlQueryHandler {
   private final SqlEngine engine;
@@ -58,7 +69,15 @@ public final class SqlQueryHandler {
   private final MemoryGovernor memory;
   private final PutWriter puts;
   private final SqlUpdates updates;
+  private final long endpointTargetBytes;
+  private final int maxEndpoints;
+  private final Supplier<List<Location>> nodes;
 
+  /**
+   * A split query's endpoints are of about {@code endpointTargetBytes} of files each, at most
+   * {@code maxEndpoints}, and go in turn to the live nodes {@code nodes} gives (none: no location,
+   * read from the node asked).
+   */
   public SqlQueryHandler(
       MemoryGovernor memory,
       SqlEngine engine,
@@ -66,7 +85,13 @@ public final class SqlQueryHandler {
       BatchStreamer streamer,
       ScanBatchSizer batchSizer,
       PutWriter puts,
-      SqlUpdates updates) {
+      SqlUpdates updates,
+      long endpointTargetBytes,
+      int maxEndpoints,
+      Supplier<List<Location>> nodes) {
+    this.endpointTargetBytes = endpointTargetBytes;
+    this.maxEndpoints = maxEndpoints;
+    this.nodes = nodes;
     this.puts = puts;
     this.updates = updates;
     this.memory = memory;
@@ -80,7 +105,38 @@ public final class SqlQueryHandler {
       CommandStatementQuery command, CallContext context, FlightDescriptor descriptor) {
     String schema = SqlSessions.schema(context);
     Schema results = describeQuery(command.getQuery(), schema).results();
-    return info(results, descriptor, SqlTicket.ofStatement(command.getQuery(), schema));
+    SqlTicket ticket = SqlTicket.ofStatement(command.getQuery(), schema);
+    Optional<QuiverTable> table = engine.splittableTable(command.getQuery(), schema);
+    if (table.isEmpty()) {
+      return info(results, descriptor, ticket);
+    }
+    return splitInfo(results, descriptor, ticket, table.get());
+  }
+
+  /** One endpoint per share of the table's files of its current snapshot. */
+  private FlightInfo splitInfo(
+      Schema results, FlightDescriptor descriptor, SqlTicket ticket, QuiverTable table) {
+    long snapshot = table.currentSnapshotId().orElse(0L);
+    List<ScanFile> files =
+        snapshot == 0 ? List.of() : table.files(snapshot, Expressions.alwaysTrue());
+    int shares = ScanShares.count(files, endpointTargetBytes, maxEndpoints);
+    if (shares == 1) {
+      return info(results, descriptor, ticket);
+    }
+    List<List<ScanFile>> split = ScanShares.split(files, shares);
+    List<Location> live = nodes.get();
+    List<FlightEndpoint> endpoints = new ArrayList<>();
+    for (int i = 0; i < shares; i++) {
+      if (i > 0 && split.get(i).isEmpty()) {
+        continue;
+      }
+      Ticket share = ticket.withShare(new TableShare(table.id(), snapshot, i, shares)).toTicket();
+      endpoints.add(
+          live.isEmpty()
+              ? new FlightEndpoint(share)
+              : new FlightEndpoint(share, live.get(i % live.size())));
+    }
+    return FlightInfo.builder(results, descriptor, endpoints).setOrdered(true).build();
   }
 
   public FlightInfo flightInfo(CommandPreparedStatementQuery command, FlightDescriptor descriptor) {
@@ -172,10 +228,11 @@ public final class SqlQueryHandler {
           statement.sql(),
           statement.schema(),
           statement.queryParameters(),
+          Optional.empty(),
           call,
           listener);
     } else {
-      stream(run.id(), run.sql(), run.schema(), List.of(), call, listener);
+      stream(run.id(), run.sql(), run.schema(), List.of(), run.share(), call, listener);
     }
   }
 
@@ -189,6 +246,7 @@ public final class SqlQueryHandler {
         statement.sql(),
         statement.schema(),
         statement.queryParameters(),
+        Optional.empty(),
         call,
         listener);
   }
@@ -198,6 +256,7 @@ public final class SqlQueryHandler {
       String sql,
       String schema,
       List<Object> parameters,
+      Optional<TableShare> share,
       QuiverCall call,
       ServerStreamListener listener) {
     SqlRuns.Run run = runs.start(id);
@@ -206,7 +265,7 @@ public final class SqlQueryHandler {
         call,
         EnumSet.of(QuiverCall.Need.NATIVE_MEMORY, QuiverCall.Need.SQL_TURN),
         listener,
-        admitted -> open(run, sql, schema, parameters, admitted),
+        admitted -> open(run, sql, schema, parameters, share, admitted),
         run::cancel,
         () -> runs.finish(id));
   }
@@ -216,8 +275,12 @@ public final class SqlQueryHandler {
       String sql,
       String schema,
       List<Object> parameters,
+      Optional<TableShare> share,
       QuiverCall.Admitted admitted) {
-    SqlQuery query = engine.prepare(sql, schema, parameters);
+    SqlQuery query =
+        share.isPresent()
+            ? engine.prepareShare(sql, schema, share.get())
+            : engine.prepare(sql, schema, parameters);
     BatchStreamer.Source source =
         BatchStreamer.source(query::root, query::dictionaries, query::next, query);
     try {

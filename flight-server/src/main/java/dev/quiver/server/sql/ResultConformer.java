@@ -27,7 +27,11 @@ import org.apache.arrow.vector.types.pojo.Schema;
  * a timestamp column of a table the query reads, and zoned like it, gets that column's exact type:
  * its zone name and unit. The instants are unchanged (Arrow timestamps with a zone are UTC
  * instants); only the unit conversion can drop digits, and only below the table's own precision.
- * Other columns are handed over as they are: their buffers are transferred, not copied.
+ * Results served to SQL clients ({@code zonesInUtc}) name zone UTC instead of the table's: the
+ * Flight SQL JDBC driver 18.3 shows a zoned value as its wall-clock time in the column's zone read
+ * back in the JVM's zone, so a column named Europe/Oslo came back one or two hours off in a UTC JVM
+ * (see docs/architecture.md). Writes keep the table's exact type. Other columns are handed over as
+ * they are: their buffers are transferred, not copied.
  *
  * <p>Not thread-safe; owns its root, which {@link #close()} frees.
  */
@@ -41,10 +45,11 @@ final class ResultConformer implements AutoCloseable {
   }
 
   /** {@code results} as {@link #create} sends them. */
-  static Schema restoredSchema(Schema results, Map<TableId, QuiverTable> tables) {
+  static Schema restoredSchema(
+      Schema results, Map<TableId, QuiverTable> tables, boolean zonesInUtc) {
     List<Field> fields = new ArrayList<>();
     for (Field field : results.getFields()) {
-      fields.add(target(field, tables));
+      fields.add(target(field, tables, zonesInUtc));
     }
     return new Schema(fields, results.getCustomMetadata());
   }
@@ -54,9 +59,9 @@ final class ResultConformer implements AutoCloseable {
    * #restoredTimestamp} finds one, and Flight SQL's precision and scale metadata on decimals (what
    * JDBC's ResultSetMetaData reports).
    */
-  static Field target(Field field, Map<TableId, QuiverTable> tables) {
+  static Field target(Field field, Map<TableId, QuiverTable> tables, boolean zonesInUtc) {
     ArrowType type = field.getType();
-    ArrowType.Timestamp restored = restoredTimestamp(field, tables);
+    ArrowType.Timestamp restored = restoredTimestamp(field, tables, zonesInUtc);
     if (restored != null) {
       type = restored;
     }
@@ -84,12 +89,15 @@ final class ResultConformer implements AutoCloseable {
    * never refused, even past a limit: the caller checks its limit after each batch.
    */
   static ResultConformer create(
-      BufferAllocator allocator, Schema exported, Map<TableId, QuiverTable> tables) {
+      BufferAllocator allocator,
+      Schema exported,
+      Map<TableId, QuiverTable> tables,
+      boolean zonesInUtc) {
     List<Field> fields = new ArrayList<>();
     boolean[] convert = new boolean[exported.getFields().size()];
     for (int i = 0; i < convert.length; i++) {
       Field field = exported.getFields().get(i);
-      Field target = target(field, tables);
+      Field target = target(field, tables, zonesInUtc);
       fields.add(target);
       convert[i] = !target.getType().equals(field.getType());
     }
@@ -97,8 +105,12 @@ final class ResultConformer implements AutoCloseable {
         allocator, new Schema(fields, exported.getCustomMetadata()), convert);
   }
 
-  /** The table type a result timestamp column should have, or null to leave it alone. */
-  static ArrowType.Timestamp restoredTimestamp(Field field, Map<TableId, QuiverTable> tables) {
+  /**
+   * The table type a result timestamp column should have, or null to leave it alone; with {@code
+   * zonesInUtc} a zoned column keeps the table's unit but names zone UTC.
+   */
+  static ArrowType.Timestamp restoredTimestamp(
+      Field field, Map<TableId, QuiverTable> tables, boolean zonesInUtc) {
     if (!(field.getType() instanceof ArrowType.Timestamp result)) {
       return null;
     }
@@ -107,7 +119,9 @@ final class ResultConformer implements AutoCloseable {
         if (column.getName().equals(field.getName())
             && column.getType() instanceof ArrowType.Timestamp stored
             && sameKind(stored, result)) {
-          return stored;
+          return zonesInUtc && stored.getTimezone() != null
+              ? new ArrowType.Timestamp(stored.getUnit(), "UTC")
+              : stored;
         }
       }
     }

@@ -2,6 +2,8 @@ package dev.quiver.server.sql;
 
 import static java.util.Objects.requireNonNull;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.errorprone.annotations.ThreadSafe;
 import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
@@ -10,10 +12,14 @@ import dev.quiver.server.memory.AdmissionQueue;
 import dev.quiver.server.table.IcebergTableStore;
 import dev.quiver.server.table.LocalFiles;
 import dev.quiver.server.table.QuiverTable;
+import dev.quiver.server.table.ScanFile;
+import dev.quiver.server.table.ScanShares;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.sql.DriverManager;
 import java.sql.ParameterMetaData;
 import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.ResultSetMetaData;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -21,6 +27,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import org.apache.arrow.c.ArrowArrayStream;
@@ -28,6 +35,7 @@ import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
+import org.apache.iceberg.expressions.Expressions;
 import org.duckdb.DuckDBConnection;
 
 /**
@@ -57,6 +65,11 @@ public final class SqlEngine implements AutoCloseable {
 
   /** Rows per batch of the rows an INSERT or CREATE TABLE AS moves to the Parquet writer. */
   static final int WRITE_BATCH_ROWS = 65_536;
+
+  /** The temporary view a query split into shares reads its share from. */
+  private static final String SHARE_VIEW = "quiver_share";
+
+  private static final ObjectMapper JSON = new ObjectMapper();
 
   /** The session time zone: zoned timestamps leave DuckDB in it. */
   static final String TIME_ZONE = "UTC";
@@ -259,7 +272,14 @@ public final class SqlEngine implements AutoCloseable {
    * utf8.
    */
   public Shape describe(String sql, String schema) {
-    return withTypes(describeUntyped(sql, schema, Map.of()), List.of());
+    try (SqlQuery query = prepare(sql, schema, List.of(), Map.of(), List.of()).zonesInUtc()) {
+      return withTypes(query.shape(), List.of());
+    } catch (QuiverException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new QuiverException(
+          QuiverErrorCode.INTERNAL, e, "Cannot describe the statement: %s", e.getMessage());
+    }
   }
 
   /**
@@ -283,7 +303,7 @@ public final class SqlEngine implements AutoCloseable {
    * names are looked up in namespace {@code schema} when it is not empty.
    */
   public SqlQuery prepare(String sql, String schema, List<Object> parameters) {
-    return prepare(sql, schema, parameters, Map.of(), List.of());
+    return prepare(sql, schema, parameters, Map.of(), List.of()).zonesInUtc();
   }
 
   /**
@@ -316,13 +336,119 @@ public final class SqlEngine implements AutoCloseable {
       query.holdUntilClosed(pins);
       return query;
     } catch (SQLException | RuntimeException e) {
-      closeQuietly(statement);
-      closeQuietly(connection);
-      pins.forEach(LocalFiles::close);
-      if (e instanceof SQLException failure) {
-        throw SqlErrors.from(failure, false);
+      throw failed(e, statement, connection, pins);
+    }
+  }
+
+  /**
+   * The one table {@code sql} reads, as bound now, when the query may be split into shares of that
+   * table's files ({@link QuerySplit}): a SELECT of one table computed row by row. Empty for any
+   * other query, which runs whole; a query DuckDB cannot plan is empty too and reports its own
+   * error when it runs.
+   */
+  public Optional<QuiverTable> splittableTable(String sql, String schema) {
+    requireNonNull(sql, "sql is null");
+    List<LocalFiles> pins = new ArrayList<>();
+    try (DuckDBConnection connection = connect(schema)) {
+      if (!QuerySplit.isSingleTableSelect(TableBinder.parse(connection, sql))) {
+        return Optional.empty();
       }
-      throw (RuntimeException) e;
+      Map<TableId, QuiverTable> tables = binder.bind(connection, sql, schema, pins);
+      if (tables.size() != 1 || !QuerySplit.isRowByRowScan(explain(connection, sql))) {
+        return Optional.empty();
+      }
+      return Optional.of(tables.values().iterator().next());
+    } catch (SQLException | IOException e) {
+      return Optional.empty();
+    } finally {
+      pins.forEach(LocalFiles::close);
+    }
+  }
+
+  /**
+   * As {@link #prepare(String, String, List)} for one share of a query {@link #splittableTable}
+   * accepted: {@code sql} reads, in place of its table, a temporary view of the share's files of
+   * the share's snapshot. Refuses (INVALID_TICKET) a share whose table is not the one {@code sql}
+   * names, so a ticket cannot read a table its SQL does not name.
+   */
+  public SqlQuery prepareShare(String sql, String schema, TableShare share) {
+    requireNonNull(sql, "sql is null");
+    DuckDBConnection connection = connect(schema);
+    PreparedStatement statement = null;
+    List<LocalFiles> pins = new ArrayList<>();
+    try {
+      JsonNode tree = TableBinder.parse(connection, sql);
+      if (!QuerySplit.isSingleTableSelect(tree)
+          || !TableBinder.referencedTables(connection, sql, schema)
+              .equals(List.of(share.table()))) {
+        throw new QuiverException(
+            QuiverErrorCode.INVALID_TICKET,
+            "The ticket's share of table %s does not belong to its query",
+            share.table());
+      }
+      QuiverTable table = binder.load(share.table());
+      List<ScanFile> files =
+          share.snapshotId() == 0
+              ? List.of()
+              : table.files(share.snapshotId(), Expressions.alwaysTrue());
+      List<ScanFile> mine = ScanShares.share(files, share.index(), share.count());
+      try (Statement setup = connection.createStatement()) {
+        setup.execute("CREATE TEMP VIEW " + SHARE_VIEW + " AS " + binder.select(table, mine, pins));
+      }
+      String rewritten = deserialize(connection, QuerySplit.retarget(tree, SHARE_VIEW));
+      statement = connection.prepareStatement(rewritten);
+      SqlQuery query =
+          new SqlQuery(
+              connection,
+              rewritten,
+              List.of(),
+              statement,
+              Map.of(share.table(), table),
+              imports,
+              turns);
+      query.holdUntilClosed(pins);
+      return query.zonesInUtc();
+    } catch (SQLException | RuntimeException e) {
+      throw failed(e, statement, connection, pins);
+    }
+  }
+
+  /**
+   * What a failed prepare throws, once it has closed what it opened: DuckDB's error as a
+   * QuiverException, anything else as it is.
+   */
+  private static RuntimeException failed(
+      Exception e,
+      PreparedStatement statement,
+      DuckDBConnection connection,
+      List<LocalFiles> pins) {
+    closeQuietly(statement);
+    closeQuietly(connection);
+    pins.forEach(LocalFiles::close);
+    return e instanceof SQLException failure
+        ? SqlErrors.from(failure, false)
+        : (RuntimeException) e;
+  }
+
+  /** DuckDB's physical plan of {@code sql}, as JSON. */
+  private static JsonNode explain(DuckDBConnection connection, String sql)
+      throws SQLException, IOException {
+    try (Statement statement = connection.createStatement();
+        ResultSet result = statement.executeQuery("EXPLAIN (FORMAT JSON) " + sql)) {
+      return result.next() ? JSON.readTree(result.getString(2)) : null;
+    }
+  }
+
+  /** The SQL text of a parse tree ({@code json_deserialize_sql}). */
+  private static String deserialize(DuckDBConnection connection, JsonNode tree)
+      throws SQLException {
+    try (PreparedStatement statement =
+        connection.prepareStatement("SELECT json_deserialize_sql(?::JSON)")) {
+      statement.setString(1, tree.toString());
+      try (ResultSet result = statement.executeQuery()) {
+        result.next();
+        return result.getString(1);
+      }
     }
   }
 

@@ -49,6 +49,8 @@ public final class SqlQuery implements AutoCloseable {
   private volatile SqlTurns.Turn ownTurn;
   // The read cache's pins of the files the query's views read; released once DuckDB is closed.
   private List<? extends AutoCloseable> pins = List.of();
+  // Results go to a SQL client: zoned timestamps name UTC (see ResultConformer).
+  private boolean zonesInUtc;
 
   SqlQuery(
       DuckDBConnection connection,
@@ -73,6 +75,12 @@ public final class SqlQuery implements AutoCloseable {
     this.pins = List.copyOf(files);
   }
 
+  /** Serves zoned timestamps in zone UTC, as SQL clients get them; call before {@link #execute}. */
+  SqlQuery zonesInUtc() {
+    this.zonesInUtc = true;
+    return this;
+  }
+
   /** The Quiver tables the query reads, as pinned. */
   public Map<TableId, QuiverTable> tables() {
     return tables;
@@ -82,7 +90,7 @@ public final class SqlQuery implements AutoCloseable {
   SqlEngine.Shape shape() throws SQLException {
     SqlEngine.Shape shape = SqlEngine.shapeOf(statement);
     return new SqlEngine.Shape(
-        shape.parameters(), ResultConformer.restoredSchema(shape.results(), tables));
+        shape.parameters(), ResultConformer.restoredSchema(shape.results(), tables, zonesInUtc));
   }
 
   /**
@@ -125,7 +133,7 @@ public final class SqlQuery implements AutoCloseable {
       // closes (a scan's conformer holds the batch until it is closed).
       reader = (ArrowReader) result.arrowExportStream(imports, batchRows);
       exported = reader.getVectorSchemaRoot();
-      conformer = ResultConformer.create(allocator, exported.getSchema(), tables);
+      conformer = ResultConformer.create(allocator, exported.getSchema(), tables, zonesInUtc);
     } catch (SQLException e) {
       throw SqlErrors.from(e, cancelled);
     } catch (IOException e) {

@@ -255,7 +255,8 @@ public final class SqlUpdates {
                 schema,
                 List.of(),
                 Map.of(),
-                List.of("CREATE TEMP TABLE " + NEW_TABLE + " " + rest))) {
+                List.of(
+                    "CREATE TEMP TABLE " + NEW_TABLE + " " + StandardTypeNames.toDuckDb(rest)))) {
       PutReceipt receipt = append(id, null, query, allocator, afterBatch);
       return frame.query().isPresent() ? receipt.rows() : 0;
     }

@@ -10,6 +10,7 @@ import dev.quiver.client.TableId;
 import dev.quiver.server.table.IcebergTableStore;
 import dev.quiver.server.table.LocalFiles;
 import dev.quiver.server.table.QuiverTable;
+import dev.quiver.server.table.ScanFile;
 import java.io.IOException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -269,6 +270,22 @@ final class TableBinder {
         store.localFiles(table, table.files(snapshot, Expressions.alwaysTrue()))) {
       return select(table, inPlace);
     }
+  }
+
+  /**
+   * The rows of {@code files}, some of a snapshot's files, with the table's columns, deletes
+   * applied: through local copies pinned until the query closes (added to {@code pins}) for a
+   * remote warehouse, the files in place for a local one.
+   */
+  String select(QuiverTable table, List<ScanFile> files, List<LocalFiles> pins) {
+    LocalFiles local = store.localFiles(table, files);
+    pins.add(local);
+    return select(table, local);
+  }
+
+  /** The table as loaded now; NOT_FOUND when it does not exist. */
+  QuiverTable load(TableId id) {
+    return store.load(id);
   }
 
   static String select(QuiverTable table, LocalFiles files) {

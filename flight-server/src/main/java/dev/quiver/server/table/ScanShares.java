@@ -29,7 +29,10 @@ public final class ScanShares {
     return split(files, count).get(index);
   }
 
-  /** All {@code count} shares in one pass over the files; some may be empty. */
+  /**
+   * All {@code count} shares in one pass over the files; some may be empty (when a file outweighs
+   * several shares).
+   */
   public static List<List<ScanFile>> split(List<ScanFile> files, int count) {
     long total = Math.max(1, totalBytes(files));
     List<List<ScanFile>> shares = new ArrayList<>();
@@ -38,7 +41,10 @@ public final class ScanShares {
     }
     long before = 0;
     for (ScanFile file : files) {
-      shares.get((int) Math.min(count - 1, (before * count) / total)).add(file);
+      // A file goes to the share its middle byte falls in: with files of slightly growing sizes,
+      // the start byte would put two files in one share and leave the next share empty.
+      long middle = before + file.data().fileSizeInBytes() / 2;
+      shares.get((int) Math.min(count - 1, (middle * count) / total)).add(file);
       before += file.data().fileSizeInBytes();
     }
     return shares;
