@@ -17,6 +17,7 @@ import dev.quiver.server.table.ScanFile;
 import dev.quiver.server.table.ScanShares;
 import dev.quiver.server.table.parquet.TableScan;
 import java.util.EnumSet;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
@@ -67,6 +68,7 @@ final class DoGetHandler {
     ScanPlan plan = ScanPlan.plan(store, request);
     List<ScanFile> share =
         ScanShares.share(plan.files(), parsed.getShareIndex(), parsed.getShareCount());
+    call.trace().read(fileBytes(share));
     // arrow-dataset does not apply delete files: a share with deletes always runs in DuckDB.
     boolean deletes = share.stream().anyMatch(ScanFile::hasDeletes);
     boolean sqlFilter = plan.filter() == null || plan.filter().sql() != null;
@@ -177,6 +179,21 @@ final class DoGetHandler {
         scan::dictionaries,
         scan::next,
         () -> AutoCloseables.close(scan, imports, files));
+  }
+
+  /** Bytes of the share's data files and of the delete files that apply (each counted once). */
+  static long fileBytes(List<ScanFile> share) {
+    long bytes = 0;
+    Set<String> deletes = new HashSet<>();
+    for (ScanFile file : share) {
+      bytes += file.data().fileSizeInBytes();
+      for (ScanFile.Delete delete : file.deletes()) {
+        if (deletes.add(delete.file().location())) {
+          bytes += delete.file().fileSizeInBytes();
+        }
+      }
+    }
+    return bytes;
   }
 
   /** The table a Quiver ticket reads; INVALID_TICKET when it is not one. */

@@ -242,8 +242,10 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
   }
 
   @Override
+  @SuppressWarnings("try") // the scope is only made current (and the thread's CPU charged)
   public void getStream(CallContext context, Ticket ticket, ServerStreamListener listener) {
-    try {
+    QuiverCall call = calls.of(context);
+    try (Scope ignored = call.trace().makeCurrent()) {
       checkSize(
           "ticket", ticket.getBytes().length, "limits.max-ticket-size", limits.maxTicketBytes());
       Any any = DescriptorCommands.binaryAny(ticket.getBytes());
@@ -251,7 +253,7 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
         super.getStream(context, ticket, listener);
       } else {
         require(context, Right.READ, DoGetHandler.tableOf(ticket));
-        doGet.getStream(ticket, listener, calls.of(context));
+        doGet.getStream(ticket, listener, call);
       }
     } catch (RuntimeException e) {
       listener.error(FlightErrors.toFlight("DoGet", e));

@@ -17,8 +17,10 @@ import java.util.concurrent.atomic.LongAdder;
  * The server's OpenTelemetry instruments, and running totals of the same figures for the status
  * page and the in-server alert rules.
  *
- * <p>Attributes are bounded: the Flight method and the Flight status code. Tables are not a metric
- * attribute (their number is unbounded); they are on spans and on the status page. Thread-safe.
+ * <p>Attributes are bounded: the Flight method and the Flight status code. Tables are an attribute
+ * only of the two per-table I/O counters, {@code quiver.table.read} and {@code
+ * quiver.table.written}, whose series grow with the tables read or written (the SDK folds series
+ * past its cardinality limit, 2,000 per instrument, into one overflow series). Thread-safe.
  *
  * <p>Exported names (Prometheus form): {@code quiver_call_duration_seconds}, {@code
  * quiver_calls_active}, {@code quiver_rows_out_total}, {@code quiver_rows_in_total}, {@code
@@ -27,11 +29,13 @@ import java.util.concurrent.atomic.LongAdder;
  * quiver_memory_pressure}, {@code quiver_admission_queue_length}, {@code
  * quiver_admission_wait_seconds}, {@code quiver_backpressure_stall_seconds_total}, {@code
  * quiver_commits_total}, {@code quiver_commit_conflicts_total}, {@code
- * quiver_memory_limit_hits_total}.
+ * quiver_memory_limit_hits_total}, {@code quiver_call_cpu_seconds}, {@code
+ * quiver_table_read_bytes_total}, {@code quiver_table_written_bytes_total}.
  */
 final class CallMetrics implements AutoCloseable {
   static final AttributeKey<String> METHOD = AttributeKey.stringKey("method");
   static final AttributeKey<String> STATUS = AttributeKey.stringKey("status");
+  static final AttributeKey<String> TABLE = AttributeKey.stringKey("table");
 
   /** Seconds; from 1 ms to about 17 minutes, for calls from a metadata lookup to a long scan. */
   private static final List<Double> DURATION_BUCKETS =
@@ -50,6 +54,9 @@ final class CallMetrics implements AutoCloseable {
   private final LongCounter commits;
   private final LongCounter commitConflicts;
   private final LongCounter limitHits;
+  private final DoubleHistogram cpu;
+  private final LongCounter tableRead;
+  private final LongCounter tableWritten;
   private final List<Runnable> gauges;
 
   // Running totals, read by the status page and the alert evaluator.
@@ -107,6 +114,25 @@ final class CallMetrics implements AutoCloseable {
             "quiver.memory.limit_hits",
             "{call}",
             "Calls refused or failed by a memory limit (memory.total, memory.query-limit, admission)");
+    cpu =
+        meter
+            .histogramBuilder("quiver.call.cpu")
+            .setUnit("s")
+            .setDescription("CPU time of the threads working for Flight calls, by method")
+            .setExplicitBucketBoundariesAdvice(DURATION_BUCKETS)
+            .build();
+    tableRead =
+        counter(
+            meter,
+            "quiver.table.read",
+            "By",
+            "Bytes of data and delete files scans planned to read, by table (namespace.table)");
+    tableWritten =
+        counter(
+            meter,
+            "quiver.table.written",
+            "By",
+            "Bytes of data files committed, by table (namespace.table)");
     ObservableLongGauge allocated =
         meter
             .gaugeBuilder("quiver.memory.allocated")
@@ -160,6 +186,22 @@ final class CallMetrics implements AutoCloseable {
     totalCalls.increment();
     if (!status.equals("OK") && !status.equals("CANCELLED")) {
       totalErrors.increment();
+    }
+  }
+
+  void cpu(String method, long nanos) {
+    cpu.record(nanos / 1e9, Attributes.of(METHOD, method));
+  }
+
+  void tableRead(String table, long bytes) {
+    if (!table.isEmpty() && bytes > 0) {
+      tableRead.add(bytes, Attributes.of(TABLE, table));
+    }
+  }
+
+  void tableWritten(String table, long bytes) {
+    if (!table.isEmpty() && bytes > 0) {
+      tableWritten.add(bytes, Attributes.of(TABLE, table));
     }
   }
 

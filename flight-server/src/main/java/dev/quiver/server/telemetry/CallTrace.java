@@ -12,6 +12,8 @@ import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.context.Context;
 import io.opentelemetry.context.Scope;
 import java.time.Instant;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -33,6 +35,13 @@ import org.apache.arrow.vector.VectorSchemaRoot;
  * memory, waits). A call served with telemetry off gets {@link #NONE}, whose methods do nothing.
  * The handler thread writes and the status page reads concurrently, so the figures are atomics;
  * ending is idempotent (the first outcome wins).
+ *
+ * <p>The call's CPU time is that of the threads while they work for it: inside {@link
+ * #makeCurrent()} or a task {@link #wrap wrapped} for it (the gRPC call thread, the DoGet stream
+ * thread, the DoPut thread), native code they run included (DuckDB runs a query's pipeline on the
+ * calling thread inside its JNI call, and with {@code sql.threads=1} nearly all of it). Work on
+ * other threads is not the call's: DuckDB's own worker threads, Netty's event loops writing the
+ * batches, arrow-dataset's C++ I/O and decoding threads.
  */
 public final class CallTrace {
   static final AttributeKey<String> TABLE = AttributeKey.stringKey("quiver.table");
@@ -44,6 +53,9 @@ public final class CallTrace {
   static final AttributeKey<Double> ADMISSION_WAIT =
       AttributeKey.doubleKey("quiver.admission.wait_ms");
   static final AttributeKey<Double> STALL = AttributeKey.doubleKey("quiver.backpressure.stall_ms");
+  static final AttributeKey<Double> CPU = AttributeKey.doubleKey("quiver.cpu_ms");
+  static final AttributeKey<Long> READ_BYTES = AttributeKey.longKey("quiver.io.read_bytes");
+  static final AttributeKey<Long> WRITTEN_BYTES = AttributeKey.longKey("quiver.io.written_bytes");
   static final AttributeKey<Long> GRPC_STATUS = AttributeKey.longKey("rpc.grpc.status_code");
   static final AttributeKey<Double> WAITED_MS = AttributeKey.doubleKey("quiver.waited_ms");
   static final AttributeKey<String> ERROR_CODE = AttributeKey.stringKey("quiver.error_code");
@@ -77,6 +89,14 @@ public final class CallTrace {
   private volatile long peakMemory;
   private volatile long endNanos;
   private volatile String status = "";
+  private final AtomicLong readBytes = new AtomicLong();
+  private final AtomicLong writtenBytes = new AtomicLong();
+
+  // CPU: what threads that finished working for the call spent, plus, per thread working for it
+  // now, its CPU time when it started; frozen when the call ends. Guarded by itself.
+  private final Map<Thread, Long> working = new HashMap<>();
+  private long cpuNanos;
+  private boolean cpuFrozen;
 
   private CallTrace() {
     this.span = Span.getInvalid();
@@ -110,7 +130,15 @@ public final class CallTrace {
    * spans started meanwhile carry its trace id. Close it on the same thread (try-with-resources).
    */
   public Scope makeCurrent() {
-    return off() ? Scope.noop() : context.makeCurrent();
+    if (off()) {
+      return Scope.noop();
+    }
+    Scope scope = context.makeCurrent();
+    boolean started = startWork();
+    return () -> {
+      stopWork(started);
+      scope.close();
+    };
   }
 
   /**
@@ -118,7 +146,62 @@ public final class CallTrace {
    * thread (its logs then carry the trace id).
    */
   public Runnable wrap(Runnable task) {
-    return off() ? task : context.wrap(task);
+    if (off()) {
+      return task;
+    }
+    Runnable inContext = context.wrap(task);
+    return () -> {
+      boolean started = startWork();
+      try {
+        inContext.run();
+      } finally {
+        stopWork(started);
+      }
+    };
+  }
+
+  /** Charges the calling thread's CPU to the call from now; false if it already is (nested). */
+  private boolean startWork() {
+    synchronized (working) {
+      return working.putIfAbsent(Thread.currentThread(), ThreadCpu.current()) == null;
+    }
+  }
+
+  /** Stops charging the calling thread's CPU to the call, if {@code started} started it. */
+  private void stopWork(boolean started) {
+    if (!started) {
+      return;
+    }
+    synchronized (working) {
+      Long start = working.remove(Thread.currentThread());
+      if (start != null && !cpuFrozen) {
+        cpuNanos += Math.max(0, ThreadCpu.current() - start);
+      }
+    }
+  }
+
+  /** The call's CPU time so far, counting threads still working for it up to now. */
+  private long cpuNanos() {
+    synchronized (working) {
+      if (cpuFrozen) {
+        return cpuNanos;
+      }
+      long total = cpuNanos;
+      Thread self = Thread.currentThread();
+      for (Map.Entry<Thread, Long> entry : working.entrySet()) {
+        long now = entry.getKey() == self ? ThreadCpu.current() : ThreadCpu.of(entry.getKey());
+        total += Math.max(0, now - entry.getValue());
+      }
+      return total;
+    }
+  }
+
+  private long freezeCpu() {
+    synchronized (working) {
+      cpuNanos = cpuNanos();
+      cpuFrozen = true;
+      return cpuNanos;
+    }
   }
 
   /** The table the call works on. */
@@ -179,6 +262,17 @@ public final class CallTrace {
     notePeak();
   }
 
+  /**
+   * The call reads {@code bytes} of data and delete files: the sizes of the files its scan planned,
+   * which is the most the scan reads (a filter or a limit may skip row groups).
+   */
+  public void read(long bytes) {
+    if (off()) {
+      return;
+    }
+    readBytes.addAndGet(bytes);
+  }
+
   /** The stream waited {@code nanos} for a client that was not ready (backpressure). */
   public void stalled(long nanos) {
     if (off()) {
@@ -197,7 +291,9 @@ public final class CallTrace {
       return;
     }
     rows.set(receipt.rows());
+    writtenBytes.addAndGet(receipt.bytes());
     metrics.received(receipt.rows(), 0);
+    metrics.tableWritten(table, receipt.bytes());
     metrics.committed();
     snapshot(receipt.snapshotId());
     span.addEvent(
@@ -276,6 +372,7 @@ public final class CallTrace {
       return;
     }
     notePeak();
+    long cpu = freezeCpu();
     endNanos = System.nanoTime();
     FlightStatusCode code = outcome.code();
     status = code.name();
@@ -286,6 +383,9 @@ public final class CallTrace {
     span.setAttribute(PEAK_MEMORY, peakMemory);
     span.setAttribute(ADMISSION_WAIT, admissionWaitNanos / 1e6);
     span.setAttribute(STALL, stallNanos.get() / 1e6);
+    span.setAttribute(CPU, cpu / 1e6);
+    span.setAttribute(READ_BYTES, readBytes.get());
+    span.setAttribute(WRITTEN_BYTES, writtenBytes.get());
     if (code == FlightStatusCode.OK) {
       span.setStatus(StatusCode.OK);
     } else if (code == FlightStatusCode.CANCELLED) {
@@ -300,6 +400,8 @@ public final class CallTrace {
     }
     span.end();
     metrics.ended(method, status, endNanos - startNanos);
+    metrics.cpu(method, cpu);
+    metrics.tableRead(table, readBytes.get());
     registry.ended(this);
   }
 
@@ -320,6 +422,9 @@ public final class CallTrace {
         Math.max(peakMemory, current == null || done ? 0 : safePeak(current)),
         admissionWaitNanos / 1e6,
         stallNanos.get() / 1e6,
+        cpuNanos() / 1e6,
+        readBytes.get(),
+        writtenBytes.get(),
         (end - startNanos) / 1e6,
         startedAt.toEpochMilli(),
         done ? status : "RUNNING",
@@ -360,6 +465,9 @@ public final class CallTrace {
    * @param peakMemory the most Arrow memory the call held
    * @param admissionWaitMs time the call waited for memory admission
    * @param stallMs time the call waited for a slow client
+   * @param cpuMs CPU time of the call's threads (see {@link CallTrace})
+   * @param readBytes bytes of data files the call's scan planned to read
+   * @param writtenBytes bytes of data files the call committed
    * @param durationMs time since the call started, or its whole duration once ended
    * @param startedAtMillis when the call started, in milliseconds since the epoch
    * @param status RUNNING, or the Flight status it ended with
@@ -376,6 +484,9 @@ public final class CallTrace {
       long peakMemory,
       double admissionWaitMs,
       double stallMs,
+      double cpuMs,
+      long readBytes,
+      long writtenBytes,
       double durationMs,
       long startedAtMillis,
       String status,
