@@ -171,6 +171,20 @@ public final class SqlEngine implements AutoCloseable {
     }
   }
 
+  /**
+   * An Iceberg expression every row matching SQL {@code condition} matches ({@link WherePruning}),
+   * over {@code schema}'s columns; {@code true} when nothing of it translates.
+   */
+  org.apache.iceberg.expressions.Expression pruning(
+      String condition, org.apache.iceberg.Schema schema) {
+    try (DuckDBConnection connection = connect("")) {
+      return WherePruning.of(connection, condition, schema);
+    } catch (SQLException e) {
+      throw new QuiverException(
+          QuiverErrorCode.INTERNAL, e, "Cannot parse the condition: %s", e.getMessage());
+    }
+  }
+
   private SqlEngine(
       DuckDBConnection database,
       DuckDBConnection views,
@@ -262,8 +276,8 @@ public final class SqlEngine implements AutoCloseable {
     }
     return new QuiverException(
         QuiverErrorCode.UNSUPPORTED_OPERATION,
-        "Quiver's SQL runs queries, CREATE TABLE, DROP TABLE and INSERT INTO; '%s' is not"
-            + " supported",
+        "Quiver's SQL runs queries, CREATE TABLE, DROP TABLE, INSERT INTO, DELETE and UPDATE;"
+            + " '%s' is not supported",
         sql.strip().length() > 80 ? sql.strip().substring(0, 80) + "..." : sql.strip());
   }
 

@@ -114,4 +114,86 @@ final class SqlText {
     }
     return i;
   }
+
+  /**
+   * The index where {@code keyword} starts at the top level of {@code sql} at or after {@code
+   * from}: outside parentheses, string literals, quoted names and comments; -1 if absent.
+   */
+  static int topLevelKeyword(String sql, int from, String keyword) {
+    int depth = 0;
+    int i = from;
+    while (i < sql.length()) {
+      int skipped = skipQuotedOrComment(sql, i);
+      if (skipped != i) {
+        i = skipped;
+        continue;
+      }
+      char c = sql.charAt(i);
+      if (c == '(') {
+        depth++;
+      } else if (c == ')') {
+        depth--;
+      } else if (depth == 0
+          && (i == 0 || !isWordChar(sql.charAt(i - 1)))
+          && afterKeywords(sql, i, keyword) == i + keyword.length()) {
+        return i;
+      }
+      i++;
+    }
+    return -1;
+  }
+
+  /** {@code sql} split at top-level {@code separator}s (as for {@link #topLevelKeyword}). */
+  static java.util.List<String> splitTopLevel(String sql, char separator) {
+    java.util.List<String> parts = new java.util.ArrayList<>();
+    int depth = 0;
+    int start = 0;
+    int i = 0;
+    while (i < sql.length()) {
+      int skipped = skipQuotedOrComment(sql, i);
+      if (skipped != i) {
+        i = skipped;
+        continue;
+      }
+      char c = sql.charAt(i);
+      if (c == '(') {
+        depth++;
+      } else if (c == ')') {
+        depth--;
+      } else if (c == separator && depth == 0) {
+        parts.add(sql.substring(start, i));
+        start = i + 1;
+      }
+      i++;
+    }
+    parts.add(sql.substring(start));
+    return parts;
+  }
+
+  private static boolean isWordChar(char c) {
+    return Character.isLetterOrDigit(c) || c == '_';
+  }
+
+  /** The index after a string literal, quoted name or comment starting at {@code i}, else i. */
+  private static int skipQuotedOrComment(String sql, int i) {
+    char c = sql.charAt(i);
+    if (c == '\'' || c == '"') {
+      int j = i + 1;
+      while (j < sql.length()) {
+        if (sql.charAt(j) == c) {
+          if (j + 1 < sql.length() && sql.charAt(j + 1) == c) {
+            j += 2;
+            continue;
+          }
+          return j + 1;
+        }
+        j++;
+      }
+      return sql.length();
+    }
+    if (sql.startsWith("--", i) || sql.startsWith("/*", i)) {
+      return skipBlank(sql, i);
+    }
+    return i;
+  }
 }

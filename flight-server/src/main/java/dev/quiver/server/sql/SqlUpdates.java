@@ -17,9 +17,10 @@ import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
 
 /**
- * SQL statements that change tables: CREATE TABLE (columns, or AS a query), DROP TABLE and INSERT
- * INTO (VALUES or a query), each through the table layer like DoPut: an INSERT or CREATE TABLE AS
- * is one atomic Iceberg commit, and a statement that fails commits nothing.
+ * SQL statements that change tables: CREATE TABLE (columns, or AS a query), DROP TABLE, INSERT INTO
+ * (VALUES or a query), DELETE and UPDATE ({@link RowChanges}), each through the table layer like
+ * DoPut: an INSERT, CREATE TABLE AS, DELETE or UPDATE is one atomic Iceberg commit, and a statement
+ * that fails commits nothing.
  *
  * <p>Only the statement's frame is read here (the keywords and the table's name); the columns,
  * values and queries are DuckDB's to parse. Thread-safe.
@@ -29,10 +30,12 @@ public final class SqlUpdates {
 
   private final SqlEngine engine;
   private final IcebergTableStore store;
+  private final RowChanges rowChanges;
 
   public SqlUpdates(SqlEngine engine, IcebergTableStore store) {
     this.engine = requireNonNull(engine, "engine is null");
     this.store = requireNonNull(store, "store is null");
+    this.rowChanges = new RowChanges(engine, store);
   }
 
   /**
@@ -55,6 +58,9 @@ public final class SqlUpdates {
       case INSERT -> insert(text, schema, parameters, allocator, afterBatch);
       case CREATE_TABLE -> create(text, schema, parameters, allocator, afterBatch);
       case DROP_TABLE -> drop(text, schema);
+      case DELETE -> rowChanges.delete(text, schema, parameters, allocator, afterBatch);
+      case UPDATE -> rowChanges.update(text, schema, parameters, allocator, afterBatch);
+      case MERGE -> throw engine.unsupported(text);
       case QUERY ->
           throw new QuiverException(
               QuiverErrorCode.INVALID_SQL, "A query is not an update; run it as a query");
@@ -323,7 +329,26 @@ public final class SqlUpdates {
       }
       case DROP_TABLE ->
           Optional.of(new Writes(Drop.parse(text, schema).table(), Optional.empty()));
-      case QUERY, OTHER -> Optional.empty();
+      case DELETE -> {
+        RowChanges.Delete delete = RowChanges.Delete.parse(text, schema);
+        yield Optional.of(
+            new Writes(
+                delete.table(),
+                delete.where().map(w -> "SELECT 1 FROM " + delete.table() + " WHERE " + w)));
+      }
+      case UPDATE -> {
+        RowChanges.Update update = RowChanges.Update.parse(text, schema);
+        yield Optional.of(
+            new Writes(
+                update.table(),
+                Optional.of(
+                    "SELECT "
+                        + String.join(", ", update.set().values())
+                        + " FROM "
+                        + update.table()
+                        + update.where().map(w -> " WHERE " + w).orElse(""))));
+      }
+      case MERGE, QUERY, OTHER -> Optional.empty();
     };
   }
 
