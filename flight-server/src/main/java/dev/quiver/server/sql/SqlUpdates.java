@@ -60,7 +60,7 @@ public final class SqlUpdates {
       case DROP_TABLE -> drop(text, schema);
       case DELETE -> rowChanges.delete(text, schema, parameters, allocator, afterBatch);
       case UPDATE -> rowChanges.update(text, schema, parameters, allocator, afterBatch);
-      case MERGE -> throw engine.unsupported(text);
+      case MERGE -> rowChanges.merge(text, schema, allocator, afterBatch);
       case QUERY ->
           throw new QuiverException(
               QuiverErrorCode.INVALID_SQL, "A query is not an update; run it as a query");
@@ -71,12 +71,21 @@ public final class SqlUpdates {
   /**
    * The parameters an update takes (its result has no columns): an INSERT's parameters DuckDB
    * cannot type take the table's column types when there is one per column, as in {@code INSERT
-   * INTO t VALUES (?, ?, ?)}; other updates take none.
+   * INTO t VALUES (?, ?, ?)}; a DELETE's or UPDATE's are those of its values and condition as
+   * DuckDB types them; CREATE TABLE and DROP TABLE take none.
    */
   public SqlEngine.Shape shape(String sql, String schema) {
     String text = stripSemicolons(sql);
     SqlEngine.Shape none = new SqlEngine.Shape(new Schema(List.of()), new Schema(List.of()));
-    if (StatementKind.of(text) != StatementKind.INSERT) {
+    StatementKind kind = StatementKind.of(text);
+    if (kind == StatementKind.DELETE || kind == StatementKind.UPDATE) {
+      // The parameters of a SELECT of the new values over the condition: the statement's order.
+      return writes(text, schema)
+          .flatMap(Writes::source)
+          .map(s -> new SqlEngine.Shape(engine.describe(s, schema).parameters(), none.results()))
+          .orElse(none);
+    }
+    if (kind != StatementKind.INSERT) {
       return none;
     }
     Optional<BoundInsert> bound = boundInsert(text, schema);
@@ -348,7 +357,11 @@ public final class SqlUpdates {
                         + update.table()
                         + update.where().map(w -> " WHERE " + w).orElse(""))));
       }
-      case MERGE, QUERY, OTHER -> Optional.empty();
+      case MERGE -> {
+        RowChanges.Merge merge = RowChanges.Merge.parse(text, schema);
+        yield Optional.of(new Writes(merge.table(), Optional.of(merge.reads())));
+      }
+      case QUERY, OTHER -> Optional.empty();
     };
   }
 

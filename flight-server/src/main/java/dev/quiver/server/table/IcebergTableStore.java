@@ -768,9 +768,9 @@ public final class IcebergTableStore implements AutoCloseable {
   }
 
   /**
-   * Replaces {@code removed}, data files of {@code table}'s snapshot {@code readSnapshotId}, with
-   * new files holding the rows of {@code rows} (null: none), as one Iceberg overwrite commit: a
-   * DELETE, UPDATE or MERGE rewritten copy-on-write.
+   * Replaces {@code removed}, data files of {@code table}'s snapshot {@code readSnapshotId} (0 for
+   * a table that had none), with new files holding the rows of {@code rows} (null: none), as one
+   * Iceberg overwrite commit: a DELETE, UPDATE or MERGE rewritten copy-on-write.
    *
    * <p>The commit is validated from {@code readSnapshotId} with {@code conflictFilter}: a commit
    * made meanwhile that added rows the filter may match, removed one of {@code removed} or added
@@ -819,10 +819,13 @@ public final class IcebergTableStore implements AutoCloseable {
               capture
                   .reporting(iceberg)
                   .newOverwrite()
-                  .validateFromSnapshot(readSnapshotId)
                   .conflictDetectionFilter(conflictFilter)
                   .validateNoConflictingData()
                   .validateNoConflictingDeletes();
+          if (readSnapshotId != 0) {
+            // 0: the table had no snapshot, so every commit since its creation is checked.
+            overwrite.validateFromSnapshot(readSnapshotId);
+          }
           removed.forEach(overwrite::deleteFile);
           staged.dataFiles(iceberg.spec()).forEach(overwrite::addFile);
           try {

@@ -169,6 +169,101 @@ class FlightSqlRowChangesTest {
   }
 
   @Test
+  void preparedDeleteAndUpdateBindTheirParameters(BufferAllocator allocator) throws Exception {
+    try (FlightSqlClient.PreparedStatement delete = sql.prepare("DELETE FROM ns.t WHERE id = ?");
+        VectorSchemaRoot parameters =
+            VectorSchemaRoot.create(delete.getParameterSchema(), allocator)) {
+      assertThat(delete.getParameterSchema().getFields().get(0).getType())
+          .isEqualTo(new ArrowType.Int(64, true));
+      ((BigIntVector) parameters.getVector(0)).setSafe(0, 7);
+      parameters.setRowCount(1);
+      delete.setParameters(parameters);
+      assertThat(delete.executeUpdate()).isEqualTo(1);
+    }
+    try (FlightSqlClient.PreparedStatement update =
+            sql.prepare("UPDATE ns.t SET label = 'x' || ? WHERE id > ?");
+        VectorSchemaRoot parameters =
+            VectorSchemaRoot.create(update.getParameterSchema(), allocator)) {
+      assertThat(update.getParameterSchema().getFields()).hasSize(2);
+      parameters.allocateNew();
+      ((org.apache.arrow.vector.VarCharVector) parameters.getVector(0))
+          .setSafe(0, "y".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      ((BigIntVector) parameters.getVector(1)).setSafe(0, 27);
+      parameters.setRowCount(1);
+      update.setParameters(parameters);
+      assertThat(update.executeUpdate()).isEqualTo(2);
+    }
+    assertThat(rows("SELECT id, label FROM ns.t WHERE id > 26 OR id BETWEEN 6 AND 8 ORDER BY id"))
+        .containsExactly(
+            List.of(6L, "row 6"),
+            List.of(8L, "row 8"),
+            List.of(27L, "row 27"),
+            List.of(28L, "xy"),
+            List.of(29L, "xy"));
+  }
+
+  @Test
+  void mergeDeletesUpdatesAndInsertsInOneCommit() throws Exception {
+    sql.executeUpdate("CREATE TABLE ns.src (id BIGINT, label VARCHAR)");
+    sql.executeUpdate(
+        "INSERT INTO ns.src VALUES (2, 'two'), (5, 'gone'), (40, 'forty'), (41, 'forty-one')");
+    List<SnapshotInfo> before = snapshots();
+
+    long changed =
+        sql.executeUpdate(
+            "MERGE INTO ns.t USING ns.src AS s ON t.id = s.id"
+                + " WHEN MATCHED AND s.label = 'gone' THEN DELETE"
+                + " WHEN MATCHED THEN UPDATE SET label = s.label"
+                + " WHEN NOT MATCHED THEN INSERT VALUES (s.id, s.label, 0)");
+
+    assertThat(changed).isEqualTo(4);
+    assertThat(rows("SELECT id, label FROM ns.t WHERE id IN (1, 2, 5, 40, 41) ORDER BY id"))
+        .containsExactly(
+            List.of(1L, "row 1"),
+            List.of(2L, "two"),
+            List.of(40L, "forty"),
+            List.of(41L, "forty-one"));
+    assertThat(ids("SELECT count(*) FROM ns.t")).containsExactly(31L);
+    List<SnapshotInfo> after = snapshots();
+    assertThat(after).hasSize(before.size() + 1);
+    // Only the first file held matched rows: it is rewritten with the inserted rows.
+    assertThat(after.get(after.size() - 1).addedRecords()).isEqualTo(11);
+  }
+
+  @Test
+  void mergeTakesAQueryAsSourceAndWorksOnAnEmptyTable() throws Exception {
+    String merge =
+        "MERGE INTO %s AS target USING (SELECT range AS id FROM range(25, 35)) AS s"
+            + " ON target.id = s.id"
+            + " WHEN MATCHED THEN UPDATE SET amount = -1"
+            + " WHEN NOT MATCHED THEN INSERT (id, label, amount) VALUES (s.id, 'new', 1)";
+    assertThat(sql.executeUpdate(String.format(merge, "ns.t"))).isEqualTo(10);
+    assertThat(ids("SELECT count(*) FROM ns.t WHERE amount = -1")).containsExactly(5L);
+    assertThat(ids("SELECT id FROM ns.t WHERE label = 'new' ORDER BY id")).isEqualTo(range(30, 35));
+
+    sql.executeUpdate("CREATE TABLE ns.empty (id BIGINT, label VARCHAR, amount DOUBLE)");
+    assertThat(sql.executeUpdate(String.format(merge, "ns.empty"))).isEqualTo(10);
+    assertThat(ids("SELECT id FROM ns.empty ORDER BY id")).isEqualTo(range(25, 35));
+  }
+
+  @Test
+  void aMergeWhoseSourceMatchesATargetRowTwiceCommitsNothing() throws Exception {
+    List<SnapshotInfo> before = snapshots();
+
+    assertRefused(
+        "MERGE INTO ns.t USING (SELECT 3 AS id, 'a' AS label UNION ALL SELECT 3, 'b') s"
+            + " ON t.id = s.id WHEN MATCHED THEN UPDATE SET label = s.label",
+        FlightStatusCode.INVALID_ARGUMENT,
+        "MERGE source matches a target row of table ns.t more than once");
+    assertRefused(
+        "MERGE INTO ns.t USING ns.t s ON t.id = s.id WHEN NOT MATCHED BY SOURCE THEN DELETE",
+        FlightStatusCode.UNIMPLEMENTED,
+        "NOT MATCHED BY SOURCE");
+
+    assertThat(snapshots()).isEqualTo(before);
+  }
+
+  @Test
   void badInputNamesTheProblemAndCommitsNothing() throws Exception {
     List<SnapshotInfo> before = snapshots();
 
