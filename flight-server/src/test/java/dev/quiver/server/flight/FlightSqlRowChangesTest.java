@@ -264,6 +264,33 @@ class FlightSqlRowChangesTest {
   }
 
   @Test
+  void aDeleteStreamsALargeTableInsideASmallQueryLimit(
+      BufferAllocator allocator, @TempDir Path smallDir) throws Exception {
+    QuiverServer small =
+        servers.start(
+            smallDir, "memory.total", "512MB", "memory.query-limit", "8MB", "sql.threads", "2");
+    try (FlightSqlClient client =
+        new FlightSqlClient(FlightClient.builder(allocator, small.location()).build())) {
+      // 2M rows are about 50MB as Arrow, so no call could hold them under an 8MB limit.
+      client.executeUpdate(
+          "CREATE TABLE ns.big AS SELECT range AS id, 'label ' || range AS label"
+              + " FROM range(2000000)");
+
+      assertThat(client.executeUpdate("DELETE FROM ns.big WHERE id % 10 = 0")).isEqualTo(200_000);
+      assertThat(client.executeUpdate("UPDATE ns.big SET label = 'x' WHERE id % 10 = 1"))
+          .isEqualTo(200_000);
+
+      FlightInfo info =
+          client.execute("SELECT count(*), count(*) FILTER (label = 'x') FROM ns.big");
+      try (FlightStream stream = client.getStream(info.getEndpoints().get(0).getTicket())) {
+        assertThat(stream.next()).isTrue();
+        assertThat(stream.getRoot().getVector(0).getObject(0)).isEqualTo(1_800_000L);
+        assertThat(stream.getRoot().getVector(1).getObject(0)).isEqualTo(200_000L);
+      }
+    }
+  }
+
+  @Test
   void badInputNamesTheProblemAndCommitsNothing() throws Exception {
     List<SnapshotInfo> before = snapshots();
 

@@ -23,6 +23,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.util.AutoCloseables;
+import org.apache.iceberg.DataFile;
+import org.apache.iceberg.DeleteFile;
+import org.apache.iceberg.FileFormat;
+import org.apache.iceberg.FileMetadata;
 import org.apache.iceberg.Snapshot;
 import org.apache.iceberg.Table;
 import org.junit.jupiter.api.AfterEach;
@@ -142,6 +146,34 @@ class RowChangesTest {
         .containsExactly(5L);
     assertThat(longs(allocator, "SELECT count(*) FROM ns.t WHERE label = 'second'"))
         .containsExactly(5L);
+  }
+
+  @Test
+  void aTableWithAnotherEnginesDeleteFilesIsRefusedNotResurrected(BufferAllocator allocator)
+      throws Exception {
+    Table table = store.load(TABLE).table();
+    DataFile first = table.currentSnapshot().addedDataFiles(table.io()).iterator().next();
+    // A position delete file as Trino or Spark would commit it (its content is never read here).
+    DeleteFile deletes =
+        FileMetadata.deleteFileBuilder(table.spec())
+            .ofPositionDeletes()
+            .withPath(first.location().replace(".parquet", "-deletes.parquet"))
+            .withFormat(FileFormat.PARQUET)
+            .withFileSizeInBytes(100)
+            .withRecordCount(1)
+            .build();
+    table.newRowDelta().addDeletes(deletes).commit();
+
+    for (String statement :
+        List.of("DELETE FROM ns.t WHERE id = 1", "UPDATE ns.t SET label = 'x' WHERE id = 1")) {
+      assertThatThrownBy(() -> run(allocator, statement))
+          .isInstanceOfSatisfying(
+              QuiverException.class,
+              e -> assertThat(e.code()).isEqualTo(QuiverErrorCode.UNSUPPORTED_OPERATION))
+          .hasMessageContaining("Table ns.t has row-level deletes");
+    }
+    // Nothing committed after the other engine's row delta.
+    assertThat(store.load(TABLE).table().currentSnapshot().operation()).isEqualTo("delete");
   }
 
   /** Runs {@code statement}; once its rows are read, {@code racing} runs and commits first. */
