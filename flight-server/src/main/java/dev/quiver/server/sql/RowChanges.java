@@ -16,7 +16,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.regex.Pattern;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.BigIntVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
@@ -43,7 +42,7 @@ import org.apache.iceberg.expressions.Expressions;
  * writer a batch at a time, through the caller's allocator. Thread-safe.
  */
 final class RowChanges {
-  private static final String FILE = "quiver_file";
+  static final String FILE = "quiver_file";
   private static final String MATCH = "quiver_match";
   private static final String NEW_VALUE = "quiver_new_";
 
@@ -126,200 +125,6 @@ final class RowChanges {
     }
   }
 
-  /**
-   * A MERGE's frame: the target table and the name its rows go by, the source (a table or a
-   * parenthesised query, with its alias), the ON condition and the WHEN clauses as written.
-   */
-  record Merge(TableId table, String alias, String source, String on, String clauses) {
-    private static final Pattern BY_SOURCE =
-        Pattern.compile("\\bNOT\\s+MATCHED\\s+BY\\s+SOURCE\\b", Pattern.CASE_INSENSITIVE);
-
-    static Merge parse(String sql, String schema) {
-      SqlText.Name name = SqlText.readName(sql, SqlText.afterKeywords(sql, 0, "MERGE", "INTO"));
-      TableId id = SqlUpdates.tableId(name, schema, sql);
-      int using = SqlText.topLevelKeyword(sql, name.end(), "USING");
-      int when = using < 0 ? -1 : SqlText.topLevelKeyword(sql, using, "WHEN");
-      // The last top-level ON before the first WHEN: a source that is a join has ONs of its own.
-      int on = -1;
-      for (int at = using; at >= 0 && (when < 0 || at < when); ) {
-        at = SqlText.topLevelKeyword(sql, at + 1, "ON");
-        if (at >= 0 && (when < 0 || at < when)) {
-          on = at;
-        } else {
-          break;
-        }
-      }
-      if (using < 0 || on < 0 || when < 0) {
-        throw new QuiverException(
-            QuiverErrorCode.INVALID_SQL,
-            "MERGE INTO %s must read MERGE INTO table [AS alias] USING source ON condition WHEN"
-                + " ...",
-            id);
-      }
-      String alias = sql.substring(name.end(), using).strip();
-      int afterAs = SqlText.afterKeywords(alias, 0, "AS");
-      alias = afterAs < 0 ? alias : alias.substring(afterAs).strip();
-      SqlText.Name aliasName = SqlText.readName(alias, 0);
-      String clauses = sql.substring(when);
-      if (BY_SOURCE.matcher(clauses).find()) {
-        throw new QuiverException(
-            QuiverErrorCode.UNSUPPORTED_OPERATION,
-            "MERGE ... WHEN NOT MATCHED BY SOURCE is not supported yet (it changes rows outside"
-                + " the source's matches); use DELETE or UPDATE for those rows");
-      }
-      refuseReturning(clauses, "MERGE");
-      return new Merge(
-          id,
-          aliasName.parts().isEmpty() ? last(name) : last(aliasName),
-          sql.substring(SqlText.afterKeywords(sql, using, "USING"), on).strip(),
-          sql.substring(SqlText.afterKeywords(sql, on, "ON"), when).strip(),
-          clauses);
-    }
-
-    /** A query reading what the MERGE reads: the target joined with the source. */
-    String reads() {
-      return "SELECT 1 FROM "
-          + table
-          + " AS "
-          + SqlText.identifier(alias)
-          + " JOIN "
-          + source
-          + " ON "
-          + on;
-    }
-  }
-
-  /**
-   * Runs MERGE {@code sql} and returns how many target rows it inserted, updated or deleted.
-   *
-   * <p>A join of the target's files with the source finds the files holding matched rows; DuckDB
-   * runs the MERGE itself on a temporary table of just those files' rows (a source row that matches
-   * nothing in the whole table matches nothing there either, so WHEN NOT MATCHED inserts the same
-   * rows), and the temporary table's rows replace those files. The temporary table lives in
-   * DuckDB's memory, which spills past {@code sql.memory-limit}.
-   */
-  long merge(String sql, String schema, BufferAllocator allocator, Runnable afterBatch)
-      throws Exception {
-    Merge merge = Merge.parse(sql, schema);
-    QuiverTable table = loadRewritable(merge.table());
-    long snapshot = table.currentSnapshotId().orElse(0L);
-    List<DataFile> files =
-        snapshot == 0 ? List.of() : table.files(snapshot, Expressions.alwaysTrue());
-    try (LocalFiles local = store.localFiles(table, files)) {
-      List<DataFile> matched = matchedFiles(table, merge, files, local.paths(), schema, allocator);
-      List<Path> paths = new ArrayList<>();
-      for (DataFile file : matched) {
-        paths.add(local.paths().get(files.indexOf(file)));
-      }
-      long[] changed = new long[1];
-      String target = "temp.main.quiver_merge_target";
-      String create = "CREATE TEMP TABLE quiver_merge_target AS " + typedRows(table, paths);
-      String run =
-          "MERGE INTO "
-              + target
-              + " AS "
-              + SqlText.identifier(merge.alias())
-              + " USING "
-              + merge.source()
-              + " ON "
-              + merge.on()
-              + " "
-              + merge.clauses();
-      SqlQuery query;
-      try {
-        query =
-            engine.prepareAfter(
-                "SELECT * FROM " + target,
-                schema,
-                merge.reads(),
-                statement -> {
-                  statement.execute(create);
-                  changed[0] = statement.executeUpdate(run);
-                });
-      } catch (QuiverException e) {
-        if (String.valueOf(e.getMessage()).contains("more than once")) {
-          throw new QuiverException(
-              QuiverErrorCode.INVALID_ARGUMENT,
-              e,
-              "MERGE source matches a target row of table %s more than once; each target row may"
-                  + " match one source row at most (make the ON condition unique); nothing was"
-                  + " changed",
-              merge.table());
-        }
-        throw e;
-      }
-      if (changed[0] == 0) {
-        query.close();
-        return 0;
-      }
-      try (SqlTableScan scan =
-              SqlTableScan.over(query, allocator, table.arrowSchema(), SqlEngine.WRITE_BATCH_ROWS);
-          ScanReader rows = new ScanReader(allocator, scan, table.arrowSchema(), afterBatch)) {
-        store.overwrite(
-            table, snapshot, matched, Expressions.alwaysTrue(), rows, -1, allocator, () -> {});
-      }
-      return changed[0];
-    }
-  }
-
-  /** The files holding target rows some source row matches, in table order. */
-  private List<DataFile> matchedFiles(
-      QuiverTable table,
-      Merge merge,
-      List<DataFile> files,
-      List<Path> paths,
-      String schema,
-      BufferAllocator allocator)
-      throws Exception {
-    if (files.isEmpty()) {
-      return List.of();
-    }
-    String sql =
-        "SELECT DISTINCT "
-            + SqlText.identifier(merge.alias())
-            + "."
-            + FILE
-            + " FROM "
-            + readParquet(paths, merge.alias(), true)
-            + " JOIN "
-            + merge.source()
-            + " ON "
-            + merge.on();
-    List<String> names = new ArrayList<>();
-    try (SqlQuery query =
-        engine.prepare(sql, schema, List.of(), Map.of(), List.of(SqlEngine.MATERIALIZE))) {
-      query.execute(allocator, SqlEngine.WRITE_BATCH_ROWS);
-      while (query.next()) {
-        for (int row = 0; row < query.root().getRowCount(); row++) {
-          names.add(String.valueOf(query.root().getVector(0).getObject(row)));
-        }
-      }
-    }
-    List<DataFile> matched = new ArrayList<>();
-    for (int i = 0; i < files.size(); i++) {
-      if (names.contains(paths.get(i).toString())) {
-        matched.add(files.get(i));
-      }
-    }
-    return matched;
-  }
-
-  /** The rows of {@code files} in the table's columns and DuckDB types; none for no files. */
-  private static String typedRows(QuiverTable table, List<Path> files) {
-    StringBuilder sql = new StringBuilder("SELECT ");
-    List<Field> fields = table.arrowSchema().getFields();
-    for (int i = 0; i < fields.size(); i++) {
-      String column = SqlText.identifier(fields.get(i).getName());
-      sql.append(i == 0 ? "" : ", ").append("CAST(");
-      sql.append(files.isEmpty() ? "NULL" : column).append(" AS ");
-      sql.append(DuckDbTypes.sqlType(fields.get(i))).append(") AS ").append(column);
-    }
-    if (files.isEmpty()) {
-      return sql.append(" WHERE false").toString();
-    }
-    return sql.append(" FROM ").append(readParquet(files, "quiver_rows", false)).toString();
-  }
-
   /** Runs DELETE {@code sql} and returns how many rows it deleted. */
   long delete(
       String sql,
@@ -329,7 +134,7 @@ final class RowChanges {
       Runnable afterBatch)
       throws Exception {
     Delete delete = Delete.parse(sql, schema);
-    QuiverTable table = loadRewritable(delete.table());
+    QuiverTable table = loadRewritable(store, delete.table());
     Optional<Long> snapshot = table.currentSnapshotId();
     if (snapshot.isEmpty()) {
       return 0;
@@ -407,7 +212,7 @@ final class RowChanges {
       Runnable afterBatch)
       throws Exception {
     Update update = Update.parse(sql, schema);
-    QuiverTable table = loadRewritable(update.table());
+    QuiverTable table = loadRewritable(store, update.table());
     Map<String, String> set = columnsSet(table, update);
     Optional<Long> snapshot = table.currentSnapshotId();
     if (snapshot.isEmpty()) {
@@ -604,7 +409,7 @@ final class RowChanges {
         + SqlText.identifier(alias);
   }
 
-  private static String readParquet(List<Path> files, String alias, boolean withFile) {
+  static String readParquet(List<Path> files, String alias, boolean withFile) {
     StringBuilder sql = new StringBuilder("read_parquet([");
     for (int i = 0; i < files.size(); i++) {
       sql.append(i == 0 ? "" : ", ").append(SqlText.literal(files.get(i).toString()));
@@ -686,7 +491,7 @@ final class RowChanges {
   }
 
   /** The table, refused (UNSUPPORTED_OPERATION) when a rewrite could not keep its columns. */
-  private QuiverTable loadRewritable(TableId id) {
+  static QuiverTable loadRewritable(IcebergTableStore store, TableId id) {
     QuiverTable table = store.load(id);
     List<String> dictionaries =
         table.arrowSchema().getFields().stream()
@@ -711,7 +516,7 @@ final class RowChanges {
     return engine.pruning(where.get(), table.table().schema());
   }
 
-  private static void refuseReturning(String condition, String statement) {
+  static void refuseReturning(String condition, String statement) {
     if (SqlText.topLevelKeyword(condition, 0, "RETURNING") >= 0) {
       throw new QuiverException(
           QuiverErrorCode.UNSUPPORTED_OPERATION,
@@ -720,7 +525,7 @@ final class RowChanges {
     }
   }
 
-  private static String last(SqlText.Name name) {
+  static String last(SqlText.Name name) {
     return name.parts().get(name.parts().size() - 1);
   }
 

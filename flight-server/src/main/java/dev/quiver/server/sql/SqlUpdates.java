@@ -31,11 +31,13 @@ public final class SqlUpdates {
   private final SqlEngine engine;
   private final IcebergTableStore store;
   private final RowChanges rowChanges;
+  private final MergeInto merges;
 
   public SqlUpdates(SqlEngine engine, IcebergTableStore store) {
     this.engine = requireNonNull(engine, "engine is null");
     this.store = requireNonNull(store, "store is null");
     this.rowChanges = new RowChanges(engine, store);
+    this.merges = new MergeInto(engine, store);
   }
 
   /**
@@ -60,7 +62,7 @@ public final class SqlUpdates {
       case DROP_TABLE -> drop(text, schema);
       case DELETE -> rowChanges.delete(text, schema, parameters, allocator, afterBatch);
       case UPDATE -> rowChanges.update(text, schema, parameters, allocator, afterBatch);
-      case MERGE -> rowChanges.merge(text, schema, allocator, afterBatch);
+      case MERGE -> merges.merge(text, schema, allocator, afterBatch);
       case QUERY ->
           throw new QuiverException(
               QuiverErrorCode.INVALID_SQL, "A query is not an update; run it as a query");
@@ -358,7 +360,7 @@ public final class SqlUpdates {
                         + update.where().map(w -> " WHERE " + w).orElse(""))));
       }
       case MERGE -> {
-        RowChanges.Merge merge = RowChanges.Merge.parse(text, schema);
+        MergeInto.Frame merge = MergeInto.Frame.parse(text, schema);
         yield Optional.of(new Writes(merge.table(), Optional.of(merge.reads())));
       }
       case QUERY, OTHER -> Optional.empty();
