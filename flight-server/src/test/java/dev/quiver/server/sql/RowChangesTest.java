@@ -149,6 +149,28 @@ class RowChangesTest {
   }
 
   @Test
+  void aMergeRacingAnyCommitToItsTableFailsAndChangesNothing(BufferAllocator allocator)
+      throws Exception {
+    // MERGE's conflict filter is the whole table (its ON condition is not translated yet).
+    assertThatThrownBy(
+            () ->
+                runRacing(
+                    allocator,
+                    "MERGE INTO ns.t USING (SELECT 3 AS id) s ON t.id = s.id"
+                        + " WHEN MATCHED THEN UPDATE SET label = 'merged'",
+                    "INSERT INTO ns.t VALUES (100, 'appended')"))
+        .isInstanceOfSatisfying(
+            QuiverException.class,
+            e -> assertThat(e.code()).isEqualTo(QuiverErrorCode.COMMIT_CONFLICT))
+        .hasMessageContaining("Cannot change table ns.t");
+
+    assertThat(longs(allocator, "SELECT count(*) FROM ns.t WHERE label = 'merged'"))
+        .containsExactly(0L);
+    assertThat(longs(allocator, "SELECT count(*) FROM ns.t")).containsExactly(21L);
+    assertNoStagedFiles();
+  }
+
+  @Test
   void aTableWithAnotherEnginesDeleteFilesIsRefusedNotResurrected(BufferAllocator allocator)
       throws Exception {
     Table table = store.load(TABLE).table();
