@@ -8,6 +8,7 @@ import dev.quiver.client.TableId;
 import dev.quiver.server.table.IcebergTableStore;
 import dev.quiver.server.table.LocalFiles;
 import dev.quiver.server.table.QuiverTable;
+import dev.quiver.server.table.ScanFile;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -109,9 +110,13 @@ final class MergeInto {
     Frame merge = Frame.parse(sql, schema);
     QuiverTable table = RowChanges.loadRewritable(store, merge.table());
     long snapshot = table.currentSnapshotId().orElse(0L);
-    List<DataFile> files =
-        snapshot == 0 ? List.of() : table.files(snapshot, Expressions.alwaysTrue());
-    try (LocalFiles local = store.localFiles(table, files)) {
+    List<ScanFile> scanned =
+        snapshot == 0
+            ? List.of()
+            : RowChanges.withoutDeletes(
+                table, table.files(snapshot, Expressions.alwaysTrue()), "MERGE");
+    List<DataFile> files = scanned.stream().map(ScanFile::data).toList();
+    try (LocalFiles local = store.localFiles(table, scanned)) {
       List<DataFile> matched = matchedFiles(table, merge, files, local.paths(), schema, allocator);
       List<Path> paths = new ArrayList<>();
       for (DataFile file : matched) {

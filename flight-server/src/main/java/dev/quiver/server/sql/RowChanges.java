@@ -8,6 +8,7 @@ import dev.quiver.client.TableId;
 import dev.quiver.server.table.IcebergTableStore;
 import dev.quiver.server.table.LocalFiles;
 import dev.quiver.server.table.QuiverTable;
+import dev.quiver.server.table.ScanFile;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -140,7 +141,8 @@ final class RowChanges {
       return 0;
     }
     Expression filter = pruning(delete.where(), table);
-    List<DataFile> candidates = table.files(snapshot.get(), filter);
+    List<ScanFile> scanned = withoutDeletes(table, table.files(snapshot.get(), filter), "DELETE");
+    List<DataFile> candidates = scanned.stream().map(ScanFile::data).toList();
     if (delete.where().isEmpty()) {
       // Every row goes: every file, unread.
       long rows = candidates.stream().mapToLong(DataFile::recordCount).sum();
@@ -149,7 +151,7 @@ final class RowChanges {
       }
       return rows;
     }
-    try (LocalFiles local = store.localFiles(table, candidates)) {
+    try (LocalFiles local = store.localFiles(table, scanned)) {
       List<FileCount> counts =
           count(
               table,
@@ -219,8 +221,9 @@ final class RowChanges {
       return 0;
     }
     Expression filter = pruning(update.where(), table);
-    List<DataFile> candidates = table.files(snapshot.get(), filter);
-    try (LocalFiles local = store.localFiles(table, candidates)) {
+    List<ScanFile> scanned = withoutDeletes(table, table.files(snapshot.get(), filter), "UPDATE");
+    List<DataFile> candidates = scanned.stream().map(ScanFile::data).toList();
+    try (LocalFiles local = store.localFiles(table, scanned)) {
       List<FileCount> counts =
           count(
               table,
@@ -488,6 +491,27 @@ final class RowChanges {
             nulls);
       }
     }
+  }
+
+  /**
+   * {@code files}, refused (UNSUPPORTED_OPERATION naming the table and a file) when a delete file
+   * another engine wrote applies to one: the rewrite reads the data files as they are, so it would
+   * bring back the rows those deletes removed.
+   */
+  static List<ScanFile> withoutDeletes(QuiverTable table, List<ScanFile> files, String statement) {
+    for (ScanFile file : files) {
+      if (file.hasDeletes()) {
+        throw new QuiverException(
+            QuiverErrorCode.UNSUPPORTED_OPERATION,
+            "Cannot %s rows of table %s: its data file %s has delete files (written by another"
+                + " engine), and rewriting a file through its deletes is not supported yet;"
+                + " nothing was changed",
+            statement,
+            table.id(),
+            file.data().location());
+      }
+    }
+    return files;
   }
 
   /** The table, refused (UNSUPPORTED_OPERATION) when a rewrite could not keep its columns. */

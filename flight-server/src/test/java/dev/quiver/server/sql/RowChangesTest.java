@@ -187,12 +187,16 @@ class RowChangesTest {
     table.newRowDelta().addDeletes(deletes).commit();
 
     for (String statement :
-        List.of("DELETE FROM ns.t WHERE id = 1", "UPDATE ns.t SET label = 'x' WHERE id = 1")) {
+        List.of(
+            "DELETE FROM ns.t WHERE id = 1",
+            "UPDATE ns.t SET label = 'x' WHERE id = 1",
+            "MERGE INTO ns.t USING (SELECT 1 AS id) s ON t.id = s.id WHEN MATCHED THEN DELETE")) {
       assertThatThrownBy(() -> run(allocator, statement))
           .isInstanceOfSatisfying(
               QuiverException.class,
               e -> assertThat(e.code()).isEqualTo(QuiverErrorCode.UNSUPPORTED_OPERATION))
-          .hasMessageContaining("Table ns.t has row-level deletes");
+          .hasMessageContaining("rows of table ns.t: its data file")
+          .hasMessageContaining("has delete files (written by another engine)");
     }
     // Nothing committed after the other engine's row delta.
     assertThat(store.load(TABLE).table().currentSnapshot().operation()).isEqualTo("delete");
