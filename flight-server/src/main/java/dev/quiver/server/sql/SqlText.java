@@ -120,6 +120,30 @@ final class SqlText {
    * from}: outside parentheses, string literals, quoted names and comments; -1 if absent.
    */
   static int topLevelKeyword(String sql, int from, String keyword) {
+    return nextTopLevel(
+        sql,
+        from,
+        i ->
+            (i == 0 || !isWordChar(sql.charAt(i - 1)))
+                && afterKeywords(sql, i, keyword) == i + keyword.length());
+  }
+
+  /** {@code sql} split at top-level {@code separator}s (as for {@link #topLevelKeyword}). */
+  static java.util.List<String> splitTopLevel(String sql, char separator) {
+    java.util.List<String> parts = new java.util.ArrayList<>();
+    int start = 0;
+    for (int at = nextTopLevel(sql, 0, i -> sql.charAt(i) == separator);
+        at >= 0;
+        at = nextTopLevel(sql, at + 1, i -> sql.charAt(i) == separator)) {
+      parts.add(sql.substring(start, at));
+      start = at + 1;
+    }
+    parts.add(sql.substring(start));
+    return parts;
+  }
+
+  /** The first index at or after {@code from}, at the top level, where {@code at} holds; -1. */
+  private static int nextTopLevel(String sql, int from, java.util.function.IntPredicate at) {
     int depth = 0;
     int i = from;
     while (i < sql.length()) {
@@ -133,41 +157,12 @@ final class SqlText {
         depth++;
       } else if (c == ')') {
         depth--;
-      } else if (depth == 0
-          && (i == 0 || !isWordChar(sql.charAt(i - 1)))
-          && afterKeywords(sql, i, keyword) == i + keyword.length()) {
+      } else if (depth == 0 && at.test(i)) {
         return i;
       }
       i++;
     }
     return -1;
-  }
-
-  /** {@code sql} split at top-level {@code separator}s (as for {@link #topLevelKeyword}). */
-  static java.util.List<String> splitTopLevel(String sql, char separator) {
-    java.util.List<String> parts = new java.util.ArrayList<>();
-    int depth = 0;
-    int start = 0;
-    int i = 0;
-    while (i < sql.length()) {
-      int skipped = skipQuotedOrComment(sql, i);
-      if (skipped != i) {
-        i = skipped;
-        continue;
-      }
-      char c = sql.charAt(i);
-      if (c == '(') {
-        depth++;
-      } else if (c == ')') {
-        depth--;
-      } else if (c == separator && depth == 0) {
-        parts.add(sql.substring(start, i));
-        start = i + 1;
-      }
-      i++;
-    }
-    parts.add(sql.substring(start));
-    return parts;
   }
 
   private static boolean isWordChar(char c) {
