@@ -411,7 +411,27 @@ class SqlJdbcIT {
           .isInstanceOf(SQLException.class)
           .hasStackTraceContaining("NOT_FOUND")
           .hasMessageContaining(ns + ".copied");
-      assertThatThrownBy(() -> statement.executeUpdate("DELETE FROM " + table))
+      assertThat(
+              statement.executeUpdate(
+                  "UPDATE "
+                      + table
+                      + " SET amount = amount * 2, label = upper(label) WHERE id > 10 AND amount"
+                      + " IS NOT NULL"))
+          .isEqualTo(2);
+      try (PreparedStatement delete =
+          connection.prepareStatement("DELETE FROM " + table + " WHERE id < ?")) {
+        delete.setLong(1, 10);
+        assertThat(delete.executeUpdate()).isEqualTo(2);
+      }
+      assertThat(
+              rows(
+                  statement.executeQuery(
+                      "SELECT id, label, amount FROM " + table + " ORDER BY id")))
+          .containsExactly(
+              List.of(11L, "ONE", new BigDecimal("3.00")),
+              java.util.Arrays.asList(12L, "two", null),
+              List.of(100L, "HUNDRED", new BigDecimal("200.50")));
+      assertThatThrownBy(() -> statement.executeUpdate("ALTER TABLE " + table + " ADD x INT"))
           .isInstanceOf(SQLException.class)
           .hasStackTraceContaining("UNIMPLEMENTED")
           .hasMessageContaining("is not supported");

@@ -8,6 +8,7 @@ import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
 import dev.quiver.client.TableId;
 import dev.quiver.server.memory.MemoryGovernor;
+import dev.quiver.server.sql.ScanReader;
 import dev.quiver.server.sql.SqlEngine;
 import dev.quiver.server.sql.SqlTableScan;
 import dev.quiver.server.table.IcebergTableStore;

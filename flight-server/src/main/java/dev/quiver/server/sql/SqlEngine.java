@@ -171,6 +171,20 @@ public final class SqlEngine implements AutoCloseable {
     }
   }
 
+  /**
+   * An Iceberg expression every row matching SQL {@code condition} matches ({@link WherePruning}),
+   * over {@code schema}'s columns; {@code true} when nothing of it translates.
+   */
+  org.apache.iceberg.expressions.Expression pruning(
+      String condition, org.apache.iceberg.Schema schema) {
+    try (DuckDBConnection connection = connect("")) {
+      return WherePruning.of(connection, condition, schema);
+    } catch (SQLException e) {
+      throw new QuiverException(
+          QuiverErrorCode.INTERNAL, e, "Cannot parse the condition: %s", e.getMessage());
+    }
+  }
+
   private SqlEngine(
       DuckDBConnection database,
       DuckDBConnection views,
@@ -262,8 +276,8 @@ public final class SqlEngine implements AutoCloseable {
     }
     return new QuiverException(
         QuiverErrorCode.UNSUPPORTED_OPERATION,
-        "Quiver's SQL runs queries, CREATE TABLE, DROP TABLE and INSERT INTO; '%s' is not"
-            + " supported",
+        "Quiver's SQL runs queries, CREATE TABLE, DROP TABLE, INSERT INTO, DELETE, UPDATE and"
+            + " MERGE INTO; '%s' is not supported",
         sql.strip().length() > 80 ? sql.strip().substring(0, 80) + "..." : sql.strip());
   }
 
@@ -449,6 +463,45 @@ public final class SqlEngine implements AutoCloseable {
         result.next();
         return result.getString(1);
       }
+    }
+  }
+
+  /** Statements run on a query's connection before it is prepared (a MERGE into a temp table). */
+  interface Setup {
+    void run(Statement statement) throws SQLException;
+  }
+
+  /**
+   * As {@link #prepare(String, String, List)} without parameters, running {@code setup} on the
+   * query's connection first, once the Quiver tables named in {@code sql} and in {@code reads} (a
+   * query naming the tables the setup reads) are bound.
+   */
+  SqlQuery prepareAfter(String sql, String schema, String reads, Setup setup) {
+    requireNonNull(sql, "sql is null");
+    DuckDBConnection connection = connect(schema);
+    PreparedStatement statement = null;
+    List<LocalFiles> pins = new ArrayList<>();
+    try {
+      Map<TableId, QuiverTable> tables = new java.util.LinkedHashMap<>();
+      tables.putAll(binder.bind(connection, reads, schema, pins));
+      tables.putAll(binder.bind(connection, sql, schema, pins));
+      try (Statement run = connection.createStatement()) {
+        run.execute(MATERIALIZE); // keeps DuckDB's message should the setup fail
+        setup.run(run);
+        run.execute("SET jdbc_stream_results = true"); // the query itself streams
+      }
+      statement = connection.prepareStatement(sql);
+      SqlQuery query = new SqlQuery(connection, sql, List.of(), statement, tables, imports, turns);
+      query.holdUntilClosed(pins);
+      return query;
+    } catch (SQLException | RuntimeException e) {
+      closeQuietly(statement);
+      closeQuietly(connection);
+      pins.forEach(LocalFiles::close);
+      if (e instanceof SQLException failure) {
+        throw SqlErrors.from(failure, false);
+      }
+      throw (RuntimeException) e;
     }
   }
 

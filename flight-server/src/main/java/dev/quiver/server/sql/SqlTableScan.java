@@ -178,6 +178,30 @@ public final class SqlTableScan implements AutoCloseable {
     }
   }
 
+  /**
+   * A scan over {@code query}, prepared but not yet run, whose result columns are {@code
+   * projectedSchema}'s in order (a copy-on-write rewrite's SELECT): run here in a turn of its own,
+   * with batches of up to {@code batchRows} rows. No column may be dictionary-encoded. The scan
+   * owns the query from here, on every path.
+   */
+  static SqlTableScan over(
+      SqlQuery query, BufferAllocator allocator, Schema projectedSchema, int batchRows)
+      throws Exception {
+    ReadConformer conform = null;
+    try {
+      conform = new ReadConformer(allocator, projectedSchema);
+      query.execute(allocator, batchRows);
+      return new SqlTableScan(null, conform, query, -1);
+    } catch (Exception e) {
+      try {
+        AutoCloseables.close(query, conform);
+      } catch (Exception suppressed) {
+        e.addSuppressed(suppressed);
+      }
+      throw e;
+    }
+  }
+
   private static void collect(
       SqlEngine engine,
       BufferAllocator allocator,

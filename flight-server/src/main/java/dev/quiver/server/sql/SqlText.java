@@ -114,4 +114,81 @@ final class SqlText {
     }
     return i;
   }
+
+  /**
+   * The index where {@code keyword} starts at the top level of {@code sql} at or after {@code
+   * from}: outside parentheses, string literals, quoted names and comments; -1 if absent.
+   */
+  static int topLevelKeyword(String sql, int from, String keyword) {
+    return nextTopLevel(
+        sql,
+        from,
+        i ->
+            (i == 0 || !isWordChar(sql.charAt(i - 1)))
+                && afterKeywords(sql, i, keyword) == i + keyword.length());
+  }
+
+  /** {@code sql} split at top-level {@code separator}s (as for {@link #topLevelKeyword}). */
+  static java.util.List<String> splitTopLevel(String sql, char separator) {
+    java.util.List<String> parts = new java.util.ArrayList<>();
+    int start = 0;
+    for (int at = nextTopLevel(sql, 0, i -> sql.charAt(i) == separator);
+        at >= 0;
+        at = nextTopLevel(sql, at + 1, i -> sql.charAt(i) == separator)) {
+      parts.add(sql.substring(start, at));
+      start = at + 1;
+    }
+    parts.add(sql.substring(start));
+    return parts;
+  }
+
+  /** The first index at or after {@code from}, at the top level, where {@code at} holds; -1. */
+  private static int nextTopLevel(String sql, int from, java.util.function.IntPredicate at) {
+    int depth = 0;
+    int i = from;
+    while (i < sql.length()) {
+      int skipped = skipQuotedOrComment(sql, i);
+      if (skipped != i) {
+        i = skipped;
+        continue;
+      }
+      char c = sql.charAt(i);
+      if (c == '(') {
+        depth++;
+      } else if (c == ')') {
+        depth--;
+      } else if (depth == 0 && at.test(i)) {
+        return i;
+      }
+      i++;
+    }
+    return -1;
+  }
+
+  private static boolean isWordChar(char c) {
+    return Character.isLetterOrDigit(c) || c == '_';
+  }
+
+  /** The index after a string literal, quoted name or comment starting at {@code i}, else i. */
+  private static int skipQuotedOrComment(String sql, int i) {
+    char c = sql.charAt(i);
+    if (c == '\'' || c == '"') {
+      int j = i + 1;
+      while (j < sql.length()) {
+        if (sql.charAt(j) == c) {
+          if (j + 1 < sql.length() && sql.charAt(j + 1) == c) {
+            j += 2;
+            continue;
+          }
+          return j + 1;
+        }
+        j++;
+      }
+      return sql.length();
+    }
+    if (sql.startsWith("--", i) || sql.startsWith("/*", i)) {
+      return skipBlank(sql, i);
+    }
+    return i;
+  }
 }

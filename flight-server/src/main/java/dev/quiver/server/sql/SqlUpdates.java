@@ -17,9 +17,10 @@ import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
 
 /**
- * SQL statements that change tables: CREATE TABLE (columns, or AS a query), DROP TABLE and INSERT
- * INTO (VALUES or a query), each through the table layer like DoPut: an INSERT or CREATE TABLE AS
- * is one atomic Iceberg commit, and a statement that fails commits nothing.
+ * SQL statements that change tables: CREATE TABLE (columns, or AS a query), DROP TABLE, INSERT INTO
+ * (VALUES or a query), DELETE and UPDATE ({@link RowChanges}), each through the table layer like
+ * DoPut: an INSERT, CREATE TABLE AS, DELETE or UPDATE is one atomic Iceberg commit, and a statement
+ * that fails commits nothing.
  *
  * <p>Only the statement's frame is read here (the keywords and the table's name); the columns,
  * values and queries are DuckDB's to parse. Thread-safe.
@@ -29,10 +30,14 @@ public final class SqlUpdates {
 
   private final SqlEngine engine;
   private final IcebergTableStore store;
+  private final RowChanges rowChanges;
+  private final MergeInto merges;
 
   public SqlUpdates(SqlEngine engine, IcebergTableStore store) {
     this.engine = requireNonNull(engine, "engine is null");
     this.store = requireNonNull(store, "store is null");
+    this.rowChanges = new RowChanges(engine, store);
+    this.merges = new MergeInto(engine, store);
   }
 
   /**
@@ -55,6 +60,9 @@ public final class SqlUpdates {
       case INSERT -> insert(text, schema, parameters, allocator, afterBatch);
       case CREATE_TABLE -> create(text, schema, parameters, allocator, afterBatch);
       case DROP_TABLE -> drop(text, schema);
+      case DELETE -> rowChanges.delete(text, schema, parameters, allocator, afterBatch);
+      case UPDATE -> rowChanges.update(text, schema, parameters, allocator, afterBatch);
+      case MERGE -> merges.merge(text, schema, allocator, afterBatch);
       case QUERY ->
           throw new QuiverException(
               QuiverErrorCode.INVALID_SQL, "A query is not an update; run it as a query");
@@ -65,12 +73,21 @@ public final class SqlUpdates {
   /**
    * The parameters an update takes (its result has no columns): an INSERT's parameters DuckDB
    * cannot type take the table's column types when there is one per column, as in {@code INSERT
-   * INTO t VALUES (?, ?, ?)}; other updates take none.
+   * INTO t VALUES (?, ?, ?)}; a DELETE's or UPDATE's are those of its values and condition as
+   * DuckDB types them; CREATE TABLE and DROP TABLE take none.
    */
   public SqlEngine.Shape shape(String sql, String schema) {
     String text = stripSemicolons(sql);
     SqlEngine.Shape none = new SqlEngine.Shape(new Schema(List.of()), new Schema(List.of()));
-    if (StatementKind.of(text) != StatementKind.INSERT) {
+    StatementKind kind = StatementKind.of(text);
+    if (kind == StatementKind.DELETE || kind == StatementKind.UPDATE) {
+      // The parameters of a SELECT of the new values over the condition: the statement's order.
+      return writes(text, schema)
+          .flatMap(Writes::source)
+          .map(s -> new SqlEngine.Shape(engine.describe(s, schema).parameters(), none.results()))
+          .orElse(none);
+    }
+    if (kind != StatementKind.INSERT) {
       return none;
     }
     Optional<BoundInsert> bound = boundInsert(text, schema);
@@ -323,6 +340,29 @@ public final class SqlUpdates {
       }
       case DROP_TABLE ->
           Optional.of(new Writes(Drop.parse(text, schema).table(), Optional.empty()));
+      case DELETE -> {
+        RowChanges.Delete delete = RowChanges.Delete.parse(text, schema);
+        yield Optional.of(
+            new Writes(
+                delete.table(),
+                delete.where().map(w -> "SELECT 1 FROM " + delete.table() + " WHERE " + w)));
+      }
+      case UPDATE -> {
+        RowChanges.Update update = RowChanges.Update.parse(text, schema);
+        yield Optional.of(
+            new Writes(
+                update.table(),
+                Optional.of(
+                    "SELECT "
+                        + String.join(", ", update.set().values())
+                        + " FROM "
+                        + update.table()
+                        + update.where().map(w -> " WHERE " + w).orElse(""))));
+      }
+      case MERGE -> {
+        MergeInto.Frame merge = MergeInto.Frame.parse(text, schema);
+        yield Optional.of(new Writes(merge.table(), Optional.of(merge.reads())));
+      }
       case QUERY, OTHER -> Optional.empty();
     };
   }

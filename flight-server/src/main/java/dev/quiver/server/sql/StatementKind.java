@@ -12,7 +12,13 @@ public enum StatementKind {
   CREATE_TABLE,
   /** DROP TABLE [IF EXISTS] table */
   DROP_TABLE,
-  /** Anything else, which Quiver refuses (UPDATE, DELETE, ALTER, SET, ATTACH, COPY, ...). */
+  /** DELETE FROM table [WHERE condition] */
+  DELETE,
+  /** UPDATE table SET column = expression, ... [WHERE condition] */
+  UPDATE,
+  /** MERGE INTO table USING source ON condition WHEN ... */
+  MERGE,
+  /** Anything else, which Quiver refuses (ALTER, SET, ATTACH, COPY, ...). */
   OTHER;
 
   private static final Set<String> QUERY_KEYWORDS =
@@ -40,6 +46,9 @@ public enum StatementKind {
       case "INSERT" -> SqlText.firstKeyword(rest).equals("INTO") ? INSERT : OTHER;
       case "CREATE" -> SqlText.firstKeyword(rest).equals("TABLE") ? CREATE_TABLE : OTHER;
       case "DROP" -> SqlText.firstKeyword(rest).equals("TABLE") ? DROP_TABLE : OTHER;
+      case "DELETE" -> SqlText.firstKeyword(rest).equals("FROM") ? DELETE : OTHER;
+      case "UPDATE" -> UPDATE;
+      case "MERGE" -> SqlText.firstKeyword(rest).equals("INTO") ? MERGE : OTHER;
       default -> OTHER;
     };
   }

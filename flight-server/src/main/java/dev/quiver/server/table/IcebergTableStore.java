@@ -38,6 +38,7 @@ import org.apache.iceberg.DataFile;
 import org.apache.iceberg.DataFiles;
 import org.apache.iceberg.DeleteFile;
 import org.apache.iceberg.FileFormat;
+import org.apache.iceberg.OverwriteFiles;
 import org.apache.iceberg.PartitionSpec;
 import org.apache.iceberg.RewriteFiles;
 import org.apache.iceberg.Snapshot;
@@ -52,6 +53,7 @@ import org.apache.iceberg.exceptions.CommitFailedException;
 import org.apache.iceberg.exceptions.CommitStateUnknownException;
 import org.apache.iceberg.exceptions.NoSuchTableException;
 import org.apache.iceberg.exceptions.ValidationException;
+import org.apache.iceberg.expressions.Expression;
 import org.apache.iceberg.expressions.Expressions;
 import org.apache.iceberg.jdbc.JdbcCatalog;
 import org.apache.iceberg.jdbc.UncheckedSQLException;
@@ -763,6 +765,84 @@ public final class IcebergTableStore implements AutoCloseable {
             }
           });
     }
+  }
+
+  /**
+   * Replaces {@code removed}, data files of {@code table}'s snapshot {@code readSnapshotId} (0 for
+   * a table that had none), with new files holding the rows of {@code rows} (null: none), as one
+   * Iceberg overwrite commit: a DELETE, UPDATE or MERGE rewritten copy-on-write.
+   *
+   * <p>The commit is validated from {@code readSnapshotId} with {@code conflictFilter}: a commit
+   * made meanwhile that added rows the filter may match, removed one of {@code removed} or added
+   * delete files fails it with COMMIT_CONFLICT naming the table, and one that did neither (an
+   * append of other rows) is kept. When {@code expectedRows} is not negative, the rows written must
+   * number exactly that, or nothing is committed (COMMIT_CONFLICT: what the statement read changed
+   * while it ran). {@code beforeCommit} runs once the files are written, just before the commit. On
+   * any failure the new files are deleted and nothing is committed.
+   */
+  public PutReceipt overwrite(
+      QuiverTable table,
+      long readSnapshotId,
+      List<DataFile> removed,
+      Expression conflictFilter,
+      ArrowReader rows,
+      long expectedRows,
+      BufferAllocator allocator,
+      Runnable beforeCommit)
+      throws IOException {
+    Table iceberg = table.table();
+    Staged staged =
+        rows == null
+            ? warehouse.stage(iceberg.location(), "put-" + UUID.randomUUID())
+            : write(iceberg, rows, allocator, table.arrowSchema(), iceberg.schema());
+    long written = staged.files().stream().mapToLong(WrittenFile::rows).sum();
+    return commitOrDelete(
+        table.id(),
+        iceberg,
+        staged,
+        () -> {
+          if (expectedRows >= 0 && written != expectedRows) {
+            throw new QuiverException(
+                QuiverErrorCode.COMMIT_CONFLICT,
+                "Cannot change table %s: the rows the statement read changed while it ran (%d"
+                    + " rows to keep, %d written); nothing was changed, retry",
+                table.id(),
+                expectedRows,
+                written);
+          }
+          beforeCommit.run();
+        },
+        () -> {
+          healMetadataCleanup(iceberg);
+          CommitCapture capture = new CommitCapture();
+          OverwriteFiles overwrite =
+              capture
+                  .reporting(iceberg)
+                  .newOverwrite()
+                  .conflictDetectionFilter(conflictFilter)
+                  .validateNoConflictingData()
+                  .validateNoConflictingDeletes();
+          if (readSnapshotId != 0) {
+            // 0: the table had no snapshot, so every commit since its creation is checked.
+            overwrite.validateFromSnapshot(readSnapshotId);
+          }
+          removed.forEach(overwrite::deleteFile);
+          staged.dataFiles(iceberg.spec()).forEach(overwrite::addFile);
+          try {
+            long snapshot = commit(iceberg, overwrite);
+            capture.count(commitStats);
+            return receipt(staged.files(), snapshot);
+          } catch (ValidationException e) {
+            throw new QuiverException(
+                QuiverErrorCode.COMMIT_CONFLICT,
+                e,
+                "Cannot change table %s: a concurrent commit changed rows this statement read"
+                    + " since snapshot %d (%s); nothing was changed, retry the statement",
+                table.id(),
+                readSnapshotId,
+                e.getMessage());
+          }
+        });
   }
 
   /**

@@ -89,8 +89,7 @@ class FlightSqlUpdateTest {
     try (FlightClient flight = FlightClient.builder(allocator, server.location()).build();
         FlightSqlClient sql = new FlightSqlClient(flight)) {
       sql.executeUpdate("CREATE TABLE ns.u (id BIGINT)");
-      for (String statement :
-          List.of("UPDATE ns.u SET id = 2", "DELETE FROM ns.u", "ALTER TABLE ns.u ADD x INT")) {
+      for (String statement : List.of("ALTER TABLE ns.u ADD x INT", "TRUNCATE ns.u")) {
         assertThatThrownBy(() -> sql.executeUpdate(statement))
             .isInstanceOfSatisfying(
                 FlightRuntimeException.class,

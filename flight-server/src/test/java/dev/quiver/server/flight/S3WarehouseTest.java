@@ -115,6 +115,32 @@ class S3WarehouseTest {
   }
 
   @Test
+  void deleteUpdateAndMergeRewriteFilesInS3(BufferAllocator allocator) throws Exception {
+    try (QuiverServer server = start("dml");
+        FlightClient client = FlightClient.builder(allocator, server.location()).build()) {
+      IdTable.put(client, allocator, TABLE, 0, 300_000);
+      FlightSqlClient sql = new FlightSqlClient(client); // closed with the client
+
+      assertThat(sql.executeUpdate("DELETE FROM ns.t WHERE id < 1000")).isEqualTo(1000);
+      assertThat(sql.executeUpdate("UPDATE ns.t SET id = id + 1000000 WHERE id >= 299000"))
+          .isEqualTo(1000);
+      assertThat(
+              sql.executeUpdate(
+                  "MERGE INTO ns.t USING (SELECT 5 AS id) s ON t.id = s.id"
+                      + " WHEN NOT MATCHED THEN INSERT VALUES (s.id)"))
+          .isEqualTo(1);
+
+      assertThat(sql(client, "SELECT count(*) AS s FROM ns.t")).isEqualTo(299_001);
+      assertThat(sql(client, "SELECT sum(id) AS s FROM ns.t"))
+          .isEqualTo(IdTable.sum(300_000) - IdTable.sum(1000) + 1000L * 1_000_000 + 5);
+      assertThat(localFiles(dataDir.resolve("staging"))).as("staged copies deleted").isEmpty();
+      assertThat(S3.keys("dml/ns/").stream().filter(k -> k.endsWith(".parquet")))
+          .as("the rewrites uploaded")
+          .hasSizeGreaterThan(1);
+    }
+  }
+
+  @Test
   void aFailedPutLeavesNothingAndOrphanRemovalRemovesUploadsNoTableReferences(
       BufferAllocator allocator) throws Exception {
     try (QuiverServer server = start("orphans");

@@ -159,6 +159,38 @@ class AuthorizationTest {
   }
 
   @Test
+  void rowChangesNeedWriteOnTheTableAndReadOnWhatTheyRead() throws Exception {
+    CallOption bob = logIn(client, "bob");
+    CallOption alice = logIn(client, "alice");
+    FlightSqlClient sql = new FlightSqlClient(client); // closed with the client in stop()
+    for (String statement :
+        List.of(
+            "DELETE FROM sales.orders WHERE id = 1",
+            "UPDATE sales.orders SET id = 7",
+            "MERGE INTO sales.orders USING sales.orders s ON orders.id = s.id"
+                + " WHEN MATCHED THEN DELETE")) {
+      assertDenied(
+          () -> sql.executeUpdate(statement, bob), "User bob lacks write on namespace sales");
+    }
+    assertDenied(
+        () ->
+            sql.executeUpdate(
+                "DELETE FROM sales.orders WHERE id IN (SELECT id FROM hr.salaries)", alice),
+        "User alice lacks read on namespace hr");
+    assertDenied(
+        () ->
+            sql.executeUpdate(
+                "MERGE INTO sales.orders o USING hr.salaries s ON o.id = s.id"
+                    + " WHEN MATCHED THEN DELETE",
+                alice),
+        "User alice lacks read on namespace hr");
+    assertThat(sql.executeUpdate("UPDATE sales.orders SET id = id + 100 WHERE id = 0", alice))
+        .isEqualTo(1);
+    assertThat(sql.executeUpdate("DELETE FROM sales.orders WHERE id = 1", alice)).isEqualTo(1);
+    assertThat(rows(sql.execute("SELECT id FROM sales.orders", bob), bob)).isEqualTo(4);
+  }
+
+  @Test
   void sqlNeedsReadOnEveryTableItNames() throws Exception {
     CallOption bob = logIn(client, "bob");
     // Not closed: closing a FlightSqlClient closes the FlightClient under it (closed in stop()).

@@ -16,7 +16,11 @@ class SqlTextTest {
     assertThat(StatementKind.of("CREATE TABLE a.b (x INT)")).isEqualTo(StatementKind.CREATE_TABLE);
     assertThat(StatementKind.of("CREATE VIEW a.b AS SELECT 1")).isEqualTo(StatementKind.OTHER);
     assertThat(StatementKind.of("DROP TABLE IF EXISTS a.b")).isEqualTo(StatementKind.DROP_TABLE);
-    assertThat(StatementKind.of("UPDATE a.b SET x = 1")).isEqualTo(StatementKind.OTHER);
+    assertThat(StatementKind.of("UPDATE a.b SET x = 1")).isEqualTo(StatementKind.UPDATE);
+    assertThat(StatementKind.of("delete from a.b")).isEqualTo(StatementKind.DELETE);
+    assertThat(StatementKind.of("MERGE INTO a.b USING c ON true WHEN MATCHED THEN DELETE"))
+        .isEqualTo(StatementKind.MERGE);
+    assertThat(StatementKind.of("ALTER TABLE a.b ADD x INT")).isEqualTo(StatementKind.OTHER);
     assertThat(StatementKind.of("SET threads = 1")).isEqualTo(StatementKind.OTHER);
   }
 
@@ -36,6 +40,18 @@ class SqlTextTest {
     assertThat(SqlText.afterKeywords("CREATE TABLE IF NOT EXISTS t", 12, "IF", "NOT", "EXISTS"))
         .isEqualTo(26);
     assertThat(SqlText.afterKeywords("CREATE TABLE IFFY", 12, "IF")).isEqualTo(-1);
+  }
+
+  @Test
+  void topLevelKeywordsAndCommasSkipStringsQuotesAndParentheses() {
+    String sql = "SET a = 'x WHERE y', \"where\" = (SELECT 1 WHERE true), c = 2 WHERE d = ','";
+
+    int where = SqlText.topLevelKeyword(sql, 0, "WHERE");
+
+    assertThat(sql.substring(where)).isEqualTo("WHERE d = ','");
+    assertThat(SqlText.splitTopLevel(sql.substring(4, where), ','))
+        .containsExactly("a = 'x WHERE y'", " \"where\" = (SELECT 1 WHERE true)", " c = 2 ");
+    assertThat(SqlText.topLevelKeyword("SELECT nowhere", 0, "WHERE")).isEqualTo(-1);
   }
 
   @Test

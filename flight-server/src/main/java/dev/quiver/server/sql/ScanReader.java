@@ -1,6 +1,5 @@
-package dev.quiver.server.maintenance;
+package dev.quiver.server.sql;
 
-import dev.quiver.server.sql.SqlTableScan;
 import java.io.IOException;
 import java.util.List;
 import org.apache.arrow.memory.BufferAllocator;
@@ -10,16 +9,17 @@ import org.apache.arrow.vector.ipc.ArrowReader;
 import org.apache.arrow.vector.types.pojo.Schema;
 
 /**
- * A table scan's rows as an {@link ArrowReader}, so the Parquet writer can rewrite them; batches
- * move by transfer. {@code afterBatch} runs after each batch (the memory limit check). Not
- * thread-safe; closing the reader does not close the scan.
+ * A table scan's rows as an {@link ArrowReader}, so the Parquet writer can rewrite them
+ * (compaction, copy-on-write changes); batches move by transfer. {@code afterBatch} runs after each
+ * batch (the memory limit check). Not thread-safe; closing the reader does not close the scan.
  */
-final class ScanReader extends ArrowReader {
+public final class ScanReader extends ArrowReader {
   private final SqlTableScan scan;
   private final Schema schema;
   private final Runnable afterBatch;
 
-  ScanReader(BufferAllocator allocator, SqlTableScan scan, Schema schema, Runnable afterBatch) {
+  public ScanReader(
+      BufferAllocator allocator, SqlTableScan scan, Schema schema, Runnable afterBatch) {
     super(allocator);
     this.scan = scan;
     this.schema = schema;
@@ -36,7 +36,7 @@ final class ScanReader extends ArrowReader {
     } catch (IOException | RuntimeException e) {
       throw e;
     } catch (Exception e) {
-      throw new IOException("Cannot read the files to compact: " + e.getMessage(), e);
+      throw new IOException("Cannot read the table's files: " + e.getMessage(), e);
     }
     VectorSchemaRoot source = scan.root();
     List<FieldVector> targets = getVectorSchemaRoot().getFieldVectors();
