@@ -51,6 +51,9 @@ public final class RestCatalogServer implements AutoCloseable {
   /** The largest request body: a create with a 4096-column schema is well under 1 MB. */
   static final int MAX_BODY_BYTES = 8 << 20;
 
+  /** How much of a too large body is read and dropped so that the client sees the 413. */
+  private static final long MAX_DRAIN_BYTES = 64L << 20;
+
   private static final int DRAIN_SECONDS = 5;
   private static final String TOKENS_PATH = "/v1/oauth/tokens";
 
@@ -202,22 +205,24 @@ public final class RestCatalogServer implements AutoCloseable {
   }
 
   private static byte[] readBody(HttpExchange exchange) throws IOException {
-    String length = exchange.getRequestHeaders().getFirst("Content-Length");
-    if (length != null) {
-      try {
-        if (Long.parseLong(length.trim()) > MAX_BODY_BYTES) {
-          throw tooLarge();
-        }
-      } catch (NumberFormatException e) {
-        throw new RestException(RestError.badRequest("Malformed Content-Length: " + length));
-      }
-    }
     try (InputStream in = exchange.getRequestBody()) {
       byte[] body = in.readNBytes(MAX_BODY_BYTES + 1);
       if (body.length > MAX_BODY_BYTES) {
+        // Read on (bounded) before answering: a socket closed on unread data is reset, and the
+        // client would lose the 413 with it.
+        drain(in);
         throw tooLarge();
       }
       return body;
+    }
+  }
+
+  private static void drain(InputStream in) throws IOException {
+    byte[] buffer = new byte[64 << 10];
+    long left = MAX_DRAIN_BYTES;
+    int n;
+    while (left > 0 && (n = in.read(buffer, 0, (int) Math.min(buffer.length, left))) > 0) {
+      left -= n;
     }
   }
 
