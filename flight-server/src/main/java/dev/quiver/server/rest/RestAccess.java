@@ -6,7 +6,9 @@ import dev.quiver.server.security.AccessControl;
 import dev.quiver.server.security.PasswordAuthenticator;
 import dev.quiver.server.security.Right;
 import dev.quiver.server.security.ServerSecurity;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.Base64;
 import java.util.Map;
 import java.util.Optional;
 import org.apache.arrow.flight.FlightRuntimeException;
@@ -24,6 +26,9 @@ final class RestAccess {
   static final String ANONYMOUS = "anonymous";
 
   static final String ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token";
+
+  private static final String CLIENT_CREDENTIALS = "client_credentials";
+  private static final String TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange";
 
   private final Optional<PasswordAuthenticator> passwords;
   private final AccessControl access;
@@ -83,11 +88,13 @@ final class RestAccess {
   }
 
   /**
-   * Answers an OAuth2 token request (RFC 6749 client credentials, form-encoded): {@code client_id}
-   * is the user name and {@code client_secret} the password, as Iceberg's RESTCatalog sends its
-   * {@code credential=user:password}.
+   * Answers an OAuth2 token request (RFC 6749, form-encoded) with a new bearer token. The user name
+   * and password come as {@code client_id} and {@code client_secret} (what Iceberg's RESTCatalog
+   * sends for {@code credential=user:password}) or in an HTTP Basic {@code authorization} header.
+   * Grants: client credentials, and token exchange (what Iceberg's client sends to refresh a token)
+   * only with the password as well, so a token alone never buys a longer-lived one.
    */
-  Answer token(Map<String, String> form) {
+  Answer token(Map<String, String> form, String authorization) {
     if (passwords.isEmpty()) {
       return Answer.error(
           400,
@@ -96,19 +103,28 @@ final class RestAccess {
               + " a credential");
     }
     String grant = form.get("grant_type");
-    if (!"client_credentials".equals(grant)) {
+    if (!CLIENT_CREDENTIALS.equals(grant) && !TOKEN_EXCHANGE.equals(grant)) {
       return Answer.error(
           400,
           "unsupported_grant_type",
-          "Only grant_type=client_credentials is supported, not " + grant);
+          "Use grant_type=client_credentials (or token exchange with the password), not " + grant);
     }
     String user = form.get("client_id");
     String secret = form.get("client_secret");
+    if ((user == null || secret == null) && authorization != null) {
+      String[] basic = basic(authorization);
+      if (basic != null) {
+        user = basic[0];
+        secret = basic[1];
+      }
+    }
     if (user == null || user.isEmpty() || secret == null) {
       return Answer.error(
           400,
           "invalid_request",
-          "Send client_id (the user name) and client_secret (the password)");
+          TOKEN_EXCHANGE.equals(grant)
+              ? "A token exchange needs the password too (HTTP Basic); log in again"
+              : "Send client_id (the user name) and client_secret (the password)");
     }
     char[] password = secret.toCharArray();
     try {
@@ -126,6 +142,27 @@ final class RestAccess {
     } finally {
       Arrays.fill(password, '\0');
     }
+  }
+
+  /** The user name and password of a {@code Basic} authorization header, or null. */
+  private static String[] basic(String authorization) {
+    if (!authorization.regionMatches(true, 0, "Basic ", 0, 6)) {
+      return null;
+    }
+    String text;
+    try {
+      text =
+          new String(
+              Base64.getDecoder().decode(authorization.substring(6).trim()),
+              StandardCharsets.UTF_8);
+    } catch (IllegalArgumentException malformed) {
+      return null;
+    }
+    int colon = text.indexOf(':');
+    if (colon < 0) {
+      return null;
+    }
+    return new String[] {text.substring(0, colon), text.substring(colon + 1)};
   }
 
   /** A token endpoint answer: a status and its JSON body. */

@@ -159,7 +159,9 @@ public final class RestCatalogServer implements AutoCloseable {
       if (path.equals(TOKENS_PATH)) {
         RestAccess.Answer answer =
             method.equals("POST")
-                ? access.token(RESTUtil.decodeFormData(new String(body, StandardCharsets.UTF_8)))
+                ? access.token(
+                    RESTUtil.decodeFormData(new String(body, StandardCharsets.UTF_8)),
+                    exchange.getRequestHeaders().getFirst("Authorization"))
                 : RestAccess.Answer.error(405, "invalid_request", "Use POST " + TOKENS_PATH);
         exchange.getResponseHeaders().set("Cache-Control", "no-store");
         send(exchange, method, answer.code(), answer.body());

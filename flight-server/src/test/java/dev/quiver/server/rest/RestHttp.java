@@ -51,6 +51,12 @@ final class RestHttp {
   }
 
   Answer send(String method, String path, String body, String type, String token) throws Exception {
+    return sendAuthorized(method, path, body, type, token == null ? null : "Bearer " + token);
+  }
+
+  /** A call with {@code authorization} as its Authorization header, if not null. */
+  Answer sendAuthorized(String method, String path, String body, String type, String authorization)
+      throws Exception {
     HttpRequest.Builder request =
         HttpRequest.newBuilder(URI.create(base + path))
             .timeout(Duration.ofSeconds(30))
@@ -60,8 +66,8 @@ final class RestHttp {
                 body == null
                     ? HttpRequest.BodyPublishers.noBody()
                     : HttpRequest.BodyPublishers.ofString(body));
-    if (token != null) {
-      request.header("Authorization", "Bearer " + token);
+    if (authorization != null) {
+      request.header("Authorization", authorization);
     }
     HttpResponse<String> response =
         client.send(request.build(), HttpResponse.BodyHandlers.ofString());

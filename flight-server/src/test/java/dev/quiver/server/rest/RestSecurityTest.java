@@ -118,6 +118,28 @@ class RestSecurityTest {
     assertThat(grant.code()).isEqualTo(400);
     assertThat(grant.json().path("error").asText()).isEqualTo("unsupported_grant_type");
 
+    // A refresh (token exchange) needs the password as well: a token alone buys no new one.
+    String exchange =
+        "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange"
+            + "&subject_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Aaccess_token"
+            + "&subject_token="
+            + token(http, "alice");
+    RestHttp.Answer tokenOnly = http.form("/v1/oauth/tokens", exchange);
+    assertThat(tokenOnly.code()).isEqualTo(400);
+    assertThat(tokenOnly.json().path("error_description").asText())
+        .contains("needs the password too");
+    RestHttp.Answer withPassword =
+        http.sendAuthorized(
+            "POST",
+            "/v1/oauth/tokens",
+            exchange,
+            "application/x-www-form-urlencoded",
+            "Basic "
+                + java.util.Base64.getEncoder()
+                    .encodeToString(("alice:" + password("alice")).getBytes()));
+    assertThat(withPassword.code()).isEqualTo(200);
+    assertThat(withPassword.json().path("access_token").asText()).startsWith("v1.");
+
     RestHttp.Answer issued =
         http.form(
             "/v1/oauth/tokens",
