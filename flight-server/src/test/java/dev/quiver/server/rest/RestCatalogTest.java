@@ -144,6 +144,15 @@ class RestCatalogTest {
   @Test
   void restCommitsAndFlightPutsAtTheSameTimeAllLand(BufferAllocator allocator) throws Exception {
     QuiverServer server = servers.start(dir.resolve("data"), "catalog.rest-port", "0");
+    commitThroughRestAndPutThroughFlightAtOnce(server, allocator);
+  }
+
+  /**
+   * Eight REST clients append three times each while two Flight clients put three times each, all
+   * to one table; every row of every commit reads back through Flight.
+   */
+  static void commitThroughRestAndPutThroughFlightAtOnce(
+      QuiverServer server, BufferAllocator allocator) throws Exception {
     FlightDescriptor events = FlightDescriptor.path("lake", "events");
     TableIdentifier ident = TableIdentifier.of("lake", "events");
     try (FlightClient flight = FlightClient.builder(allocator, server.location()).build();
@@ -204,6 +213,18 @@ class RestCatalogTest {
           .as("every REST commit and every put read back through Flight")
           .isEqualTo(IdTable.sum(100) * (1 + restThreads * commitsEach) + putIds);
     }
+  }
+
+  @Test
+  void aRestCatalogBeyondLoopbackWithoutAuthenticationIsRefused() {
+    assertThatThrownBy(
+            () ->
+                servers.start(
+                    dir.resolve("data"), "catalog.rest-port", "0", "catalog.rest-host", "0.0.0.0"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith(
+            "Refusing to serve the Iceberg REST catalog on 0.0.0.0 (catalog.rest-host) without"
+                + " authentication");
   }
 
   @Test
