@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.quiver.server.QuiverServer;
 import dev.quiver.server.QuiverServers;
+import dev.quiver.server.flight.PostgresCatalogTest;
 import dev.quiver.testing.ArrowAllocatorExtension;
 import dev.quiver.testing.PostgresExtension;
 import java.nio.file.Path;
@@ -29,18 +30,8 @@ class RestPostgresTest {
   @TempDir Path dir;
 
   private QuiverServer start(Path dataDir, String catalogUri) throws Exception {
-    return servers.start(
-        dataDir,
-        "catalog.rest-port",
-        "0",
-        "memory.total",
-        "256MB",
-        "catalog.uri",
-        catalogUri,
-        "catalog.user",
-        POSTGRES.user(),
-        "catalog.password",
-        "unused");
+    return PostgresCatalogTest.start(
+        servers, POSTGRES, dataDir, catalogUri, "catalog.rest-port", "0");
   }
 
   @Test

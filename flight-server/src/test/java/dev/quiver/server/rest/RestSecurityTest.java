@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.quiver.server.QuiverServer;
 import dev.quiver.server.QuiverServers;
-import dev.quiver.server.security.PasswordHash;
+import dev.quiver.server.security.SecureServers;
 import dev.quiver.testing.ArrowAllocatorExtension;
 import dev.quiver.testing.TestCertificates;
 import java.io.InputStream;
@@ -45,27 +45,12 @@ class RestSecurityTest {
   @RegisterExtension final QuiverServers servers = new QuiverServers();
   @TempDir Path dir;
 
-  static String password(String user) {
-    return user + "-Secret-Pa55";
-  }
-
   private QuiverServer start(String... extra) throws Exception {
     Map<String, String> grants = new LinkedHashMap<>();
     grants.put("alice", "sales=read,write");
     grants.put("bob", "sales=read");
     grants.put("ops", "*=read,write");
-    StringBuilder text = new StringBuilder();
-    grants.forEach(
-        (user, grant) ->
-            text.append(user)
-                .append(' ')
-                .append(
-                    PasswordHash.create(password(user).toCharArray(), PasswordHash.MIN_ITERATIONS))
-                .append(' ')
-                .append(grant)
-                .append('\n'));
-    Path users = dir.resolve("users");
-    Files.writeString(users, text);
+    Path users = SecureServers.usersFile(dir, grants);
     String[] settings = new String[extra.length + 6];
     settings[0] = "catalog.rest-port";
     settings[1] = "0";
@@ -84,7 +69,7 @@ class RestSecurityTest {
             "grant_type=client_credentials&client_id="
                 + user
                 + "&client_secret="
-                + password(user)
+                + SecureServers.password(user)
                 + "&scope=catalog");
     assertThat(answer.code()).isEqualTo(200);
     return answer.json().path("access_token").asText();
@@ -136,14 +121,15 @@ class RestSecurityTest {
             "application/x-www-form-urlencoded",
             "Basic "
                 + java.util.Base64.getEncoder()
-                    .encodeToString(("alice:" + password("alice")).getBytes()));
+                    .encodeToString(("alice:" + SecureServers.password("alice")).getBytes()));
     assertThat(withPassword.code()).isEqualTo(200);
     assertThat(withPassword.json().path("access_token").asText()).startsWith("v1.");
 
     RestHttp.Answer issued =
         http.form(
             "/v1/oauth/tokens",
-            "grant_type=client_credentials&client_id=alice&client_secret=" + password("alice"));
+            "grant_type=client_credentials&client_id=alice&client_secret="
+                + SecureServers.password("alice"));
     assertThat(issued.code()).isEqualTo(200);
     assertThat(issued.json().path("token_type").asText()).isEqualTo("bearer");
     assertThat(issued.json().path("expires_in").asInt()).isEqualTo(3600);
@@ -168,7 +154,8 @@ class RestSecurityTest {
     RestHttp.Answer locked =
         http.form(
             "/v1/oauth/tokens",
-            "grant_type=client_credentials&client_id=bob&client_secret=" + password("bob"));
+            "grant_type=client_credentials&client_id=bob&client_secret="
+                + SecureServers.password("bob"));
     assertThat(locked.code()).isEqualTo(401);
     assertThat(locked.json().path("error_description").asText()).contains("Too many failed logins");
   }
@@ -219,7 +206,8 @@ class RestSecurityTest {
       throws Exception {
     QuiverServer server = start();
     try (RESTCatalog catalog =
-        RestCatalogTest.client(server, Map.of("credential", "alice:" + password("alice")))) {
+        RestCatalogTest.client(
+            server, Map.of("credential", "alice:" + SecureServers.password("alice")))) {
       catalog.createNamespace(Namespace.of("sales"), new HashMap<>());
       catalog.createTable(TableIdentifier.of("sales", "orders"), RestCatalogTest.SCHEMA);
       assertThat(catalog.listTables(Namespace.of("sales")))
