@@ -100,8 +100,11 @@ public final class RestCatalogServer implements AutoCloseable {
           new HttpsConfigurator(context) {
             @Override
             public void configure(HttpsParameters params) {
-              params.setSSLParameters(context.getDefaultSSLParameters());
-              params.setNeedClientAuth(mutual);
+              // On the SSLParameters themselves: once they are set, HttpsParameters' own
+              // setNeedClientAuth is ignored.
+              javax.net.ssl.SSLParameters ssl = context.getDefaultSSLParameters();
+              ssl.setNeedClientAuth(mutual);
+              params.setSSLParameters(ssl);
             }
           });
       server = https;

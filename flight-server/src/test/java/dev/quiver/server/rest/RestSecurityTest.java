@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.quiver.server.QuiverServer;
 import dev.quiver.server.QuiverServers;
 import dev.quiver.server.security.SecureServers;
+import dev.quiver.server.security.ServerSecurity;
 import dev.quiver.testing.ArrowAllocatorExtension;
 import dev.quiver.testing.TestCertificates;
 import java.io.InputStream;
@@ -266,6 +267,45 @@ class RestSecurityTest {
     assertThat(https.get("/v1/config", token).code()).isEqualTo(200);
     assertThatThrownBy(() -> new RestHttp(uri.replace("https:", "http:")).get("/v1/config", token))
         .as("no plain HTTP on the TLS port")
+        .isInstanceOf(java.io.IOException.class);
+  }
+
+  @Test
+  void withAClientCaTheCatalogNeedsAClientCertificate() throws Exception {
+    TestCertificates certs = TestCertificates.create(dir.resolve("certs"));
+    QuiverServer server =
+        start(
+            "security.tls-cert",
+            certs.serverCert().toString(),
+            "security.tls-key",
+            certs.serverKey().toString(),
+            "security.tls-client-ca",
+            certs.ca().toString());
+    String uri = server.restCatalogUri().orElseThrow();
+    // The client side: its certificate and key, trusting the CA that signed the server's.
+    SSLContext withCertificate =
+        PemTls.context(
+            new ServerSecurity.TlsFiles(
+                certs.clientCert(), certs.clientKey(), java.util.Optional.of(certs.ca())));
+    RestHttp https = new RestHttp(HttpClient.newBuilder().sslContext(withCertificate).build(), uri);
+    assertThat(https.get("/v1/config", token(https, "alice")).code()).isEqualTo(200);
+
+    KeyStore trust = KeyStore.getInstance("PKCS12");
+    trust.load(null, null);
+    try (InputStream in = Files.newInputStream(certs.ca())) {
+      trust.setCertificateEntry(
+          "ca", CertificateFactory.getInstance("X.509").generateCertificate(in));
+    }
+    TrustManagerFactory tmf =
+        TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    tmf.init(trust);
+    SSLContext without = SSLContext.getInstance("TLS");
+    without.init(null, tmf.getTrustManagers(), null);
+    assertThatThrownBy(
+            () ->
+                new RestHttp(HttpClient.newBuilder().sslContext(without).build(), uri)
+                    .get("/v1/config", null))
+        .as("no client certificate: the handshake fails")
         .isInstanceOf(java.io.IOException.class);
   }
 }
