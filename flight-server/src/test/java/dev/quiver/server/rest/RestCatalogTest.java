@@ -216,6 +216,39 @@ class RestCatalogTest {
   }
 
   @Test
+  void aTableCreatedThroughRestIsServedByFlight(BufferAllocator allocator) throws Exception {
+    QuiverServer server = servers.start(dir.resolve("data"), "catalog.rest-port", "0");
+    FlightDescriptor source = FlightDescriptor.path("lake", "source");
+    FlightDescriptor made = FlightDescriptor.path("lake", "made_by_rest");
+    try (FlightClient flight = FlightClient.builder(allocator, server.location()).build();
+        RESTCatalog catalog = client(server, Map.of())) {
+      // Real Parquet with field id 1 for id: a put's file, appended to the REST-made table too.
+      IdTable.put(flight, allocator, source, 0, 100);
+      Table put = catalog.loadTable(TableIdentifier.of("lake", "source"));
+      DataFile file = put.currentSnapshot().addedDataFiles(put.io()).iterator().next();
+      Table table =
+          catalog.createTable(
+              TableIdentifier.of("lake", "made_by_rest"),
+              new Schema(Types.NestedField.optional(1, "id", Types.LongType.get())));
+      assertThat(table.properties()).doesNotContainKey("quiver.arrow-schema");
+      table.newAppend().appendFile(file).commit();
+      table.newAppend().appendFile(file).commit();
+
+      List<String> listed = new ArrayList<>();
+      flight
+          .listFlights(org.apache.arrow.flight.Criteria.ALL)
+          .forEach(info -> listed.add(String.join(".", info.getDescriptor().getPath())));
+      assertThat(listed).contains("lake.made_by_rest", "lake.source");
+      assertThat(flight.getSchema(made).getSchema().getFields())
+          .extracting(f -> f.getName() + " " + f.getType())
+          .containsExactly("id Int(64, true)");
+      assertThat(IdTable.sumOfIds(flight, made))
+          .as("both REST commits read back through Flight")
+          .isEqualTo(2 * IdTable.sum(100));
+    }
+  }
+
+  @Test
   void aRestCatalogBeyondLoopbackWithoutAuthenticationIsRefused() {
     assertThatThrownBy(
             () ->
