@@ -29,9 +29,17 @@ class RestPostgresTest {
   @RegisterExtension final QuiverServers servers = new QuiverServers();
   @TempDir Path dir;
 
+  /** A node with a data folder of its own and the warehouse every node of the catalog shares. */
   private QuiverServer start(Path dataDir, String catalogUri) throws Exception {
     return PostgresCatalogTest.start(
-        servers, POSTGRES, dataDir, catalogUri, "catalog.rest-port", "0");
+        servers,
+        POSTGRES,
+        dataDir,
+        catalogUri,
+        "catalog.rest-port",
+        "0",
+        "storage.warehouse",
+        dir.resolve("warehouse").toString());
   }
 
   @Test
