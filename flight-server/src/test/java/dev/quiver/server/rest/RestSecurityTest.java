@@ -250,17 +250,7 @@ class RestSecurityTest {
             certs.serverKey().toString());
     String uri = server.restCatalogUri().orElseThrow();
     assertThat(uri).startsWith("https://127.0.0.1:");
-    KeyStore trust = KeyStore.getInstance("PKCS12");
-    trust.load(null, null);
-    try (InputStream in = Files.newInputStream(certs.ca())) {
-      trust.setCertificateEntry(
-          "ca", CertificateFactory.getInstance("X.509").generateCertificate(in));
-    }
-    TrustManagerFactory tmf =
-        TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-    tmf.init(trust);
-    SSLContext context = SSLContext.getInstance("TLS");
-    context.init(null, tmf.getTrustManagers(), null);
+    SSLContext context = trusting(certs.ca());
     RestHttp https = new RestHttp(HttpClient.newBuilder().sslContext(context).build(), uri);
     String token = token(https, "alice");
     assertThat(https.get("/v1/config", token).code()).isEqualTo(200);
@@ -289,22 +279,28 @@ class RestSecurityTest {
     RestHttp https = new RestHttp(HttpClient.newBuilder().sslContext(withCertificate).build(), uri);
     assertThat(https.get("/v1/config", token(https, "alice")).code()).isEqualTo(200);
 
-    KeyStore trust = KeyStore.getInstance("PKCS12");
-    trust.load(null, null);
-    try (InputStream in = Files.newInputStream(certs.ca())) {
-      trust.setCertificateEntry(
-          "ca", CertificateFactory.getInstance("X.509").generateCertificate(in));
-    }
-    TrustManagerFactory tmf =
-        TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-    tmf.init(trust);
-    SSLContext without = SSLContext.getInstance("TLS");
-    without.init(null, tmf.getTrustManagers(), null);
+    SSLContext without = trusting(certs.ca());
     assertThatThrownBy(
             () ->
                 new RestHttp(HttpClient.newBuilder().sslContext(without).build(), uri)
                     .get("/v1/config", null))
         .as("no client certificate: the handshake fails")
         .isInstanceOf(java.io.IOException.class);
+  }
+
+  /** A client TLS context that trusts only {@code ca} and presents no certificate. */
+  private static SSLContext trusting(Path ca) throws Exception {
+    KeyStore trust = KeyStore.getInstance("PKCS12");
+    trust.load(null, null);
+    try (InputStream in = Files.newInputStream(ca)) {
+      trust.setCertificateEntry(
+          "ca", CertificateFactory.getInstance("X.509").generateCertificate(in));
+    }
+    TrustManagerFactory tmf =
+        TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    tmf.init(trust);
+    SSLContext context = SSLContext.getInstance("TLS");
+    context.init(null, tmf.getTrustManagers(), null);
+    return context;
   }
 }
