@@ -14,6 +14,7 @@ import dev.quiver.server.flight.transport.MalformedMessages;
 import dev.quiver.server.maintenance.MaintenanceTask;
 import dev.quiver.server.maintenance.TableCompactor;
 import dev.quiver.server.memory.MemoryGovernor;
+import dev.quiver.server.rest.RestCatalogServer;
 import dev.quiver.server.security.BearerTokens;
 import dev.quiver.server.security.HashPassword;
 import dev.quiver.server.security.ServerSecurity;
@@ -78,6 +79,7 @@ public final class QuiverServer implements AutoCloseable {
   private final Location location;
   private final DataFolderLock lock;
   private final ClusterNodes cluster;
+  private final Optional<RestCatalogServer> rest;
   private final AtomicBoolean closed = new AtomicBoolean();
 
   private QuiverServer(
@@ -92,7 +94,9 @@ public final class QuiverServer implements AutoCloseable {
       Telemetry telemetry,
       Location location,
       DataFolderLock lock,
-      ClusterNodes cluster) {
+      ClusterNodes cluster,
+      Optional<RestCatalogServer> rest) {
+    this.rest = rest;
     this.lock = lock;
     this.cluster = cluster;
     this.flight = flight;
@@ -123,6 +127,11 @@ public final class QuiverServer implements AutoCloseable {
     ServerSecurity checked = ServerSecurity.of(config);
     Files.createDirectories(dataDir);
     GrpcStreamErrors.install();
+    // The JDK HTTP server (REST catalog, telemetry) writes a response's headers and body apart:
+    // with Nagle's algorithm on, the client's delayed ACK holds the body back 40 ms (a REST
+    // loadTable took 52 ms at p50 with it, see docs/architecture.md). Read once, at the JVM's
+    // first JDK HTTP server.
+    System.setProperty("sun.net.httpserver.nodelay", "true");
     List<AutoCloseable> opened = new ArrayList<>();
     DataFolderLock lock = DataFolderLock.acquire(dataDir);
     opened.add(lock);
@@ -238,6 +247,12 @@ public final class QuiverServer implements AutoCloseable {
       security.configure(builder);
       builder.middleware(CallMiddleware.KEY, calls);
       FlightServer flight = builder.build().start();
+      opened.add(0, flight);
+      Optional<RestCatalogServer> rest = Optional.empty();
+      if (config.rest().enabled()) {
+        rest = Optional.of(RestCatalogServer.start(config.rest(), store.catalogTables(), security));
+        opened.add(0, rest.get());
+      }
       Location location = security.location(config.flight().host(), flight.getPort());
       uri.set(uriOf(location));
       cluster.join(config.catalog().advertise().map(java.net.URI::toString).orElse(uri.get()));
@@ -255,7 +270,8 @@ public final class QuiverServer implements AutoCloseable {
           telemetry,
           location,
           lock,
-          cluster);
+          cluster,
+          rest);
     } catch (IOException | RuntimeException e) {
       try {
         AutoCloseables.close(opened);
@@ -287,6 +303,14 @@ public final class QuiverServer implements AutoCloseable {
     String scheme =
         location.getUri().getScheme().equals(LocationSchemes.GRPC_TLS) ? "grpc+tls" : "grpc";
     return scheme + "://" + location.getUri().getHost() + ":" + location.getUri().getPort();
+  }
+
+  /**
+   * Where the Iceberg REST catalog is served ({@code http://host:port}, https with TLS), or empty
+   * when {@code catalog.rest-port} is off.
+   */
+  public Optional<String> restCatalogUri() {
+    return rest.map(RestCatalogServer::uri);
   }
 
   /** The server's memory governor, for diagnostics and tests that check calls release memory. */
@@ -346,6 +370,8 @@ public final class QuiverServer implements AutoCloseable {
     }
     // Leave the cluster first, so other nodes stop planning reads here while calls drain.
     cluster.close();
+    // Stop taking catalog calls with the Flight calls: commits running finish (bounded).
+    rest.ifPresent(RestCatalogServer::close);
     health.enterTerminalState();
     flight.shutdown();
     if (!flight.awaitTermination(DRAIN_SECONDS, TimeUnit.SECONDS)) {

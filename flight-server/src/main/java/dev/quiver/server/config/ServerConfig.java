@@ -36,6 +36,7 @@ import java.util.TreeSet;
  * @param catalog the {@code catalog.*}, {@code cluster.*} and {@code storage.catalog-busy-timeout}
  *     settings: the catalog database the nodes of a cluster share
  * @param maintenance the {@code maintenance.*} settings: background compaction and snapshot expiry
+ * @param rest the {@code catalog.rest-*} settings: the Iceberg REST catalog
  */
 public record ServerConfig(
     Path dataDir,
@@ -49,7 +50,8 @@ public record ServerConfig(
     LimitSettings limits,
     StorageSettings storage,
     CatalogSettings catalog,
-    MaintenanceSettings maintenance) {
+    MaintenanceSettings maintenance,
+    RestSettings rest) {
 
   /** The least memory either DuckDB may be given: below it DuckDB cannot run a Parquet scan. */
   static final long MIN_DUCKDB_MEMORY = 16L * 1024 * 1024;
@@ -346,6 +348,14 @@ public record ServerConfig(
           "30s",
           "A node that has not renewed its heartbeat in the catalog database for this long is"
               + " left out of new plans.");
+  public static final ConfigKey CATALOG_REST_PORT =
+      new ConfigKey(
+          "catalog.rest-port",
+          "off",
+          "Port of the Iceberg REST catalog serving the tables to Trino, Spark, PyIceberg, DuckDB;"
+              + " off: none, 0: a free port.");
+  public static final ConfigKey CATALOG_REST_HOST =
+      new ConfigKey("catalog.rest-host", "127.0.0.1", "Address the Iceberg REST catalog binds.");
 
   /** Every key, in the order {@code --help} lists them. */
   public static final List<ConfigKey> KEYS =
@@ -409,7 +419,9 @@ public record ServerConfig(
           MAINTENANCE_INTERVAL,
           MAINTENANCE_EXPIRE_AFTER,
           MAINTENANCE_RETAIN_LAST,
-          MAINTENANCE_COMPACT_MIN_FILES);
+          MAINTENANCE_COMPACT_MIN_FILES,
+          CATALOG_REST_PORT,
+          CATALOG_REST_HOST);
 
   private static final Set<String> CODECS = Set.of("zstd", "snappy", "gzip", "lz4", "uncompressed");
 
@@ -602,7 +614,21 @@ public record ServerConfig(
         limits(v),
         storage(v),
         catalog(v),
-        maintenance(v));
+        maintenance(v),
+        rest(v));
+  }
+
+  private static RestSettings rest(Map<String, String> v) {
+    String port = v.get(CATALOG_REST_PORT.name()).toLowerCase(Locale.ROOT);
+    OptionalInt number = OptionalInt.empty();
+    if (!port.equals("off")) {
+      int n = integer(v, CATALOG_REST_PORT);
+      check(n >= 0 && n <= 65535, CATALOG_REST_PORT, n);
+      number = OptionalInt.of(n);
+    }
+    String host = v.get(CATALOG_REST_HOST.name());
+    check(!host.isBlank(), CATALOG_REST_HOST, host);
+    return new RestSettings(number, host);
   }
 
   private static CatalogSettings catalog(Map<String, String> v) {

@@ -124,31 +124,56 @@ public final class PasswordAuthenticator implements CallHeaderAuthenticator {
       String name = new String(text, 0, colon);
       char[] password = Arrays.copyOfRange(text, colon + 1, text.length);
       try {
-        if (!throttle.mayTry(name)) {
-          LOG.info("Login for user '{}' refused: too many failed logins", printable(name));
-          throw unauthenticated("Too many failed logins for this user name; try again later");
-        }
-        Optional<User> user = users.user(name);
-        boolean matches;
-        if (user.isPresent()) {
-          matches = user.get().password().matches(password);
-        } else {
-          DECOY.matches(password);
-          matches = false;
-        }
-        if (!matches) {
-          throttle.failed(name);
-          LOG.info("Failed login for user '{}'", printable(name));
-          throw unauthenticated("Invalid user name or password");
-        }
-        throttle.succeeded(name);
-        return name;
+        return checkPassword(name, password);
       } finally {
         Arrays.fill(password, '\0');
       }
     } finally {
       Arrays.fill(text, '\0');
     }
+  }
+
+  /**
+   * Checks {@code password} for user {@code name} as a Flight login does (the same throttle, the
+   * same cost for unknown names) and issues a bearer token; the REST catalog's OAuth2 token
+   * endpoint calls this. Does not clear {@code password}.
+   *
+   * @throws FlightRuntimeException UNAUTHENTICATED when the name is locked or the password wrong
+   */
+  public String login(String name, char[] password) {
+    return tokens.issue(checkPassword(requireNonNull(name, "name is null"), password));
+  }
+
+  /**
+   * The user of a bearer token, as a Flight call's token is checked.
+   *
+   * @throws FlightRuntimeException UNAUTHENTICATED, saying whether the token expired or is not
+   *     valid
+   */
+  public String tokenUser(String token) {
+    return checkToken(requireNonNull(token, "token is null"));
+  }
+
+  private String checkPassword(String name, char[] password) {
+    if (!throttle.mayTry(name)) {
+      LOG.info("Login for user '{}' refused: too many failed logins", printable(name));
+      throw unauthenticated("Too many failed logins for this user name; try again later");
+    }
+    Optional<User> user = users.user(name);
+    boolean matches;
+    if (user.isPresent()) {
+      matches = user.get().password().matches(password);
+    } else {
+      DECOY.matches(password);
+      matches = false;
+    }
+    if (!matches) {
+      throttle.failed(name);
+      LOG.info("Failed login for user '{}'", printable(name));
+      throw unauthenticated("Invalid user name or password");
+    }
+    throttle.succeeded(name);
+    return name;
   }
 
   private static int indexOf(char[] text, char c) {

@@ -69,6 +69,16 @@ public final class ServerSecurity {
                 + " every table. Set security.users-file, or set"
                 + " security.allow-unauthenticated-remote=true to accept that.");
       }
+      if (config.rest().enabled()
+          && !isLoopback(config.rest().host())
+          && !settings.allowUnauthenticatedRemote()) {
+        throw new IllegalArgumentException(
+            "Refusing to serve the Iceberg REST catalog on "
+                + config.rest().host()
+                + " (catalog.rest-host) without authentication: anyone who can reach it could"
+                + " change and drop every table. Set security.users-file, or set"
+                + " security.allow-unauthenticated-remote=true to accept that.");
+      }
       if (!loopback) {
         LOG.warn(
             "SECURITY: listening on {} WITHOUT AUTHENTICATION"
@@ -108,6 +118,40 @@ public final class ServerSecurity {
   /** Whether clients must log in (there is a users file), so bearer tokens are issued. */
   public boolean authenticates() {
     return authenticator.isPresent();
+  }
+
+  /**
+   * The password and token checks of Flight logins, for the REST catalog's bearer tokens and its
+   * OAuth2 token endpoint; empty without authentication.
+   */
+  public Optional<PasswordAuthenticator> passwords() {
+    return authenticator;
+  }
+
+  /** How long the bearer tokens this server issues are valid. */
+  public java.time.Duration tokenLifetime() {
+    return settings.tokenLifetime();
+  }
+
+  /** The server's TLS certificate chain and private key (PEM), when TLS is on. */
+  public Optional<TlsFiles> tls() {
+    return settings.tlsEnabled()
+        ? Optional.of(
+            new TlsFiles(
+                settings.tlsCertificate().get(), settings.tlsKey().get(), settings.tlsClientCa()))
+        : Optional.empty();
+  }
+
+  /**
+   * A PEM certificate chain, its PKCS#8 private key and, for mutual TLS, the PEM certificates of
+   * the CA that signs client certificates.
+   */
+  public record TlsFiles(Path certificate, Path key, Optional<Path> clientCa) {
+    public TlsFiles {
+      requireNonNull(certificate, "certificate is null");
+      requireNonNull(key, "key is null");
+      requireNonNull(clientCa, "clientCa is null");
+    }
   }
 
   /** Who may do what; {@link AccessControl#OPEN} without authentication. */

@@ -102,6 +102,21 @@ public final class IcebergTableStore implements AutoCloseable {
           TableProperties.METADATA_PREVIOUS_VERSIONS_MAX,
           Integer.toString(PREVIOUS_METADATA_VERSIONS));
 
+  /**
+   * Table properties every table the server creates starts with (a put's, or one created through
+   * the REST catalog, under the request's own): up to 50 commit attempts, 10 ms to 500 ms apart, so
+   * concurrent writers to one table all land, and {@link #METADATA_CLEANUP}.
+   */
+  static final Map<String, String> TABLE_DEFAULTS = tableDefaults();
+
+  private static Map<String, String> tableDefaults() {
+    Map<String, String> props = new HashMap<>(METADATA_CLEANUP);
+    props.put(TableProperties.COMMIT_NUM_RETRIES, "50");
+    props.put(TableProperties.COMMIT_MIN_RETRY_WAIT_MS, "10");
+    props.put(TableProperties.COMMIT_MAX_RETRY_WAIT_MS, "500");
+    return Map.copyOf(props);
+  }
+
   private static final Logger LOG = LoggerFactory.getLogger(IcebergTableStore.class);
 
   // Tables left out of listings already logged, by id and reason: one warning each.
@@ -126,6 +141,9 @@ public final class IcebergTableStore implements AutoCloseable {
   public static final Duration SHARED_MIN_ORPHAN_AGE = Duration.ofHours(1);
 
   private final CommitStats commitStats = new CommitStats();
+
+  /** The catalog as the REST catalog changes it: same catalog, lock and counts as puts. */
+  private final CatalogTables catalogTables;
 
   /**
    * Where the files of puts that are writing or committing are: local staging folders, and for a
@@ -158,6 +176,18 @@ public final class IcebergTableStore implements AutoCloseable {
     this.warehouse = warehouse;
     this.writer = writer;
     this.writeOptions = writeOptions;
+    this.catalogTables =
+        new CatalogTables(
+            catalog,
+            warehouse,
+            commitLock.readLock(),
+            commitStats,
+            e -> catalogFailure(e, "reach the catalog"));
+  }
+
+  /** The catalog for the Iceberg REST catalog: lookups, creates and commits of other engines. */
+  public CatalogTables catalogTables() {
+    return catalogTables;
   }
 
   /**
@@ -874,10 +904,7 @@ public final class IcebergTableStore implements AutoCloseable {
     Map<String, String> props = new HashMap<>();
     props.put(ARROW_SCHEMA_PROPERTY, arrowSchema.toJson());
     props.put(TableProperties.FORMAT_VERSION, needsV3(icebergSchema) ? "3" : "2");
-    props.put(TableProperties.COMMIT_NUM_RETRIES, "50");
-    props.put(TableProperties.COMMIT_MIN_RETRY_WAIT_MS, "10");
-    props.put(TableProperties.COMMIT_MAX_RETRY_WAIT_MS, "500");
-    props.putAll(METADATA_CLEANUP);
+    props.putAll(TABLE_DEFAULTS);
     props.put(
         TableProperties.PARQUET_COMPRESSION,
         writeOptions.compression().name().toLowerCase(java.util.Locale.ROOT));

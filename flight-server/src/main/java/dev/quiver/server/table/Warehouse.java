@@ -151,6 +151,28 @@ final class Warehouse implements AutoCloseable {
     return Optional.ofNullable(cache);
   }
 
+  /**
+   * Whether {@code location} (a table's, a metadata file's) lies inside the warehouse, so the
+   * server never reads or deletes files elsewhere on a client's word.
+   */
+  boolean contains(String location) {
+    if (location == null || location.isEmpty()) {
+      return false;
+    }
+    if (local.isPresent()) {
+      if (location.contains("://") && !location.startsWith("file:")) {
+        return false;
+      }
+      try {
+        Path path = LocalFileIO.toPath(location).toAbsolutePath().normalize();
+        return path.startsWith(local.get()) && !path.equals(local.get());
+      } catch (IllegalArgumentException e) { // and InvalidPathException
+        return false;
+      }
+    }
+    return location.startsWith(this.location + "/") && !location.contains("/../");
+  }
+
   /** A new table's location: {@code <warehouse>/<namespace>/<folder>}. */
   String tableLocation(String namespace, String folder) {
     if (local.isPresent()) {

@@ -239,7 +239,9 @@ class ServerConfigTest {
             Map.entry("maintenance.interval", "30s"),
             Map.entry("maintenance.expire-after", "2h"),
             Map.entry("maintenance.retain-last", "3"),
-            Map.entry("maintenance.compact-min-files", "50"));
+            Map.entry("maintenance.compact-min-files", "50"),
+            Map.entry("catalog.rest-port", "8181"),
+            Map.entry("catalog.rest-host", "0.0.0.0"));
     ServerConfig config = ServerConfig.load(Map.of(), Map.of(), flags);
     assertThat(config)
         .isEqualTo(
@@ -287,8 +289,8 @@ class ServerConfigTest {
                     Optional.of(java.net.URI.create("grpc://node1.example:8815")),
                     Duration.ofSeconds(10),
                     Duration.ofSeconds(2)),
-                new MaintenanceSettings(
-                    false, Duration.ofSeconds(30), Duration.ofHours(2), 3, 50)));
+                new MaintenanceSettings(false, Duration.ofSeconds(30), Duration.ofHours(2), 3, 50),
+                new RestSettings(OptionalInt.of(8181), "0.0.0.0")));
     assertThat(flags.keySet())
         .as("every key is covered by this test")
         .containsExactlyInAnyOrderElementsOf(
@@ -470,6 +472,30 @@ class ServerConfigTest {
     assertThat(config.maintenance().expireAfter()).isEqualTo(Duration.ofMinutes(15));
     assertThat(config.maintenance().retainLast()).isEqualTo(10);
     assertThat(config.maintenance().compactMinFiles()).isEqualTo(16);
+  }
+
+  @Test
+  void restCatalogIsOffOnLoopbackByDefault() {
+    ServerConfig config = ServerConfig.load(Map.of(), Map.of(), Map.of("memory.total", "1GB"));
+    assertThat(config.rest()).isEqualTo(RestSettings.DEFAULTS);
+    assertThat(config.rest().enabled()).isFalse();
+    assertThat(config.rest().host()).isEqualTo("127.0.0.1");
+    assertThat(
+            ServerConfig.load(Map.of(), Map.of(), Map.of("catalog.rest-port", "0")).rest().port())
+        .as("0 picks a free port")
+        .hasValue(0);
+  }
+
+  @Test
+  void restCatalogPortIsOffOrAPort() {
+    assertThatThrownBy(
+            () -> ServerConfig.load(Map.of(), Map.of(), Map.of("catalog.rest-port", "70000")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("Invalid value '70000' for catalog.rest-port");
+    assertThatThrownBy(
+            () -> ServerConfig.load(Map.of(), Map.of(), Map.of("catalog.rest-port", "on")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("Invalid value 'on' for catalog.rest-port");
   }
 
   @Test

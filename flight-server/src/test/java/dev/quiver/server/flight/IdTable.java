@@ -24,7 +24,7 @@ public final class IdTable {
   private IdTable() {}
 
   /** Appends ids {@code [first, first + rows)} in batches of 10,000 and waits for the commit. */
-  static void put(
+  public static void put(
       FlightClient client, BufferAllocator allocator, FlightDescriptor table, long first, int rows)
       throws Exception {
     try (VectorSchemaRoot root = VectorSchemaRoot.create(SCHEMA, allocator);
@@ -51,7 +51,7 @@ public final class IdTable {
   }
 
   /** The sum of every id the table's current snapshot holds, read through every endpoint. */
-  static long sumOfIds(FlightClient client, FlightDescriptor table) throws Exception {
+  public static long sumOfIds(FlightClient client, FlightDescriptor table) throws Exception {
     long sum = 0;
     for (FlightEndpoint endpoint : client.getInfo(table).getEndpoints()) {
       try (FlightStream stream = client.getStream(endpoint.getTicket())) {
@@ -67,7 +67,7 @@ public final class IdTable {
   }
 
   /** 0 + 1 + ... + (n - 1). */
-  static long sum(long n) {
+  public static long sum(long n) {
     return n * (n - 1) / 2;
   }
 }

@@ -46,7 +46,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @ExtendWith(ArrowAllocatorExtension.class)
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
-class PostgresCatalogTest {
+public class PostgresCatalogTest {
   @RegisterExtension static final PostgresExtension POSTGRES = new PostgresExtension();
 
   private static final TableId TABLE = TableId.of("ns", "hot");
@@ -68,6 +68,20 @@ class PostgresCatalogTest {
   /** Starts a server on the PostgreSQL catalog {@code catalogUri}, with {@code more} settings. */
   static QuiverServer start(QuiverServers servers, Path dataDir, String catalogUri, String... more)
       throws Exception {
+    return start(servers, POSTGRES, dataDir, catalogUri, more);
+  }
+
+  /**
+   * Starts a server on the PostgreSQL catalog {@code catalogUri} of {@code postgres}, with {@code
+   * more} settings.
+   */
+  public static QuiverServer start(
+      QuiverServers servers,
+      PostgresExtension postgres,
+      Path dataDir,
+      String catalogUri,
+      String... more)
+      throws Exception {
     List<String> settings =
         new ArrayList<>(
             List.of(
@@ -76,7 +90,7 @@ class PostgresCatalogTest {
                 "catalog.uri",
                 catalogUri,
                 "catalog.user",
-                POSTGRES.user(),
+                postgres.user(),
                 "catalog.password",
                 "unused"));
     settings.addAll(List.of(more));

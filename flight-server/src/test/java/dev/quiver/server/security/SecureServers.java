@@ -21,7 +21,7 @@ import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
 
 /** Servers with authentication for the security tests, and the users they know. */
-final class SecureServers {
+public final class SecureServers {
   /** Every test user's password is its name followed by this. */
   static final String PASSWORD_SUFFIX = "-Secret-Pa55";
 
@@ -30,7 +30,7 @@ final class SecureServers {
 
   private SecureServers() {}
 
-  static String password(String user) {
+  public static String password(String user) {
     return user + PASSWORD_SUFFIX;
   }
 
@@ -38,7 +38,7 @@ final class SecureServers {
    * Writes a users file with {@code grants} (user to the grant fields of its line) into {@code
    * dir}, passwords hashed with the fewest iterations the file allows, to keep tests fast.
    */
-  static Path usersFile(Path dir, Map<String, String> grants) throws IOException {
+  public static Path usersFile(Path dir, Map<String, String> grants) throws IOException {
     StringBuilder text = new StringBuilder("# test users\n");
     grants.forEach(
         (user, grant) ->
