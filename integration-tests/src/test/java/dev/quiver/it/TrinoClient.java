@@ -2,7 +2,6 @@ package dev.quiver.it;
 
 import static java.util.Objects.requireNonNull;
 
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
@@ -24,13 +23,12 @@ import java.util.concurrent.TimeUnit;
  * <p>The client declares {@code PARAMETRIC_DATETIME}, so times and timestamps come with their
  * type's precision ({@code timestamp(6)}); a client that does not gets them rounded to
  * milliseconds. Values are Trino's JSON rendering (numbers for integers, floats and booleans;
- * strings for decimals, dates, times, timestamps; base64 for varbinary); floats keep their exact
- * text (Jackson reads them as BigDecimal). A failed query throws {@link TrinoQueryException} with
- * Trino's message. Safe to share between threads.
+ * strings for decimals, dates, times, timestamps, NaN and the infinities; base64 for varbinary).
+ * Floats are read as doubles, not BigDecimal, which has no -0.0. A failed query throws {@link
+ * TrinoQueryException} with Trino's message. Safe to share between threads.
  */
 final class TrinoClient {
-  private static final ObjectMapper JSON =
-      new ObjectMapper().enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
+  private static final ObjectMapper JSON = new ObjectMapper();
   private static final Duration QUERY_TIMEOUT = Duration.ofSeconds(90);
   private static final Set<Integer> BUSY = Set.of(502, 503, 504);
   private static final HttpClient HTTP =

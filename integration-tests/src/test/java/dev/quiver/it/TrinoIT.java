@@ -229,6 +229,51 @@ class TrinoIT {
     }
   }
 
+  @Test
+  void trinoAndQuiverShareATableOnALocalWarehouse(BufferAllocator allocator) throws Exception {
+    String catalog = POSTGRES.newDatabase();
+    Path warehouse = root.resolve("local-warehouse");
+    TableId table = TableId.of(NS, "local_table");
+    try (QuiverServerProcess local =
+            QuiverServerProcess.start(
+                root.resolve("quiver-local"),
+                "--catalog.uri",
+                catalog,
+                "--catalog.user",
+                POSTGRES.user(),
+                "--storage.warehouse",
+                warehouse.toString());
+        QuiverClient client =
+            QuiverClient.connect(
+                local.location(), ClientOptions.builder().parentAllocator(allocator).build())) {
+      put(client, allocator, table, 0, 500);
+      TRINO.createCatalog(
+          "quiver_local",
+          Map.ofEntries(
+              Map.entry("iceberg.catalog.type", "jdbc"),
+              Map.entry("iceberg.jdbc-catalog.driver-class", "org.postgresql.Driver"),
+              Map.entry("iceberg.jdbc-catalog.connection-url", catalog),
+              Map.entry("iceberg.jdbc-catalog.connection-user", POSTGRES.user()),
+              Map.entry("iceberg.jdbc-catalog.connection-password", "unused"),
+              Map.entry("iceberg.jdbc-catalog.catalog-name", "quiver"),
+              Map.entry("iceberg.jdbc-catalog.schema-version", "V1"),
+              Map.entry("iceberg.jdbc-catalog.default-warehouse-dir", warehouse.toUri().toString()),
+              // Trino resolves a file: path under local.location, so the root: not the warehouse.
+              Map.entry("fs.native-local.enabled", "true"),
+              Map.entry("local.location", "/")));
+      TrinoClient trino = TRINO.client("quiver_local", NS);
+
+      assertRows(
+          "Trino's SELECT on a local warehouse",
+          fromTrino(trino.execute("SELECT " + COLUMNS + " FROM local_table")),
+          rows(0, 500));
+      trino.execute("INSERT INTO local_table VALUES " + AllTypesTable.trinoValues(100_003));
+      List<List<Object>> expected = new ArrayList<>(rows(0, 500));
+      expected.add(AllTypesTable.row(100_003));
+      assertRows("Quiver's DoGet on a local warehouse", scan(client, table), expected);
+    }
+  }
+
   private static QuiverClient connect(BufferAllocator allocator) {
     return QuiverClient.connect(
         quiver.location(), ClientOptions.builder().parentAllocator(allocator).build());
