@@ -20,6 +20,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -86,22 +87,22 @@ class TrinoIT {
     Duration trinoStart = TRINO.awaitStarted();
     TRINO.createCatalog(
         CATALOG,
-        Map.ofEntries(
-            Map.entry("iceberg.catalog.type", "jdbc"),
-            Map.entry("iceberg.jdbc-catalog.driver-class", "org.postgresql.Driver"),
-            Map.entry("iceberg.jdbc-catalog.connection-url", catalog),
-            Map.entry("iceberg.jdbc-catalog.connection-user", POSTGRES.user()),
-            Map.entry("iceberg.jdbc-catalog.connection-password", "unused"),
-            // Quiver's catalog.name (default quiver): part of every row's key in the database.
-            Map.entry("iceberg.jdbc-catalog.catalog-name", "quiver"),
-            Map.entry("iceberg.jdbc-catalog.schema-version", "V1"),
-            Map.entry("iceberg.jdbc-catalog.default-warehouse-dir", "s3://" + BUCKET + "/wh"),
-            Map.entry("fs.native-s3.enabled", "true"),
-            Map.entry("s3.endpoint", s3.endpoint()),
-            Map.entry("s3.path-style-access", "true"),
-            Map.entry("s3.region", "us-east-1"),
-            Map.entry("s3.aws-access-key", S3ProxyProcess.ACCESS_KEY),
-            Map.entry("s3.aws-secret-key", S3ProxyProcess.SECRET_KEY)));
+        catalogOn(
+            catalog,
+            "s3://" + BUCKET + "/wh",
+            Map.of(
+                "fs.native-s3.enabled",
+                "true",
+                "s3.endpoint",
+                s3.endpoint(),
+                "s3.path-style-access",
+                "true",
+                "s3.region",
+                "us-east-1",
+                "s3.aws-access-key",
+                S3ProxyProcess.ACCESS_KEY,
+                "s3.aws-secret-key",
+                S3ProxyProcess.SECRET_KEY)));
     System.out.printf(
         "TrinoIT: Trino started in %d ms; PostgreSQL, s3proxy, Quiver and Trino ready %d ms after"
             + " the class's first server%n",
@@ -249,18 +250,11 @@ class TrinoIT {
       put(client, allocator, table, 0, 500);
       TRINO.createCatalog(
           "quiver_local",
-          Map.ofEntries(
-              Map.entry("iceberg.catalog.type", "jdbc"),
-              Map.entry("iceberg.jdbc-catalog.driver-class", "org.postgresql.Driver"),
-              Map.entry("iceberg.jdbc-catalog.connection-url", catalog),
-              Map.entry("iceberg.jdbc-catalog.connection-user", POSTGRES.user()),
-              Map.entry("iceberg.jdbc-catalog.connection-password", "unused"),
-              Map.entry("iceberg.jdbc-catalog.catalog-name", "quiver"),
-              Map.entry("iceberg.jdbc-catalog.schema-version", "V1"),
-              Map.entry("iceberg.jdbc-catalog.default-warehouse-dir", warehouse.toUri().toString()),
+          catalogOn(
+              catalog,
+              warehouse.toUri().toString(),
               // Trino resolves a file: path under local.location, so the root: not the warehouse.
-              Map.entry("fs.native-local.enabled", "true"),
-              Map.entry("local.location", "/")));
+              Map.of("fs.native-local.enabled", "true", "local.location", "/")));
       TrinoClient trino = TRINO.client("quiver_local", NS);
 
       assertRows(
@@ -272,6 +266,25 @@ class TrinoIT {
       expected.add(AllTypesTable.row(100_003));
       assertRows("Quiver's DoGet on a local warehouse", scan(client, table), expected);
     }
+  }
+
+  /**
+   * Trino's Iceberg catalog properties for Quiver's catalog database {@code catalogUri}, with the
+   * warehouse's file system properties.
+   */
+  private static Map<String, String> catalogOn(
+      String catalogUri, String warehouse, Map<String, String> fileSystem) {
+    Map<String, String> properties = new HashMap<>(fileSystem);
+    properties.put("iceberg.catalog.type", "jdbc");
+    properties.put("iceberg.jdbc-catalog.driver-class", "org.postgresql.Driver");
+    properties.put("iceberg.jdbc-catalog.connection-url", catalogUri);
+    properties.put("iceberg.jdbc-catalog.connection-user", POSTGRES.user());
+    properties.put("iceberg.jdbc-catalog.connection-password", "unused");
+    // Quiver's catalog.name (default quiver): part of every row's key in the database.
+    properties.put("iceberg.jdbc-catalog.catalog-name", "quiver");
+    properties.put("iceberg.jdbc-catalog.schema-version", "V1");
+    properties.put("iceberg.jdbc-catalog.default-warehouse-dir", warehouse);
+    return properties;
   }
 
   private static QuiverClient connect(BufferAllocator allocator) {
