@@ -180,12 +180,32 @@ final class AllTypesTable {
   static void fill(VectorSchemaRoot root, long first, int count) {
     root.allocateNew();
     for (int i = 0; i < count; i++) {
-      List<Object> row = row(first + i);
+      List<Object> row = project(row(first + i), root.getSchema());
       for (int c = 0; c < row.size(); c++) {
         set(root.getVector(c), i, row.get(c));
       }
     }
     root.setRowCount(count);
+  }
+
+  /** {@link #SCHEMA} without {@code column} (Spark 4.0 has no type for Iceberg's time). */
+  static Schema without(String column) {
+    return new Schema(
+        SCHEMA.getFields().stream().filter(f -> !f.getName().equals(column)).toList());
+  }
+
+  /** The values of {@code row} (in {@link #SCHEMA}'s order) for the columns of {@code schema}. */
+  static List<Object> project(List<Object> row, Schema schema) {
+    List<Object> projected = new ArrayList<>();
+    for (Field field : schema.getFields()) {
+      projected.add(row.get(SCHEMA.getFields().indexOf(SCHEMA.findField(field.getName()))));
+    }
+    return projected;
+  }
+
+  /** The rows with ids {@code [first, first + count)}, with the columns of {@code schema}. */
+  static List<List<Object>> rows(long first, long count, Schema schema) {
+    return rows(first, count).stream().map(row -> project(row, schema)).toList();
   }
 
   private static void set(FieldVector vector, int i, Object value) {
@@ -325,6 +345,79 @@ final class AllTypesTable {
     return rows;
   }
 
+  /**
+   * The canonical value of one of SparkSql's typed strings ({@code "F:-0.0"}; null for SQL NULL).
+   */
+  static Object fromSpark(String typed) {
+    if (typed == null) {
+      return null;
+    }
+    int colon = typed.indexOf(':');
+    String text = typed.substring(colon + 1);
+    return switch (typed.substring(0, colon)) {
+      case "I" -> Long.parseLong(text);
+      case "F" -> Float.parseFloat(text);
+      case "D" -> Double.parseDouble(text);
+      case "B" -> Boolean.parseBoolean(text);
+      case "S", "X" -> text;
+      case "N" -> new BigDecimal(text);
+      case "DATE" -> LocalDate.parse(text);
+      case "TS" -> LocalDateTime.parse(text);
+      case "TSZ" -> Instant.parse(text);
+      default -> throw new IllegalArgumentException("No canonical form for " + typed);
+    };
+  }
+
+  /**
+   * Row {@code id} as a Spark SQL {@code VALUES} tuple of literals for the columns of {@code
+   * schema}.
+   */
+  static String sparkValues(long id, Schema schema) {
+    List<Object> row = project(row(id), schema);
+    StringJoiner tuple = new StringJoiner(", ", "(", ")");
+    for (int c = 0; c < row.size(); c++) {
+      tuple.add(sparkLiteral(schema.getFields().get(c).getType(), row.get(c)));
+    }
+    return tuple.toString();
+  }
+
+  private static String sparkLiteral(ArrowType type, Object value) {
+    if (value == null) {
+      return "NULL";
+    }
+    return switch (type.getTypeID()) {
+      case Int ->
+          "CAST('"
+              + value
+              + "' AS "
+              + (((ArrowType.Int) type).getBitWidth() == 64 ? "BIGINT)" : "INT)");
+      case FloatingPoint ->
+          "CAST('" + value + "' AS " + (value instanceof Float ? "FLOAT)" : "DOUBLE)");
+      case Bool -> value.toString();
+      // Spark's string literals take backslash escapes.
+      case Utf8, LargeUtf8 ->
+          "'" + ((String) value).replace("\\", "\\\\").replace("'", "\\'") + "'";
+      case Binary -> "X'" + value + "'";
+      case Decimal -> {
+        ArrowType.Decimal decimal = (ArrowType.Decimal) type;
+        yield "CAST('"
+            + ((BigDecimal) value).toPlainString()
+            + "' AS DECIMAL("
+            + decimal.getPrecision()
+            + ","
+            + decimal.getScale()
+            + "))";
+      }
+      case Date -> "DATE '" + value + "'";
+      // The session's time zone is UTC.
+      case Timestamp ->
+          value instanceof Instant instant
+              ? "TIMESTAMP '" + TIMESTAMP.format(instant.atOffset(ZoneOffset.UTC)) + "'"
+              : "TIMESTAMP_NTZ '" + TIMESTAMP.format((LocalDateTime) value) + "'";
+      default -> throw new IllegalArgumentException("No Spark literal for " + type);
+    };
+  }
+
   /** Row {@code id} as a Trino {@code VALUES} tuple of literals, typed as the table's columns. */
   static String trinoValues(long id) {
     List<Object> row = row(id);
@@ -360,6 +453,12 @@ final class AllTypesTable {
 
   /** Asserts that {@code actual}, sorted by id, is {@code expected}, naming the first bad cell. */
   static void assertRows(String what, List<List<Object>> actual, List<List<Object>> expected) {
+    assertRows(what, SCHEMA, actual, expected);
+  }
+
+  /** As {@link #assertRows(String, List, List)}, for rows with the columns of {@code schema}. */
+  static void assertRows(
+      String what, Schema schema, List<List<Object>> actual, List<List<Object>> expected) {
     List<List<Object>> sorted = new ArrayList<>(actual);
     sorted.sort(Comparator.comparingLong(row -> (Long) row.get(0)));
     assertThat(sorted.stream().map(row -> row.get(0)).toList())
@@ -368,17 +467,15 @@ final class AllTypesTable {
     for (int r = 0; r < expected.size(); r++) {
       for (int c = 0; c < expected.get(r).size(); c++) {
         assertThat(sorted.get(r).get(c))
-            .as("%s: column %s of row id %s", what, columnName(c), expected.get(r).get(0))
+            .as(
+                "%s: column %s of row id %s",
+                what, schema.getFields().get(c).getName(), expected.get(r).get(0))
             .isEqualTo(expected.get(r).get(c));
       }
       assertThat(sorted.get(r))
           .as("%s: row id %s", what, expected.get(r).get(0))
           .hasSameSizeAs(expected.get(r));
     }
-  }
-
-  private static String columnName(int c) {
-    return c < SCHEMA.getFields().size() ? SCHEMA.getFields().get(c).getName() : "#" + c;
   }
 
   private static long timeNanos(FieldVector vector, int index) {
