@@ -3,6 +3,9 @@ package dev.quiver.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.quiver.client.QuiverClient;
+import dev.quiver.client.TableId;
+import java.io.IOException;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
@@ -21,6 +24,7 @@ import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.StringJoiner;
+import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.BaseIntVector;
 import org.apache.arrow.vector.BigIntVector;
 import org.apache.arrow.vector.BitVector;
@@ -41,6 +45,7 @@ import org.apache.arrow.vector.TinyIntVector;
 import org.apache.arrow.vector.VarBinaryVector;
 import org.apache.arrow.vector.VarCharVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.ipc.ArrowReader;
 import org.apache.arrow.vector.types.FloatingPointPrecision;
 import org.apache.arrow.vector.types.TimeUnit;
 import org.apache.arrow.vector.types.pojo.ArrowType;
@@ -186,6 +191,31 @@ final class AllTypesTable {
       }
     }
     root.setRowCount(count);
+  }
+
+  /** Appends rows {@code [first, first + count)} with the columns of {@code schema} in one put. */
+  static void put(
+      QuiverClient client,
+      BufferAllocator allocator,
+      TableId table,
+      Schema schema,
+      long first,
+      int count) {
+    try (VectorSchemaRoot root = VectorSchemaRoot.create(schema, allocator)) {
+      fill(root, first, count);
+      assertThat(client.put(table, root).rows()).isEqualTo(count);
+    }
+  }
+
+  /** Every row of {@code table} through the SDK's DoGet, canonical. */
+  static List<List<Object>> scan(QuiverClient client, TableId table) throws IOException {
+    List<List<Object>> rows = new ArrayList<>();
+    try (ArrowReader reader = client.scan(table)) {
+      while (reader.loadNextBatch()) {
+        rows.addAll(fromArrow(reader.getVectorSchemaRoot()));
+      }
+    }
+    return rows;
   }
 
   /** {@link #SCHEMA} without {@code column} (Spark 4.0 has no type for Iceberg's time). */

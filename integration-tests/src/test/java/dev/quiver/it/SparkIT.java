@@ -20,8 +20,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.LongStream;
 import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.vector.VectorSchemaRoot;
-import org.apache.arrow.vector.ipc.ArrowReader;
 import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
 import org.junit.jupiter.api.Test;
@@ -70,8 +68,8 @@ class SparkIT {
         QuiverClient client =
             QuiverClient.connect(
                 quiver.location(), ClientOptions.builder().parentAllocator(allocator).build())) {
-      put(client, allocator, table, 0, 1000);
-      put(client, allocator, table, 1000, 500);
+      AllTypesTable.put(client, allocator, table, SCHEMA, 0, 1000);
+      AllTypesTable.put(client, allocator, table, SCHEMA, 1000, 500);
       long first = client.snapshots(table).get(0).snapshotId();
       String spark = "quiver.spark_it.all_types";
 
@@ -105,26 +103,12 @@ class SparkIT {
           AllTypesTable.rows(0, 1000, SCHEMA));
       List<List<Object>> expected = new ArrayList<>(AllTypesTable.rows(0, 1500, SCHEMA));
       expected.addAll(AllTypesTable.rows(100_000, 20, SCHEMA));
-      assertRows("Quiver's DoGet after Spark's INSERT", SCHEMA, scan(client, table), expected);
+      assertRows(
+          "Quiver's DoGet after Spark's INSERT",
+          SCHEMA,
+          AllTypesTable.scan(client, table),
+          expected);
     }
-  }
-
-  private static void put(
-      QuiverClient client, BufferAllocator allocator, TableId table, long first, int count) {
-    try (VectorSchemaRoot batch = VectorSchemaRoot.create(SCHEMA, allocator)) {
-      AllTypesTable.fill(batch, first, count);
-      assertThat(client.put(table, batch).rows()).isEqualTo(count);
-    }
-  }
-
-  private static List<List<Object>> scan(QuiverClient client, TableId table) throws Exception {
-    List<List<Object>> rows = new ArrayList<>();
-    try (ArrowReader reader = client.scan(table)) {
-      while (reader.loadNextBatch()) {
-        rows.addAll(AllTypesTable.fromArrow(reader.getVectorSchemaRoot()));
-      }
-    }
-    return rows;
   }
 
   /** Runs {@code statements} in one Spark session; returns each one's rows, canonical. */

@@ -32,8 +32,6 @@ import org.apache.arrow.flight.FlightInfo;
 import org.apache.arrow.flight.FlightStream;
 import org.apache.arrow.flight.sql.FlightSqlClient;
 import org.apache.arrow.memory.BufferAllocator;
-import org.apache.arrow.vector.VectorSchemaRoot;
-import org.apache.arrow.vector.ipc.ArrowReader;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -167,7 +165,7 @@ class TrinoIT {
       List<List<Object>> expected = new ArrayList<>(rows(0, 100));
       expected.addAll(rows(100_000, 40));
       assertThat(client.snapshots(table)).hasSize(2);
-      assertRows("Quiver's DoGet", scan(client, table), expected);
+      assertRows("Quiver's DoGet", AllTypesTable.scan(client, table), expected);
       assertRows(
           "Quiver's Flight SQL",
           sql(allocator, "SELECT " + COLUMNS + " FROM " + NS + ".inserted"),
@@ -188,7 +186,8 @@ class TrinoIT {
           rows(0, 1000).stream()
               .filter(row -> (Long) row.get(0) % 3 != 0 && (Long) row.get(0) <= 900)
               .toList();
-      assertRows("Quiver's DoGet after Trino's DELETE", scan(client, table), expected);
+      assertRows(
+          "Quiver's DoGet after Trino's DELETE", AllTypesTable.scan(client, table), expected);
       assertRows(
           "Quiver's Flight SQL after Trino's DELETE",
           sql(allocator, "SELECT " + COLUMNS + " FROM " + NS + ".deleted"),
@@ -215,7 +214,9 @@ class TrinoIT {
       assertThat(client.listTables(NS))
           .contains(source, TableId.of(NS, "ctas"), TableId.of(NS, "created"));
       assertRows(
-          "Quiver's DoGet of Trino's CTAS", scan(client, TableId.of(NS, "ctas")), rows(0, 200));
+          "Quiver's DoGet of Trino's CTAS",
+          AllTypesTable.scan(client, TableId.of(NS, "ctas")),
+          rows(0, 200));
       assertRows(
           "Quiver's Flight SQL of Trino's CTAS",
           sql(allocator, "SELECT " + COLUMNS + " FROM " + NS + ".ctas"),
@@ -225,7 +226,8 @@ class TrinoIT {
               List.of(
                   1L, "one", new BigDecimal("1.50"), Instant.parse("2026-12-07T10:00:00.000001Z")),
               Arrays.asList(2L, null, null, null));
-      assertThat(sortById(scan(client, TableId.of(NS, "created")))).isEqualTo(created);
+      assertThat(sortById(AllTypesTable.scan(client, TableId.of(NS, "created"))))
+          .isEqualTo(created);
       assertThat(sortById(sql(allocator, "SELECT * FROM " + NS + ".created"))).isEqualTo(created);
     }
   }
@@ -264,7 +266,8 @@ class TrinoIT {
       trino.execute("INSERT INTO local_table VALUES " + AllTypesTable.trinoValues(100_003));
       List<List<Object>> expected = new ArrayList<>(rows(0, 500));
       expected.add(AllTypesTable.row(100_003));
-      assertRows("Quiver's DoGet on a local warehouse", scan(client, table), expected);
+      assertRows(
+          "Quiver's DoGet on a local warehouse", AllTypesTable.scan(client, table), expected);
     }
   }
 
@@ -294,21 +297,7 @@ class TrinoIT {
 
   private static void put(
       QuiverClient client, BufferAllocator allocator, TableId table, long first, int count) {
-    try (VectorSchemaRoot root = VectorSchemaRoot.create(AllTypesTable.SCHEMA, allocator)) {
-      AllTypesTable.fill(root, first, count);
-      assertThat(client.put(table, root).rows()).isEqualTo(count);
-    }
-  }
-
-  /** Every row of the table through the SDK's DoGet, canonical. */
-  private static List<List<Object>> scan(QuiverClient client, TableId table) throws Exception {
-    List<List<Object>> rows = new ArrayList<>();
-    try (ArrowReader reader = client.scan(table)) {
-      while (reader.loadNextBatch()) {
-        rows.addAll(AllTypesTable.fromArrow(reader.getVectorSchemaRoot()));
-      }
-    }
-    return rows;
+    AllTypesTable.put(client, allocator, table, AllTypesTable.SCHEMA, first, count);
   }
 
   /** Every row {@code query} returns through Arrow's Flight SQL client, canonical. */
