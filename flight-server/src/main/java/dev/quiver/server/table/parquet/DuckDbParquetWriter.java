@@ -22,6 +22,8 @@ import java.util.stream.Stream;
 import org.apache.arrow.c.ArrowArrayStream;
 import org.apache.arrow.c.Data;
 import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.FieldVector;
+import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.ipc.ArrowReader;
 import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
@@ -62,7 +64,8 @@ import org.duckdb.DuckDBConnection;
  * order-preserving single-file COPY writes one row group per incoming batch, ignoring {@code
  * ROW_GROUP_SIZE}. The source reader is pulled on the calling thread, one batch at a time. Row
  * groups hold at least {@code rowGroupRows} rows, rounded up to whole DuckDB chunks (up to 2,048
- * rows) or incoming batches.
+ * rows) or incoming batches, cut to what fits a share of the memory limit ({@link #rowGroupRows}):
+ * DuckDB holds a whole row group in memory and fails a COPY that outgrows the limit.
  */
 public final class DuckDbParquetWriter implements AutoCloseable {
   private static final String FILE_PREFIX = "data-";
@@ -87,6 +90,21 @@ public final class DuckDbParquetWriter implements AutoCloseable {
    * the default: it wrote under 8 MB).
    */
   static final int DICTIONARY_ENTRIES = 16_384;
+
+  /**
+   * The share of {@code duckdb.memory-limit} one COPY's row group may take, in Arrow bytes: DuckDB
+   * buffers the whole row group in its own format (strings as 16-byte headers plus their bytes) and
+   * then builds each column's pages and dictionary beside it, so a row group costs it about three
+   * times its Arrow bytes; a quarter leaves room for that and a second COPY's smaller group.
+   * docs/architecture.md (Memory, the writer's budget) has the measurements.
+   */
+  static final int ROW_GROUP_SHARE = 4;
+
+  /**
+   * The fewest rows a row group is cut to, whatever the memory: two of DuckDB's 2,048-row chunks
+   * per column of a very wide table is about as small as a Parquet row group stays useful.
+   */
+  static final long MIN_ROW_GROUP_ROWS = 4_096;
 
   private final DuckDBConnection database;
   private final long memoryLimitBytes;
@@ -179,18 +197,41 @@ public final class DuckDbParquetWriter implements AutoCloseable {
     boolean succeeded = false;
     try {
       List<WrittenFile> files = new ArrayList<>();
+      if (!source.loadNextBatch()) {
+        succeeded = true;
+        return List.of();
+      }
+      // Rows per row group come from the first batch's bytes per row (then from what the files so
+      // far held), so that a row group fits the writer's memory whatever the row width.
+      long bytesPerRow = bytesPerRow(source.getVectorSchemaRoot());
+      boolean preloaded = true;
       long arrowBytes = 0;
+      long arrowRows = 0;
       long fileBytes = 0;
       for (int index = 0; ; index++) {
         long budget = segmentBudget(options.targetFileBytes(), arrowBytes, fileBytes);
-        WriteAdapter segment = new WriteAdapter(allocator, source, tableArrowSchema, budget);
+        WriteAdapter segment =
+            new WriteAdapter(allocator, source, tableArrowSchema, budget, preloaded);
+        preloaded = false;
         Path file = fileTarget.apply(target.resolve(FILE_PREFIX + index + ".parquet"));
         String view = "quiver_put_" + streams.incrementAndGet();
-        String sql = copySql(tableArrowSchema, icebergSchema, file, options, view);
+        long rowsPerGroup =
+            rowGroupRows(
+                options.rowGroupRows(),
+                memoryLimitBytes / ROW_GROUP_SHARE,
+                arrowRows == 0 ? bytesPerRow : Math.max(1, arrowBytes / arrowRows));
+        String sql =
+            copySql(
+                tableArrowSchema,
+                icebergSchema,
+                file,
+                options.withRowGroupRows(rowsPerGroup),
+                view);
         WrittenFile written = run(segment, allocator, tableArrowSchema, icebergSchema, view, sql);
         if (written != null) {
           files.add(written);
           arrowBytes += segment.bytes();
+          arrowRows += segment.rows();
           fileBytes += written.bytes();
         }
         if (segment.sourceExhausted()) {
@@ -203,6 +244,25 @@ public final class DuckDbParquetWriter implements AutoCloseable {
         deleteQuietly(target, created);
       }
     }
+  }
+
+  /**
+   * The rows per row group for a row of {@code bytesPerRow} Arrow bytes: {@code configuredRows}
+   * (storage.row-group-rows), cut so that a group's Arrow bytes stay within {@code groupBytes}, and
+   * never below {@link #MIN_ROW_GROUP_ROWS}.
+   */
+  static long rowGroupRows(long configuredRows, long groupBytes, long bytesPerRow) {
+    long fitting = groupBytes / Math.max(1, bytesPerRow);
+    return Math.min(configuredRows, Math.max(MIN_ROW_GROUP_ROWS, fitting));
+  }
+
+  /** The Arrow buffer bytes per row of the batch in {@code root}; at least 1. */
+  static long bytesPerRow(VectorSchemaRoot root) {
+    long bytes = 0;
+    for (FieldVector vector : root.getFieldVectors()) {
+      bytes += vector.getBufferSize();
+    }
+    return Math.max(1, bytes / Math.max(1, root.getRowCount()));
   }
 
   /**
