@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
 import dev.quiver.server.config.DataSize;
+import dev.quiver.server.memory.AdmissionQueue;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -106,10 +107,21 @@ public final class DuckDbParquetWriter implements AutoCloseable {
    */
   static final long MIN_ROW_GROUP_ROWS = 4_096;
 
+  /**
+   * The least of duckdb.memory-limit one write gets when the writer has turns: two writes with 4 MB
+   * row groups each did not fit 16 MB (DuckDB had 14.3 MB in use when it refused 3.3 MB more), one
+   * did.
+   */
+  static final long MIN_WRITE_MEMORY = 16L << 20;
+
+  /** The most writes that run at once: each runs on one DuckDB thread, on its caller's. */
+  static final int MAX_WRITE_SLOTS = 4;
+
   private final DuckDBConnection database;
   private final long memoryLimitBytes;
   private final UnaryOperator<Path> fileTarget;
   private final AtomicLong streams = new AtomicLong();
+  private final WriterTurns turns; // null: writes do not take turns
   private volatile boolean closed;
 
   /**
@@ -119,7 +131,20 @@ public final class DuckDbParquetWriter implements AutoCloseable {
    * @param tempDirectory where DuckDB may spill
    */
   public DuckDbParquetWriter(long memoryLimitBytes, Path tempDirectory) {
-    this(memoryLimitBytes, tempDirectory, UnaryOperator.identity());
+    this(memoryLimitBytes, tempDirectory, null, UnaryOperator.identity());
+  }
+
+  /**
+   * A writer whose writes take turns ({@link #writeSlots} at once, each with row groups cut to its
+   * share of the limit), waiting for one in {@code line}, the server's admission queue: the
+   * server's writer, shared by every put.
+   */
+  public DuckDbParquetWriter(long memoryLimitBytes, Path tempDirectory, AdmissionQueue line) {
+    this(
+        memoryLimitBytes,
+        tempDirectory,
+        requireNonNull(line, "line is null"),
+        UnaryOperator.identity());
   }
 
   /**
@@ -127,6 +152,14 @@ public final class DuckDbParquetWriter implements AutoCloseable {
    * really writes it (say {@code /dev/full}, to see a full disk).
    */
   DuckDbParquetWriter(long memoryLimitBytes, Path tempDirectory, UnaryOperator<Path> fileTarget) {
+    this(memoryLimitBytes, tempDirectory, null, fileTarget);
+  }
+
+  private DuckDbParquetWriter(
+      long memoryLimitBytes,
+      Path tempDirectory,
+      AdmissionQueue line,
+      UnaryOperator<Path> fileTarget) {
     requireNonNull(tempDirectory, "tempDirectory is null");
     this.fileTarget = requireNonNull(fileTarget, "fileTarget is null");
     if (memoryLimitBytes < 1) {
@@ -134,6 +167,8 @@ public final class DuckDbParquetWriter implements AutoCloseable {
           "memoryLimitBytes must be positive, got " + memoryLimitBytes);
     }
     this.memoryLimitBytes = memoryLimitBytes;
+    this.turns =
+        line == null ? null : new WriterTurns(writeSlots(memoryLimitBytes), memoryLimitBytes, line);
     try {
       database = (DuckDBConnection) DriverManager.getConnection("jdbc:duckdb:");
       try (Statement statement = database.createStatement()) {
@@ -193,6 +228,22 @@ public final class DuckDbParquetWriter implements AutoCloseable {
     }
     checkColumnNames(source.getVectorSchemaRoot().getSchema(), tableArrowSchema);
     Path target = directory.toAbsolutePath();
+    if (turns == null) {
+      return writeFiles(source, allocator, tableArrowSchema, icebergSchema, target, options);
+    }
+    try (WriterTurns.Turn turn = turns.take("Writing Parquet files to " + target)) {
+      return writeFiles(source, allocator, tableArrowSchema, icebergSchema, target, options);
+    }
+  }
+
+  private List<WrittenFile> writeFiles(
+      ArrowReader source,
+      BufferAllocator allocator,
+      Schema tableArrowSchema,
+      org.apache.iceberg.Schema icebergSchema,
+      Path target,
+      ParquetWriteOptions options)
+      throws IOException {
     boolean created = prepareDirectory(target);
     boolean succeeded = false;
     try {
@@ -218,7 +269,7 @@ public final class DuckDbParquetWriter implements AutoCloseable {
         long rowsPerGroup =
             rowGroupRows(
                 options.rowGroupRows(),
-                memoryLimitBytes / ROW_GROUP_SHARE,
+                memoryLimitBytes / (turns == null ? 1 : turns.slots()) / ROW_GROUP_SHARE,
                 arrowRows == 0 ? bytesPerRow : Math.max(1, arrowBytes / arrowRows));
         String sql =
             copySql(
@@ -244,6 +295,14 @@ public final class DuckDbParquetWriter implements AutoCloseable {
         deleteQuietly(target, created);
       }
     }
+  }
+
+  /**
+   * How many writes run at once under {@code memoryLimitBytes}: one per {@link #MIN_WRITE_MEMORY},
+   * at least one, at most {@link #MAX_WRITE_SLOTS}.
+   */
+  public static int writeSlots(long memoryLimitBytes) {
+    return (int) Math.max(1, Math.min(MAX_WRITE_SLOTS, memoryLimitBytes / MIN_WRITE_MEMORY));
   }
 
   /**
