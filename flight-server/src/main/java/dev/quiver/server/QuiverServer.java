@@ -158,7 +158,7 @@ public final class QuiverServer implements AutoCloseable {
       Path spill = dataDir.resolve("tmp");
       Files.createDirectories(spill);
       DuckDbParquetWriter writer =
-          new DuckDbParquetWriter(config.memory().duckdbMemoryLimit(), spill);
+          new DuckDbParquetWriter(config.memory().duckdbMemoryLimit(), spill, memory.admission());
       opened.add(0, writer);
       ParquetWriteOptions writeOptions =
           new ParquetWriteOptions(
@@ -237,7 +237,8 @@ public final class QuiverServer implements AutoCloseable {
           b -> {
             b.addService(health.getHealthService())
                 .withChildOption(ChannelOption.ALLOCATOR, memory.transportBuffers());
-            MalformedMessages.install(b, config.flight().putStallTimeout());
+            MalformedMessages.install(
+                b, config.flight().putStallTimeout(), memory::roomToReadAhead);
           };
       FlightServer.Builder builder =
           FlightServer.builder(memory.transport(), bind, producer)

@@ -14,9 +14,11 @@ import dev.quiver.server.config.ServerConfig;
 import dev.quiver.server.config.Versions;
 import dev.quiver.server.maintenance.CompactionReport;
 import dev.quiver.server.maintenance.TableCompactor;
+import dev.quiver.server.memory.AdmissionQueue;
 import dev.quiver.server.memory.MemoryGovernor;
 import dev.quiver.server.memory.MemoryReport;
 import dev.quiver.server.memory.ScanBatchSizer;
+import dev.quiver.server.memory.UploadPacing;
 import dev.quiver.server.security.AccessControl;
 import dev.quiver.server.security.Right;
 import dev.quiver.server.sql.SqlEngine;
@@ -25,6 +27,7 @@ import dev.quiver.server.table.ExpiryReport;
 import dev.quiver.server.table.IcebergTableStore;
 import dev.quiver.server.table.OrphanReport;
 import dev.quiver.server.table.QuiverTable;
+import dev.quiver.server.table.parquet.DuckDbParquetWriter;
 import java.io.IOException;
 import java.lang.management.BufferPoolMXBean;
 import java.lang.management.ManagementFactory;
@@ -64,7 +67,13 @@ final class ActionHandler {
                   + " \"transport_allocated\", \"sql_import_allocated\" (DoGet batches between"
                   + " DuckDB and their call, outside arrow), \"peak\" (bytes), \"pressure\""
                   + " (allocated / arrow),"
-                  + " \"admission\": {\"queued\", \"waits\", \"refused\"}, \"calls\":"
+                  + " \"admission\": {\"queued\", \"waits\", \"refused\"}, \"upload_pacing\":"
+                  + " {\"waiting\", \"waits\", \"waited_ms\", \"longest_ms\" (incoming batches"
+                  + " that waited for memory to be decoded into), \"read_aheads_held\" (times a"
+                  + " put's next batch was not asked for ahead while memory was short)},"
+                  + " \"writer_turns\": {\"slots\", \"queued\", \"waits\", \"refused\"} (puts"
+                  + " waiting for the Parquet writer, whose row groups share duckdb.memory-limit),"
+                  + " \"calls\":"
                   + " [{\"name\", \"allocated\", \"peak\", \"limit\", \"age_ms\","
                   + " \"draining\" (ended; its last batches still with gRPC)}],"
                   + " \"limit_hits\": [{\"name\", \"limit_key\", \"limit\", \"at\"}] (the"
@@ -256,6 +265,18 @@ final class ActionHandler {
     result.put("peak", report.peak());
     result.put("pressure", report.pressure());
     putQueue(result.putObject("admission"), report.queued(), report.waits(), report.refused());
+    UploadPacing.Status pacing = memory.uploadPacing();
+    result
+        .putObject("upload_pacing")
+        .put("waiting", pacing.waiting())
+        .put("waits", pacing.waits())
+        .put("waited_ms", pacing.waitedMillis())
+        .put("longest_ms", pacing.longestMillis())
+        .put("read_aheads_held", pacing.readAheadsHeld());
+    AdmissionQueue.Status writes = memory.admission().status(AdmissionQueue.Resource.WRITER_TURN);
+    ObjectNode writerTurns = result.putObject("writer_turns");
+    writerTurns.put("slots", DuckDbParquetWriter.writeSlots(config.memory().duckdbMemoryLimit()));
+    putQueue(writerTurns, writes.queued(), writes.waits(), writes.refused());
     SqlTurns.Status queries = sql.admission();
     ObjectNode sqlQueries = result.putObject("sql_queries");
     sqlQueries.put("sql.max-concurrent-queries", queries.slots());

@@ -35,7 +35,9 @@ public final class AdmissionQueue {
     /** A call allocator's reservation of memory.call-reservation bytes. */
     MEMORY,
     /** One of sql.max-concurrent-queries turns of the SQL engine. */
-    SQL_TURN
+    SQL_TURN,
+    /** A turn of the Parquet writer, whose row groups share duckdb.memory-limit. */
+    WRITER_TURN
   }
 
   /**

@@ -76,6 +76,7 @@ public final class MemoryGovernor implements AutoCloseable {
   private final TransportListener transportListener;
 
   private final ReleaseSignal releases = new ReleaseSignal();
+  private final UploadPacing pacing = new UploadPacing();
   private final DrainingCloser draining = new DrainingCloser();
 
   /**
@@ -138,7 +139,7 @@ public final class MemoryGovernor implements AutoCloseable {
     this.transportReserve = transportReserveBytes;
     this.transportListener =
         new TransportListener(
-            releases, this::released, admission.timeout(), this::allocated, totalBytes);
+            releases, this::released, admission.timeout(), this::allocated, totalBytes, pacing);
     this.transport =
         root.newChildAllocator(
             "flight-transport", transportListener, transportReserveBytes, totalBytes);
@@ -216,6 +217,40 @@ public final class MemoryGovernor implements AutoCloseable {
     if (root.getHeadroom() < serverMargin) {
       throw serverExhausted(callName, null);
     }
+  }
+
+  /**
+   * As {@link #checkQueryLimit(String, long)} for an upload holding {@code heldBytes} with its
+   * newest batch, without the server margin: the batch is decoded already, and writing it is how
+   * the upload gives memory back, so stopping it there would only hold memory others wait for (four
+   * puts of 8 MB batches under a 32 MB Arrow share each held one and waited for the others until
+   * they all timed out). An upload is paced instead where it takes memory: it decodes no message
+   * ahead while memory is short ({@link #roomToReadAhead}), and a decode that does not fit waits
+   * for room (the transport's listener).
+   *
+   * @throws QuiverException QUERY_MEMORY_EXCEEDED over the query limit
+   */
+  public void checkUploadLimit(String callName, long heldBytes) {
+    if (heldBytes > queryLimit) {
+      throw exceeded(callName, null);
+    }
+  }
+
+  /**
+   * Whether an upload may decode its next message ahead of the batch it is writing: while the
+   * server has at least twice {@link #serverMargin()} left. Counts each time the answer is no.
+   */
+  public boolean roomToReadAhead() {
+    if (root.getHeadroom() >= 2 * serverMargin) {
+      return true;
+    }
+    pacing.readAheadHeld();
+    return false;
+  }
+
+  /** What uploads waited for memory since the start (see {@link #checkUploadLimit}). */
+  public UploadPacing.Status uploadPacing() {
+    return pacing.status();
   }
 
   /**

@@ -26,6 +26,7 @@ final class TransportListener implements AllocationListener {
   private final Duration timeout;
   private final LongSupplier allocated;
   private final long total;
+  private final UploadPacing pacing;
   private final AtomicInteger waiters = new AtomicInteger();
   private volatile BufferAllocator transport;
 
@@ -35,18 +36,21 @@ final class TransportListener implements AllocationListener {
    * @param timeout the longest a decode waits
    * @param allocated the server's Arrow memory in use, for the log line of a decode that gives up
    * @param total memory.total's Arrow share, for the same line
+   * @param pacing where each wait is counted, for the memory report
    */
   TransportListener(
       ReleaseSignal releases,
       Runnable onRelease,
       Duration timeout,
       LongSupplier allocated,
-      long total) {
+      long total,
+      UploadPacing pacing) {
     this.releases = releases;
     this.onRelease = onRelease;
     this.timeout = timeout;
     this.allocated = allocated;
     this.total = total;
+    this.pacing = pacing;
   }
 
   /** The allocator this listens to, once made (it takes the listener when it is created). */
@@ -68,6 +72,8 @@ final class TransportListener implements AllocationListener {
   @Override
   public boolean onFailedAllocation(long size, AllocationOutcome outcome) {
     waiters.incrementAndGet();
+    pacing.started();
+    long start = System.nanoTime();
     try {
       if (releases.await(() -> transport.getHeadroom() >= size, timeout.toMillis())) {
         return true;
@@ -83,6 +89,7 @@ final class TransportListener implements AllocationListener {
       Thread.currentThread().interrupt();
       return false;
     } finally {
+      pacing.ended(System.nanoTime() - start);
       waiters.decrementAndGet();
     }
   }

@@ -20,6 +20,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import org.apache.arrow.memory.OutOfMemoryException;
 import org.slf4j.Logger;
@@ -58,13 +59,17 @@ public final class MalformedMessages {
   private MalformedMessages() {}
 
   /**
-   * Installs the guard and the interceptor on a server builder (Flight's builder consumer), and
-   * {@link UploadStallTimeout} with {@code stallTimeout} (flight.put-stall-timeout).
+   * Installs the guard and the interceptor on a server builder (Flight's builder consumer), {@link
+   * UploadReadAhead} with {@code roomToReadAhead}, and {@link UploadStallTimeout} with {@code
+   * stallTimeout} (flight.put-stall-timeout), which sits outside it and so counts only the requests
+   * that reach gRPC.
    */
-  public static void install(NettyServerBuilder builder, Duration stallTimeout) {
+  public static void install(
+      NettyServerBuilder builder, Duration stallTimeout, BooleanSupplier roomToReadAhead) {
     builder
         .setBinaryLog(new Guard())
         .intercept(new Interceptor())
+        .intercept(new UploadReadAhead(roomToReadAhead))
         .intercept(new UploadStallTimeout(stallTimeout));
   }
 

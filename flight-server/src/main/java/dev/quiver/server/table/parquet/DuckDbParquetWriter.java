@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
 import dev.quiver.server.config.DataSize;
+import dev.quiver.server.memory.AdmissionQueue;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -22,6 +23,8 @@ import java.util.stream.Stream;
 import org.apache.arrow.c.ArrowArrayStream;
 import org.apache.arrow.c.Data;
 import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.FieldVector;
+import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.ipc.ArrowReader;
 import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
@@ -62,7 +65,8 @@ import org.duckdb.DuckDBConnection;
  * order-preserving single-file COPY writes one row group per incoming batch, ignoring {@code
  * ROW_GROUP_SIZE}. The source reader is pulled on the calling thread, one batch at a time. Row
  * groups hold at least {@code rowGroupRows} rows, rounded up to whole DuckDB chunks (up to 2,048
- * rows) or incoming batches.
+ * rows) or incoming batches, cut to what fits a share of the memory limit ({@link #rowGroupRows}):
+ * DuckDB holds a whole row group in memory and fails a COPY that outgrows the limit.
  */
 public final class DuckDbParquetWriter implements AutoCloseable {
   private static final String FILE_PREFIX = "data-";
@@ -88,10 +92,36 @@ public final class DuckDbParquetWriter implements AutoCloseable {
    */
   static final int DICTIONARY_ENTRIES = 16_384;
 
+  /**
+   * The share of {@code duckdb.memory-limit} one COPY's row group may take, in Arrow bytes: DuckDB
+   * buffers the whole row group in its own format (strings as 16-byte headers plus their bytes) and
+   * then builds each column's pages and dictionary beside it, so a row group costs it about three
+   * times its Arrow bytes; a quarter leaves room for that and a second COPY's smaller group.
+   * docs/architecture.md (Memory, the writer's budget) has the measurements.
+   */
+  static final int ROW_GROUP_SHARE = 4;
+
+  /**
+   * The fewest rows a row group is cut to, whatever the memory: two of DuckDB's 2,048-row chunks
+   * per column of a very wide table is about as small as a Parquet row group stays useful.
+   */
+  static final long MIN_ROW_GROUP_ROWS = 4_096;
+
+  /**
+   * The least of duckdb.memory-limit one write gets when the writer has turns: two writes with 4 MB
+   * row groups each did not fit 16 MB (DuckDB had 14.3 MB in use when it refused 3.3 MB more), one
+   * did.
+   */
+  static final long MIN_WRITE_MEMORY = 16L << 20;
+
+  /** The most writes that run at once: each runs on one DuckDB thread, on its caller's. */
+  static final int MAX_WRITE_SLOTS = 4;
+
   private final DuckDBConnection database;
   private final long memoryLimitBytes;
   private final UnaryOperator<Path> fileTarget;
   private final AtomicLong streams = new AtomicLong();
+  private final WriterTurns turns; // null: writes do not take turns
   private volatile boolean closed;
 
   /**
@@ -101,7 +131,20 @@ public final class DuckDbParquetWriter implements AutoCloseable {
    * @param tempDirectory where DuckDB may spill
    */
   public DuckDbParquetWriter(long memoryLimitBytes, Path tempDirectory) {
-    this(memoryLimitBytes, tempDirectory, UnaryOperator.identity());
+    this(memoryLimitBytes, tempDirectory, null, UnaryOperator.identity());
+  }
+
+  /**
+   * A writer whose writes take turns ({@link #writeSlots} at once, each with row groups cut to its
+   * share of the limit), waiting for one in {@code line}, the server's admission queue: the
+   * server's writer, shared by every put.
+   */
+  public DuckDbParquetWriter(long memoryLimitBytes, Path tempDirectory, AdmissionQueue line) {
+    this(
+        memoryLimitBytes,
+        tempDirectory,
+        requireNonNull(line, "line is null"),
+        UnaryOperator.identity());
   }
 
   /**
@@ -109,6 +152,14 @@ public final class DuckDbParquetWriter implements AutoCloseable {
    * really writes it (say {@code /dev/full}, to see a full disk).
    */
   DuckDbParquetWriter(long memoryLimitBytes, Path tempDirectory, UnaryOperator<Path> fileTarget) {
+    this(memoryLimitBytes, tempDirectory, null, fileTarget);
+  }
+
+  private DuckDbParquetWriter(
+      long memoryLimitBytes,
+      Path tempDirectory,
+      AdmissionQueue line,
+      UnaryOperator<Path> fileTarget) {
     requireNonNull(tempDirectory, "tempDirectory is null");
     this.fileTarget = requireNonNull(fileTarget, "fileTarget is null");
     if (memoryLimitBytes < 1) {
@@ -116,6 +167,8 @@ public final class DuckDbParquetWriter implements AutoCloseable {
           "memoryLimitBytes must be positive, got " + memoryLimitBytes);
     }
     this.memoryLimitBytes = memoryLimitBytes;
+    this.turns =
+        line == null ? null : new WriterTurns(writeSlots(memoryLimitBytes), memoryLimitBytes, line);
     try {
       database = (DuckDBConnection) DriverManager.getConnection("jdbc:duckdb:");
       try (Statement statement = database.createStatement()) {
@@ -175,22 +228,61 @@ public final class DuckDbParquetWriter implements AutoCloseable {
     }
     checkColumnNames(source.getVectorSchemaRoot().getSchema(), tableArrowSchema);
     Path target = directory.toAbsolutePath();
+    if (turns == null) {
+      return writeFiles(source, allocator, tableArrowSchema, icebergSchema, target, options);
+    }
+    try (WriterTurns.Turn turn = turns.take("Writing Parquet files to " + target)) {
+      return writeFiles(source, allocator, tableArrowSchema, icebergSchema, target, options);
+    }
+  }
+
+  private List<WrittenFile> writeFiles(
+      ArrowReader source,
+      BufferAllocator allocator,
+      Schema tableArrowSchema,
+      org.apache.iceberg.Schema icebergSchema,
+      Path target,
+      ParquetWriteOptions options)
+      throws IOException {
     boolean created = prepareDirectory(target);
     boolean succeeded = false;
     try {
       List<WrittenFile> files = new ArrayList<>();
+      if (!source.loadNextBatch()) {
+        succeeded = true;
+        return List.of();
+      }
+      // Rows per row group come from the first batch's bytes per row (then from what the files so
+      // far held), so that a row group fits the writer's memory whatever the row width.
+      long bytesPerRow = bytesPerRow(source.getVectorSchemaRoot());
+      boolean preloaded = true;
       long arrowBytes = 0;
+      long arrowRows = 0;
       long fileBytes = 0;
       for (int index = 0; ; index++) {
         long budget = segmentBudget(options.targetFileBytes(), arrowBytes, fileBytes);
-        WriteAdapter segment = new WriteAdapter(allocator, source, tableArrowSchema, budget);
+        WriteAdapter segment =
+            new WriteAdapter(allocator, source, tableArrowSchema, budget, preloaded);
+        preloaded = false;
         Path file = fileTarget.apply(target.resolve(FILE_PREFIX + index + ".parquet"));
         String view = "quiver_put_" + streams.incrementAndGet();
-        String sql = copySql(tableArrowSchema, icebergSchema, file, options, view);
+        long rowsPerGroup =
+            rowGroupRows(
+                options.rowGroupRows(),
+                memoryLimitBytes / (turns == null ? 1 : turns.slots()) / ROW_GROUP_SHARE,
+                arrowRows == 0 ? bytesPerRow : Math.max(1, arrowBytes / arrowRows));
+        String sql =
+            copySql(
+                tableArrowSchema,
+                icebergSchema,
+                file,
+                options.withRowGroupRows(rowsPerGroup),
+                view);
         WrittenFile written = run(segment, allocator, tableArrowSchema, icebergSchema, view, sql);
         if (written != null) {
           files.add(written);
           arrowBytes += segment.bytes();
+          arrowRows += segment.rows();
           fileBytes += written.bytes();
         }
         if (segment.sourceExhausted()) {
@@ -203,6 +295,33 @@ public final class DuckDbParquetWriter implements AutoCloseable {
         deleteQuietly(target, created);
       }
     }
+  }
+
+  /**
+   * How many writes run at once under {@code memoryLimitBytes}: one per {@link #MIN_WRITE_MEMORY},
+   * at least one, at most {@link #MAX_WRITE_SLOTS}.
+   */
+  public static int writeSlots(long memoryLimitBytes) {
+    return (int) Math.max(1, Math.min(MAX_WRITE_SLOTS, memoryLimitBytes / MIN_WRITE_MEMORY));
+  }
+
+  /**
+   * The rows per row group for a row of {@code bytesPerRow} Arrow bytes: {@code configuredRows}
+   * (storage.row-group-rows), cut so that a group's Arrow bytes stay within {@code groupBytes}, and
+   * never below {@link #MIN_ROW_GROUP_ROWS}.
+   */
+  static long rowGroupRows(long configuredRows, long groupBytes, long bytesPerRow) {
+    long fitting = groupBytes / Math.max(1, bytesPerRow);
+    return Math.min(configuredRows, Math.max(MIN_ROW_GROUP_ROWS, fitting));
+  }
+
+  /** The Arrow buffer bytes per row of the batch in {@code root}; at least 1. */
+  static long bytesPerRow(VectorSchemaRoot root) {
+    long bytes = 0;
+    for (FieldVector vector : root.getFieldVectors()) {
+      bytes += vector.getBufferSize();
+    }
+    return Math.max(1, bytes / Math.max(1, root.getRowCount()));
   }
 
   /**

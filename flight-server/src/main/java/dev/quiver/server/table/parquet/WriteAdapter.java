@@ -43,6 +43,7 @@ public final class WriteAdapter extends ArrowReader {
   private volatile boolean sourceExhausted;
   private volatile long rows;
   private volatile long bytes;
+  private volatile boolean preloaded;
 
   /**
    * A reader over all of {@code source}'s batches, whose schema must have the types of {@code
@@ -60,7 +61,21 @@ public final class WriteAdapter extends ArrowReader {
    */
   public WriteAdapter(
       BufferAllocator allocator, ArrowReader source, Schema tableSchema, long byteBudget) {
+    this(allocator, source, tableSchema, byteBudget, false);
+  }
+
+  /**
+   * As {@link #WriteAdapter(BufferAllocator, ArrowReader, Schema, long)}; when {@code preloaded},
+   * the batch the source holds now (its caller loaded it to look at it) is presented first.
+   */
+  public WriteAdapter(
+      BufferAllocator allocator,
+      ArrowReader source,
+      Schema tableSchema,
+      long byteBudget,
+      boolean preloaded) {
     super(allocator);
+    this.preloaded = preloaded;
     this.source = requireNonNull(source, "source is null");
     this.presented = presentedSchema(tableSchema);
     if (byteBudget < 1) {
@@ -120,7 +135,9 @@ public final class WriteAdapter extends ArrowReader {
       if (bytes >= byteBudget || sourceExhausted || failure != null) {
         return false;
       }
-      if (!source.loadNextBatch()) {
+      if (preloaded) {
+        preloaded = false;
+      } else if (!source.loadNextBatch()) {
         sourceExhausted = true;
         return false;
       }

@@ -73,6 +73,24 @@ class DuckDbParquetWriterTest {
   }
 
   @Test
+  void rowGroupsAreCutToFitTheirShareOfTheWritersMemory() {
+    // 4 MB of Arrow bytes for rows of 32 bytes: 131,072 rows, under the configured 1 Mi.
+    assertThat(DuckDbParquetWriter.rowGroupRows(1 << 20, 4L << 20, 32)).isEqualTo(131_072);
+    // Narrow rows fit the configured size, which stays the cap.
+    assertThat(DuckDbParquetWriter.rowGroupRows(1 << 20, 4L << 20, 2)).isEqualTo(1 << 20);
+    // Very wide rows still get a useful group.
+    assertThat(DuckDbParquetWriter.rowGroupRows(1 << 20, 4L << 20, 1 << 20))
+        .isEqualTo(DuckDbParquetWriter.MIN_ROW_GROUP_ROWS);
+  }
+
+  @Test
+  void theWriterRunsOneWritePerSixteenMegabytesUpToFour() {
+    assertThat(DuckDbParquetWriter.writeSlots(16L << 20)).isEqualTo(1);
+    assertThat(DuckDbParquetWriter.writeSlots(40L << 20)).isEqualTo(2);
+    assertThat(DuckDbParquetWriter.writeSlots(1L << 30)).isEqualTo(4);
+  }
+
+  @Test
   void everyTypeRoundTripsExactly(BufferAllocator allocator) throws Exception {
     Schema tableSchema = AllTypes.schema();
     org.apache.iceberg.Schema iceberg = ArrowSchemas.toIceberg(tableSchema);
