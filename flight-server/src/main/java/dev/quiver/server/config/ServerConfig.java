@@ -36,6 +36,7 @@ import java.util.TreeSet;
  * @param catalog the {@code catalog.*}, {@code cluster.*} and {@code storage.catalog-busy-timeout}
  *     settings: the catalog database the nodes of a cluster share
  * @param maintenance the {@code maintenance.*} settings: background compaction and snapshot expiry
+ * @param partitions the {@code storage.max-open-partitions} setting: puts to partitioned tables
  */
 public record ServerConfig(
     Path dataDir,
@@ -49,7 +50,8 @@ public record ServerConfig(
     LimitSettings limits,
     StorageSettings storage,
     CatalogSettings catalog,
-    MaintenanceSettings maintenance) {
+    MaintenanceSettings maintenance,
+    PartitionSettings partitions) {
 
   /** The least memory either DuckDB may be given: below it DuckDB cannot run a Parquet scan. */
   static final long MIN_DUCKDB_MEMORY = 16L * 1024 * 1024;
@@ -316,6 +318,12 @@ public record ServerConfig(
           "Compact a table once it has this many data files under half of storage.target-file-size;"
               + " 0 turns compaction off.");
 
+  public static final ConfigKey MAX_OPEN_PARTITIONS =
+      new ConfigKey(
+          "storage.max-open-partitions",
+          "64",
+          "The most partition spill files one put to a partitioned table keeps open at once.");
+
   public static final ConfigKey CATALOG_URI =
       new ConfigKey(
           "catalog.uri",
@@ -409,7 +417,8 @@ public record ServerConfig(
           MAINTENANCE_INTERVAL,
           MAINTENANCE_EXPIRE_AFTER,
           MAINTENANCE_RETAIN_LAST,
-          MAINTENANCE_COMPACT_MIN_FILES);
+          MAINTENANCE_COMPACT_MIN_FILES,
+          MAX_OPEN_PARTITIONS);
 
   private static final Set<String> CODECS = Set.of("zstd", "snappy", "gzip", "lz4", "uncompressed");
 
@@ -479,6 +488,7 @@ public record ServerConfig(
     requireNonNull(storage, "storage is null");
     requireNonNull(catalog, "catalog is null");
     requireNonNull(maintenance, "maintenance is null");
+    requireNonNull(partitions, "partitions is null");
     memory = memory.boundedBy(arrow);
   }
 
@@ -602,7 +612,14 @@ public record ServerConfig(
         limits(v),
         storage(v),
         catalog(v),
-        maintenance(v));
+        maintenance(v),
+        partitions(v));
+  }
+
+  private static PartitionSettings partitions(Map<String, String> v) {
+    int max = integer(v, MAX_OPEN_PARTITIONS);
+    check(max >= 1, MAX_OPEN_PARTITIONS, max);
+    return new PartitionSettings(max);
   }
 
   private static CatalogSettings catalog(Map<String, String> v) {

@@ -239,7 +239,8 @@ class ServerConfigTest {
             Map.entry("maintenance.interval", "30s"),
             Map.entry("maintenance.expire-after", "2h"),
             Map.entry("maintenance.retain-last", "3"),
-            Map.entry("maintenance.compact-min-files", "50"));
+            Map.entry("maintenance.compact-min-files", "50"),
+            Map.entry("storage.max-open-partitions", "8"));
     ServerConfig config = ServerConfig.load(Map.of(), Map.of(), flags);
     assertThat(config)
         .isEqualTo(
@@ -287,8 +288,8 @@ class ServerConfigTest {
                     Optional.of(java.net.URI.create("grpc://node1.example:8815")),
                     Duration.ofSeconds(10),
                     Duration.ofSeconds(2)),
-                new MaintenanceSettings(
-                    false, Duration.ofSeconds(30), Duration.ofHours(2), 3, 50)));
+                new MaintenanceSettings(false, Duration.ofSeconds(30), Duration.ofHours(2), 3, 50),
+                new PartitionSettings(8)));
     assertThat(flags.keySet())
         .as("every key is covered by this test")
         .containsExactlyInAnyOrderElementsOf(
@@ -470,6 +471,16 @@ class ServerConfigTest {
     assertThat(config.maintenance().expireAfter()).isEqualTo(Duration.ofMinutes(15));
     assertThat(config.maintenance().retainLast()).isEqualTo(10);
     assertThat(config.maintenance().compactMinFiles()).isEqualTo(16);
+  }
+
+  @Test
+  void putsKeepSixtyFourPartitionFilesOpenByDefaultAndAtLeastOne() {
+    assertThat(ServerConfig.defaults().partitions()).isEqualTo(PartitionSettings.DEFAULTS);
+    assertThat(ServerConfig.defaults().partitions().maxOpenPartitions()).isEqualTo(64);
+    assertThatThrownBy(
+            () -> ServerConfig.load(Map.of(), Map.of(), Map.of("storage.max-open-partitions", "0")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("Invalid value '0' for storage.max-open-partitions");
   }
 
   @Test
