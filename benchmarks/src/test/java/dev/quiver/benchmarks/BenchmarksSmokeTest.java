@@ -53,6 +53,36 @@ class BenchmarksSmokeTest {
   }
 
   @ParameterizedTest
+  @ValueSource(strings = {"unpartitioned", "day"})
+  void partitionPruningBenchmarkReadsOneDay(String layout) throws Exception {
+    PartitionPruningBenchmark benchmark = new PartitionPruningBenchmark();
+    benchmark.layout = layout;
+    benchmark.days = 5;
+    benchmark.rowsPerDay = 10;
+    benchmark.filterDay = 2;
+    benchmark.setUp();
+    try {
+      assertThat(benchmark.oneDayScan()).isEqualTo(10);
+    } finally {
+      benchmark.tearDown();
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"unpartitioned", "day"})
+  void partitionedPutBenchmarkPutsEveryRow(String layout) throws Exception {
+    PartitionedPutBenchmark benchmark = new PartitionedPutBenchmark();
+    benchmark.layout = layout;
+    benchmark.rows = 100;
+    benchmark.setUp();
+    try {
+      assertThat(benchmark.put().rows()).isEqualTo(100);
+    } finally {
+      benchmark.tearDown();
+    }
+  }
+
+  @ParameterizedTest
   @ValueSource(strings = {"int64x4", "mixed"})
   void ipcBenchmarkEncodesAndDecodesEveryRow(String shape) throws Exception {
     IpcBenchmark benchmark = new IpcBenchmark();

@@ -29,7 +29,12 @@ package dev.quiver.client;
  *   <li>{@value #COMPACT_TABLE}: body as drop-table; rewrites the table's data files under half of
  *       the server's storage.target-file-size into files of about that size, in one commit that
  *       keeps concurrent puts; result {@code {"table", "files_before", "files_rewritten",
- *       "files_added", "bytes_rewritten", "bytes_added", "rows"}}.
+ *       "files_added", "bytes_rewritten", "bytes_added", "rows"}}. A partitioned table is compacted
+ *       partition by partition, one commit each.
+ *   <li>{@value #SET_PARTITIONING}: body {@code {"namespace", "table", "partitioning": ["day(ts)",
+ *       "bucket(16, id)", "truncate(4, name)", "region"]}} (an empty list: unpartitioned); evolves
+ *       the table's partition spec (files already written keep theirs); result {@code {"table",
+ *       "spec_id", "partitioning": [...]}}.
  * </ul>
  */
 public final class QuiverActions {
@@ -40,6 +45,7 @@ public final class QuiverActions {
   public static final String REMOVE_ORPHAN_FILES = "remove-orphan-files";
   public static final String EXPIRE_SNAPSHOTS = "expire-snapshots";
   public static final String COMPACT_TABLE = "compact-table";
+  public static final String SET_PARTITIONING = "set-partitioning";
 
   private QuiverActions() {}
 }

@@ -25,6 +25,10 @@ import java.util.Set;
  * @param filter rows to keep; empty means every row
  * @param limit at most this many rows; empty means no limit
  * @param snapshotId the snapshot to read (time travel); empty means the current one
+ * @param fromSnapshotId for an incremental read, the snapshot after which (exclusive) appended rows
+ *     are returned, up to {@code snapshotId} (inclusive); empty for a whole-snapshot read
+ * @param allowNonAppend with {@code fromSnapshotId}: read a range holding overwrite or delete
+ *     snapshots, returning only the rows appended in it (the server refuses such a range otherwise)
  * @param parallelism how many endpoints to read at once, at least 1
  */
 public record ScanOptions(
@@ -32,12 +36,20 @@ public record ScanOptions(
     Optional<Filter> filter,
     OptionalLong limit,
     OptionalLong snapshotId,
+    OptionalLong fromSnapshotId,
+    boolean allowNonAppend,
     int parallelism) {
   public ScanOptions {
     columns = List.copyOf(requireNonNull(columns, "columns is null"));
     requireNonNull(filter, "filter is null");
     requireNonNull(limit, "limit is null");
     requireNonNull(snapshotId, "snapshotId is null");
+    requireNonNull(fromSnapshotId, "fromSnapshotId is null");
+    if (allowNonAppend && fromSnapshotId.isEmpty()) {
+      throw new QuiverException(
+          QuiverErrorCode.INVALID_ARGUMENT,
+          "allowNonAppend applies to incremental reads only: set fromSnapshotId too");
+    }
     Set<String> seen = new HashSet<>();
     for (String column : columns) {
       if (column.isEmpty() || !seen.add(column)) {
@@ -73,7 +85,11 @@ public record ScanOptions(
 
   /** Whether the scan asks for anything beyond the whole current table, so needs a ScanCommand. */
   boolean needsCommand() {
-    return !columns.isEmpty() || filter.isPresent() || limit.isPresent() || snapshotId.isPresent();
+    return !columns.isEmpty()
+        || filter.isPresent()
+        || limit.isPresent()
+        || snapshotId.isPresent()
+        || fromSnapshotId.isPresent();
   }
 
   /** The ScanCommand for {@code table} carrying these options. */
@@ -85,6 +101,8 @@ public record ScanOptions(
     filter.ifPresent(command::setFilter);
     limit.ifPresent(command::setLimit);
     snapshotId.ifPresent(command::setSnapshotId);
+    fromSnapshotId.ifPresent(command::setFromSnapshotId);
+    command.setAllowNonAppend(allowNonAppend);
     return command.build();
   }
 
@@ -94,6 +112,8 @@ public record ScanOptions(
     private Filter filter;
     private Long limit;
     private Long snapshotId;
+    private Long fromSnapshotId;
+    private boolean allowNonAppend;
     private int parallelism = 1;
 
     private Builder() {}
@@ -133,6 +153,25 @@ public record ScanOptions(
       return this;
     }
 
+    /**
+     * Reads incrementally: only the rows appended after snapshot {@code id} (exclusive) up to the
+     * {@link #snapshotId} (inclusive), or the current snapshot. A consumer tails a table by passing
+     * the last snapshot it read ({@link PutReceipt#snapshotId()}, list-snapshots).
+     */
+    public Builder fromSnapshotId(long id) {
+      this.fromSnapshotId = id;
+      return this;
+    }
+
+    /**
+     * With {@link #fromSnapshotId}: reads a range that holds overwrite or delete snapshots anyway,
+     * returning only the rows appended in it (rows those snapshots removed are not reported).
+     */
+    public Builder allowNonAppend() {
+      this.allowNonAppend = true;
+      return this;
+    }
+
     /** Reads up to {@code endpoints} endpoints at once; batch order is then not defined. */
     public Builder parallelism(int endpoints) {
       this.parallelism = endpoints;
@@ -148,6 +187,8 @@ public record ScanOptions(
           Optional.ofNullable(filter),
           limit == null ? OptionalLong.empty() : OptionalLong.of(limit),
           snapshotId == null ? OptionalLong.empty() : OptionalLong.of(snapshotId),
+          fromSnapshotId == null ? OptionalLong.empty() : OptionalLong.of(fromSnapshotId),
+          allowNonAppend,
           parallelism);
     }
   }

@@ -184,6 +184,7 @@ public final class QuiverServer implements AutoCloseable {
                 warehouse,
                 warehouse));
       }
+      store.maxOpenPartitions(config.partitions().maxOpenPartitions());
       if (store.readCache().isPresent()) {
         opened.add(0, ReadCacheMetrics.register(telemetry.meter(), store.readCache().get()));
       }
@@ -337,6 +338,11 @@ public final class QuiverServer implements AutoCloseable {
   /** This node's cluster membership: its id and the live nodes, for diagnostics and tests. */
   public ClusterNodes cluster() {
     return cluster;
+  }
+
+  /** The server's table store, for tests that look at tables' specs, files and partitions. */
+  public IcebergTableStore store() {
+    return store;
   }
 
   /** The server's SQL engine, for diagnostics and tests that hold or watch its queries. */

@@ -37,6 +37,7 @@ import java.util.TreeSet;
  *     settings: the catalog database the nodes of a cluster share
  * @param maintenance the {@code maintenance.*} settings: background compaction and snapshot expiry
  * @param rest the {@code catalog.rest-*} settings: the Iceberg REST catalog
+ * @param partitions the {@code storage.max-open-partitions} setting: puts to partitioned tables
  */
 public record ServerConfig(
     Path dataDir,
@@ -51,7 +52,8 @@ public record ServerConfig(
     StorageSettings storage,
     CatalogSettings catalog,
     MaintenanceSettings maintenance,
-    RestSettings rest) {
+    RestSettings rest,
+    PartitionSettings partitions) {
 
   /** The least memory either DuckDB may be given: below it DuckDB cannot run a Parquet scan. */
   static final long MIN_DUCKDB_MEMORY = 16L * 1024 * 1024;
@@ -318,6 +320,12 @@ public record ServerConfig(
           "Compact a table once it has this many data files under half of storage.target-file-size;"
               + " 0 turns compaction off.");
 
+  public static final ConfigKey MAX_OPEN_PARTITIONS =
+      new ConfigKey(
+          "storage.max-open-partitions",
+          "64",
+          "The most partition spill files one put to a partitioned table keeps open at once.");
+
   public static final ConfigKey CATALOG_URI =
       new ConfigKey(
           "catalog.uri",
@@ -421,7 +429,8 @@ public record ServerConfig(
           MAINTENANCE_RETAIN_LAST,
           MAINTENANCE_COMPACT_MIN_FILES,
           CATALOG_REST_PORT,
-          CATALOG_REST_HOST);
+          CATALOG_REST_HOST,
+          MAX_OPEN_PARTITIONS);
 
   private static final Set<String> CODECS = Set.of("zstd", "snappy", "gzip", "lz4", "uncompressed");
 
@@ -491,6 +500,7 @@ public record ServerConfig(
     requireNonNull(storage, "storage is null");
     requireNonNull(catalog, "catalog is null");
     requireNonNull(maintenance, "maintenance is null");
+    requireNonNull(partitions, "partitions is null");
     memory = memory.boundedBy(arrow);
   }
 
@@ -615,7 +625,8 @@ public record ServerConfig(
         storage(v),
         catalog(v),
         maintenance(v),
-        rest(v));
+        rest(v),
+        partitions(v));
   }
 
   private static RestSettings rest(Map<String, String> v) {
@@ -629,6 +640,12 @@ public record ServerConfig(
     String host = v.get(CATALOG_REST_HOST.name());
     check(!host.isBlank(), CATALOG_REST_HOST, host);
     return new RestSettings(number, host);
+  }
+
+  private static PartitionSettings partitions(Map<String, String> v) {
+    int max = integer(v, MAX_OPEN_PARTITIONS);
+    check(max >= 1, MAX_OPEN_PARTITIONS, max);
+    return new PartitionSettings(max);
   }
 
   private static CatalogSettings catalog(Map<String, String> v) {

@@ -101,7 +101,16 @@ final class ActionHandler {
                   + " files of about that size, as one commit that keeps concurrent puts. Body:"
                   + " {\"namespace\": \"ns\", \"table\": \"t\"}. Result: {\"table\","
                   + " \"files_before\", \"files_rewritten\", \"files_added\","
-                  + " \"bytes_rewritten\", \"bytes_added\", \"rows\"}."));
+                  + " \"bytes_rewritten\", \"bytes_added\", \"rows\"}. A partitioned table is"
+                  + " compacted partition by partition."),
+          new ActionType(
+              QuiverActions.SET_PARTITIONING,
+              "Set a table's partitioning (Iceberg partition spec evolution: files already"
+                  + " written keep theirs; puts from now on write one file or more per partition)."
+                  + " Body: {\"namespace\": \"ns\", \"table\": \"t\", \"partitioning\":"
+                  + " [\"day(ts)\", \"bucket(16, id)\", \"truncate(4, name)\", \"region\"]}"
+                  + " (transforms identity, year, month, day, hour, bucket, truncate; [] for"
+                  + " unpartitioned). Result: {\"table\", \"spec_id\", \"partitioning\"}."));
 
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final int MAX_LISTED_ORPHANS = 1000;
@@ -148,7 +157,10 @@ final class ActionHandler {
       return;
     }
     switch (action.getType()) {
-      case QuiverActions.DROP_TABLE, QuiverActions.EXPIRE_SNAPSHOTS, QuiverActions.COMPACT_TABLE ->
+      case QuiverActions.DROP_TABLE,
+          QuiverActions.EXPIRE_SNAPSHOTS,
+          QuiverActions.COMPACT_TABLE,
+          QuiverActions.SET_PARTITIONING ->
           access.check(user, Right.WRITE, tableOf(action).namespace());
       case QuiverActions.LIST_SNAPSHOTS ->
           access.check(user, Right.READ, tableOf(action).namespace());
@@ -167,6 +179,7 @@ final class ActionHandler {
           case QuiverActions.REMOVE_ORPHAN_FILES -> removeOrphanFiles(action);
           case QuiverActions.EXPIRE_SNAPSHOTS -> expireSnapshots(action);
           case QuiverActions.COMPACT_TABLE -> compactTable(tableOf(action));
+          case QuiverActions.SET_PARTITIONING -> setPartitioning(action);
           default ->
               throw new QuiverException(
                   QuiverErrorCode.UNSUPPORTED_OPERATION,
@@ -376,6 +389,37 @@ final class ActionHandler {
         .put("bytes_rewritten", report.bytesRewritten())
         .put("bytes_added", report.bytesAdded())
         .put("rows", report.rows());
+  }
+
+  private JsonNode setPartitioning(Action action) {
+    TableId id = tableOf(action);
+    JsonNode terms = jsonBody(action).path("partitioning");
+    List<String> partitioning = new java.util.ArrayList<>();
+    if (terms.isArray()) {
+      for (JsonNode term : terms) {
+        if (!term.isTextual()) {
+          partitioning = null;
+          break;
+        }
+        partitioning.add(term.asText());
+      }
+    }
+    if (!terms.isArray() || partitioning == null) {
+      throw new QuiverException(
+          QuiverErrorCode.INVALID_ACTION,
+          "Action %s needs \"partitioning\": a list of terms such as [\"day(ts)\", \"bucket(16,"
+              + " id)\"] ([] for unpartitioned)",
+          action.getType());
+    }
+    org.apache.iceberg.PartitionSpec spec = store.setPartitioning(id, partitioning);
+    ObjectNode result = JSON.createObjectNode().put("table", id.toString());
+    result.put("spec_id", spec.specId());
+    ArrayNode fields = result.putArray("partitioning");
+    org.apache.iceberg.Schema schema = spec.schema();
+    for (org.apache.iceberg.PartitionField f : spec.fields()) {
+      fields.add(f.transform() + "(" + schema.findColumnName(f.sourceId()) + ")");
+    }
+    return result;
   }
 
   private JsonNode expireSnapshots(Action action) {

@@ -8,6 +8,7 @@ import dev.quiver.server.table.filter.ScanFilter;
 import java.nio.ByteBuffer;
 import java.util.List;
 import org.apache.arrow.vector.types.pojo.Schema;
+import org.apache.iceberg.expressions.Expression;
 import org.apache.iceberg.expressions.Expressions;
 
 /**
@@ -16,7 +17,8 @@ import org.apache.iceberg.expressions.Expressions;
  *
  * @param table the table as loaded
  * @param snapshotId the pinned snapshot, 0 for a table with no data
- * @param files the data files to read, in put order, with their deletes
+ * @param files the data files to read, in put order, with their deletes (for an incremental read,
+ *     those appended in its range)
  * @param schema the output schema (the projection of the table's Arrow schema)
  * @param filter the filter, or null
  */
@@ -32,10 +34,17 @@ record ScanPlan(
                 request.table(), request.filter().get(), table.arrowSchema())
             : null;
     long snapshotId = request.snapshotId().orElseGet(() -> table.currentSnapshotId().orElse(0L));
-    List<ScanFile> files =
-        snapshotId == 0
-            ? List.of()
-            : table.files(snapshotId, filter == null ? Expressions.alwaysTrue() : filter.iceberg());
+    Expression rows = filter == null ? Expressions.alwaysTrue() : filter.iceberg();
+    List<ScanFile> files;
+    if (request.fromSnapshotId().isPresent()) {
+      long from = request.fromSnapshotId().get();
+      if (snapshotId == 0) {
+        table.snapshot(from); // SNAPSHOT_NOT_FOUND: an empty table has no snapshots
+      }
+      files = table.appendedFiles(from, snapshotId, rows, request.allowNonAppend());
+    } else {
+      files = snapshotId == 0 ? List.of() : table.files(snapshotId, rows);
+    }
     return new ScanPlan(table, snapshotId, files, schema, filter);
   }
 

@@ -26,18 +26,32 @@ import org.apache.arrow.vector.types.pojo.Schema;
  * @param filter the row filter, if any
  * @param limit the row limit, or -1 for none
  * @param snapshotId the snapshot to read, if pinned
+ * @param fromSnapshotId for an incremental read, the snapshot after which appended rows are read
+ * @param allowNonAppend whether an incremental read may span overwrite and delete snapshots
  */
 record ScanRequest(
     TableId table,
     List<String> columns,
     Optional<Filter> filter,
     long limit,
-    Optional<Long> snapshotId) {
+    Optional<Long> snapshotId,
+    Optional<Long> fromSnapshotId,
+    boolean allowNonAppend) {
   ScanRequest {
     requireNonNull(table, "table is null");
     columns = List.copyOf(columns);
     requireNonNull(filter, "filter is null");
     requireNonNull(snapshotId, "snapshotId is null");
+    requireNonNull(fromSnapshotId, "fromSnapshotId is null");
+  }
+
+  ScanRequest(
+      TableId table,
+      List<String> columns,
+      Optional<Filter> filter,
+      long limit,
+      Optional<Long> snapshotId) {
+    this(table, columns, filter, limit, snapshotId, Optional.empty(), false);
   }
 
   static ScanRequest all(TableId table) {
@@ -56,7 +70,9 @@ record ScanRequest(
         command.getColumnsList(),
         command.hasFilter() ? Optional.of(command.getFilter()) : Optional.empty(),
         command.hasLimit() ? command.getLimit() : -1,
-        command.hasSnapshotId() ? Optional.of(command.getSnapshotId()) : Optional.empty());
+        command.hasSnapshotId() ? Optional.of(command.getSnapshotId()) : Optional.empty(),
+        command.hasFromSnapshotId() ? Optional.of(command.getFromSnapshotId()) : Optional.empty(),
+        command.getAllowNonAppend());
   }
 
   static ScanRequest of(ScanTicket ticket) {
@@ -65,7 +81,9 @@ record ScanRequest(
         ticket.getColumnsList(),
         ticket.hasFilter() ? Optional.of(ticket.getFilter()) : Optional.empty(),
         ticket.hasLimit() ? ticket.getLimit() : -1,
-        Optional.of(ticket.getSnapshotId()));
+        Optional.of(ticket.getSnapshotId()),
+        ticket.hasFromSnapshotId() ? Optional.of(ticket.getFromSnapshotId()) : Optional.empty(),
+        ticket.getAllowNonAppend());
   }
 
   /** Whether the scan returns whole snapshots, so row and byte totals are exact. */
@@ -110,6 +128,8 @@ record ScanRequest(
             .setShareIndex(shareIndex)
             .setShareCount(shareCount);
     filter.ifPresent(ticket::setFilter);
+    fromSnapshotId.ifPresent(ticket::setFromSnapshotId);
+    ticket.setAllowNonAppend(allowNonAppend);
     if (limit >= 0) {
       ticket.setLimit(limit);
     }

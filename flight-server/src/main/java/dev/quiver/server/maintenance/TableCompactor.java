@@ -16,6 +16,7 @@ import dev.quiver.server.table.LocalFiles;
 import dev.quiver.server.table.QuiverTable;
 import dev.quiver.server.table.ScanFile;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -25,6 +26,7 @@ import java.util.Set;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.iceberg.DeleteFile;
+import org.apache.iceberg.PartitionSpec;
 import org.apache.iceberg.expressions.Expressions;
 
 /**
@@ -36,7 +38,9 @@ import org.apache.iceberg.expressions.Expressions;
  *
  * <p>Rows keep their order within the small files, which come together after the table's large
  * files of earlier commits. Deleted rows (Iceberg delete files) are left out, and the delete files
- * that applied only to the compacted files go in the same commit.
+ * that applied only to the compacted files go in the same commit. Files compact with files of the
+ * same partition spec and partition only, one commit per partition (a partition with one small file
+ * is left alone), so the new files keep their partition and old-spec files stay in their old spec.
  */
 @ThreadSafe
 public final class TableCompactor {
@@ -91,8 +95,38 @@ public final class TableCompactor {
               .map(Field::getName)
               .toList());
     }
+    // Files of one spec and partition compact together: a rewrite keeps their partition.
+    Map<String, List<ScanFile>> groups = new LinkedHashMap<>();
+    for (ScanFile f : small) {
+      PartitionSpec spec = table.table().specs().get(f.data().specId());
+      String key = f.data().specId() + "/" + spec.partitionToPath(f.data().partition());
+      groups.computeIfAbsent(key, k -> new ArrayList<>()).add(f);
+    }
+    int rewrittenFiles = 0;
+    int addedFiles = 0;
+    long rewrittenBytes = 0;
+    long addedBytes = 0;
+    long rows = 0;
+    for (List<ScanFile> group : groups.values()) {
+      if (group.size() < 2) {
+        continue;
+      }
+      PutReceipt receipt = rewrite(id, table, snapshot.get(), all, group);
+      rewrittenFiles += group.size();
+      rewrittenBytes += group.stream().mapToLong(f -> f.data().fileSizeInBytes()).sum();
+      addedFiles += receipt.files();
+      addedBytes += receipt.bytes();
+      rows += receipt.rows();
+    }
+    return new CompactionReport(
+        id, all.size(), rewrittenFiles, addedFiles, rewrittenBytes, addedBytes, rows);
+  }
+
+  /** Rewrites {@code small}, files of one spec and partition among {@code all}, as one commit. */
+  private PutReceipt rewrite(
+      TableId id, QuiverTable table, long snapshot, List<ScanFile> all, List<ScanFile> small)
+      throws IOException {
     String call = "compact-table " + id;
-    PutReceipt receipt;
     // Local paths of the small files: in place, or read-cache copies in a remote warehouse.
     try (LocalFiles files = store.localFiles(table, small);
         BufferAllocator allocator = memory.newNativeCallAllocator(call);
@@ -105,22 +139,13 @@ public final class TableCompactor {
                 scan,
                 table.arrowSchema(),
                 () -> memory.checkQueryLimit(call, allocator))) {
-      receipt =
-          store.rewrite(table, snapshot.get(), small, obsoleteDeletes(all, small), rows, allocator);
+      return store.rewrite(table, snapshot, small, obsoleteDeletes(all, small), rows, allocator);
     } catch (IOException | RuntimeException e) {
       throw e;
     } catch (Exception e) {
       throw new QuiverException(
           QuiverErrorCode.INTERNAL, e, "Cannot compact table %s: %s", id, e.getMessage());
     }
-    return new CompactionReport(
-        id,
-        all.size(),
-        small.size(),
-        receipt.files(),
-        small.stream().mapToLong(f -> f.data().fileSizeInBytes()).sum(),
-        receipt.bytes(),
-        receipt.rows());
   }
 
   /**

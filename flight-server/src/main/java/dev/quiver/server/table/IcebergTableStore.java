@@ -43,6 +43,7 @@ import org.apache.iceberg.PartitionSpec;
 import org.apache.iceberg.RewriteFiles;
 import org.apache.iceberg.Snapshot;
 import org.apache.iceberg.SnapshotUpdate;
+import org.apache.iceberg.StructLike;
 import org.apache.iceberg.Table;
 import org.apache.iceberg.TableProperties;
 import org.apache.iceberg.Transaction;
@@ -74,7 +75,9 @@ import org.slf4j.LoggerFactory;
  * folder is local (under the data folder) and its files are uploaded to the table's data location
  * before the commit; a failed put deletes its uploads too, and a killed one leaves them for {@link
  * #removeOrphanFiles}. Concurrent appends to one table are retried by Iceberg's optimistic commit,
- * so none is lost.
+ * so none is lost. A put to a partitioned table ({@link #setPartitioning}) writes one file or more
+ * per partition in the put's folder ({@link PartitionedPut}); an unpartitioned one takes the plain
+ * path, untouched by partitioning.
  */
 @ThreadSafe
 public final class IcebergTableStore implements AutoCloseable {
@@ -144,6 +147,15 @@ public final class IcebergTableStore implements AutoCloseable {
 
   /** The catalog as the REST catalog changes it: same catalog, lock and counts as puts. */
   private final CatalogTables catalogTables;
+
+  /** The most partition spill files one put keeps open (see {@link PartitionedPut}). */
+  private volatile int maxOpenPartitions = DEFAULT_MAX_OPEN_PARTITIONS;
+
+  /** The most spill files the last partitioned put had open at once, for tests. */
+  private volatile int lastPeakOpenPartitions;
+
+  /** The default of storage.max-open-partitions. */
+  public static final int DEFAULT_MAX_OPEN_PARTITIONS = 64;
 
   /**
    * Where the files of puts that are writing or committing are: local staging folders, and for a
@@ -445,7 +457,7 @@ public final class IcebergTableStore implements AutoCloseable {
           org.apache.iceberg.OverwriteFiles overwrite =
               capture.reporting(table.table()).newOverwrite();
           overwrite.overwriteByRowFilter(Expressions.alwaysTrue());
-          staged.dataFiles(table.table().spec()).forEach(overwrite::addFile);
+          staged.dataFiles().forEach(overwrite::addFile);
           long snapshot = commit(table.table(), overwrite);
           capture.count(commitStats);
           return receipt(staged.files(), snapshot);
@@ -478,15 +490,55 @@ public final class IcebergTableStore implements AutoCloseable {
       Schema arrowSchema,
       org.apache.iceberg.Schema icebergSchema)
       throws IOException {
+    return write(table, stream, allocator, arrowSchema, icebergSchema, table.spec(), null);
+  }
+
+  /**
+   * As {@link #write(Table, ArrowReader, BufferAllocator, Schema, org.apache.iceberg.Schema)}, for
+   * {@code spec}: rows routed to their partitions, or all into {@code partition} when it is not
+   * null (a compaction of one partition's files).
+   */
+  private Staged write(
+      Table table,
+      ArrowReader stream,
+      BufferAllocator allocator,
+      Schema arrowSchema,
+      org.apache.iceberg.Schema icebergSchema,
+      PartitionSpec spec,
+      StructLike partition)
+      throws IOException {
     String put = "put-" + UUID.randomUUID();
     Staged staged = warehouse.stage(table.location(), put);
     liveUploads.addAll(staged.live());
     boolean written = false;
     try {
-      List<WrittenFile> files =
-          writer.write(
-              stream, allocator, arrowSchema, icebergSchema, staged.folder(), writeOptions);
-      Staged uploaded = warehouse.upload(table.io(), staged, files);
+      List<WrittenFile> files;
+      List<StructLike> partitions = new ArrayList<>();
+      if (spec.isUnpartitioned()) {
+        files =
+            writer.write(
+                stream, allocator, arrowSchema, icebergSchema, staged.folder(), writeOptions);
+      } else if (partition != null) {
+        files =
+            writer.write(
+                stream,
+                allocator,
+                arrowSchema,
+                icebergSchema,
+                staged.folder().resolve(spec.partitionToPath(partition)),
+                writeOptions);
+        files.forEach(f -> partitions.add(partition));
+      } else {
+        files = new ArrayList<>();
+        PartitionedPut routed = new PartitionedPut(spec, icebergSchema, maxOpenPartitions);
+        for (PartitionedPut.PartitionedFile f :
+            routed.write(stream, allocator, arrowSchema, staged.folder(), writer, writeOptions)) {
+          files.add(f.file());
+          partitions.add(f.partition());
+        }
+        lastPeakOpenPartitions = routed.peakOpenFiles();
+      }
+      Staged uploaded = warehouse.upload(table.io(), staged, files).partitioned(spec, partitions);
       // With files, commitOrDelete unregisters the put after the commit; without, now.
       written = !files.isEmpty();
       return uploaded;
@@ -739,7 +791,9 @@ public final class IcebergTableStore implements AutoCloseable {
    * meanwhile are kept and a change that removed one of {@code replaced} or added deletes to one
    * fails it with COMMIT_CONFLICT. On any failure the new files are deleted and nothing is
    * committed. The new files keep the sequence number of {@code snapshotId}, so they order before
-   * rows put after it, and equality deletes committed up to it no longer apply to them.
+   * rows put after it, and equality deletes committed up to it no longer apply to them. They keep
+   * the spec and partition of {@code replaced}, which must all share one (IllegalArgumentException
+   * otherwise).
    */
   public PutReceipt rewrite(
       QuiverTable table,
@@ -751,7 +805,21 @@ public final class IcebergTableStore implements AutoCloseable {
       throws IOException {
     Table iceberg = table.table();
     long sequenceNumber = table.snapshot(snapshotId).sequenceNumber();
-    Staged staged = write(iceberg, rows, allocator, table.arrowSchema(), iceberg.schema());
+    // The new files keep the spec and partition of the files they replace.
+    DataFile firstReplaced = replaced.get(0).data();
+    PartitionSpec spec = iceberg.specs().get(firstReplaced.specId());
+    StructLike partition = spec.isUnpartitioned() ? null : firstReplaced.partition();
+    for (ScanFile f : replaced) {
+      if (f.data().specId() != spec.specId()
+          || !spec.partitionToPath(f.data().partition()).equals(spec.partitionToPath(partition))) {
+        throw new IllegalArgumentException(
+            "Files to rewrite together must share a spec and a partition: "
+                + f.data().location()
+                + " does not");
+      }
+    }
+    Staged staged =
+        write(iceberg, rows, allocator, table.arrowSchema(), iceberg.schema(), spec, partition);
     long expected = replaced.stream().mapToLong(f -> f.data().recordCount()).sum();
     boolean exact = replaced.stream().noneMatch(ScanFile::hasDeletes);
     long actual = staged.files().stream().mapToLong(WrittenFile::rows).sum();
@@ -780,7 +848,7 @@ public final class IcebergTableStore implements AutoCloseable {
                     .dataSequenceNumber(sequenceNumber);
             replaced.forEach(f -> rewrite.deleteFile(f.data()));
             obsoleteDeletes.forEach(rewrite::deleteFile);
-            staged.dataFiles(iceberg.spec()).forEach(rewrite::addFile);
+            staged.dataFiles().forEach(rewrite::addFile);
             try {
               return receipt(staged.files(), commit(iceberg, rewrite));
             } catch (ValidationException e) {
@@ -857,7 +925,7 @@ public final class IcebergTableStore implements AutoCloseable {
             overwrite.validateFromSnapshot(readSnapshotId);
           }
           removed.forEach(overwrite::deleteFile);
-          staged.dataFiles(iceberg.spec()).forEach(overwrite::addFile);
+          staged.dataFiles().forEach(overwrite::addFile);
           try {
             long snapshot = commit(iceberg, overwrite);
             capture.count(commitStats);
@@ -873,6 +941,85 @@ public final class IcebergTableStore implements AutoCloseable {
                 e.getMessage());
           }
         });
+  }
+
+  /**
+   * Makes the table's partition spec exactly {@code terms} ({@code "day(ts)"}, {@code "bucket(16,
+   * id)"}...; empty for unpartitioned) through Iceberg's partition spec evolution: files written
+   * before keep their spec, puts from now on route rows by the new one. Returns the spec now
+   * current. INVALID_ARGUMENT naming the column and transform for a term that does not fit the
+   * schema, TABLE_NOT_FOUND, UNSUPPORTED_OPERATION for a table with dictionary-encoded columns
+   * (puts cannot route them yet); nothing is committed on any failure.
+   */
+  public PartitionSpec setPartitioning(TableId id, List<String> terms) {
+    for (int attempt = 1; ; attempt++) {
+      QuiverTable table = load(id);
+      Table iceberg = table.table();
+      List<PartitionTerms.PartitionTerm> parsed =
+          PartitionTerms.parse(id, iceberg.schema(), table.arrowSchema(), terms);
+      if (!parsed.isEmpty()) {
+        List<String> dictionary =
+            table.arrowSchema().getFields().stream()
+                .filter(f -> f.getDictionary() != null)
+                .map(org.apache.arrow.vector.types.pojo.Field::getName)
+                .toList();
+        if (!dictionary.isEmpty()) {
+          throw new QuiverException(
+              QuiverErrorCode.UNSUPPORTED_OPERATION,
+              "Cannot partition table %s: puts cannot route its dictionary-encoded columns (%s)"
+                  + " to partitions yet",
+              id,
+              dictionary);
+        }
+      }
+      commitLock.readLock().lock();
+      try {
+        org.apache.iceberg.UpdatePartitionSpec update = iceberg.updateSpec();
+        if (PartitionTerms.apply(iceberg.spec(), iceberg.schema(), parsed, update)) {
+          update.commit();
+          LOG.info("Table {}: partitioning set to {}", id, terms);
+        }
+        return catalog.loadTable(identifier(id)).spec();
+      } catch (CommitFailedException e) {
+        if (attempt >= 5) {
+          throw new QuiverException(
+              QuiverErrorCode.COMMIT_CONFLICT,
+              e,
+              "Cannot set the partitioning of table %s: other writers committed first on each of"
+                  + " %d attempts; nothing was changed, retry",
+              id,
+              attempt);
+        }
+      } catch (IllegalArgumentException | ValidationException e) {
+        throw new QuiverException(
+            QuiverErrorCode.INVALID_ARGUMENT,
+            e,
+            "Cannot partition table %s by %s: %s",
+            id,
+            terms,
+            e.getMessage());
+      } catch (RuntimeException e) {
+        throw catalogFailure(e, "set the partitioning of table " + id);
+      } finally {
+        commitLock.readLock().unlock();
+      }
+    }
+  }
+
+  /**
+   * Sets how many partition spill files one put keeps open at once (storage.max-open-partitions);
+   * past it the least recently used is closed, to be reopened when its partition comes back.
+   */
+  public void maxOpenPartitions(int max) {
+    if (max < 1) {
+      throw new IllegalArgumentException("maxOpenPartitions must be at least 1: " + max);
+    }
+    this.maxOpenPartitions = max;
+  }
+
+  /** The most partition spill files the last partitioned put had open at once (for tests). */
+  public int lastPeakOpenPartitions() {
+    return lastPeakOpenPartitions;
   }
 
   /**
@@ -929,7 +1076,7 @@ public final class IcebergTableStore implements AutoCloseable {
     healMetadataCleanup(table);
     CommitCapture capture = new CommitCapture();
     AppendFiles append = capture.reporting(table).newAppend();
-    staged.dataFiles(table.spec()).forEach(append::appendFile);
+    staged.dataFiles().forEach(append::appendFile);
     long snapshot = commit(table, append);
     capture.count(commitStats);
     return receipt(staged.files(), snapshot);
@@ -981,7 +1128,7 @@ public final class IcebergTableStore implements AutoCloseable {
         return receipt(written, 0);
       }
       AppendFiles append = create.newAppend();
-      staged.dataFiles(create.table().spec()).forEach(append::appendFile);
+      staged.dataFiles().forEach(append::appendFile);
       String commitId = tag(append);
       append.commit();
       create.commitTransaction();
@@ -1022,27 +1169,51 @@ public final class IcebergTableStore implements AutoCloseable {
 
   /**
    * The files of one put: where DuckDB wrote them ({@code folder}, local), where the table will
-   * reference them ({@code locations}, in the same order), and the folders and prefixes orphan
-   * removal must leave while the put runs ({@code live}).
+   * reference them ({@code locations}, in the same order), the folders and prefixes orphan removal
+   * must leave while the put runs ({@code live}), and the spec they were written for with each
+   * file's partition ({@code partitions}, in the same order; empty for an unpartitioned spec).
    */
-  record Staged(Path folder, List<WrittenFile> files, List<String> locations, Set<String> live) {
+  record Staged(
+      Path folder,
+      List<WrittenFile> files,
+      List<String> locations,
+      Set<String> live,
+      PartitionSpec spec,
+      List<StructLike> partitions) {
     Staged {
       files = List.copyOf(files);
       locations = List.copyOf(locations);
       live = Set.copyOf(live);
+      partitions = List.copyOf(partitions);
+      if (!partitions.isEmpty() && partitions.size() != files.size()) {
+        throw new IllegalArgumentException(
+            files.size() + " files but " + partitions.size() + " partitions");
+      }
     }
 
-    List<DataFile> dataFiles(PartitionSpec spec) {
+    Staged(Path folder, List<WrittenFile> files, List<String> locations, Set<String> live) {
+      this(folder, files, locations, live, PartitionSpec.unpartitioned(), List.of());
+    }
+
+    /** These files, written for {@code spec}, each in its partition. */
+    Staged partitioned(PartitionSpec spec, List<StructLike> partitions) {
+      return new Staged(folder, files, locations, live, spec, partitions);
+    }
+
+    List<DataFile> dataFiles() {
       List<DataFile> out = new ArrayList<>(files.size());
       for (int i = 0; i < files.size(); i++) {
         WrittenFile file = files.get(i);
-        out.add(
+        DataFiles.Builder builder =
             DataFiles.builder(spec)
                 .withPath(locations.get(i))
                 .withFileSizeInBytes(file.bytes())
                 .withFormat(FileFormat.PARQUET)
-                .withMetrics(file.metrics())
-                .build());
+                .withMetrics(file.metrics());
+        if (!partitions.isEmpty()) {
+          builder.withPartition(partitions.get(i));
+        }
+        out.add(builder.build());
       }
       return out;
     }

@@ -15,6 +15,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.arrow.vector.types.pojo.Schema;
 import org.apache.iceberg.DataFile;
+import org.apache.iceberg.DataOperations;
 import org.apache.iceberg.DeleteFile;
 import org.apache.iceberg.FileContent;
 import org.apache.iceberg.FileFormat;
@@ -135,6 +136,76 @@ public record QuiverTable(TableId id, Table table, Schema arrowSchema) {
       columns.add(column.name());
     }
     return columns;
+  }
+
+  /**
+   * The data files appended after snapshot {@code fromExclusive} up to {@code toInclusive} that may
+   * hold rows matching {@code filter}, in put order: an incremental read (Iceberg's incremental
+   * append scan). Compactions (operation replace) in the range add no rows and are passed over; a
+   * snapshot that overwrote or deleted rows fails INVALID_ARGUMENT naming it unless {@code
+   * allowNonAppend}, and then only the files the range appended are returned. SNAPSHOT_NOT_FOUND
+   * for an unknown snapshot, INVALID_ARGUMENT when {@code fromExclusive} is not an ancestor of
+   * {@code toInclusive} (a later snapshot, or one of another branch of history).
+   */
+  public List<ScanFile> appendedFiles(
+      long fromExclusive, long toInclusive, Expression filter, boolean allowNonAppend) {
+    snapshot(fromExclusive);
+    Snapshot to = snapshot(toInclusive);
+    if (fromExclusive == toInclusive) {
+      return List.of();
+    }
+    List<Snapshot> range = new ArrayList<>();
+    for (Snapshot s = to; s.snapshotId() != fromExclusive; ) {
+      range.add(s);
+      Snapshot parent = s.parentId() == null ? null : table.snapshot(s.parentId());
+      if (parent == null) {
+        throw new QuiverException(
+            QuiverErrorCode.INVALID_ARGUMENT,
+            "Cannot read table %s incrementally from snapshot %d to %d: %d is not an earlier"
+                + " snapshot of %d's history (from_snapshot_id must be older than snapshot_id)",
+            id,
+            fromExclusive,
+            toInclusive,
+            fromExclusive,
+            toInclusive);
+      }
+      s = parent;
+    }
+    if (!allowNonAppend) {
+      for (int i = range.size() - 1; i >= 0; i--) {
+        Snapshot s = range.get(i);
+        if (!DataOperations.APPEND.equals(s.operation())
+            && !DataOperations.REPLACE.equals(s.operation())) {
+          throw new QuiverException(
+              QuiverErrorCode.INVALID_ARGUMENT,
+              "Cannot read table %s incrementally from snapshot %d to %d: snapshot %d (operation"
+                  + " %s) is not an append, so the appended rows are not the change; read snapshot %d"
+                  + " whole, or set allow_non_append to read only the rows appended",
+              id,
+              fromExclusive,
+              toInclusive,
+              s.snapshotId(),
+              s.operation(),
+              toInclusive);
+        }
+      }
+    }
+    List<ScanFile> files = new ArrayList<>();
+    try (CloseableIterable<FileScanTask> tasks =
+        table
+            .newIncrementalAppendScan()
+            .fromSnapshotExclusive(fromExclusive)
+            .toSnapshot(toInclusive)
+            .filter(filter)
+            .planFiles()) {
+      for (FileScanTask task : tasks) {
+        files.add(scanFile(task));
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot plan an incremental scan of " + id, e);
+    }
+    files.sort(Comparator.comparing(ScanFile::data, PUT_ORDER));
+    return files;
   }
 
   private static final Comparator<DataFile> PUT_ORDER =

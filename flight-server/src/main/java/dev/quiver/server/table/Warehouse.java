@@ -215,7 +215,9 @@ final class Warehouse implements AutoCloseable {
     String prefix = staged.live().stream().filter(l -> l.contains("://")).findFirst().orElseThrow();
     try {
       for (WrittenFile file : files) {
-        String target = prefix + file.path().getFileName();
+        // Relative to the put's folder: a partitioned put's files sit in partition folders.
+        String target =
+            prefix + staged.folder().relativize(file.path()).toString().replace('\\', '/');
         try (InputStream in = Files.newInputStream(file.path());
             PositionOutputStream out = tableIo.newOutputFile(target).create()) {
           locations.add(target);

@@ -241,7 +241,8 @@ class ServerConfigTest {
             Map.entry("maintenance.retain-last", "3"),
             Map.entry("maintenance.compact-min-files", "50"),
             Map.entry("catalog.rest-port", "8181"),
-            Map.entry("catalog.rest-host", "0.0.0.0"));
+            Map.entry("catalog.rest-host", "0.0.0.0"),
+            Map.entry("storage.max-open-partitions", "8"));
     ServerConfig config = ServerConfig.load(Map.of(), Map.of(), flags);
     assertThat(config)
         .isEqualTo(
@@ -290,7 +291,8 @@ class ServerConfigTest {
                     Duration.ofSeconds(10),
                     Duration.ofSeconds(2)),
                 new MaintenanceSettings(false, Duration.ofSeconds(30), Duration.ofHours(2), 3, 50),
-                new RestSettings(OptionalInt.of(8181), "0.0.0.0")));
+                new RestSettings(OptionalInt.of(8181), "0.0.0.0"),
+                new PartitionSettings(8)));
     assertThat(flags.keySet())
         .as("every key is covered by this test")
         .containsExactlyInAnyOrderElementsOf(
@@ -496,6 +498,16 @@ class ServerConfigTest {
             () -> ServerConfig.load(Map.of(), Map.of(), Map.of("catalog.rest-port", "on")))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("Invalid value 'on' for catalog.rest-port");
+  }
+
+  @Test
+  void putsKeepSixtyFourPartitionFilesOpenByDefaultAndAtLeastOne() {
+    assertThat(ServerConfig.defaults().partitions()).isEqualTo(PartitionSettings.DEFAULTS);
+    assertThat(ServerConfig.defaults().partitions().maxOpenPartitions()).isEqualTo(64);
+    assertThatThrownBy(
+            () -> ServerConfig.load(Map.of(), Map.of(), Map.of("storage.max-open-partitions", "0")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("Invalid value '0' for storage.max-open-partitions");
   }
 
   @Test

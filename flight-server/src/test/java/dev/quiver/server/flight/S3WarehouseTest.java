@@ -141,6 +141,30 @@ class S3WarehouseTest {
   }
 
   @Test
+  void aPartitionedPutUploadsEachPartitionsFilesUnderItsPartitionPath(BufferAllocator allocator)
+      throws Exception {
+    try (QuiverServer server = start("parts");
+        FlightClient client = FlightClient.builder(allocator, server.location()).build()) {
+      IdTable.put(client, allocator, TABLE, 0, 10);
+      PartitioningTest.action(
+          client,
+          dev.quiver.client.QuiverActions.SET_PARTITIONING,
+          "{\"namespace\": \"ns\", \"table\": \"t\", \"partitioning\": [\"bucket(4, id)\"]}");
+      IdTable.put(client, allocator, TABLE, 10, 1000);
+
+      // Every partition's file is named data-0.parquet: only the partition path tells them apart.
+      List<String> keys = S3.keys("parts/ns/");
+      for (int bucket = 0; bucket < 4; bucket++) {
+        String folder = "/id_bucket_4=" + bucket + "/";
+        assertThat(keys).anyMatch(k -> k.contains(folder) && k.endsWith("/data-0.parquet"));
+      }
+      assertThat(localFiles(dataDir.resolve("staging"))).as("staged copies deleted").isEmpty();
+      assertThat(IdTable.sumOfIds(client, TABLE)).isEqualTo(IdTable.sum(1010));
+      Await.until(() -> server.memory().allocated() == 0, "the reads' memory released");
+    }
+  }
+
+  @Test
   void aFailedPutLeavesNothingAndOrphanRemovalRemovesUploadsNoTableReferences(
       BufferAllocator allocator) throws Exception {
     try (QuiverServer server = start("orphans");
