@@ -5,15 +5,22 @@ import static dev.quiver.it.AllTypesTable.assertRows;
 import static dev.quiver.it.AllTypesTable.fromTrino;
 import static dev.quiver.it.AllTypesTable.rows;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.quiver.client.ClientOptions;
 import dev.quiver.client.QuiverClient;
 import dev.quiver.client.SnapshotInfo;
 import dev.quiver.client.TableId;
+import dev.quiver.server.security.PasswordHash;
 import dev.quiver.testing.ArrowAllocatorExtension;
 import dev.quiver.testing.PostgresExtension;
+import java.io.IOException;
 import java.math.BigDecimal;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -44,7 +51,8 @@ import org.junit.jupiter.api.io.TempDir;
  * Trino 476 and Quiver on the same tables: one Quiver server on a PostgreSQL catalog and an S3
  * warehouse (s3proxy), one Trino with an Iceberg catalog on the same database and bucket. Trino
  * reads every common type Quiver writes exactly and sees its snapshots; Quiver reads, through DoGet
- * and Flight SQL, exactly what Trino inserts, deletes and creates.
+ * and Flight SQL, exactly what Trino inserts, deletes and creates. The same Trino also opens
+ * Quiver's Iceberg REST catalog (catalog.rest-port), without and with a login.
  */
 @ExtendWith(ArrowAllocatorExtension.class)
 @Timeout(value = 3, unit = TimeUnit.MINUTES)
@@ -268,6 +276,138 @@ class TrinoIT {
       expected.add(AllTypesTable.row(100_003));
       assertRows(
           "Quiver's DoGet on a local warehouse", AllTypesTable.scan(client, table), expected);
+    }
+  }
+
+  @Test
+  void trinoThroughQuiversRestCatalog(BufferAllocator allocator) throws Exception {
+    int restPort = freePort();
+    TableId table = TableId.of(NS, "rest_table");
+    try (QuiverServerProcess rest =
+            QuiverServerProcess.start(
+                root.resolve("quiver-rest"), "--catalog.rest-port", String.valueOf(restPort));
+        QuiverClient client =
+            QuiverClient.connect(
+                rest.location(), ClientOptions.builder().parentAllocator(allocator).build())) {
+      put(client, allocator, table, 0, 400);
+      put(client, allocator, table, 400, 300);
+      TRINO.createCatalog("quiver_rest", restCatalog(restPort, Map.of()));
+      TrinoClient trino = TRINO.client("quiver_rest", NS);
+
+      assertThat(trino.execute("SHOW TABLES").rows())
+          .extracting(row -> row.get(0).asText())
+          .contains("rest_table");
+      assertRows(
+          "Trino's SELECT through REST",
+          fromTrino(trino.execute("SELECT " + COLUMNS + " FROM rest_table")),
+          rows(0, 700));
+      long first = client.snapshots(table).get(0).snapshotId();
+      assertRows(
+          "Trino's FOR VERSION AS OF through REST",
+          fromTrino(
+              trino.execute("SELECT " + COLUMNS + " FROM rest_table FOR VERSION AS OF " + first)),
+          rows(0, 400));
+
+      trino.execute("INSERT INTO rest_table VALUES " + AllTypesTable.trinoValues(100_007));
+      List<List<Object>> expected = new ArrayList<>(rows(0, 700));
+      expected.add(AllTypesTable.row(100_007));
+      assertRows("Quiver's DoGet after a REST INSERT", AllTypesTable.scan(client, table), expected);
+
+      trino.execute(
+          "CREATE TABLE rest_ctas AS SELECT " + COLUMNS + " FROM rest_table WHERE id < 100");
+      assertThat(client.listTables(NS)).contains(TableId.of(NS, "rest_ctas"));
+      assertRows(
+          "Quiver's DoGet of a table Trino created through REST",
+          AllTypesTable.scan(client, TableId.of(NS, "rest_ctas")),
+          rows(0, 100));
+    }
+  }
+
+  @Test
+  void trinoLogsInToQuiversRestCatalogAndItsGrantsApply(BufferAllocator allocator)
+      throws Exception {
+    int restPort = freePort();
+    Path users = root.resolve("rest-users");
+    Files.writeString(
+        users,
+        "alice "
+            + PasswordHash.create("alice-secret".toCharArray(), PasswordHash.MIN_ITERATIONS)
+            + " "
+            + NS
+            + "=read,write\n"
+            + "bob "
+            + PasswordHash.create("bob-secret".toCharArray(), PasswordHash.MIN_ITERATIONS)
+            + " "
+            + NS
+            + "=read\n",
+        StandardCharsets.UTF_8);
+    TableId table = TableId.of(NS, "secured");
+    try (QuiverServerProcess rest =
+            QuiverServerProcess.start(
+                root.resolve("quiver-rest-auth"),
+                "--catalog.rest-port",
+                String.valueOf(restPort),
+                "--security.users-file",
+                users.toString());
+        QuiverClient alice =
+            QuiverClient.connect(
+                rest.location(),
+                ClientOptions.builder()
+                    .parentAllocator(allocator)
+                    .credentials("alice", "alice-secret")
+                    .build())) {
+      put(alice, allocator, table, 0, 200);
+      TRINO.createCatalog("quiver_rest_alice", restCatalog(restPort, oauth("alice:alice-secret")));
+      TRINO.createCatalog("quiver_rest_bob", restCatalog(restPort, oauth("bob:bob-secret")));
+      TRINO.createCatalog("quiver_rest_mallory", restCatalog(restPort, oauth("alice:wrong")));
+
+      TrinoClient asAlice = TRINO.client("quiver_rest_alice", NS);
+      assertRows(
+          "Trino logged in as alice",
+          fromTrino(asAlice.execute("SELECT " + COLUMNS + " FROM secured")),
+          rows(0, 200));
+      asAlice.execute("INSERT INTO secured VALUES " + AllTypesTable.trinoValues(100_011));
+      List<List<Object>> expected = new ArrayList<>(rows(0, 200));
+      expected.add(AllTypesTable.row(100_011));
+      assertRows("Quiver's DoGet after alice's INSERT", AllTypesTable.scan(alice, table), expected);
+
+      TrinoClient asBob = TRINO.client("quiver_rest_bob", NS);
+      assertThat(fromTrino(asBob.execute("SELECT " + COLUMNS + " FROM secured"))).hasSize(201);
+      assertThatThrownBy(
+              () -> asBob.execute("INSERT INTO secured VALUES " + AllTypesTable.trinoValues(1)))
+          .as("bob may read, not write")
+          .isInstanceOf(TrinoClient.TrinoQueryException.class)
+          .hasMessageContaining("write");
+      assertThatThrownBy(
+              () -> TRINO.client("quiver_rest_mallory", NS).execute("SELECT id FROM secured"))
+          .as("a wrong password gets no token")
+          .isInstanceOf(TrinoClient.TrinoQueryException.class);
+      assertThat(AllTypesTable.scan(alice, table)).hasSize(201);
+    }
+  }
+
+  /** Trino's Iceberg catalog properties for Quiver's REST catalog on a local warehouse. */
+  private static Map<String, String> restCatalog(int port, Map<String, String> security) {
+    Map<String, String> properties = new HashMap<>(security);
+    properties.put("iceberg.catalog.type", "rest");
+    properties.put("iceberg.rest-catalog.uri", "http://127.0.0.1:" + port);
+    properties.put("fs.native-local.enabled", "true");
+    properties.put("local.location", "/");
+    return properties;
+  }
+
+  /** Trino logs in to the REST catalog with OAuth2 client credentials {@code user:password}. */
+  private static Map<String, String> oauth(String credential) {
+    return Map.of(
+        "iceberg.rest-catalog.security",
+        "OAUTH2",
+        "iceberg.rest-catalog.oauth2.credential",
+        credential);
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return socket.getLocalPort();
     }
   }
 
