@@ -10,17 +10,22 @@ import io.opentelemetry.api.metrics.LongUpDownCounter;
 import io.opentelemetry.api.metrics.Meter;
 import io.opentelemetry.api.metrics.ObservableDoubleGauge;
 import io.opentelemetry.api.metrics.ObservableLongGauge;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The server's OpenTelemetry instruments, and running totals of the same figures for the status
  * page and the in-server alert rules.
  *
- * <p>Attributes are bounded: the Flight method and the Flight status code. Tables are an attribute
- * only of the two per-table I/O counters, {@code quiver.table.read} and {@code
- * quiver.table.written}, whose series grow with the tables read or written (the SDK folds series
- * past its cardinality limit, 2,000 per instrument, into one overflow series). Thread-safe.
+ * <p>Attributes are bounded: the Flight method and the Flight status code. Tables are never an
+ * attribute: /metrics is open to anyone who reaches the telemetry port, and table names are data
+ * (StatusAccessTest). The bytes read and written per table are kept here instead and shown on the
+ * status page and /status.json, which need admin ({@link #tableIo()}). Thread-safe.
  *
  * <p>Exported names (Prometheus form): {@code quiver_call_duration_seconds}, {@code
  * quiver_calls_active}, {@code quiver_rows_out_total}, {@code quiver_rows_in_total}, {@code
@@ -30,12 +35,16 @@ import java.util.concurrent.atomic.LongAdder;
  * quiver_admission_wait_seconds}, {@code quiver_backpressure_stall_seconds_total}, {@code
  * quiver_commits_total}, {@code quiver_commit_conflicts_total}, {@code
  * quiver_memory_limit_hits_total}, {@code quiver_call_cpu_seconds}, {@code
- * quiver_table_read_bytes_total}, {@code quiver_table_written_bytes_total}.
+ * quiver_io_read_bytes_total}, {@code quiver_io_written_bytes_total}.
  */
 final class CallMetrics implements AutoCloseable {
   static final AttributeKey<String> METHOD = AttributeKey.stringKey("method");
   static final AttributeKey<String> STATUS = AttributeKey.stringKey("status");
-  static final AttributeKey<String> TABLE = AttributeKey.stringKey("table");
+
+  /** The most tables {@link #tableIo()} keeps apart; the bytes of others are summed as one row. */
+  static final int MAX_TABLES = 10_000;
+
+  static final String OTHER_TABLES = "(other tables)";
 
   /** Seconds; from 1 ms to about 17 minutes, for calls from a metadata lookup to a long scan. */
   private static final List<Double> DURATION_BUCKETS =
@@ -55,8 +64,10 @@ final class CallMetrics implements AutoCloseable {
   private final LongCounter commitConflicts;
   private final LongCounter limitHits;
   private final DoubleHistogram cpu;
-  private final LongCounter tableRead;
-  private final LongCounter tableWritten;
+  private final LongCounter ioRead;
+  private final LongCounter ioWritten;
+  // Bytes read and written per table (namespace.table): {read, written}.
+  private final Map<String, LongAdder[]> tables = new ConcurrentHashMap<>();
   private final List<Runnable> gauges;
 
   // Running totals, read by the status page and the alert evaluator.
@@ -121,18 +132,19 @@ final class CallMetrics implements AutoCloseable {
             .setDescription("CPU time of the threads working for Flight calls, by method")
             .setExplicitBucketBoundariesAdvice(DURATION_BUCKETS)
             .build();
-    tableRead =
+    ioRead =
         counter(
             meter,
-            "quiver.table.read",
+            "quiver.io.read",
             "By",
-            "Bytes of data and delete files scans planned to read, by table (namespace.table)");
-    tableWritten =
+            "Bytes of data and delete files DoGet scans planned to read (per table on the status"
+                + " page)");
+    ioWritten =
         counter(
             meter,
-            "quiver.table.written",
+            "quiver.io.written",
             "By",
-            "Bytes of data files committed, by table (namespace.table)");
+            "Bytes of data files committed (per table on the status page)");
     ObservableLongGauge allocated =
         meter
             .gaugeBuilder("quiver.memory.allocated")
@@ -194,15 +206,49 @@ final class CallMetrics implements AutoCloseable {
   }
 
   void tableRead(String table, long bytes) {
-    if (!table.isEmpty() && bytes > 0) {
-      tableRead.add(bytes, Attributes.of(TABLE, table));
+    if (bytes > 0) {
+      ioRead.add(bytes);
+      tableIo(table)[0].add(bytes);
     }
   }
 
   void tableWritten(String table, long bytes) {
-    if (!table.isEmpty() && bytes > 0) {
-      tableWritten.add(bytes, Attributes.of(TABLE, table));
+    if (bytes > 0) {
+      ioWritten.add(bytes);
+      tableIo(table)[1].add(bytes);
     }
+  }
+
+  private LongAdder[] tableIo(String table) {
+    String key = table.isEmpty() ? "(no table)" : table;
+    LongAdder[] io = tables.get(key);
+    if (io == null) {
+      String row = tables.size() < MAX_TABLES ? key : OTHER_TABLES;
+      io = tables.computeIfAbsent(row, k -> new LongAdder[] {new LongAdder(), new LongAdder()});
+    }
+    return io;
+  }
+
+  /**
+   * Bytes read and written per table since the start, most first (at most 100 rows), for the status
+   * page: {@code table}, {@code read_bytes}, {@code written_bytes}.
+   */
+  List<Map<String, Object>> tableIo() {
+    List<Map<String, Object>> rows = new ArrayList<>();
+    tables.forEach(
+        (table, io) -> {
+          Map<String, Object> row = new LinkedHashMap<>();
+          row.put("table", table);
+          row.put("read_bytes", io[0].sum());
+          row.put("written_bytes", io[1].sum());
+          rows.add(row);
+        });
+    rows.sort(
+        Comparator.comparingLong(
+                (Map<String, Object> r) ->
+                    (long) r.get("read_bytes") + (long) r.get("written_bytes"))
+            .reversed());
+    return rows.size() > 100 ? List.copyOf(rows.subList(0, 100)) : rows;
   }
 
   void sent(long rows, long bytes) {

@@ -174,6 +174,7 @@ final class StatusServer implements AutoCloseable {
     out.put("alerts", alerts.firing());
     out.put("active", calls.active());
     out.put("recent", calls.recent());
+    out.put("tables", metrics.tableIo());
     sections.forEach((name, section) -> out.put(name, section.get()));
     return out;
   }

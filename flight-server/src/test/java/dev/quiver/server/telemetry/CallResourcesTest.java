@@ -43,28 +43,31 @@ class CallResourcesTest extends TelemetryServerTest {
     assertThat(get.getAttributes().get(CallTrace.CPU)).isPositive();
 
     Scrape scrape = new Scrape(fixture.get("/metrics"));
-    assertThat(scrape.value("quiver_table_written_bytes_total", "table", "sales.orders"))
-        .isEqualTo(files);
-    assertThat(scrape.value("quiver_table_read_bytes_total", "table", "sales.orders"))
-        .isEqualTo(files);
+    assertThat(scrape.value("quiver_io_written_bytes_total")).isEqualTo(files);
+    assertThat(scrape.value("quiver_io_read_bytes_total")).isEqualTo(files);
     assertThat(scrape.value("quiver_call_cpu_seconds_count", "method", "DoGet")).isEqualTo(1);
     assertThat(scrape.value("quiver_call_cpu_seconds_sum", "method", "DoGet")).isPositive();
     assertThat(scrape.value("quiver_call_cpu_seconds_sum", "method", "DoPut")).isPositive();
 
-    JsonNode recent = new ObjectMapper().readTree(fixture.get("/status.json")).get("recent");
+    JsonNode status = new ObjectMapper().readTree(fixture.get("/status.json"));
+    assertThat(status.at("/tables/0/table").asText()).isEqualTo("sales.orders");
+    assertThat(status.at("/tables/0/read_bytes").asLong()).isEqualTo(files);
+    assertThat(status.at("/tables/0/written_bytes").asLong()).isEqualTo(files);
+    JsonNode recent = status.get("recent");
     JsonNode getRow = row(recent, "DoGet");
     assertThat(getRow.get("cpuMs").asDouble()).isPositive();
     assertThat(getRow.get("readBytes").asLong()).isEqualTo(files);
     assertThat(row(recent, "DoPut").get("writtenBytes").asLong()).isEqualTo(files);
 
-    // A second scan reads the same files again: the table's read counter doubles.
+    // A second scan reads the same files again: the read counters double.
     assertThat(fixture.scanCount(ORDERS)).isEqualTo(200_000);
     await(() -> fixture.spans.getFinishedSpanItems().size() >= 5, "the second scan to end");
     Scrape after = new Scrape(fixture.get("/metrics"));
-    assertThat(after.value("quiver_table_read_bytes_total", "table", "sales.orders"))
-        .isEqualTo(2 * files);
-    assertThat(after.value("quiver_table_written_bytes_total", "table", "sales.orders"))
-        .isEqualTo(files);
+    assertThat(after.value("quiver_io_read_bytes_total")).isEqualTo(2 * files);
+    assertThat(after.value("quiver_io_written_bytes_total")).isEqualTo(files);
+    JsonNode table = new ObjectMapper().readTree(fixture.get("/status.json")).at("/tables/0");
+    assertThat(table.get("read_bytes").asLong()).isEqualTo(2 * files);
+    assertThat(table.get("written_bytes").asLong()).isEqualTo(files);
   }
 
   private SpanData span(String method) {
