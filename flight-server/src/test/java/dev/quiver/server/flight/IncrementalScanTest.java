@@ -11,8 +11,8 @@ import dev.quiver.client.QuiverException;
 import dev.quiver.client.ScanOptions;
 import dev.quiver.client.TableId;
 import dev.quiver.server.QuiverServer;
+import dev.quiver.server.QuiverServers;
 import dev.quiver.testing.ArrowAllocatorExtension;
-import dev.quiver.testing.Await;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -27,10 +27,10 @@ import org.apache.arrow.vector.BigIntVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.ipc.ArrowReader;
 import org.apache.iceberg.expressions.Expressions;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Incremental reads: ScanCommand.from_snapshot_id, through the SDK and the JSON command. */
@@ -39,20 +39,13 @@ class IncrementalScanTest {
   private static final TableId ID = TableId.of("ns", "t");
 
   @TempDir Path dataDir;
+  // Checks every call closed and the memory back to zero after each test, then closes the server.
+  @RegisterExtension final QuiverServers servers = new QuiverServers();
   private QuiverServer server;
 
   @BeforeEach
   void start() throws Exception {
-    server = TestServers.start(dataDir, "memory.total", "256MB", "maintenance.interval", "1h");
-  }
-
-  @AfterEach
-  void stop() throws Exception {
-    try {
-      Await.until(() -> server.memory().allocated() == 0, "the governor to return to zero");
-    } finally {
-      server.close();
-    }
+    server = servers.start(dataDir, "memory.total", "256MB", "maintenance.interval", "1h");
   }
 
   @Test

@@ -12,9 +12,9 @@ import dev.quiver.client.TableId;
 import dev.quiver.proto.v1.ScanCommand;
 import dev.quiver.proto.v1.TableRef;
 import dev.quiver.server.QuiverServer;
+import dev.quiver.server.QuiverServers;
 import dev.quiver.server.table.ScanFile;
 import dev.quiver.testing.ArrowAllocatorExtension;
-import dev.quiver.testing.Await;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -54,10 +54,10 @@ import org.apache.iceberg.Table;
 import org.apache.iceberg.expressions.Expressions;
 import org.apache.iceberg.transforms.Transforms;
 import org.apache.iceberg.types.Types;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The set-partitioning action, puts routed to partitions, pruning and per-partition endpoints. */
@@ -75,20 +75,13 @@ class PartitioningTest {
   private static final LocalDateTime START = LocalDateTime.of(2026, 1, 1, 0, 0);
 
   @TempDir Path dataDir;
+  // Checks every call closed and the memory back to zero after each test, then closes the server.
+  @RegisterExtension final QuiverServers servers = new QuiverServers();
   private QuiverServer server;
 
   @BeforeEach
   void start() throws Exception {
-    server = TestServers.start(dataDir, "memory.total", "256MB", "maintenance.interval", "1h");
-  }
-
-  @AfterEach
-  void stop() throws Exception {
-    try {
-      Await.until(() -> server.memory().allocated() == 0, "the governor to return to zero");
-    } finally {
-      server.close();
-    }
+    server = servers.start(dataDir, "memory.total", "256MB", "maintenance.interval", "1h");
   }
 
   /** One row: an id, a timestamp and a region. */
