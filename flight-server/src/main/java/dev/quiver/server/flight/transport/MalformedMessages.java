@@ -199,9 +199,10 @@ public final class MalformedMessages {
         ServerCall<InputStream, RespT> call, Metadata headers) {
       CallState state = new CallState();
       ServerCall.Listener<ReqT> listener;
-      Context previous = Context.current().withValue(STATE, state).attach();
+      Context callContext = Context.current();
+      Context previous = callContext.withValue(STATE, state).attach();
       try {
-        listener = next.startCall(new TypedCall<>(call, method), headers);
+        listener = next.startCall(new TypedCall<>(call, method, callContext), headers);
       } finally {
         Context.current().detach(previous);
       }
@@ -298,14 +299,31 @@ public final class MalformedMessages {
     }
   }
 
-  /** The raw call, typed as the handler expects it; everything is forwarded. */
-  private static final class TypedCall<ReqT, RespT> extends ServerCall<ReqT, RespT> {
+  /**
+   * The raw call, typed as the handler expects it; everything is forwarded but a close of a call
+   * that gRPC has already ended.
+   *
+   * <p>gRPC ends a call itself, with no word to the handler first, when the client cancels, the
+   * deadline passes or a message is over the size limit. The handler learns it from the call's
+   * cancelled context and closes the call in turn, and that second close raced gRPC's own: sent
+   * first, its status (CANCELLED) replaced gRPC's RESOURCE_EXHAUSTED for the client; sent after, on
+   * a stream the client had not finished, Netty refused the second set of trailers and failed the
+   * whole connection with every other call on it ("Stream 3 in unexpected state
+   * HALF_CLOSED_LOCAL"; grpc-java issue 11245). Such a close is dropped: gRPC's status is the one
+   * the client gets.
+   */
+  static final class TypedCall<ReqT, RespT> extends ServerCall<ReqT, RespT> {
     private final ServerCall<InputStream, RespT> delegate;
     private final MethodDescriptor<ReqT, RespT> method;
+    private final Context callContext;
 
-    TypedCall(ServerCall<InputStream, RespT> delegate, MethodDescriptor<ReqT, RespT> method) {
+    TypedCall(
+        ServerCall<InputStream, RespT> delegate,
+        MethodDescriptor<ReqT, RespT> method,
+        Context callContext) {
       this.delegate = delegate;
       this.method = method;
+      this.callContext = callContext;
     }
 
     @Override
@@ -330,6 +348,13 @@ public final class MalformedMessages {
 
     @Override
     public void close(Status status, Metadata trailers) {
+      if (callContext.isCancelled() || delegate.isCancelled()) {
+        LOG.debug(
+            "{}: gRPC has ended the call already; not closing it again with {}",
+            method.getBareMethodName(),
+            status.getCode());
+        return;
+      }
       delegate.close(status, trailers);
     }
 
