@@ -25,6 +25,7 @@ import dev.quiver.server.table.parquet.DuckDbParquetWriter;
 import dev.quiver.server.table.parquet.ParquetWriteOptions;
 import dev.quiver.server.telemetry.GrpcStreamErrors;
 import dev.quiver.server.telemetry.ReadCacheMetrics;
+import dev.quiver.server.telemetry.StorageMetrics;
 import dev.quiver.server.telemetry.Telemetry;
 import dev.quiver.server.telemetry.TelemetryOptions;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
@@ -188,6 +189,7 @@ public final class QuiverServer implements AutoCloseable {
       if (store.readCache().isPresent()) {
         opened.add(0, ReadCacheMetrics.register(telemetry.meter(), store.readCache().get()));
       }
+      opened.add(0, StorageMetrics.register(telemetry.meter(), store.storageIo()));
       telemetry
           .meter()
           .counterBuilder("quiver.commit.retries")

@@ -34,6 +34,7 @@ import org.apache.arrow.vector.ipc.ArrowReader;
 import org.apache.arrow.vector.types.pojo.Schema;
 import org.apache.iceberg.AppendFiles;
 import org.apache.iceberg.CatalogProperties;
+import org.apache.iceberg.CatalogUtil;
 import org.apache.iceberg.DataFile;
 import org.apache.iceberg.DataFiles;
 import org.apache.iceberg.DeleteFile;
@@ -243,7 +244,14 @@ public final class IcebergTableStore implements AutoCloseable {
     } else {
       props.putAll(CatalogConnection.properties(settings));
     }
-    JdbcCatalog catalog = new JdbcCatalog();
+    // The catalog's FileIO, as the properties choose it, counted into the warehouse's StorageIo.
+    JdbcCatalog catalog =
+        new JdbcCatalog(
+            p ->
+                warehouse.metered(
+                    CatalogUtil.loadFileIO(p.get(CatalogProperties.FILE_IO_IMPL), p, null)),
+            null,
+            true);
     try {
       catalog.initialize(settings.name(), props);
     } catch (RuntimeException e) {
@@ -276,6 +284,11 @@ public final class IcebergTableStore implements AutoCloseable {
   /** The warehouse as configured: a local folder or an s3:// location. */
   public String warehouseLocation() {
     return warehouse.location();
+  }
+
+  /** What the warehouse's storage did: reads, writes, deletes and listings through FileIO. */
+  public StorageIo storageIo() {
+    return warehouse.storageIo();
   }
 
   /** The read cache of a remote warehouse; empty for a local one (files are read in place). */

@@ -52,6 +52,7 @@ final class Warehouse implements AutoCloseable {
   // Remote only: the FileIO for listing and deleting outside a table, and the read cache.
   private final FileIO io;
   private final ReadCache cache;
+  private final StorageIo storageIo;
 
   private Warehouse(
       Optional<Path> local,
@@ -59,13 +60,15 @@ final class Warehouse implements AutoCloseable {
       Path staging,
       Map<String, String> ioProperties,
       FileIO io,
-      ReadCache cache) {
+      ReadCache cache,
+      StorageIo storageIo) {
     this.local = local;
     this.location = location;
     this.staging = staging;
     this.ioProperties = Map.copyOf(ioProperties);
     this.io = io;
     this.cache = cache;
+    this.storageIo = storageIo;
   }
 
   /** The warehouse's folder when it is local; empty for an object store. */
@@ -88,7 +91,14 @@ final class Warehouse implements AutoCloseable {
       }
       props.put(CatalogProperties.WAREHOUSE_LOCATION, LocalFileIO.toLocation(folder));
       props.put(CatalogProperties.FILE_IO_IMPL, LocalFileIO.class.getName());
-      return new Warehouse(Optional.of(folder), folder.toString(), folder, props, null, null);
+      return new Warehouse(
+          Optional.of(folder),
+          folder.toString(),
+          folder,
+          props,
+          null,
+          null,
+          new StorageIo("local"));
     }
     String location = storage.remoteWarehouse().orElseThrow().toString();
     while (location.endsWith("/")) {
@@ -109,9 +119,12 @@ final class Warehouse implements AutoCloseable {
       LocalFileIO.deleteRecursively(staging);
       Files.createDirectories(staging.resolve("s3"));
       ReadCache cache = new ReadCache(storage.cacheDir(), storage.cacheBytes());
-      io = CatalogUtil.loadFileIO(S3FileIO.class.getName(), props, null);
+      StorageIo storageIo = new StorageIo("s3");
+      io =
+          new MeteredFileIO(
+              CatalogUtil.loadFileIO(S3FileIO.class.getName(), props, null), storageIo);
       check((SupportsPrefixOperations) io, location, storage);
-      return new Warehouse(Optional.empty(), location, staging, props, io, cache);
+      return new Warehouse(Optional.empty(), location, staging, props, io, cache, storageIo);
     } catch (IOException e) {
       closeQuietly(io);
       throw new UncheckedIOException("Cannot prepare " + staging + " or the read cache", e);
@@ -135,6 +148,16 @@ final class Warehouse implements AutoCloseable {
           endpoint,
           firstLine(e));
     }
+  }
+
+  /** What the storage did, through every FileIO {@link #metered} made. */
+  StorageIo storageIo() {
+    return storageIo;
+  }
+
+  /** {@code io} (the catalog's, for its tables), counting into {@link #storageIo}. */
+  FileIO metered(FileIO io) {
+    return new MeteredFileIO(io, storageIo);
   }
 
   /** The catalog properties that choose the FileIO and the warehouse location. */

@@ -111,7 +111,30 @@ class S3WarehouseTest {
           .contains("quiver_read_cache_fetched_bytes_total " + (double) first.fetchedBytes())
           .contains("quiver_read_cache_evictions_total 0.0")
           .contains("quiver_read_cache_size_bytes " + (double) first.cachedBytes());
+      // Every fetch into the cache and every upload went through the metered FileIO.
+      assertThat(storageBytes(metrics, "read")).isGreaterThanOrEqualTo(first.fetchedBytes());
+      assertThat(storageBytes(metrics, "write")).isGreaterThanOrEqualTo(first.fetchedBytes());
+      assertThat(metrics)
+          .containsPattern(
+              "quiver_storage_operation_duration_seconds_count\\{[^}]*operation=\"write\","
+                  + "[^}]*storage=\"s3\"[^}]*\\} [1-9]")
+          .containsPattern(
+              "quiver_storage_operations_total\\{[^}]*operation=\"list\",[^}]*storage=\"s3\"");
     }
+  }
+
+  /** quiver_storage_io_bytes_total for {@code operation} in S3, from a Prometheus scrape. */
+  private static long storageBytes(String metrics, String operation) {
+    java.util.regex.Matcher m =
+        java.util.regex.Pattern.compile(
+                "quiver_storage_io_bytes_total\\{[^}]*operation=\""
+                    + operation
+                    + "\",[^}]*storage=\"s3\"[^}]*\\} ([0-9.E]+)")
+            .matcher(metrics);
+    assertThat(m.find())
+        .as("quiver_storage_io_bytes_total for %s in %s", operation, metrics)
+        .isTrue();
+    return (long) Double.parseDouble(m.group(1));
   }
 
   @Test
