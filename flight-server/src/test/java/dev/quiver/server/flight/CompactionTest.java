@@ -10,6 +10,7 @@ import dev.quiver.client.QuiverActions;
 import dev.quiver.proto.v1.ScanCommand;
 import dev.quiver.proto.v1.TableRef;
 import dev.quiver.server.QuiverServer;
+import dev.quiver.server.QuiverServers;
 import dev.quiver.server.maintenance.MaintenanceTask;
 import dev.quiver.testing.ArrowAllocatorExtension;
 import dev.quiver.testing.Await;
@@ -27,10 +28,10 @@ import org.apache.arrow.flight.FlightRuntimeException;
 import org.apache.arrow.flight.FlightStatusCode;
 import org.apache.arrow.flight.Result;
 import org.apache.arrow.memory.BufferAllocator;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The compact-table action and compaction in the maintenance policy. */
@@ -40,22 +41,13 @@ class CompactionTest {
   private static final FlightDescriptor TABLE = FlightDescriptor.path("ns", "t");
   private static final String BODY = "{\"namespace\": \"ns\", \"table\": \"t\"}";
 
+  @RegisterExtension final QuiverServers servers = new QuiverServers();
   @TempDir Path dataDir;
   private QuiverServer server;
 
   @BeforeEach
   void start() throws Exception {
-    server = TestServers.start(dataDir, "memory.total", "256MB", "maintenance.interval", "1h");
-  }
-
-  @AfterEach
-  void stop() throws Exception {
-    try {
-      // Compaction reads through an admitted call allocator: every byte back.
-      Await.until(() -> server.memory().allocated() == 0, "the governor to return to zero");
-    } finally {
-      server.close();
-    }
+    server = servers.start(dataDir, "memory.total", "256MB", "maintenance.interval", "1h");
   }
 
   @Test
@@ -161,9 +153,9 @@ class CompactionTest {
 
   @Test
   void theScheduledPolicyCompactsByItself(BufferAllocator allocator) throws Exception {
-    server.close();
+    servers.stop(server);
     server =
-        TestServers.start(
+        servers.start(
             dataDir,
             "memory.total",
             "256MB",

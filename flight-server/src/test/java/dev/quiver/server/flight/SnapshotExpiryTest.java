@@ -10,6 +10,7 @@ import dev.quiver.client.QuiverActions;
 import dev.quiver.proto.v1.ScanCommand;
 import dev.quiver.proto.v1.TableRef;
 import dev.quiver.server.QuiverServer;
+import dev.quiver.server.QuiverServers;
 import dev.quiver.server.maintenance.MaintenanceTask;
 import dev.quiver.server.table.LocalFileIO;
 import dev.quiver.testing.ArrowAllocatorExtension;
@@ -39,11 +40,11 @@ import org.apache.iceberg.CatalogProperties;
 import org.apache.iceberg.Table;
 import org.apache.iceberg.catalog.TableIdentifier;
 import org.apache.iceberg.jdbc.JdbcCatalog;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -56,18 +57,14 @@ class SnapshotExpiryTest {
   private static final FlightDescriptor TABLE = FlightDescriptor.path("ns", "t");
   private static final String BODY = "{\"namespace\": \"ns\", \"table\": \"t\"";
 
+  @RegisterExtension final QuiverServers servers = new QuiverServers();
   @TempDir Path dataDir;
   private QuiverServer server;
 
   @BeforeEach
   void start() throws Exception {
     // The policy's timer is off here; tests run it directly.
-    server = TestServers.start(dataDir, "memory.total", "256MB", "maintenance.interval", "1h");
-  }
-
-  @AfterEach
-  void stop() throws Exception {
-    server.close();
+    server = servers.start(dataDir, "memory.total", "256MB", "maintenance.interval", "1h");
   }
 
   @Test
@@ -236,7 +233,7 @@ class SnapshotExpiryTest {
       IdTable.put(client, allocator, TABLE, 0, 1);
     }
     assertThat(properties()).containsEntry("write.metadata.delete-after-commit.enabled", "true");
-    server.close();
+    servers.stop(server);
     // As an older Quiver left it: neither property.
     withTable(
         t ->
@@ -245,7 +242,7 @@ class SnapshotExpiryTest {
                 .remove("write.metadata.previous-versions-max")
                 .commit());
     assertThat(properties()).doesNotContainKey("write.metadata.delete-after-commit.enabled");
-    server = TestServers.start(dataDir, "memory.total", "256MB", "maintenance.interval", "1h");
+    server = servers.start(dataDir, "memory.total", "256MB", "maintenance.interval", "1h");
     try (FlightClient client = FlightClient.builder(allocator, server.location()).build()) {
       IdTable.put(client, allocator, TABLE, 1, 1);
       assertThat(properties())
