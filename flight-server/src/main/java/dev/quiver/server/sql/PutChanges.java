@@ -6,7 +6,10 @@ import dev.quiver.client.PutReceipt;
 import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
 import dev.quiver.client.TableId;
+import dev.quiver.proto.v1.Comparison;
 import dev.quiver.proto.v1.Filter;
+import dev.quiver.proto.v1.Literal;
+import dev.quiver.proto.v1.Predicate;
 import dev.quiver.server.table.IcebergTableStore;
 import dev.quiver.server.table.IcebergTableStore.StagedPut;
 import dev.quiver.server.table.LocalFiles;
@@ -108,7 +111,7 @@ public final class PutChanges {
               + " replace",
           id);
     }
-    String shown = show(where);
+    String shown = filter.get().hasPredicate() ? show(filter.get().getPredicate()) : show(where);
     String matches = "coalesce((" + where.condition() + "), false)";
     long snapshot = table.currentSnapshotId().orElse(0L);
     try (StagedPut put = store.stage(table, rows, allocator)) {
@@ -588,6 +591,50 @@ public final class PutChanges {
       select.append(SqlText.identifier(fields.get(i).getName()));
     }
     return select.toString();
+  }
+
+  /** A predicate as readable text: {@code region = 'eu' AND amount > 10}. */
+  static String show(Predicate predicate) {
+    return switch (predicate.getKindCase()) {
+      case COMPARISON -> {
+        Comparison c = predicate.getComparison();
+        String op =
+            switch (c.getOp()) {
+              case EQ -> "=";
+              case NE -> "<>";
+              case LT -> "<";
+              case LE -> "<=";
+              case GT -> ">";
+              case GE -> ">=";
+              default -> c.getOp().name();
+            };
+        Literal value = c.getValue();
+        String literal =
+            switch (value.getValueCase()) {
+              case STRING_VALUE -> "'" + value.getStringValue() + "'";
+              case BOOL_VALUE -> String.valueOf(value.getBoolValue());
+              case LONG_VALUE -> String.valueOf(value.getLongValue());
+              case DOUBLE_VALUE -> String.valueOf(value.getDoubleValue());
+              case BINARY_VALUE -> "<" + value.getBinaryValue().size() + " bytes>";
+              default -> "?";
+            };
+        yield c.getColumn() + " " + op + " " + literal;
+      }
+      case AND -> join(predicate.getAnd().getTermsList(), " AND ");
+      case OR -> join(predicate.getOr().getTermsList(), " OR ");
+      case NOT -> "NOT " + show(predicate.getNot().getTerm());
+      case IS_NULL -> predicate.getIsNull() + " IS NULL";
+      case IS_NOT_NULL -> predicate.getIsNotNull() + " IS NOT NULL";
+      default -> "?";
+    };
+  }
+
+  private static String join(List<Predicate> terms, String operator) {
+    StringBuilder text = new StringBuilder("(");
+    for (int i = 0; i < terms.size(); i++) {
+      text.append(i == 0 ? "" : operator).append(show(terms.get(i)));
+    }
+    return text.append(')').toString();
   }
 
   /** The filter as readable text: its condition with each placeholder shown as its value. */
