@@ -1,6 +1,10 @@
 """Overwrite and upsert from plain pyarrow: a quiver.v1.PutCommand sent with
 FlightDescriptor.for_command, as README's "Overwrite and upsert" shows."""
 
+import pathlib
+import subprocess
+import sys
+
 import pyarrow as pa
 import pyarrow.flight as flight
 import pytest
@@ -8,6 +12,7 @@ import pytest
 from quiver_helpers import (
     INVALID_ARGUMENT,
     compare,
+    drop_table,
     list_snapshots,
     put,
     put_command,
@@ -15,6 +20,8 @@ from quiver_helpers import (
     read_table,
     sorted_by,
 )
+
+README = pathlib.Path(__file__).resolve().parents[4] / "README.md"
 
 
 def orders(ids, regions, amounts):
@@ -98,3 +105,34 @@ def test_upsert_with_a_key_twice_is_refused(client, table_ref):
                orders([5], ["eu"], [1]))
 
     assert list_snapshots(client, *table_ref)["snapshots"] == snapshots
+
+
+def test_readme_overwrite_and_upsert_example_runs(client, quiver_uri):
+    """README's "Overwrite and upsert" block runs as written, after its first example."""
+    text = README.read_text(encoding="utf-8")
+    blocks = []
+    at = 0
+    while "```python\n" in text[at:]:
+        start = text.index("```python\n", at) + len("```python\n")
+        end = text.index("```", start)
+        blocks.append(text[start:end])
+        at = end + 3
+    example = next(b for b in blocks if "PUT_MODE_UPSERT" in b)
+    try:
+        drop_table(client, "demo", "cities")
+    except KeyError:
+        pass
+    source = (blocks[0] + "\n" + example).replace("grpc://127.0.0.1:8815", quiver_uri)
+
+    run = subprocess.run([sys.executable, "-c", source], capture_output=True, text=True,
+                         timeout=120)
+
+    assert run.returncode == 0, run.stderr
+    assert "'mode': 'overwrite'" in run.stdout
+    assert "'mode': 'upsert', 'rows_added': 1, 'rows_replaced': 1" in run.stdout
+    assert rows_of_cities(client) == [(1, "Oslo"), (2, "Lima"), (3, "Pune"), (4, "Kyiv")]
+
+
+def rows_of_cities(client):
+    table = sorted_by(read_table(client, "demo", "cities"))
+    return list(zip(table["id"].to_pylist(), table["city"].to_pylist()))

@@ -96,8 +96,11 @@ record PutRequest(TableId table, PutMode mode, Optional<Filter> filter, List<Str
         command.getKeyColumnsList());
   }
 
-  /** Whether the put reads the table's rows (and so needs the read right too). */
+  /**
+   * Whether the put reads the table's rows (and so needs the read right too): its receipt counts
+   * the rows its keys or filter matched.
+   */
   boolean readsRows() {
-    return mode == PutMode.PUT_MODE_UPSERT;
+    return mode == PutMode.PUT_MODE_UPSERT || filter.isPresent();
   }
 }
