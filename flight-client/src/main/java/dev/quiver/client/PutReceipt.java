@@ -35,7 +35,11 @@ public record PutReceipt(
   public static final String APPEND = "append";
 
   public PutReceipt {
-    mode = mode == null ? APPEND : mode;
+    if (mode == null) {
+      // A server older than put modes: every put was an append of every row it wrote.
+      mode = APPEND;
+      rowsAdded = rows;
+    }
   }
 
   /** An append's receipt: every row written was added. */
