@@ -391,6 +391,7 @@ class PutModesTest {
             .hasMessageContaining("Cannot change table ns.t: a concurrent commit changed rows");
       }
       assertThat(rows(client)).containsExactly("1:eu:10", "2:us:20", "3:eu:30");
+      assertThat(dataFiles()).as("only the table's files: the put's were deleted").hasSize(2);
     }
   }
 
