@@ -45,16 +45,8 @@ def unique_name(hint):
 
 def put(client, namespace, name, table, max_chunksize=None):
     """Appends `table` to namespace.name with one DoPut; returns the receipt as a dict."""
-    descriptor = flight.FlightDescriptor.for_path(namespace, name)
-    writer, metadata_reader = client.do_put(descriptor, table.schema)
-    try:
-        writer.write_table(table, max_chunksize=max_chunksize)
-        writer.done_writing()
-        receipt = metadata_reader.read()
-    finally:
-        writer.close()
-    assert receipt is not None, f"DoPut to {namespace}.{name} sent no PutResult"
-    return json.loads(receipt.to_pybytes())
+    return put_to(client, flight.FlightDescriptor.for_path(namespace, name), table,
+                  max_chunksize=max_chunksize)
 
 
 def read_descriptor(client, descriptor):
@@ -221,11 +213,11 @@ def put_command(namespace, name, mode, predicate=None, key_columns=()):
     return _bytes_field(1, PUT_COMMAND_TYPE_URL) + _bytes_field(2, message)
 
 
-def put_to(client, descriptor, table):
+def put_to(client, descriptor, table, max_chunksize=None):
     """Puts `table` with one DoPut to `descriptor`; returns the receipt as a dict."""
     writer, metadata_reader = client.do_put(descriptor, table.schema)
     try:
-        writer.write_table(table)
+        writer.write_table(table, max_chunksize=max_chunksize)
         writer.done_writing()
         receipt = metadata_reader.read()
     finally:

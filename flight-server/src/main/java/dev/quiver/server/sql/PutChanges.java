@@ -150,14 +150,7 @@ public final class PutChanges {
                 where.parameters(),
                 allocator);
         Rewrite rewrite = Rewrite.of(counts);
-        String keep =
-            rewrite.paths().isEmpty()
-                ? null
-                : select(table, TARGET)
-                    + " FROM "
-                    + RowChanges.readParquet(rewrite.paths(), TARGET, false)
-                    + " WHERE NOT "
-                    + matches;
+        String keep = keep(table, rewrite, " WHERE NOT " + matches);
         PutReceipt receipt =
             commit(
                 table,
@@ -224,16 +217,7 @@ public final class PutChanges {
                         + keyJoin(keys),
                     List.of(),
                     allocator);
-        String keep =
-            rewrite.paths().isEmpty()
-                ? null
-                : select(table, TARGET)
-                    + " FROM "
-                    + RowChanges.readParquet(rewrite.paths(), TARGET, false)
-                    + " ANTI JOIN "
-                    + putKeys
-                    + " ON "
-                    + keyJoin(keys);
+        String keep = keep(table, rewrite, " ANTI JOIN " + putKeys + " ON " + keyJoin(keys));
         PutReceipt receipt =
             commit(table, snapshot, rewrite, range, put, keep, List.of(), allocator, beforeCommit);
         return withCounts(receipt, "upsert", put.rows() - putRowsMatched, rewrite.matched(), 0);
@@ -287,22 +271,15 @@ public final class PutChanges {
       BufferAllocator allocator,
       Runnable beforeCommit)
       throws Exception {
-    if (keep == null) {
-      return store.overwrite(
-          table,
-          snapshot,
-          rewrite.removed(),
-          conflictFilter,
-          put,
-          null,
-          -1,
-          allocator,
-          beforeCommit);
-    }
-    SqlQuery query = engine.prepare(keep, "", parameters, Map.of(), List.of());
+    SqlQuery query =
+        keep == null ? null : engine.prepare(keep, "", parameters, Map.of(), List.of());
     try (SqlTableScan scan =
-            SqlTableScan.over(query, allocator, table.arrowSchema(), SqlEngine.WRITE_BATCH_ROWS);
-        ScanReader kept = new ScanReader(allocator, scan, table.arrowSchema(), () -> {})) {
+            query == null
+                ? null
+                : SqlTableScan.over(
+                    query, allocator, table.arrowSchema(), SqlEngine.WRITE_BATCH_ROWS);
+        ScanReader kept =
+            scan == null ? null : new ScanReader(allocator, scan, table.arrowSchema(), () -> {})) {
       return store.overwrite(
           table,
           snapshot,
@@ -310,7 +287,7 @@ public final class PutChanges {
           conflictFilter,
           put,
           kept,
-          rewrite.kept(),
+          kept == null ? -1 : rewrite.kept(),
           allocator,
           beforeCommit);
     }
@@ -580,6 +557,21 @@ public final class PutChanges {
       list.append(SqlText.identifier(keys.get(i).getName()));
     }
     return list.toString();
+  }
+
+  /**
+   * The query of the rows kept from the rewrite's files, aliased {@value #TARGET}, in the table's
+   * columns: {@code rest} (a WHERE or a join) drops the replaced ones. Null when no file keeps
+   * rows.
+   */
+  private static String keep(QuiverTable table, Rewrite rewrite, String rest) {
+    if (rewrite.paths().isEmpty()) {
+      return null;
+    }
+    return select(table, TARGET)
+        + " FROM "
+        + RowChanges.readParquet(rewrite.paths(), TARGET, false)
+        + rest;
   }
 
   /** {@code SELECT alias.c1, alias.c2, ...} in the table's columns. */

@@ -17,8 +17,8 @@ import dev.quiver.proto.v1.TableRef;
 import dev.quiver.server.QuiverServer;
 import dev.quiver.server.QuiverServers;
 import dev.quiver.server.sql.PutChanges;
+import dev.quiver.server.table.TestReaders;
 import dev.quiver.testing.ArrowAllocatorExtension;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,11 +34,8 @@ import org.apache.arrow.flight.SyncPutListener;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.BigIntVector;
 import org.apache.arrow.vector.VarCharVector;
-import org.apache.arrow.vector.VectorLoader;
 import org.apache.arrow.vector.VectorSchemaRoot;
-import org.apache.arrow.vector.VectorUnloader;
 import org.apache.arrow.vector.ipc.ArrowReader;
-import org.apache.arrow.vector.ipc.message.ArrowRecordBatch;
 import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
@@ -357,15 +354,9 @@ class PutModesTest {
     try (QuiverClient client = QuiverClient.connect(server.location());
         BufferAllocator allocator = serverAllocator()) {
       put(client, allocator, PutOptions.append(), row(1, "eu", 10), row(2, "us", 20));
-      PutChanges changes = new PutChanges(server.sql(), server.store());
-      try (ArrowReader put = reader(allocator, row(5, "eu", 50))) {
-        changes.overwrite(
-            ID,
-            Optional.of(Filters.predicate(Filters.eq("region", "eu"))),
-            put,
-            allocator,
-            () -> append(allocator, row(3, "us", 30))); // commits between read and commit
-      }
+
+      racing(allocator, PutMode.PUT_MODE_OVERWRITE, row(3, "us", 30), row(5, "eu", 50));
+
       assertThat(rows(client)).containsExactly("2:us:20", "3:us:30", "5:eu:50");
     }
   }
@@ -375,21 +366,15 @@ class PutModesTest {
     try (QuiverClient client = QuiverClient.connect(server.location());
         BufferAllocator allocator = serverAllocator()) {
       put(client, allocator, PutOptions.append(), row(1, "eu", 10), row(2, "us", 20));
-      PutChanges changes = new PutChanges(server.sql(), server.store());
-      try (ArrowReader put = reader(allocator, row(5, "eu", 50))) {
-        assertThatThrownBy(
-                () ->
-                    changes.overwrite(
-                        ID,
-                        Optional.of(Filters.predicate(Filters.eq("region", "eu"))),
-                        put,
-                        allocator,
-                        () -> append(allocator, row(3, "eu", 30))))
-            .isInstanceOfSatisfying(
-                QuiverException.class,
-                e -> assertThat(e.code()).isEqualTo(QuiverErrorCode.COMMIT_CONFLICT))
-            .hasMessageContaining("Cannot change table ns.t: a concurrent commit changed rows");
-      }
+
+      assertThatThrownBy(
+              () ->
+                  racing(allocator, PutMode.PUT_MODE_OVERWRITE, row(3, "eu", 30), row(5, "eu", 50)))
+          .isInstanceOfSatisfying(
+              QuiverException.class,
+              e -> assertThat(e.code()).isEqualTo(QuiverErrorCode.COMMIT_CONFLICT))
+          .hasMessageContaining("Cannot change table ns.t: a concurrent commit changed rows");
+
       assertThat(rows(client)).containsExactly("1:eu:10", "2:us:20", "3:eu:30");
       assertThat(dataFiles()).as("only the table's files: the put's were deleted").hasSize(2);
     }
@@ -400,23 +385,42 @@ class PutModesTest {
     try (QuiverClient client = QuiverClient.connect(server.location());
         BufferAllocator allocator = serverAllocator()) {
       put(client, allocator, PutOptions.append(), row(1, "eu", 10), row(2, "us", 20));
-      PutChanges changes = new PutChanges(server.sql(), server.store());
-      try (ArrowReader put = reader(allocator, row(2, "us", 21), row(3, "us", 30))) {
-        changes.upsert(
-            ID, List.of("id"), put, allocator, () -> append(allocator, row(50, "ap", 1)));
-      }
+
+      racing(
+          allocator, PutMode.PUT_MODE_UPSERT, row(50, "ap", 1), row(2, "us", 21), row(3, "us", 30));
+
       assertThat(rows(client)).containsExactly("1:eu:10", "2:us:21", "3:us:30", "50:ap:1");
       // An append inside the key range could duplicate a key: it fails the upsert.
-      try (ArrowReader put = reader(allocator, row(1, "eu", 11), row(3, "us", 31))) {
-        assertThatThrownBy(
-                () ->
-                    changes.upsert(
-                        ID, List.of("id"), put, allocator, () -> append(allocator, row(2, "x", 0))))
-            .isInstanceOfSatisfying(
-                QuiverException.class,
-                e -> assertThat(e.code()).isEqualTo(QuiverErrorCode.COMMIT_CONFLICT))
-            .hasMessageContaining("ns.t");
-      }
+      assertThatThrownBy(
+              () ->
+                  racing(
+                      allocator,
+                      PutMode.PUT_MODE_UPSERT,
+                      row(2, "x", 0),
+                      row(1, "eu", 11),
+                      row(3, "us", 31)))
+          .isInstanceOfSatisfying(
+              QuiverException.class,
+              e -> assertThat(e.code()).isEqualTo(QuiverErrorCode.COMMIT_CONFLICT))
+          .hasMessageContaining("ns.t");
+    }
+  }
+
+  /**
+   * Runs an overwrite of region eu (or an upsert on id) of {@code rows} through the server's
+   * PutChanges, with {@code appended} committed by another writer between the put's read of the
+   * table and its commit.
+   */
+  private PutReceipt racing(BufferAllocator allocator, PutMode mode, Row appended, Row... rows)
+      throws Exception {
+    PutChanges changes = new PutChanges(server.sql(), server.store());
+    try (VectorSchemaRoot batch = root(allocator, rows);
+        ArrowReader put = TestReaders.repeating(allocator, batch, 1)) {
+      Runnable race = () -> append(allocator, appended);
+      return mode == PutMode.PUT_MODE_UPSERT
+          ? changes.upsert(ID, List.of("id"), put, allocator, race)
+          : changes.overwrite(
+              ID, Optional.of(Filters.predicate(Filters.eq("region", "eu"))), put, allocator, race);
     }
   }
 
@@ -438,7 +442,8 @@ class PutModesTest {
   }
 
   private void append(BufferAllocator allocator, Row... rows) {
-    try (ArrowReader reader = reader(allocator, rows)) {
+    try (VectorSchemaRoot batch = root(allocator, rows);
+        ArrowReader reader = TestReaders.repeating(allocator, batch, 1)) {
       server.store().append(ID, reader, allocator);
     } catch (Exception e) {
       throw new IllegalStateException(e);
@@ -484,39 +489,6 @@ class PutModesTest {
     }
     root.setRowCount(rows.length);
     return root;
-  }
-
-  /** {@code rows} as a one-batch reader. */
-  private static ArrowReader reader(BufferAllocator allocator, Row... rows) {
-    return new ArrowReader(allocator) {
-      private boolean sent;
-
-      @Override
-      public boolean loadNextBatch() throws IOException {
-        if (sent) {
-          return false;
-        }
-        sent = true;
-        try (VectorSchemaRoot batch = root(allocator, rows);
-            ArrowRecordBatch recordBatch = new VectorUnloader(batch).getRecordBatch()) {
-          new VectorLoader(getVectorSchemaRoot()).load(recordBatch);
-        }
-        return true;
-      }
-
-      @Override
-      public long bytesRead() {
-        return 0;
-      }
-
-      @Override
-      protected void closeReadSource() {}
-
-      @Override
-      protected Schema readSchema() {
-        return SCHEMA;
-      }
-    };
   }
 
   private static List<String> rows(QuiverClient client) throws Exception {
