@@ -50,12 +50,20 @@ final class DoPutHandler {
                 name,
                 call,
                 stream,
+                // beforeCommit is the call's cancellation check: rewrites also run it per batch.
                 (reader, allocator, beforeCommit) ->
                     switch (put.mode()) {
                       case PUT_MODE_OVERWRITE ->
-                          changes.overwrite(table, put.filter(), reader, allocator, beforeCommit);
+                          changes.overwrite(
+                              table, put.filter(), reader, allocator, beforeCommit, beforeCommit);
                       case PUT_MODE_UPSERT ->
-                          changes.upsert(table, put.keyColumns(), reader, allocator, beforeCommit);
+                          changes.upsert(
+                              table,
+                              put.keyColumns(),
+                              reader,
+                              allocator,
+                              beforeCommit,
+                              beforeCommit);
                       default -> store.append(table, reader, allocator, beforeCommit);
                     });
         trace.committed(receipt);

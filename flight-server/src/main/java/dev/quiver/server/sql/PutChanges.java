@@ -66,13 +66,16 @@ public final class PutChanges {
    * the rows of {@code rows}, in one commit. Every put row must match the filter (INVALID_ARGUMENT
    * naming it otherwise). A commit made meanwhile that added rows the filter may match, or removed
    * or deleted from a file this replaces, fails it with COMMIT_CONFLICT; an append of other rows is
-   * kept. {@code beforeCommit} runs just before the commit. Nothing is committed on any failure.
+   * kept. {@code afterBatch} runs after each batch of rows rewritten from the table's files (a
+   * cancellation check), {@code beforeCommit} just before the commit. Nothing is committed on any
+   * failure.
    */
   public PutReceipt overwrite(
       TableId id,
       Optional<Filter> filter,
       ArrowReader rows,
       BufferAllocator allocator,
+      Runnable afterBatch,
       Runnable beforeCommit)
       throws Exception {
     if (filter.isEmpty()) {
@@ -161,6 +164,7 @@ public final class PutChanges {
                 keep,
                 where.parameters(),
                 allocator,
+                afterBatch,
                 beforeCommit);
         return withCounts(receipt, "overwrite", put.rows(), 0, rewrite.matched());
       }
@@ -179,6 +183,7 @@ public final class PutChanges {
       List<String> keyColumns,
       ArrowReader rows,
       BufferAllocator allocator,
+      Runnable afterBatch,
       Runnable beforeCommit)
       throws Exception {
     QuiverTable table = RowChanges.loadRewritable(store, id);
@@ -219,7 +224,17 @@ public final class PutChanges {
                     allocator);
         String keep = keep(table, rewrite, " ANTI JOIN " + putKeys + " ON " + keyJoin(keys));
         PutReceipt receipt =
-            commit(table, snapshot, rewrite, range, put, keep, List.of(), allocator, beforeCommit);
+            commit(
+                table,
+                snapshot,
+                rewrite,
+                range,
+                put,
+                keep,
+                List.of(),
+                allocator,
+                afterBatch,
+                beforeCommit);
         return withCounts(receipt, "upsert", put.rows() - putRowsMatched, rewrite.matched(), 0);
       }
     }
@@ -269,6 +284,7 @@ public final class PutChanges {
       String keep,
       List<Object> parameters,
       BufferAllocator allocator,
+      Runnable afterBatch,
       Runnable beforeCommit)
       throws Exception {
     SqlQuery query =
@@ -279,7 +295,9 @@ public final class PutChanges {
                 : SqlTableScan.over(
                     query, allocator, table.arrowSchema(), SqlEngine.WRITE_BATCH_ROWS);
         ScanReader kept =
-            scan == null ? null : new ScanReader(allocator, scan, table.arrowSchema(), () -> {})) {
+            scan == null
+                ? null
+                : new ScanReader(allocator, scan, table.arrowSchema(), afterBatch)) {
       return store.overwrite(
           table,
           snapshot,

@@ -418,9 +418,14 @@ class PutModesTest {
         ArrowReader put = TestReaders.repeating(allocator, batch, 1)) {
       Runnable race = () -> append(allocator, appended);
       return mode == PutMode.PUT_MODE_UPSERT
-          ? changes.upsert(ID, List.of("id"), put, allocator, race)
+          ? changes.upsert(ID, List.of("id"), put, allocator, () -> {}, race)
           : changes.overwrite(
-              ID, Optional.of(Filters.predicate(Filters.eq("region", "eu"))), put, allocator, race);
+              ID,
+              Optional.of(Filters.predicate(Filters.eq("region", "eu"))),
+              put,
+              allocator,
+              () -> {},
+              race);
     }
   }
 
