@@ -381,6 +381,34 @@ class PutModesTest {
   }
 
   @Test
+  void anOverwriteOfEveryRowRacingAnyAppendFails() throws Exception {
+    try (QuiverClient client = QuiverClient.connect(server.location());
+        BufferAllocator allocator = serverAllocator()) {
+      put(client, allocator, PutOptions.append(), row(1, "eu", 10));
+      PutChanges changes = new PutChanges(server.sql(), server.store());
+
+      try (VectorSchemaRoot batch = root(allocator, row(5, "eu", 50));
+          ArrowReader put = TestReaders.repeating(allocator, batch, 1)) {
+        assertThatThrownBy(
+                () ->
+                    changes.overwrite(
+                        ID,
+                        Optional.empty(),
+                        put,
+                        allocator,
+                        () -> {},
+                        () -> append(allocator, row(3, "us", 30))))
+            .isInstanceOfSatisfying(
+                QuiverException.class,
+                e -> assertThat(e.code()).isEqualTo(QuiverErrorCode.COMMIT_CONFLICT))
+            .hasMessageContaining("Cannot change table ns.t: a concurrent commit changed rows");
+      }
+
+      assertThat(rows(client)).containsExactly("1:eu:10", "3:us:30");
+    }
+  }
+
+  @Test
   void anUpsertKeepsAConcurrentAppendOutsideItsKeyRange() throws Exception {
     try (QuiverClient client = QuiverClient.connect(server.location());
         BufferAllocator allocator = serverAllocator()) {
