@@ -30,6 +30,7 @@ INVALID_ARGUMENT_PREFIX = "invalid argument error"
 NOT_FOUND_PREFIX = "not found error"
 
 SCAN_COMMAND_TYPE_URL = "type.googleapis.com/quiver.v1.ScanCommand"
+PUT_COMMAND_TYPE_URL = "type.googleapis.com/quiver.v1.PutCommand"
 MAX_NAME_LENGTH = 128
 
 
@@ -44,16 +45,8 @@ def unique_name(hint):
 
 def put(client, namespace, name, table, max_chunksize=None):
     """Appends `table` to namespace.name with one DoPut; returns the receipt as a dict."""
-    descriptor = flight.FlightDescriptor.for_path(namespace, name)
-    writer, metadata_reader = client.do_put(descriptor, table.schema)
-    try:
-        writer.write_table(table, max_chunksize=max_chunksize)
-        writer.done_writing()
-        receipt = metadata_reader.read()
-    finally:
-        writer.close()
-    assert receipt is not None, f"DoPut to {namespace}.{name} sent no PutResult"
-    return json.loads(receipt.to_pybytes())
+    return put_to(client, flight.FlightDescriptor.for_path(namespace, name), table,
+                  max_chunksize=max_chunksize)
 
 
 def read_descriptor(client, descriptor):
@@ -200,6 +193,37 @@ def scan_command(namespace, name, columns=(), limit=None, snapshot_id=None, pred
     if snapshot_id is not None:
         message += _varint_field(5, snapshot_id)
     return _bytes_field(1, SCAN_COMMAND_TYPE_URL) + _bytes_field(2, message)
+
+
+PUT_MODES = {"append": 0, "overwrite": 1, "upsert": 2}
+
+
+def put_command(namespace, name, mode, predicate=None, key_columns=()):
+    """FlightDescriptor.for_command bytes for a quiver.v1.PutCommand, packed in an Any.
+
+    `mode` is append, overwrite or upsert; `predicate` (overwrite) is what compare()/all_of()
+    build; `key_columns` (upsert) name the columns identifying a row.
+    """
+    message = _bytes_field(1, _bytes_field(1, namespace) + _bytes_field(2, name))
+    message += _varint_field(2, PUT_MODES[mode])
+    if predicate is not None:
+        message += _bytes_field(3, _bytes_field(1, predicate))
+    for column in key_columns:
+        message += _bytes_field(4, column)
+    return _bytes_field(1, PUT_COMMAND_TYPE_URL) + _bytes_field(2, message)
+
+
+def put_to(client, descriptor, table, max_chunksize=None):
+    """Puts `table` with one DoPut to `descriptor`; returns the receipt as a dict."""
+    writer, metadata_reader = client.do_put(descriptor, table.schema)
+    try:
+        writer.write_table(table, max_chunksize=max_chunksize)
+        writer.done_writing()
+        receipt = metadata_reader.read()
+    finally:
+        writer.close()
+    assert receipt is not None, f"DoPut to {descriptor} sent no PutResult"
+    return json.loads(receipt.to_pybytes())
 
 
 def scan_descriptor(namespace, name, **kwargs):

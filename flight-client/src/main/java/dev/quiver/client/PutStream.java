@@ -1,5 +1,6 @@
 package dev.quiver.client;
 
+import com.google.protobuf.Any;
 import java.time.Duration;
 import java.util.concurrent.locks.LockSupport;
 import org.apache.arrow.flight.CallOption;
@@ -36,11 +37,21 @@ final class PutStream {
     this.callOptions = callOptions.clone();
   }
 
-  /** Streams every batch of {@code source} through {@code root} to {@code table}. */
+  /**
+   * Streams every batch of {@code source} through {@code root} to {@code table}, put as {@code
+   * options} say.
+   */
   PutReceipt put(
-      TableId table, VectorSchemaRoot root, DictionaryProvider dictionaries, BatchSource source) {
+      TableId table,
+      PutOptions options,
+      VectorSchemaRoot root,
+      DictionaryProvider dictionaries,
+      BatchSource source) {
     ReceiptListener listener = new ReceiptListener(table);
-    FlightDescriptor descriptor = FlightDescriptor.path(table.path());
+    FlightDescriptor descriptor =
+        options.needsCommand()
+            ? FlightDescriptor.command(Any.pack(options.toCommand(table)).toByteArray())
+            : FlightDescriptor.path(table.path());
     ClientStreamListener stream;
     try {
       stream =

@@ -194,8 +194,20 @@ public final class QuiverClient implements AutoCloseable {
    * and closes it.
    */
   public PutReceipt put(TableId table, ArrowReader batches) {
+    return put(table, batches, PutOptions.append());
+  }
+
+  /**
+   * Puts every batch of {@code batches} into {@code table} as {@code options} say (append,
+   * overwrite or upsert), in one commit; as {@link #put(TableId, ArrowReader)} otherwise. An
+   * overwrite or upsert needs the table to exist (TABLE_NOT_FOUND otherwise); an overwrite whose
+   * rows do not all match its filter, or an upsert with a key column missing from the table, a null
+   * key or a key twice, fails with INVALID_ARGUMENT and commits nothing.
+   */
+  public PutReceipt put(TableId table, ArrowReader batches, PutOptions options) {
     requireNonNull(table, "table is null");
     requireNonNull(batches, "batches is null");
+    requireNonNull(options, "options is null");
     VectorSchemaRoot root;
     try {
       root = batches.getVectorSchemaRoot();
@@ -203,7 +215,8 @@ public final class QuiverClient implements AutoCloseable {
       throw new QuiverException(
           QuiverErrorCode.INTERNAL, e, "Cannot read the schema of the batches for %s", table);
     }
-    return loggedIn(() -> putStream.put(table, root, batches, batches::loadNextBatch), false);
+    return loggedIn(
+        () -> putStream.put(table, options, root, batches, batches::loadNextBatch), false);
   }
 
   /**
@@ -211,13 +224,23 @@ public final class QuiverClient implements AutoCloseable {
    * ArrowReader)} otherwise. The caller keeps owning the root.
    */
   public PutReceipt put(TableId table, VectorSchemaRoot batch) {
+    return put(table, batch, PutOptions.append());
+  }
+
+  /**
+   * Puts the one batch in {@code batch} into {@code table} as {@code options} say; as {@link
+   * #put(TableId, ArrowReader, PutOptions)} otherwise. The caller keeps owning the root.
+   */
+  public PutReceipt put(TableId table, VectorSchemaRoot batch, PutOptions options) {
     requireNonNull(table, "table is null");
     requireNonNull(batch, "batch is null");
+    requireNonNull(options, "options is null");
     return loggedIn(
         () -> {
           boolean[] sent = {false};
           return putStream.put(
               table,
+              options,
               batch,
               null,
               () -> {

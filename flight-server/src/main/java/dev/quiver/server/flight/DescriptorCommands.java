@@ -5,6 +5,7 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.util.JsonFormat;
 import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
+import dev.quiver.proto.v1.PutCommand;
 import dev.quiver.proto.v1.ScanCommand;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
@@ -24,7 +25,10 @@ final class DescriptorCommands {
   private static final JsonFormat.Parser JSON =
       JsonFormat.parser()
           .usingTypeRegistry(
-              JsonFormat.TypeRegistry.newBuilder().add(ScanCommand.getDescriptor()).build());
+              JsonFormat.TypeRegistry.newBuilder()
+                  .add(ScanCommand.getDescriptor())
+                  .add(PutCommand.getDescriptor())
+                  .build());
 
   private DescriptorCommands() {}
 
@@ -71,8 +75,8 @@ final class DescriptorCommands {
     } catch (InvalidProtocolBufferException e) {
       throw new QuiverException(
           QuiverErrorCode.INVALID_COMMAND,
-          "The JSON command is not a quiver.v1.ScanCommand in the JSON form of an Any (with"
-              + " \"@type\": \"type.googleapis.com/quiver.v1.ScanCommand\"): %s",
+          "The JSON command is not a quiver.v1.ScanCommand or PutCommand in the JSON form of an"
+              + " Any (with \"@type\": \"type.googleapis.com/quiver.v1.ScanCommand\"): %s",
           e.getMessage());
     }
     return any.build();

@@ -27,6 +27,7 @@ import dev.quiver.server.memory.MemoryGovernor;
 import dev.quiver.server.memory.ScanBatchSizer;
 import dev.quiver.server.security.AccessControl;
 import dev.quiver.server.security.Right;
+import dev.quiver.server.sql.PutChanges;
 import dev.quiver.server.sql.SqlEngine;
 import dev.quiver.server.sql.SqlUpdates;
 import dev.quiver.server.table.IcebergTableStore;
@@ -165,7 +166,7 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
             streamer,
             config.scan().engine() == ScanEngine.ARROW_DATASET);
     PutWriter putWriter = new PutWriter(memory, config.limits());
-    this.doPut = new DoPutHandler(store, memory, putWriter);
+    this.doPut = new DoPutHandler(store, memory, putWriter, new PutChanges(sql, store));
     this.limits = config.limits();
     this.actions = new ActionHandler(store, sql, memory, batchSizer, config, location, cluster);
     PreparedStatements prepared = new PreparedStatements();
@@ -280,8 +281,10 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
       if (kindOf(descriptor) == Kind.FLIGHT_SQL) {
         return trace.wrap(super.acceptPut(context, flightStream, ackStream));
       }
-      if (!descriptor.isCommand()) {
-        require(context, Right.WRITE, TableId.fromPath(descriptor.getPath()));
+      PutRequest put = PutRequest.of(descriptor);
+      require(context, Right.WRITE, put.table());
+      if (put.readsRows()) {
+        require(context, Right.READ, put.table());
       }
     } catch (RuntimeException e) {
       return () -> ackStream.onError(trace.failed(FlightErrors.toFlight("DoPut", e)));

@@ -901,17 +901,108 @@ public final class IcebergTableStore implements AutoCloseable {
       BufferAllocator allocator,
       Runnable beforeCommit)
       throws IOException {
+    return overwrite(
+        table,
+        readSnapshotId,
+        removed,
+        conflictFilter,
+        null,
+        rows,
+        expectedRows,
+        allocator,
+        beforeCommit);
+  }
+
+  /**
+   * Writes the rows of {@code stream} (which must fit the table's schema, as for an append) into
+   * new files of {@code table}, routed to its partitions, without committing them: a put whose
+   * commit also removes rows ({@link #overwrite(QuiverTable, long, List, Expression, StagedPut,
+   * ArrowReader, long, BufferAllocator, Runnable)}). The caller closes the result, which deletes
+   * the files unless they were committed.
+   */
+  public StagedPut stage(QuiverTable table, ArrowReader stream, BufferAllocator allocator)
+      throws IOException {
+    return new StagedPut(table.table(), writeCompatible(table.id(), table, stream, allocator));
+  }
+
+  /**
+   * As {@link #overwrite(QuiverTable, long, List, Expression, ArrowReader, long, BufferAllocator,
+   * Runnable)}, also adding the files of {@code put} (null: none) in the same commit. The receipt
+   * counts the rows, bytes and files of both.
+   */
+  public PutReceipt overwrite(
+      QuiverTable table,
+      long readSnapshotId,
+      List<DataFile> removed,
+      Expression conflictFilter,
+      StagedPut put,
+      ArrowReader rows,
+      long expectedRows,
+      BufferAllocator allocator,
+      Runnable beforeCommit)
+      throws IOException {
     Table iceberg = table.table();
+    if (put != null && put.table != iceberg) {
+      throw new IllegalArgumentException("The put was staged for another table than " + table.id());
+    }
     Staged staged =
         rows == null
             ? warehouse.stage(iceberg.location(), "put-" + UUID.randomUUID())
             : write(iceberg, rows, allocator, table.arrowSchema(), iceberg.schema());
     long written = staged.files().stream().mapToLong(WrittenFile::rows).sum();
+    List<WrittenFile> added = new ArrayList<>(staged.files());
+    if (put != null) {
+      added.addAll(put.staged.files());
+    }
+    boolean committed = false;
+    try {
+      PutReceipt receipt =
+          commitOverwrite(
+              table,
+              readSnapshotId,
+              removed,
+              conflictFilter,
+              put,
+              staged,
+              added,
+              written,
+              expectedRows,
+              beforeCommit);
+      committed = true;
+      return receipt;
+    } catch (QuiverException e) {
+      if (put != null && e.code() == QuiverErrorCode.CATALOG_UNAVAILABLE) {
+        put.keep(); // the commit may have taken them: orphan removal decides
+      }
+      throw e;
+    } finally {
+      if (committed && put != null) {
+        put.committed();
+      }
+    }
+  }
+
+  private PutReceipt commitOverwrite(
+      QuiverTable table,
+      long readSnapshotId,
+      List<DataFile> removed,
+      Expression conflictFilter,
+      StagedPut put,
+      Staged staged,
+      List<WrittenFile> added,
+      long written,
+      long expectedRows,
+      Runnable beforeCommit)
+      throws IOException {
+    Table iceberg = table.table();
     return commitOrDelete(
         table.id(),
         iceberg,
         staged,
         () -> {
+          if (put != null) {
+            requireStaged(table.id(), put.staged);
+          }
           if (expectedRows >= 0 && written != expectedRows) {
             throw new QuiverException(
                 QuiverErrorCode.COMMIT_CONFLICT,
@@ -939,10 +1030,13 @@ public final class IcebergTableStore implements AutoCloseable {
           }
           removed.forEach(overwrite::deleteFile);
           staged.dataFiles().forEach(overwrite::addFile);
+          if (put != null) {
+            put.staged.dataFiles().forEach(overwrite::addFile);
+          }
           try {
             long snapshot = commit(iceberg, overwrite);
             capture.count(commitStats);
-            return receipt(staged.files(), snapshot);
+            return receipt(added, snapshot);
           } catch (ValidationException e) {
             throw new QuiverException(
                 QuiverErrorCode.COMMIT_CONFLICT,
@@ -1176,6 +1270,64 @@ public final class IcebergTableStore implements AutoCloseable {
         if (!catalog.namespaceExists(ns)) {
           throw raced;
         }
+      }
+    }
+  }
+
+  /**
+   * A put's rows written to files of its table but not committed ({@link #stage}): their local
+   * paths are readable (by DuckDB) until the put is closed. Closing deletes the files unless a
+   * commit took them. Not thread-safe.
+   */
+  public final class StagedPut implements AutoCloseable {
+    private final Table table;
+    private final Staged staged;
+    private boolean done;
+
+    private StagedPut(Table table, Staged staged) {
+      this.table = table;
+      this.staged = staged;
+    }
+
+    /** The local Parquet files holding the put's rows. */
+    public List<Path> paths() {
+      return staged.files().stream().map(WrittenFile::path).toList();
+    }
+
+    /** The put's rows. */
+    public long rows() {
+      return staged.files().stream().mapToLong(WrittenFile::rows).sum();
+    }
+
+    /** Each file's column bounds, keyed by Iceberg field id (Parquet statistics). */
+    public List<org.apache.iceberg.Metrics> metrics() {
+      return staged.files().stream().map(WrittenFile::metrics).toList();
+    }
+
+    private void committed() throws IOException {
+      done = true;
+      try {
+        warehouse.committed(staged);
+      } finally {
+        liveUploads.removeAll(staged.live());
+      }
+    }
+
+    private void keep() {
+      done = true;
+      liveUploads.removeAll(staged.live());
+    }
+
+    @Override
+    public void close() throws IOException {
+      if (done) {
+        return;
+      }
+      done = true;
+      try {
+        warehouse.discard(table.io(), staged);
+      } finally {
+        liveUploads.removeAll(staged.live());
       }
     }
   }

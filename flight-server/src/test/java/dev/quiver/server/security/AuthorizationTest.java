@@ -4,6 +4,10 @@ import static dev.quiver.server.security.SecureServers.logIn;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.google.protobuf.Any;
+import dev.quiver.proto.v1.PutCommand;
+import dev.quiver.proto.v1.PutMode;
+import dev.quiver.proto.v1.TableRef;
 import dev.quiver.server.QuiverServer;
 import dev.quiver.testing.ArrowAllocatorExtension;
 import java.nio.charset.StandardCharsets;
@@ -22,6 +26,7 @@ import org.apache.arrow.flight.FlightRuntimeException;
 import org.apache.arrow.flight.FlightStatusCode;
 import org.apache.arrow.flight.FlightStream;
 import org.apache.arrow.flight.Result;
+import org.apache.arrow.flight.SyncPutListener;
 import org.apache.arrow.flight.Ticket;
 import org.apache.arrow.flight.sql.FlightSqlClient;
 import org.apache.arrow.flight.sql.impl.FlightSql.CommandStatementIngest.TableDefinitionOptions;
@@ -54,6 +59,7 @@ class AuthorizationTest {
                 "alice", "sales=read,write",
                 "bob", "sales=read",
                 "carol", "",
+                "dave", "sales=write",
                 "ops", "*=read,write,admin"));
     server = SecureServers.start(dir, Map.of("security.users-file", users.toString()));
     client = FlightClient.builder(allocator, server.location()).build();
@@ -107,6 +113,45 @@ class AuthorizationTest {
     assertDenied(
         () -> client.getInfo(FlightDescriptor.path("hr", "salaries"), bob),
         "User bob lacks read on namespace hr");
+  }
+
+  @Test
+  void putCommandsNeedWriteAndReadWhenTheyMatchRows() throws Exception {
+    CallOption bob = logIn(client, "bob");
+    CallOption dave = logIn(client, "dave");
+    PutCommand overwrite =
+        PutCommand.newBuilder()
+            .setTable(TableRef.newBuilder().setNamespace("sales").setName("orders"))
+            .setMode(PutMode.PUT_MODE_OVERWRITE)
+            .build();
+    PutCommand upsert =
+        overwrite.toBuilder().setMode(PutMode.PUT_MODE_UPSERT).addKeyColumns("id").build();
+
+    assertDenied(() -> putCommand(overwrite, bob), "User bob lacks write on namespace sales");
+    assertDenied(() -> putCommand(upsert, dave), "User dave lacks read on namespace sales");
+    putCommand(overwrite, dave); // replacing every row reads none
+
+    CallOption alice = logIn(client, "alice");
+    assertThat(rows(client.getInfo(FlightDescriptor.path("sales", "orders"), alice), alice))
+        .isEqualTo(2);
+  }
+
+  /** Puts ids 0 and 1 into the table {@code command} names, as {@code token}'s user. */
+  private void putCommand(PutCommand command, CallOption token) {
+    try (VectorSchemaRoot root = VectorSchemaRoot.create(SecureServers.SCHEMA, allocator)) {
+      BigIntVector ids = (BigIntVector) root.getVector("id");
+      ids.setSafe(0, 0);
+      ids.setSafe(1, 1);
+      root.setRowCount(2);
+      SyncPutListener listener = new SyncPutListener();
+      FlightClient.ClientStreamListener stream =
+          client.startPut(
+              FlightDescriptor.command(Any.pack(command).toByteArray()), root, listener, token);
+      stream.putNext();
+      stream.completed();
+      stream.getResult();
+      listener.close();
+    }
   }
 
   @Test
