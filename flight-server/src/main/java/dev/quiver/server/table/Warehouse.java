@@ -45,6 +45,9 @@ import org.slf4j.LoggerFactory;
 final class Warehouse implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Warehouse.class);
 
+  // Holds no state: shared by every local warehouse.
+  private static final FileIO LOCAL_IO = new LocalFileIO();
+
   private final Optional<Path> local;
   private final String location;
   private final Path staging;
@@ -174,26 +177,20 @@ final class Warehouse implements AutoCloseable {
     return Optional.ofNullable(cache);
   }
 
-  /**
-   * Whether {@code location} (a table's, a metadata file's) lies inside the warehouse, so the
-   * server never reads or deletes files elsewhere on a client's word.
-   */
-  boolean contains(String location) {
-    if (location == null || location.isEmpty()) {
-      return false;
-    }
+  /** A namespace's folder, {@code <warehouse>/<namespace>}, which its tables' locations lie in. */
+  String namespaceLocation(String namespace) {
     if (local.isPresent()) {
-      if (location.contains("://") && !location.startsWith("file:")) {
-        return false;
-      }
-      try {
-        Path path = LocalFileIO.toPath(location).toAbsolutePath().normalize();
-        return path.startsWith(local.get()) && !path.equals(local.get());
-      } catch (IllegalArgumentException e) { // and InvalidPathException
-        return false;
-      }
+      return LocalFileIO.toLocation(local.get().resolve(namespace));
     }
-    return location.startsWith(this.location + "/") && !location.contains("/../");
+    return location + "/" + namespace;
+  }
+
+  /**
+   * A FileIO that reads the warehouse's files (the object store's, or a {@link LocalFileIO}), for
+   * tables that do not exist yet; the caller must not close it.
+   */
+  FileIO readIo() {
+    return io != null ? io : LOCAL_IO;
   }
 
   /** A new table's location: {@code <warehouse>/<namespace>/<folder>}. */
