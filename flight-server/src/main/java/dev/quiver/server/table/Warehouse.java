@@ -45,9 +45,6 @@ import org.slf4j.LoggerFactory;
 final class Warehouse implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Warehouse.class);
 
-  // Holds no state: shared by every local warehouse.
-  private static final FileIO LOCAL_IO = new LocalFileIO();
-
   private final Optional<Path> local;
   private final String location;
   private final Path staging;
@@ -56,6 +53,8 @@ final class Warehouse implements AutoCloseable {
   private final FileIO io;
   private final ReadCache cache;
   private final StorageIo storageIo;
+  // Reads files of tables that do not exist yet (creates, registers): io, or a local one.
+  private final FileIO readIo;
 
   private Warehouse(
       Optional<Path> local,
@@ -72,6 +71,7 @@ final class Warehouse implements AutoCloseable {
     this.io = io;
     this.cache = cache;
     this.storageIo = storageIo;
+    this.readIo = io != null ? io : metered(new LocalFileIO());
   }
 
   /** The warehouse's folder when it is local; empty for an object store. */
@@ -187,10 +187,10 @@ final class Warehouse implements AutoCloseable {
 
   /**
    * A FileIO that reads the warehouse's files (the object store's, or a {@link LocalFileIO}), for
-   * tables that do not exist yet; the caller must not close it.
+   * tables that do not exist yet, counted in {@link #storageIo}; the caller must not close it.
    */
   FileIO readIo() {
-    return io != null ? io : LOCAL_IO;
+    return readIo;
   }
 
   /** A new table's location: {@code <warehouse>/<namespace>/<folder>}. */
