@@ -308,9 +308,8 @@ public final class MalformedMessages {
    * cancelled context and closes the call in turn, and that second close raced gRPC's own: sent
    * first, its status (CANCELLED) replaced gRPC's RESOURCE_EXHAUSTED for the client; sent after, on
    * a stream the client had not finished, Netty refused the second set of trailers and failed the
-   * whole connection with every other call on it ("Stream 3 in unexpected state
-   * HALF_CLOSED_LOCAL"; grpc-java issue 11245). Such a close is dropped: gRPC's status is the one
-   * the client gets.
+   * whole connection with every other call on it ("Stream 3 in unexpected state HALF_CLOSED_LOCAL";
+   * grpc-java issue 11245). Such a close is dropped: gRPC's status is the one the client gets.
    */
   static final class TypedCall<ReqT, RespT> extends ServerCall<ReqT, RespT> {
     private final ServerCall<InputStream, RespT> delegate;
