@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
+import java.util.List;
 import java.util.Map;
 import org.apache.iceberg.BaseTransaction;
 import org.apache.iceberg.DataFile;
@@ -12,6 +13,7 @@ import org.apache.iceberg.DataFiles;
 import org.apache.iceberg.DeleteFile;
 import org.apache.iceberg.FileFormat;
 import org.apache.iceberg.FileMetadata;
+import org.apache.iceberg.GenericStatisticsFile;
 import org.apache.iceberg.HasTableOperations;
 import org.apache.iceberg.ManifestFile;
 import org.apache.iceberg.ManifestFiles;
@@ -171,6 +173,24 @@ class CommitLocationsTest {
     Transaction within = table.newTransaction();
     within.updateLocation().setLocation(T1 + "/v2").commit();
     check(within);
+  }
+
+  @Test
+  void statisticsFilesMustLieUnderTheLocation() {
+    table.newAppend().appendFile(dataFile(T1 + "/data/a.parquet")).commit();
+    long id = table.currentSnapshot().snapshotId();
+    Transaction outside = table.newTransaction();
+    outside
+        .updateStatistics()
+        .setStatistics(new GenericStatisticsFile(id, NS_FOLDER + "/t2/s.stats", 10, 4, List.of()))
+        .commit();
+    assertRefused(() -> check(outside), "statistics file " + NS_FOLDER + "/t2/s.stats");
+    Transaction inside = table.newTransaction();
+    inside
+        .updateStatistics()
+        .setStatistics(new GenericStatisticsFile(id, T1 + "/metadata/s.stats", 10, 4, List.of()))
+        .commit();
+    check(inside);
   }
 
   @Test
