@@ -11,16 +11,16 @@ import org.apache.spark.sql.SparkSession;
 
 /**
  * Runs SQL statements on Spark 4.0 (local[2]) with an Iceberg catalog named {@code quiver} on
- * Quiver's JDBC catalog database, and prints each result for SparkIT: one {@code ROW [...]} line
+ * Quiver's JDBC catalog database or its Iceberg REST catalog, and prints each result for SparkIT: one {@code ROW [...]} line
  * per row (each value a typed string such as {@code "F:-0.0"}, or null), then {@code DONE}.
  *
  * <p>Not compiled by Maven: SparkIT runs it with {@code java SparkSql.java} on Spark's own
- * classpath (src/test/spark/pom.xml). Arguments: the catalog's JDBC URL, its user, the
- * warehouse, then the statements.
+ * classpath (src/test/spark/pom.xml). Arguments: the catalog's JDBC URL (or the REST catalog's
+ * {@code http://} URI), its user, the warehouse (both unused for REST), then the statements.
  */
 public final class SparkSql {
   public static void main(String[] args) {
-    SparkSession spark =
+    SparkSession.Builder builder =
         SparkSession.builder()
             .master("local[2]")
             .appName("quiver-spark-it")
@@ -32,15 +32,21 @@ public final class SparkSql {
             .config(
                 "spark.sql.extensions",
                 "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions")
-            // The Spark catalog's name is the JdbcCatalog's catalog name: Quiver's catalog.name.
-            .config("spark.sql.catalog.quiver", "org.apache.iceberg.spark.SparkCatalog")
-            .config("spark.sql.catalog.quiver.type", "jdbc")
-            .config("spark.sql.catalog.quiver.uri", args[0])
-            .config("spark.sql.catalog.quiver.jdbc.user", args[1])
-            .config("spark.sql.catalog.quiver.jdbc.password", "unused")
-            .config("spark.sql.catalog.quiver.jdbc.schema-version", "V1")
-            .config("spark.sql.catalog.quiver.warehouse", args[2])
-            .getOrCreate();
+            .config("spark.sql.catalog.quiver", "org.apache.iceberg.spark.SparkCatalog");
+    if (args[0].startsWith("http")) {
+      // Quiver's Iceberg REST catalog: Spark reads and writes the warehouse's files itself.
+      builder.config("spark.sql.catalog.quiver.type", "rest");
+      builder.config("spark.sql.catalog.quiver.uri", args[0]);
+    } else {
+      // The Spark catalog's name is the JdbcCatalog's catalog name: Quiver's catalog.name.
+      builder.config("spark.sql.catalog.quiver.type", "jdbc");
+      builder.config("spark.sql.catalog.quiver.uri", args[0]);
+      builder.config("spark.sql.catalog.quiver.jdbc.user", args[1]);
+      builder.config("spark.sql.catalog.quiver.jdbc.password", "unused");
+      builder.config("spark.sql.catalog.quiver.jdbc.schema-version", "V1");
+      builder.config("spark.sql.catalog.quiver.warehouse", args[2]);
+    }
+    SparkSession spark = builder.getOrCreate();
     ObjectMapper json = new ObjectMapper();
     try {
       for (int s = 3; s < args.length; s++) {

@@ -31,8 +31,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Spark 4.0.1 with Iceberg's runtime 1.10.0 and Quiver on the same table (PostgreSQL catalog, local
  * warehouse): Spark reads every common type Quiver writes exactly, sees its snapshots and travels
- * to the first; Quiver reads Spark's INSERT exactly. Only in the Maven profile {@code spark}
- * (Spark's classpath is 315 MB): {@code mvn -Pspark ...}.
+ * to the first; Quiver reads Spark's INSERT exactly. Through Quiver's Iceberg REST catalog too.
+ * Only in the Maven profile {@code spark} (Spark's classpath is 315 MB): {@code mvn -Pspark ...}.
  *
  * <p>Spark runs in a JVM of its own (its Jackson and Netty differ from Quiver's), as {@code java
  * src/test/spark/SparkSql.java}; Spark 4.0 has no time type, so the table has no time64 column.
@@ -80,14 +80,7 @@ class SparkIT {
               "SELECT " + COLUMNS + " FROM " + spark,
               "SELECT snapshot_id FROM " + spark + ".snapshots ORDER BY committed_at",
               "SELECT " + COLUMNS + " FROM " + spark + " VERSION AS OF " + first,
-              "INSERT INTO "
-                  + spark
-                  + " ("
-                  + COLUMNS
-                  + ") VALUES "
-                  + LongStream.range(100_000, 100_020)
-                      .mapToObj(id -> AllTypesTable.sparkValues(id, SCHEMA))
-                      .collect(Collectors.joining(", ")));
+              insertOfTwentyRows(spark));
 
       assertRows("Spark's SELECT", SCHEMA, results.get(0), AllTypesTable.rows(0, 1500, SCHEMA));
       List<Long> snapshots =
@@ -111,7 +104,58 @@ class SparkIT {
     }
   }
 
-  /** Runs {@code statements} in one Spark session; returns each one's rows, canonical. */
+  @Test
+  void sparkReadsAndInsertsThroughQuiversRestCatalog(BufferAllocator allocator) throws Exception {
+    int restPort = TrinoServer.freePort();
+    TableId table = TableId.of("spark_rest", "all_types");
+    try (QuiverServerProcess quiver =
+            QuiverServerProcess.start(
+                root.resolve("quiver-rest"), "--catalog.rest-port", String.valueOf(restPort));
+        QuiverClient client =
+            QuiverClient.connect(
+                quiver.location(), ClientOptions.builder().parentAllocator(allocator).build())) {
+      AllTypesTable.put(client, allocator, table, SCHEMA, 0, 300);
+      String spark = "quiver.spark_rest.all_types";
+
+      List<List<List<Object>>> results =
+          spark(
+              "http://127.0.0.1:" + restPort,
+              root,
+              "SELECT " + COLUMNS + " FROM " + spark,
+              insertOfTwentyRows(spark));
+
+      assertRows(
+          "Spark's SELECT through REST",
+          SCHEMA,
+          results.get(0),
+          AllTypesTable.rows(0, 300, SCHEMA));
+      assertThat(client.snapshots(table)).as("Quiver's put and Spark's insert").hasSize(2);
+      List<List<Object>> expected = new ArrayList<>(AllTypesTable.rows(0, 300, SCHEMA));
+      expected.addAll(AllTypesTable.rows(100_000, 20, SCHEMA));
+      assertRows(
+          "Quiver's DoGet after Spark's INSERT through REST",
+          SCHEMA,
+          AllTypesTable.scan(client, table),
+          expected);
+    }
+  }
+
+  /** Spark's INSERT of rows 100,000 to 100,019 into {@code table}. */
+  private static String insertOfTwentyRows(String table) {
+    return "INSERT INTO "
+        + table
+        + " ("
+        + COLUMNS
+        + ") VALUES "
+        + LongStream.range(100_000, 100_020)
+            .mapToObj(id -> AllTypesTable.sparkValues(id, SCHEMA))
+            .collect(Collectors.joining(", "));
+  }
+
+  /**
+   * Runs {@code statements} in one Spark session on {@code catalog} (a JDBC URL, or a REST
+   * catalog's {@code http://} URI); returns each one's rows, canonical.
+   */
   private List<List<List<Object>>> spark(String catalog, Path warehouse, String... statements)
       throws Exception {
     Path module = Path.of("").toAbsolutePath();

@@ -294,7 +294,7 @@ final class TrinoServer implements BeforeAllCallback, AfterAllCallback {
             .toList());
   }
 
-  private static int freePort() throws IOException {
+  static int freePort() throws IOException {
     try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       return socket.getLocalPort();
     }

@@ -11,17 +11,20 @@ import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.Lock;
 import java.util.function.Function;
+import org.apache.iceberg.CatalogUtil;
 import org.apache.iceberg.HasTableOperations;
 import org.apache.iceberg.MetadataUpdate;
 import org.apache.iceberg.RetryableValidationException;
 import org.apache.iceberg.Table;
 import org.apache.iceberg.TableMetadata;
+import org.apache.iceberg.TableMetadataParser;
 import org.apache.iceberg.TableOperations;
 import org.apache.iceberg.TableProperties;
 import org.apache.iceberg.UpdateRequirement;
 import org.apache.iceberg.catalog.Namespace;
 import org.apache.iceberg.catalog.TableIdentifier;
 import org.apache.iceberg.exceptions.CommitFailedException;
+import org.apache.iceberg.exceptions.NoSuchTableException;
 import org.apache.iceberg.jdbc.JdbcCatalog;
 import org.apache.iceberg.rest.CatalogHandlers;
 import org.apache.iceberg.rest.requests.CreateTableRequest;
@@ -39,8 +42,9 @@ import org.slf4j.LoggerFactory;
  * one), retried as the table's {@code commit.retry.*} properties say and counted in the store's
  * {@link CommitStats}, as a put's are.
  *
- * <p>Tables and table locations stay inside the warehouse: a create, a commit that moves a table or
- * a register naming a location outside it fails with INVALID_ARGUMENT. Thread-safe.
+ * <p>A table's files stay under its own location, which lies inside its namespace's folder of the
+ * warehouse: {@link CommitLocations} checks every location a create, register or commit brings, and
+ * one outside fails with PERMISSION_DENIED (403). Thread-safe.
  */
 @ThreadSafe
 public final class CatalogTables {
@@ -97,11 +101,14 @@ public final class CatalogTables {
    */
   public LoadTableResponse register(Namespace namespace, RegisterTableRequest request) {
     request.validate();
-    requireInWarehouse(
-        TableIdentifier.of(namespace, request.name()), request.metadataLocation(), "metadata file");
-    return committed(
-        TableIdentifier.of(namespace, request.name()),
-        () -> CatalogHandlers.registerTable(catalog, namespace, request));
+    TableIdentifier ident = TableIdentifier.of(namespace, request.name());
+    String folder = namespaceFolder(ident);
+    CommitLocations locations = new CommitLocations(ident, "register", warehouse.readIo());
+    locations.checkMetadataFile(request.metadataLocation(), folder);
+    TableMetadata metadata =
+        run(c -> TableMetadataParser.read(warehouse.readIo(), request.metadataLocation()));
+    locations.check(null, metadata, folder);
+    return committed(ident, () -> CatalogHandlers.registerTable(catalog, namespace, request));
   }
 
   /**
@@ -112,15 +119,13 @@ public final class CatalogTables {
    * retries. A create (the requirement that the table does not exist) commits the staged table.
    */
   public LoadTableResponse commit(TableIdentifier ident, UpdateTableRequest request) {
-    for (MetadataUpdate update : request.updates()) {
-      if (update instanceof MetadataUpdate.SetLocation set) {
-        requireInWarehouse(ident, set.location(), "location");
-      }
-    }
+    String folder = namespaceFolder(ident);
     boolean create =
         request.requirements().stream()
             .anyMatch(UpdateRequirement.AssertTableDoesNotExist.class::isInstance);
     if (create) {
+      new CommitLocations(ident, "create", warehouse.readIo())
+          .check(null, created(request), folder);
       return committed(ident, () -> CatalogHandlers.updateTable(catalog, ident, request));
     }
     AtomicInteger attempts = new AtomicInteger();
@@ -132,6 +137,7 @@ public final class CatalogTables {
             QuiverErrorCode.INVALID_ARGUMENT, "Cannot commit to %s: not a table", ident);
       }
       TableOperations ops = loaded.operations();
+      CommitLocations locations = new CommitLocations(ident, "commit to", ops.io());
       Map<String, String> props = ops.current().properties();
       Tasks.foreach(ops)
           .retry(
@@ -154,7 +160,9 @@ public final class CatalogTables {
                   TableProperties.COMMIT_TOTAL_RETRY_TIME_MS_DEFAULT),
               2.0)
           .onlyRetryOn(CommitFailedException.class)
-          .run(attempt -> apply(attempt, request, attempts.incrementAndGet() == 1));
+          .run(
+              attempt ->
+                  apply(attempt, request, attempts.incrementAndGet() == 1, locations, folder));
       stats.committed(attempts.get());
       LOG.debug("Committed to table {} through REST in {} attempts", ident, attempts.get());
       return LoadTableResponse.builder().withTableMetadata(ops.current()).build();
@@ -174,8 +182,16 @@ public final class CatalogTables {
     }
   }
 
-  /** One attempt of {@link #commit}: on the current metadata, or refreshed after a lost race. */
-  private static void apply(TableOperations ops, UpdateTableRequest request, boolean first) {
+  /**
+   * One attempt of {@link #commit}: on the current metadata, or refreshed after a lost race; the
+   * locations it brings are checked against the metadata it applies to.
+   */
+  private static void apply(
+      TableOperations ops,
+      UpdateTableRequest request,
+      boolean first,
+      CommitLocations locations,
+      String folder) {
     TableMetadata base = first ? ops.current() : ops.refresh();
     try {
       request.requirements().forEach(requirement -> requirement.validate(base));
@@ -192,6 +208,7 @@ public final class CatalogTables {
           new CommitFailedException(e, "Validation failed, please retry: %s", e.getMessage()));
     }
     TableMetadata updated = builder.build();
+    locations.check(base, updated, folder);
     if (!updated.changes().isEmpty()) {
       ops.commit(base, updated);
     }
@@ -217,12 +234,25 @@ public final class CatalogTables {
         });
   }
 
-  /** Drops the table and deletes the files its metadata references. */
+  /**
+   * Drops the table and deletes the files its metadata references under its location; any other
+   * file it names is not Quiver's to delete and stays.
+   */
   public void dropAndPurge(TableIdentifier ident) {
     committed(
         ident,
         () -> {
-          CatalogHandlers.purgeTable(catalog, ident);
+          Table table = catalog.loadTable(ident);
+          if (!(table instanceof HasTableOperations loaded)) {
+            throw new QuiverException(
+                QuiverErrorCode.INVALID_ARGUMENT, "Cannot purge %s: not a table", ident);
+          }
+          TableMetadata metadata = loaded.operations().current();
+          if (!catalog.dropTable(ident, false)) {
+            throw new NoSuchTableException("Table does not exist: %s", ident);
+          }
+          CatalogUtil.dropTableData(
+              CommitLocations.deletingOnlyUnder(table.io(), metadata.location()), metadata);
           return null;
         });
   }
@@ -254,11 +284,11 @@ public final class CatalogTables {
           warehouse.tableLocation(
               String.join("/", namespace.levels()),
               request.name() + "-" + UUID.randomUUID().toString().substring(0, 8));
-    } else {
-      requireInWarehouse(ident, location, "location");
     }
     Map<String, String> props = new HashMap<>(IcebergTableStore.TABLE_DEFAULTS);
     props.putAll(request.properties());
+    new CommitLocations(ident, "create", warehouse.readIo())
+        .checkPlacement(location, props, namespaceFolder(ident));
     CreateTableRequest.Builder placed =
         CreateTableRequest.builder()
             .withName(request.name())
@@ -273,16 +303,25 @@ public final class CatalogTables {
     return placed.build();
   }
 
-  private void requireInWarehouse(TableIdentifier ident, String location, String what) {
-    if (!warehouse.contains(location)) {
-      throw new QuiverException(
-          QuiverErrorCode.INVALID_ARGUMENT,
-          "Cannot use %s %s for table %s: it is outside the warehouse %s",
-          what,
-          location,
-          ident,
-          warehouse.location());
-    }
+  /** The folder of the warehouse that {@code ident}'s namespace's tables lie in. */
+  private String namespaceFolder(TableIdentifier ident) {
+    return warehouse.namespaceLocation(String.join("/", ident.namespace().levels()));
+  }
+
+  /**
+   * The metadata a create commit (a staged create, a create transaction) makes, worked out as
+   * CatalogHandlers does, so its locations are checked before anything is written.
+   */
+  private static TableMetadata created(UpdateTableRequest request) {
+    TableMetadata.Builder builder =
+        request.updates().stream()
+            .filter(MetadataUpdate.UpgradeFormatVersion.class::isInstance)
+            .map(u -> ((MetadataUpdate.UpgradeFormatVersion) u).formatVersion())
+            .findFirst()
+            .map(TableMetadata::buildFromEmpty)
+            .orElseGet(TableMetadata::buildFromEmpty);
+    request.updates().forEach(update -> update.applyTo(builder));
+    return builder.build();
   }
 
   /** A requirement of the request failed: not a lost race, so not retried here. */

@@ -39,6 +39,7 @@ import org.apache.iceberg.DataFile;
 import org.apache.iceberg.DataFiles;
 import org.apache.iceberg.DeleteFile;
 import org.apache.iceberg.FileFormat;
+import org.apache.iceberg.HasTableOperations;
 import org.apache.iceberg.OverwriteFiles;
 import org.apache.iceberg.PartitionSpec;
 import org.apache.iceberg.RewriteFiles;
@@ -385,19 +386,29 @@ public final class IcebergTableStore implements AutoCloseable {
     return ids;
   }
 
-  /** Drops the table and deletes its files; TABLE_NOT_FOUND if it does not exist. */
+  /**
+   * Drops the table and deletes its files, those under its location only; TABLE_NOT_FOUND if it
+   * does not exist.
+   */
   public void drop(TableId id) {
     QuiverTable table = load(id);
     boolean dropped;
     try {
-      dropped = catalog.dropTable(identifier(id), true);
+      dropped = catalog.dropTable(identifier(id), false);
     } catch (RuntimeException e) {
       throw catalogFailure(e, "drop table " + id);
     }
     if (!dropped) {
       throw new QuiverException(QuiverErrorCode.TABLE_NOT_FOUND, "Table %s does not exist", id);
     }
-    warehouse.deleteTableFiles(id, table.table().location());
+    String location = table.table().location();
+    if (table.table() instanceof HasTableOperations ops) {
+      // Iceberg's purge, minus any file the metadata names outside the table's location.
+      CatalogUtil.dropTableData(
+          CommitLocations.deletingOnlyUnder(table.table().io(), location),
+          ops.operations().current());
+    }
+    warehouse.deleteTableFiles(id, location);
   }
 
   /**

@@ -17,6 +17,8 @@ import org.apache.iceberg.TableMetadata;
 import org.apache.iceberg.TableProperties;
 import org.apache.iceberg.exceptions.NotFoundException;
 import org.apache.iceberg.io.FileIO;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Expires a table's old snapshots with Iceberg's {@code expireSnapshots()} and deletes the files
@@ -28,6 +30,8 @@ import org.apache.iceberg.io.FileIO;
  * IcebergTableStore's commit lock for reading, so orphan removal never runs in between.
  */
 final class SnapshotExpiry {
+  private static final Logger LOG = LoggerFactory.getLogger(SnapshotExpiry.class);
+
   private SnapshotExpiry() {}
 
   static ExpiryReport expire(TableId id, Table table, Instant olderThan, int retainLast) {
@@ -44,6 +48,11 @@ final class SnapshotExpiry {
         .cleanupLevel(ExpireSnapshots.CleanupLevel.ALL)
         .deleteWith(
             location -> {
+              if (!CommitLocations.isUnder(table.location(), location)) {
+                // Named by the table's history but not under its location: not Quiver's to delete.
+                LOG.warn("Kept {} of table {}: it is not under {}", location, id, table.location());
+                return;
+              }
               long size = delete(table.io(), location);
               if (size >= 0) {
                 files.incrementAndGet();

@@ -53,6 +53,8 @@ final class Warehouse implements AutoCloseable {
   private final FileIO io;
   private final ReadCache cache;
   private final StorageIo storageIo;
+  // Reads files of tables that do not exist yet (creates, registers): io, or a local one.
+  private final FileIO readIo;
 
   private Warehouse(
       Optional<Path> local,
@@ -69,6 +71,7 @@ final class Warehouse implements AutoCloseable {
     this.io = io;
     this.cache = cache;
     this.storageIo = storageIo;
+    this.readIo = io != null ? io : metered(new LocalFileIO());
   }
 
   /** The warehouse's folder when it is local; empty for an object store. */
@@ -174,26 +177,20 @@ final class Warehouse implements AutoCloseable {
     return Optional.ofNullable(cache);
   }
 
-  /**
-   * Whether {@code location} (a table's, a metadata file's) lies inside the warehouse, so the
-   * server never reads or deletes files elsewhere on a client's word.
-   */
-  boolean contains(String location) {
-    if (location == null || location.isEmpty()) {
-      return false;
-    }
+  /** A namespace's folder, {@code <warehouse>/<namespace>}, which its tables' locations lie in. */
+  String namespaceLocation(String namespace) {
     if (local.isPresent()) {
-      if (location.contains("://") && !location.startsWith("file:")) {
-        return false;
-      }
-      try {
-        Path path = LocalFileIO.toPath(location).toAbsolutePath().normalize();
-        return path.startsWith(local.get()) && !path.equals(local.get());
-      } catch (IllegalArgumentException e) { // and InvalidPathException
-        return false;
-      }
+      return LocalFileIO.toLocation(local.get().resolve(namespace));
     }
-    return location.startsWith(this.location + "/") && !location.contains("/../");
+    return location + "/" + namespace;
+  }
+
+  /**
+   * A FileIO that reads the warehouse's files (the object store's, or a {@link LocalFileIO}), for
+   * tables that do not exist yet, counted in {@link #storageIo}; the caller must not close it.
+   */
+  FileIO readIo() {
+    return readIo;
   }
 
   /** A new table's location: {@code <warehouse>/<namespace>/<folder>}. */

@@ -222,15 +222,24 @@ class RestCatalogTest {
     FlightDescriptor made = FlightDescriptor.path("lake", "made_by_rest");
     try (FlightClient flight = FlightClient.builder(allocator, server.location()).build();
         RESTCatalog catalog = client(server, Map.of())) {
-      // Real Parquet with field id 1 for id: a put's file, appended to the REST-made table too.
+      // Real Parquet with field id 1 for id: a put's file, copied into the REST-made table (whose
+      // commits may name only files under its own location, as an engine writes them).
       IdTable.put(flight, allocator, source, 0, 100);
       Table put = catalog.loadTable(TableIdentifier.of("lake", "source"));
-      DataFile file = put.currentSnapshot().addedDataFiles(put.io()).iterator().next();
+      DataFile written = put.currentSnapshot().addedDataFiles(put.io()).iterator().next();
       Table table =
           catalog.createTable(
               TableIdentifier.of("lake", "made_by_rest"),
               new Schema(Types.NestedField.optional(1, "id", Types.LongType.get())));
       assertThat(table.properties()).doesNotContainKey("quiver.arrow-schema");
+      Path copy = LocalFileIO.toPath(table.location()).resolve("data/copied.parquet");
+      java.nio.file.Files.createDirectories(copy.getParent());
+      java.nio.file.Files.copy(LocalFileIO.toPath(written.location()), copy);
+      DataFile file =
+          DataFiles.builder(PartitionSpec.unpartitioned())
+              .copy(written)
+              .withPath(LocalFileIO.toLocation(copy))
+              .build();
       table.newAppend().appendFile(file).commit();
       table.newAppend().appendFile(file).commit();
 

@@ -130,24 +130,31 @@ class RestErrorsTest {
   }
 
   @Test
-  void locationsOutsideTheWarehouseAreRefused() throws Exception {
+  void locationsOutsideTheNamespaceFolderAreForbidden() throws Exception {
     RestHttp.Answer outside =
         http.post(
             "/v1/namespaces/sales/tables",
             "{\"name\":\"escape\",\"location\":\"file:///etc/quiver\",\"schema\":" + SCHEMA + "}",
             null);
-    assertThat(outside.code()).isEqualTo(400);
+    assertThat(outside.code()).isEqualTo(403);
+    assertThat(outside.errorType()).isEqualTo("ForbiddenException");
     assertThat(outside.errorMessage())
         .contains("file:///etc/quiver")
         .contains("sales.escape")
-        .contains("outside the warehouse");
+        .contains("is not under")
+        .contains("/warehouse/sales/");
     RestHttp.Answer register =
         http.post(
             "/v1/namespaces/sales/register",
             "{\"name\":\"stolen\",\"metadata-location\":\"/tmp/x/v1.metadata.json\"}",
             null);
-    assertThat(register.code()).isEqualTo(400);
-    assertThat(register.errorMessage()).contains("outside the warehouse");
+    assertThat(register.code()).isEqualTo(403);
+    assertThat(register.errorType()).isEqualTo("ForbiddenException");
+    assertThat(register.errorMessage())
+        .contains("metadata file /tmp/x/v1.metadata.json is not under");
+    assertThat(http.get("/v1/namespaces/sales/tables", null).json().path("identifiers").size())
+        .as("nothing was created")
+        .isZero();
   }
 
   @Test
