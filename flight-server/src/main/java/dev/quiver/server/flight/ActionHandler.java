@@ -17,6 +17,7 @@ import dev.quiver.server.maintenance.TableCompactor;
 import dev.quiver.server.memory.AdmissionQueue;
 import dev.quiver.server.memory.MemoryGovernor;
 import dev.quiver.server.memory.MemoryReport;
+import dev.quiver.server.memory.RoomWaits;
 import dev.quiver.server.memory.ScanBatchSizer;
 import dev.quiver.server.memory.UploadPacing;
 import dev.quiver.server.security.AccessControl;
@@ -71,6 +72,9 @@ final class ActionHandler {
                   + " {\"waiting\", \"waits\", \"waited_ms\", \"longest_ms\" (incoming batches"
                   + " that waited for memory to be decoded into), \"read_aheads_held\" (times a"
                   + " put's next batch was not asked for ahead while memory was short)},"
+                  + " \"room_waits\": {\"waiting\", \"waits\", \"waited_ms\", \"longest_ms\","
+                  + " \"refused\"} (running calls that waited for memory before their next batch"
+                  + " or allocation, instead of failing),"
                   + " \"writer_turns\": {\"slots\", \"queued\", \"waits\", \"refused\"} (puts"
                   + " waiting for the Parquet writer, whose row groups share duckdb.memory-limit),"
                   + " \"calls\":"
@@ -286,6 +290,14 @@ final class ActionHandler {
         .put("waited_ms", pacing.waitedMillis())
         .put("longest_ms", pacing.longestMillis())
         .put("read_aheads_held", pacing.readAheadsHeld());
+    RoomWaits.Status room = memory.roomWaits();
+    result
+        .putObject("room_waits")
+        .put("waiting", room.waiting())
+        .put("waits", room.waits())
+        .put("waited_ms", room.waitedMillis())
+        .put("longest_ms", room.longestMillis())
+        .put("refused", room.refused());
     AdmissionQueue.Status writes = memory.admission().status(AdmissionQueue.Resource.WRITER_TURN);
     ObjectNode writerTurns = result.putObject("writer_turns");
     writerTurns.put("slots", DuckDbParquetWriter.writeSlots(config.memory().duckdbMemoryLimit()));
