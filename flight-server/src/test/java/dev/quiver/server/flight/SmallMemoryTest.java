@@ -8,7 +8,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.quiver.server.QuiverServer;
 import dev.quiver.server.QuiverServers;
 import dev.quiver.server.memory.AdmissionQueue;
+import dev.quiver.server.sql.SqlQuery;
 import dev.quiver.testing.ArrowAllocatorExtension;
+import dev.quiver.testing.Await;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -149,38 +151,53 @@ class SmallMemoryTest {
   @Timeout(240)
   void sixFlightSqlQueriesBeyondTheSqlMemoryLimitAllComplete(BufferAllocator allocator)
       throws Exception {
-    // sql.memory-limit 16MB is one SQL turn: the queries run one at a time, the rest wait.
+    // sql.memory-limit 16MB is one SQL turn: the queries run one at a time, the rest wait, and
+    // two puts take Arrow memory meanwhile.
     QuiverServer server =
         start("sql.memory-limit", "16MB", "memory.admission-timeout", "3m", "sql.threads", "1");
-    ExecutorService pool = Executors.newFixedThreadPool(6);
+    ExecutorService pool = Executors.newFixedThreadPool(8);
     try (FlightClient client = FlightClient.builder(allocator, server.location()).build();
         FlightSqlClient sql = new FlightSqlClient(client)) {
       put(client, allocator, FlightDescriptor.path("m", "big"), 1 << 20, 65_536, PAD);
-      List<Future<Long>> queries = new ArrayList<>();
+      List<FlightInfo> infos = new ArrayList<>();
       for (int q = 0; q < 6; q++) {
-        String query =
-            q % 3 == 2
-                ? "SELECT id % 100 AS k, count(*) AS n FROM m.big GROUP BY k"
-                : "SELECT id, x, s FROM m.big WHERE id % 2 = " + (q % 2);
-        queries.add(
-            pool.submit(
-                () -> {
-                  try {
-                    return rows(client, sql.execute(query));
-                  } catch (Exception e) {
-                    throw new AssertionError("The query " + query + " failed", e);
-                  }
-                }));
+        infos.add(
+            sql.execute(
+                q % 3 == 2
+                    ? "SELECT id % 100 AS k, count(*) AS n FROM m.big GROUP BY k"
+                    : "SELECT id, x, s FROM m.big WHERE id % 2 = " + (q % 2)));
       }
-      for (int q = 0; q < 6; q++) {
+      List<Future<Long>> queries = new ArrayList<>();
+      // A query run in-process holds the one turn until all six wait for it, so that they all
+      // have to wait, whatever the machine's timing.
+      try (BufferAllocator holderMemory = allocator.newChildAllocator("holder", 0, 1L << 20);
+          SqlQuery holder = server.sql().prepare("SELECT 42 AS answer", "", List.of())) {
+        holder.execute(holderMemory, 1024);
+        for (FlightInfo info : infos) {
+          queries.add(pool.submit(() -> rows(client, info)));
+        }
+        Await.until(
+            () -> server.sql().admission().queued() == 6, "the six queries to wait for a turn");
+        for (int p = 0; p < 2; p++) {
+          FlightDescriptor table = FlightDescriptor.path("m", "put" + p);
+          queries.add(
+              pool.submit(
+                  () -> {
+                    put(client, allocator, table, 1 << 19, 65_536, PAD);
+                    return count(client, table);
+                  }));
+        }
+      }
+      for (int q = 0; q < 8; q++) {
         assertThat(queries.get(q).get(200, TimeUnit.SECONDS))
-            .as("rows of query %d", q)
-            .isEqualTo(q % 3 == 2 ? 100L : 1L << 19);
+            .as("rows of call %d", q)
+            .isEqualTo(q % 3 == 2 && q < 6 ? 100L : 1L << 19);
       }
       JsonNode report = memoryReport(client);
       assertThat(report.path("sql_queries").path("sql.max-concurrent-queries").asInt())
           .isEqualTo(1);
-      assertThat(report.path("sql_queries").path("waits").asLong()).isPositive();
+      // The six queries waited; the puts' counts may have waited too.
+      assertThat(report.path("sql_queries").path("waits").asLong()).isBetween(6L, 8L);
       assertThat(report.path("sql_queries").path("refused").asLong()).isZero();
       assertThat(report.path("room_waits").path("refused").asLong()).isZero();
       assertThat(report.path("limit_hits")).isEmpty();
