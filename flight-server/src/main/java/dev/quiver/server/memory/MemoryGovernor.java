@@ -80,7 +80,7 @@ public final class MemoryGovernor implements AutoCloseable {
 
   private final ReleaseSignal releases = new ReleaseSignal();
   private final UploadPacing pacing = new UploadPacing();
-  private final RoomWaits roomWaits = new RoomWaits();
+  private final MemoryWaits roomWaits = new MemoryWaits();
   private final DrainingCloser draining = new DrainingCloser();
 
   /**
@@ -279,31 +279,22 @@ public final class MemoryGovernor implements AutoCloseable {
       return;
     }
     long timeout = admissionSettings.timeout().toMillis();
-    roomWaits.started();
-    long start = System.nanoTime();
-    boolean room = false;
+    boolean room;
     try {
-      releases.await(() -> cancelled.getAsBoolean() || hasRoom(), timeout);
-      room = hasRoom() || cancelled.getAsBoolean();
+      room = roomWaits.await(releases, () -> cancelled.getAsBoolean() || hasRoom(), timeout);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new QuiverException(
           QuiverErrorCode.CANCELLED, "%s was interrupted while waiting for memory", callName);
-    } finally {
-      roomWaits.ended(System.nanoTime() - start, room);
     }
     if (!room) {
       record(callName, AdmissionQueue.TIMEOUT_KEY, timeout);
-      throw new QuiverException(
-          QuiverErrorCode.SERVER_MEMORY_EXHAUSTED,
-          "%s: the server's Arrow memory is exhausted (%s of %s in use, memory.total); waited %d"
-              + " ms (%s) for %s to be free before its next batch",
+      throw exhausted(
           callName,
-          DataSize.format(allocated()),
-          DataSize.format(root.getLimit()),
-          timeout,
-          AdmissionQueue.TIMEOUT_KEY,
-          DataSize.format(serverMargin));
+          null,
+          String.format(
+              "; waited %d ms (%s) for %s to be free before its next batch",
+              timeout, AdmissionQueue.TIMEOUT_KEY, DataSize.format(serverMargin)));
     }
   }
 
@@ -313,7 +304,7 @@ public final class MemoryGovernor implements AutoCloseable {
   }
 
   /** What running calls waited for room since the start (see {@link #awaitRoom}). */
-  public RoomWaits.Status roomWaits() {
+  public MemoryWaits.Status roomWaits() {
     return roomWaits.status();
   }
 
@@ -528,13 +519,19 @@ public final class MemoryGovernor implements AutoCloseable {
 
   private QuiverException serverExhausted(String callName, Throwable cause) {
     record(callName, TOTAL_KEY, root.getLimit());
+    return exhausted(callName, cause, "");
+  }
+
+  /** SERVER_MEMORY_EXHAUSTED for {@code callName}, naming the use, then {@code why}. */
+  private QuiverException exhausted(String callName, Throwable cause, String why) {
     return new QuiverException(
         QuiverErrorCode.SERVER_MEMORY_EXHAUSTED,
         cause,
-        "%s: the server's Arrow memory is exhausted (%s of %s in use, memory.total)",
+        "%s: the server's Arrow memory is exhausted (%s of %s in use, memory.total)%s",
         callName,
         DataSize.format(allocated()),
-        DataSize.format(root.getLimit()));
+        DataSize.format(root.getLimit()),
+        why);
   }
 
   private void record(String name, String limitKey, long limit) {
@@ -641,19 +638,12 @@ public final class MemoryGovernor implements AutoCloseable {
           || size > root.getLimit() - transportReserve) {
         return false;
       }
-      roomWaits.started();
-      long start = System.nanoTime();
-      boolean room = false;
       try {
-        room =
-            releases.await(
-                () -> root.getHeadroom() >= size, admissionSettings.timeout().toMillis());
-        return room;
+        return roomWaits.await(
+            releases, () -> root.getHeadroom() >= size, admissionSettings.timeout().toMillis());
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return false;
-      } finally {
-        roomWaits.ended(System.nanoTime() - start, room);
       }
     }
 

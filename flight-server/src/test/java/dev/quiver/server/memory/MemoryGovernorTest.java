@@ -9,6 +9,7 @@ import dev.quiver.client.QuiverException;
 import dev.quiver.testing.Await;
 import io.netty.buffer.ByteBuf;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -19,6 +20,7 @@ import org.apache.arrow.memory.ArrowBuf;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.BufferLedger;
 import org.apache.arrow.memory.OutOfMemoryException;
+import org.apache.arrow.util.AutoCloseables;
 import org.junit.jupiter.api.Test;
 
 class MemoryGovernorTest {
@@ -163,9 +165,7 @@ class MemoryGovernorTest {
 
   @Test
   void aTransportDecodePastTheReserveWaitsForACallToReleaseMemory() throws Exception {
-    try (MemoryGovernor governor =
-        new MemoryGovernor(
-            16 * MB, 16 * MB, new MemoryGovernor.Admission(0, 0, Duration.ofMinutes(5)), 4 * MB)) {
+    try (MemoryGovernor governor = sixteenWithReserve(Duration.ofMinutes(5))) {
       BufferAllocator call = governor.newCallAllocator("DoGet ns.t");
       ArrowBuf held = call.buffer(8 * MB);
       ArrowBuf more = call.buffer(4 * MB);
@@ -194,12 +194,7 @@ class MemoryGovernorTest {
 
   @Test
   void aTransportDecodeThatFindsNoMemoryInTimeFails() {
-    try (MemoryGovernor governor =
-            new MemoryGovernor(
-                16 * MB,
-                16 * MB,
-                new MemoryGovernor.Admission(0, 0, Duration.ofMillis(50)),
-                4 * MB);
+    try (MemoryGovernor governor = sixteenWithReserve(Duration.ofMillis(50));
         BufferAllocator call = governor.newCallAllocator("DoGet ns.t");
         ArrowBuf held = call.buffer(8 * MB);
         ArrowBuf more = call.buffer(4 * MB);
@@ -208,6 +203,21 @@ class MemoryGovernorTest {
           .isInstanceOf(OutOfMemoryException.class);
       assertThat(governor.transportWaiters()).isZero();
     }
+  }
+
+  /** Buffers of {@code sizes} in {@code call}, released when the result is closed. */
+  private static AutoCloseable hold(BufferAllocator call, long... sizes) {
+    List<ArrowBuf> held = new ArrayList<>();
+    for (long size : sizes) {
+      held.add(call.buffer(size));
+    }
+    return () -> AutoCloseables.close(held);
+  }
+
+  /** As {@link #sixteen}, 4 MB of it the transport's reserve. */
+  private static MemoryGovernor sixteenWithReserve(Duration timeout) {
+    return new MemoryGovernor(
+        16 * MB, 16 * MB, new MemoryGovernor.Admission(0, 0, timeout), 4 * MB);
   }
 
   /** 16 MB with a 2 MB server margin; a wait for room lasts at most {@code timeout}. */
@@ -219,9 +229,7 @@ class MemoryGovernorTest {
   void aStreamWaitsForRoomBeforeItsNextBatchUntilAnotherCallReleases() throws Exception {
     try (MemoryGovernor governor = sixteen(Duration.ofMinutes(5));
         BufferAllocator other = governor.newCallAllocator("DoPut ns.other");
-        ArrowBuf eight = other.buffer(8 * MB);
-        ArrowBuf four = other.buffer(4 * MB);
-        ArrowBuf two = other.buffer(2 * MB)) {
+        AutoCloseable held = hold(other, 8 * MB, 4 * MB, 2 * MB)) {
       ArrowBuf one = other.buffer(MB);
       assertThat(governor.hasRoom()).as("1 MB left, under the 2 MB margin").isFalse();
       CompletableFuture<Void> stream =
@@ -232,7 +240,7 @@ class MemoryGovernorTest {
       one.close();
 
       stream.get(30, TimeUnit.SECONDS);
-      RoomWaits.Status waits = governor.roomWaits();
+      MemoryWaits.Status waits = governor.roomWaits();
       assertThat(waits.waiting()).isZero();
       assertThat(waits.waits()).isEqualTo(1);
       assertThat(waits.refused()).isZero();
@@ -240,13 +248,10 @@ class MemoryGovernorTest {
   }
 
   @Test
-  void aStreamThatFindsNoRoomInTimeFailsNamingTheTimeout() {
+  void aStreamThatFindsNoRoomInTimeFailsNamingTheTimeout() throws Exception {
     try (MemoryGovernor governor = sixteen(Duration.ofMillis(50));
         BufferAllocator other = governor.newCallAllocator("DoPut ns.other");
-        ArrowBuf eight = other.buffer(8 * MB);
-        ArrowBuf four = other.buffer(4 * MB);
-        ArrowBuf two = other.buffer(2 * MB);
-        ArrowBuf one = other.buffer(MB)) {
+        AutoCloseable held = hold(other, 8 * MB, 4 * MB, 2 * MB, MB)) {
       assertThatThrownBy(() -> governor.awaitRoom("DoGet ns.t", () -> false))
           .isInstanceOfSatisfying(
               QuiverException.class,
@@ -266,10 +271,7 @@ class MemoryGovernorTest {
   void aStreamWaitingForRoomStopsWhenCancelled() throws Exception {
     try (MemoryGovernor governor = sixteen(Duration.ofMinutes(5));
         BufferAllocator other = governor.newCallAllocator("DoPut ns.other");
-        ArrowBuf eight = other.buffer(8 * MB);
-        ArrowBuf four = other.buffer(4 * MB);
-        ArrowBuf two = other.buffer(2 * MB);
-        ArrowBuf one = other.buffer(MB)) {
+        AutoCloseable held = hold(other, 8 * MB, 4 * MB, 2 * MB, MB)) {
       AtomicBoolean cancelled = new AtomicBoolean();
       CompletableFuture<Void> stream =
           CompletableFuture.runAsync(() -> governor.awaitRoom("DoGet ns.t", cancelled::get));
@@ -288,8 +290,7 @@ class MemoryGovernorTest {
     try (MemoryGovernor governor = sixteen(Duration.ofMinutes(5));
         BufferAllocator other = governor.newNativeCallAllocator("DoPut ns.other");
         BufferAllocator call = governor.newNativeCallAllocator("DoGet ns.t");
-        ArrowBuf eight = other.buffer(8 * MB);
-        ArrowBuf four = other.buffer(4 * MB)) {
+        AutoCloseable held = hold(other, 8 * MB, 4 * MB)) {
       ArrowBuf two = other.buffer(2 * MB);
       CompletableFuture<ArrowBuf> allocation =
           CompletableFuture.supplyAsync(() -> call.buffer(4 * MB));
@@ -307,12 +308,7 @@ class MemoryGovernorTest {
 
   @Test
   void aCallsAllocationThatCannotFitEvenAloneFailsAtOnce() {
-    try (MemoryGovernor governor =
-            new MemoryGovernor(
-                16 * MB,
-                16 * MB,
-                new MemoryGovernor.Admission(0, 0, Duration.ofMinutes(5)),
-                4 * MB);
+    try (MemoryGovernor governor = sixteenWithReserve(Duration.ofMinutes(5));
         BufferAllocator call = governor.newNativeCallAllocator("DoGet ns.t")) {
       // Calls may hold 12 MB together (the rest is the transport's reserve): 16 MB never fits.
       assertThatThrownBy(() -> call.buffer(16 * MB))
