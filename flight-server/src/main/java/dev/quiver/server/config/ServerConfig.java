@@ -152,7 +152,9 @@ public record ServerConfig(
       new ConfigKey(
           "memory.admission-timeout",
           "30s",
-          "The longest a call waits for memory before it is refused with RESOURCE_EXHAUSTED.");
+          "The longest a call waits for memory before it is refused with RESOURCE_EXHAUSTED: to"
+              + " be admitted, and, once running, each time it waits for room for its next batch"
+              + " or allocation.");
   public static final ConfigKey TRANSPORT_RESERVE =
       new ConfigKey(
           "memory.transport-reserve",

@@ -17,6 +17,7 @@ import dev.quiver.server.maintenance.TableCompactor;
 import dev.quiver.server.memory.AdmissionQueue;
 import dev.quiver.server.memory.MemoryGovernor;
 import dev.quiver.server.memory.MemoryReport;
+import dev.quiver.server.memory.MemoryWaits;
 import dev.quiver.server.memory.ScanBatchSizer;
 import dev.quiver.server.memory.UploadPacing;
 import dev.quiver.server.security.AccessControl;
@@ -68,9 +69,13 @@ final class ActionHandler {
                   + " DuckDB and their call, outside arrow), \"peak\" (bytes), \"pressure\""
                   + " (allocated / arrow),"
                   + " \"admission\": {\"queued\", \"waits\", \"refused\"}, \"upload_pacing\":"
-                  + " {\"waiting\", \"waits\", \"waited_ms\", \"longest_ms\" (incoming batches"
-                  + " that waited for memory to be decoded into), \"read_aheads_held\" (times a"
+                  + " {\"waiting\", \"waits\", \"waited_ms\", \"longest_ms\", \"refused\""
+                  + " (incoming batches that waited for memory to be decoded into),"
+                  + " \"read_aheads_held\" (times a"
                   + " put's next batch was not asked for ahead while memory was short)},"
+                  + " \"room_waits\": {\"waiting\", \"waits\", \"waited_ms\", \"longest_ms\","
+                  + " \"refused\"} (running calls that waited for memory before their next batch"
+                  + " or allocation, instead of failing),"
                   + " \"writer_turns\": {\"slots\", \"queued\", \"waits\", \"refused\"} (puts"
                   + " waiting for the Parquet writer, whose row groups share duckdb.memory-limit),"
                   + " \"calls\":"
@@ -257,6 +262,15 @@ final class ActionHandler {
     node.put("refused", refused);
   }
 
+  /** Waits for memory: waiting now, waits, their time, the longest, those that gave up. */
+  private static ObjectNode putWaits(ObjectNode node, MemoryWaits.Status waits) {
+    return node.put("waiting", waits.waiting())
+        .put("waits", waits.waits())
+        .put("waited_ms", waits.waitedMillis())
+        .put("longest_ms", waits.longestMillis())
+        .put("refused", waits.refused());
+  }
+
   private JsonNode memoryReport() {
     MemoryReport report = memory.report();
     ObjectNode result = JSON.createObjectNode();
@@ -279,13 +293,9 @@ final class ActionHandler {
     result.put("pressure", report.pressure());
     putQueue(result.putObject("admission"), report.queued(), report.waits(), report.refused());
     UploadPacing.Status pacing = memory.uploadPacing();
-    result
-        .putObject("upload_pacing")
-        .put("waiting", pacing.waiting())
-        .put("waits", pacing.waits())
-        .put("waited_ms", pacing.waitedMillis())
-        .put("longest_ms", pacing.longestMillis())
+    putWaits(result.putObject("upload_pacing"), pacing.decodes())
         .put("read_aheads_held", pacing.readAheadsHeld());
+    putWaits(result.putObject("room_waits"), memory.roomWaits());
     AdmissionQueue.Status writes = memory.admission().status(AdmissionQueue.Resource.WRITER_TURN);
     ObjectNode writerTurns = result.putObject("writer_turns");
     writerTurns.put("slots", DuckDbParquetWriter.writeSlots(config.memory().duckdbMemoryLimit()));

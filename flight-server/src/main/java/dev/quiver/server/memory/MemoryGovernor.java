@@ -20,6 +20,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import org.apache.arrow.memory.AllocationListener;
+import org.apache.arrow.memory.AllocationOutcome;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.OutOfMemoryException;
 import org.apache.arrow.memory.RootAllocator;
@@ -32,9 +33,11 @@ import org.slf4j.LoggerFactory;
  * and a child allocator per call, capped at memory.query-limit; and, beside the budget, allocators
  * for C Data imports ({@link #newImportAllocator}), which must never refuse (Arrow Java 18.3 leaks
  * a batch whose import is refused halfway). Calls wait for their reservation in the {@link
- * AdmissionQueue}; {@link #checkQueryLimit} also fails a call when less than {@link
- * #serverMargin()} is left, so calls give up before anyone meets the hard limit mid-batch.
- * docs/architecture.md (Memory) has the why of each part and the measurements behind it.
+ * AdmissionQueue}. Once running, a call that streams batches takes its next one only when at least
+ * {@link #serverMargin()} is left ({@link #awaitRoom}), and a call's allocation that finds the
+ * budget full waits for room; both wait, under memory.admission-timeout, instead of failing because
+ * others took the memory after the call was admitted. docs/architecture.md (Memory) has the why of
+ * each part and the measurements behind it.
  *
  * <p>Whoever takes a call allocator closes it on every path; {@link #close()} then finds the root
  * empty.
@@ -77,6 +80,7 @@ public final class MemoryGovernor implements AutoCloseable {
 
   private final ReleaseSignal releases = new ReleaseSignal();
   private final UploadPacing pacing = new UploadPacing();
+  private final MemoryWaits roomWaits = new MemoryWaits();
   private final DrainingCloser draining = new DrainingCloser();
 
   /**
@@ -220,17 +224,18 @@ public final class MemoryGovernor implements AutoCloseable {
   }
 
   /**
-   * As {@link #checkQueryLimit(String, long)} for an upload holding {@code heldBytes} with its
-   * newest batch, without the server margin: the batch is decoded already, and writing it is how
-   * the upload gives memory back, so stopping it there would only hold memory others wait for (four
-   * puts of 8 MB batches under a 32 MB Arrow share each held one and waited for the others until
-   * they all timed out). An upload is paced instead where it takes memory: it decodes no message
-   * ahead while memory is short ({@link #roomToReadAhead}), and a decode that does not fit waits
-   * for room (the transport's listener).
+   * As {@link #checkQueryLimit(String, long)} for a call holding {@code heldBytes} with its newest
+   * batch, without the server margin, for calls paced where they take memory: the batch is taken
+   * already, so stopping the call there fails it for what others took since it was admitted, and
+   * only holds memory they wait for (four puts of 8 MB batches under a 32 MB Arrow share each held
+   * one and waited for the others until they all timed out). An upload decodes no message ahead
+   * while memory is short ({@link #roomToReadAhead}), and a decode that does not fit waits for room
+   * (the transport's listener); a stream waits for room before it takes its next batch ({@link
+   * #awaitRoom}).
    *
    * @throws QuiverException QUERY_MEMORY_EXCEEDED over the query limit
    */
-  public void checkUploadLimit(String callName, long heldBytes) {
+  public void checkPacedLimit(String callName, long heldBytes) {
     if (heldBytes > queryLimit) {
       throw exceeded(callName, null);
     }
@@ -248,9 +253,59 @@ public final class MemoryGovernor implements AutoCloseable {
     return false;
   }
 
-  /** What uploads waited for memory since the start (see {@link #checkUploadLimit}). */
+  /** What uploads waited for memory since the start (see {@link #checkPacedLimit}). */
   public UploadPacing.Status uploadPacing() {
     return pacing.status();
+  }
+
+  /** Whether a running call may take its next batch now: at least the server margin is left. */
+  public boolean hasRoom() {
+    return root.getHeadroom() >= serverMargin;
+  }
+
+  /**
+   * Waits until {@link #hasRoom()}, at most memory.admission-timeout: a stream (a DoGet, a Flight
+   * SQL result) takes its next batch only when the server has room for it, so a call admitted
+   * earlier slows down, rather than fails, when others take the memory. The caller holds no batch
+   * of its own while it waits (only what gRPC has still to send, which the client drains), so
+   * waiting calls never hold up one another. Returns early when {@code cancelled} turns true,
+   * checked at each release and at {@link #wakeRoomWaiters}.
+   *
+   * @throws QuiverException SERVER_MEMORY_EXHAUSTED naming memory.admission-timeout when no room
+   *     came; CANCELLED when the thread is interrupted
+   */
+  public void awaitRoom(String callName, BooleanSupplier cancelled) {
+    if (hasRoom()) {
+      return;
+    }
+    long timeout = admissionSettings.timeout().toMillis();
+    boolean room;
+    try {
+      room = roomWaits.await(releases, () -> cancelled.getAsBoolean() || hasRoom(), timeout);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new QuiverException(
+          QuiverErrorCode.CANCELLED, "%s was interrupted while waiting for memory", callName);
+    }
+    if (!room) {
+      record(callName, AdmissionQueue.TIMEOUT_KEY, timeout);
+      throw exhausted(
+          callName,
+          null,
+          String.format(
+              "; waited %d ms (%s) for %s to be free before its next batch",
+              timeout, AdmissionQueue.TIMEOUT_KEY, DataSize.format(serverMargin)));
+    }
+  }
+
+  /** Wakes the calls in {@link #awaitRoom}, to check whether they were cancelled. */
+  public void wakeRoomWaiters() {
+    releases.signal();
+  }
+
+  /** What running calls waited for room since the start (see {@link #awaitRoom}). */
+  public MemoryWaits.Status roomWaits() {
+    return roomWaits.status();
   }
 
   /**
@@ -464,13 +519,19 @@ public final class MemoryGovernor implements AutoCloseable {
 
   private QuiverException serverExhausted(String callName, Throwable cause) {
     record(callName, TOTAL_KEY, root.getLimit());
+    return exhausted(callName, cause, "");
+  }
+
+  /** SERVER_MEMORY_EXHAUSTED for {@code callName}, naming the use, then {@code why}. */
+  private QuiverException exhausted(String callName, Throwable cause, String why) {
     return new QuiverException(
         QuiverErrorCode.SERVER_MEMORY_EXHAUSTED,
         cause,
-        "%s: the server's Arrow memory is exhausted (%s of %s in use, memory.total)",
+        "%s: the server's Arrow memory is exhausted (%s of %s in use, memory.total)%s",
         callName,
         DataSize.format(allocated()),
-        DataSize.format(root.getLimit()));
+        DataSize.format(root.getLimit()),
+        why);
   }
 
   private void record(String name, String limitKey, long limit) {
@@ -564,6 +625,26 @@ public final class MemoryGovernor implements AutoCloseable {
     @Override
     public void onRelease(long size) {
       released();
+    }
+
+    /**
+     * A call's allocation that the budget refused waits, at most memory.admission-timeout, for
+     * others to release enough, then tries again; true if room came. One the call's own cap refused
+     * ({@code FAILED_LOCAL}), or larger than calls may ever hold together, fails at once.
+     */
+    @Override
+    public boolean onFailedAllocation(long size, AllocationOutcome outcome) {
+      if (outcome.getStatus() != AllocationOutcome.Status.FAILED_PARENT
+          || size > root.getLimit() - transportReserve) {
+        return false;
+      }
+      try {
+        return roomWaits.await(
+            releases, () -> root.getHeadroom() >= size, admissionSettings.timeout().toMillis());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
     }
 
     @Override

@@ -72,10 +72,10 @@ final class TransportListener implements AllocationListener {
   @Override
   public boolean onFailedAllocation(long size, AllocationOutcome outcome) {
     waiters.incrementAndGet();
-    pacing.started();
-    long start = System.nanoTime();
     try {
-      if (releases.await(() -> transport.getHeadroom() >= size, timeout.toMillis())) {
+      if (pacing
+          .decodes()
+          .await(releases, () -> transport.getHeadroom() >= size, timeout.toMillis())) {
         return true;
       }
       LOG.warn(
@@ -89,7 +89,6 @@ final class TransportListener implements AllocationListener {
       Thread.currentThread().interrupt();
       return false;
     } finally {
-      pacing.ended(System.nanoTime() - start);
       waiters.decrementAndGet();
     }
   }

@@ -1,7 +1,7 @@
 package dev.quiver.server.memory;
 
 import com.google.errorprone.annotations.ThreadSafe;
-import com.google.errorprone.annotations.concurrent.GuardedBy;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * What uploads waited for Arrow memory: a put's incoming batch that does not fit waits in Flight's
@@ -14,48 +14,25 @@ public final class UploadPacing {
   /**
    * The figures since the start.
    *
-   * @param waiting incoming batches waiting for memory to be decoded into now
-   * @param waits waits so far (one per batch that had to wait)
-   * @param waitedMillis the time all those waits took together
-   * @param longestMillis the longest one wait
+   * @param decodes incoming batches that waited for memory to be decoded into
    * @param readAheadsHeld times an upload's next message was not asked for ahead of its writer
    *     because memory was short
    */
-  public record Status(
-      int waiting, long waits, long waitedMillis, long longestMillis, long readAheadsHeld) {}
+  public record Status(MemoryWaits.Status decodes, long readAheadsHeld) {}
 
-  @GuardedBy("this")
-  private int waiting;
+  private final MemoryWaits decodes = new MemoryWaits();
+  private final AtomicLong readAheadsHeld = new AtomicLong();
 
-  @GuardedBy("this")
-  private long waits;
-
-  @GuardedBy("this")
-  private long waitedNanos;
-
-  @GuardedBy("this")
-  private long longestNanos;
-
-  @GuardedBy("this")
-  private long readAheadsHeld;
-
-  synchronized void started() {
-    waiting++;
+  /** Where decodes wait for room, counted. */
+  MemoryWaits decodes() {
+    return decodes;
   }
 
-  synchronized void ended(long nanos) {
-    waiting--;
-    waits++;
-    waitedNanos += nanos;
-    longestNanos = Math.max(longestNanos, nanos);
+  void readAheadHeld() {
+    readAheadsHeld.incrementAndGet();
   }
 
-  synchronized void readAheadHeld() {
-    readAheadsHeld++;
-  }
-
-  synchronized Status status() {
-    return new Status(
-        waiting, waits, waitedNanos / 1_000_000, longestNanos / 1_000_000, readAheadsHeld);
+  Status status() {
+    return new Status(decodes.status(), readAheadsHeld.get());
   }
 }

@@ -3,18 +3,24 @@ package dev.quiver.server.flight;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.quiver.server.QuiverServer;
 import dev.quiver.server.QuiverServers;
 import dev.quiver.server.memory.AdmissionQueue;
+import dev.quiver.server.sql.SqlQuery;
 import dev.quiver.testing.ArrowAllocatorExtension;
+import dev.quiver.testing.Await;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import org.apache.arrow.flight.Action;
 import org.apache.arrow.flight.FlightClient;
 import org.apache.arrow.flight.FlightDescriptor;
 import org.apache.arrow.flight.FlightEndpoint;
@@ -22,7 +28,9 @@ import org.apache.arrow.flight.FlightInfo;
 import org.apache.arrow.flight.FlightRuntimeException;
 import org.apache.arrow.flight.FlightStatusCode;
 import org.apache.arrow.flight.FlightStream;
+import org.apache.arrow.flight.Result;
 import org.apache.arrow.flight.SyncPutListener;
+import org.apache.arrow.flight.sql.FlightSqlClient;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.BigIntVector;
 import org.apache.arrow.vector.Float8Vector;
@@ -32,7 +40,6 @@ import org.apache.arrow.vector.types.FloatingPointPrecision;
 import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -89,11 +96,6 @@ class SmallMemoryTest {
 
   @Test
   @Timeout(240)
-  @Disabled(
-      "Open (issue 18): on a quiet machine a scan still fails RESOURCE_EXHAUSTED ('the server's"
-          + " Arrow memory is exhausted (29.7 MB of 32.0 MB in use, memory.total)') when a batch"
-          + " it moves into its call allocator finds memory.total full, instead of waiting for"
-          + " room; it passed only on the loaded machine it was written on")
   void fourPutsAndTenScansCompleteTogether(BufferAllocator allocator) throws Exception {
     // Scans take turns for the SQL engine's 16 MB one at a time: the last waits for nine.
     QuiverServer server = start("memory.admission-timeout", "3m");
@@ -137,6 +139,68 @@ class SmallMemoryTest {
           server.memory().admission().status(AdmissionQueue.Resource.WRITER_TURN);
       assertThat(writes.waits()).isPositive();
       assertThat(writes.refused()).isZero();
+      // Scans that found the memory taken by the puts waited for room instead of failing.
+      assertThat(server.memory().roomWaits().refused()).isZero();
+    } finally {
+      pool.shutdownNow();
+      assertThat(pool.awaitTermination(30, TimeUnit.SECONDS)).isTrue();
+    }
+  }
+
+  @Test
+  @Timeout(240)
+  void sixFlightSqlQueriesBeyondTheSqlMemoryLimitAllComplete(BufferAllocator allocator)
+      throws Exception {
+    // sql.memory-limit 16MB is one SQL turn: the queries run one at a time, the rest wait, and
+    // two puts take Arrow memory meanwhile.
+    QuiverServer server =
+        start("sql.memory-limit", "16MB", "memory.admission-timeout", "3m", "sql.threads", "1");
+    ExecutorService pool = Executors.newFixedThreadPool(8);
+    try (FlightClient client = FlightClient.builder(allocator, server.location()).build();
+        FlightSqlClient sql = new FlightSqlClient(client)) {
+      put(client, allocator, FlightDescriptor.path("m", "big"), 1 << 20, 65_536, PAD);
+      List<FlightInfo> infos = new ArrayList<>();
+      for (int q = 0; q < 6; q++) {
+        infos.add(
+            sql.execute(
+                q % 3 == 2
+                    ? "SELECT id % 100 AS k, count(*) AS n FROM m.big GROUP BY k"
+                    : "SELECT id, x, s FROM m.big WHERE id % 2 = " + (q % 2)));
+      }
+      List<Future<Long>> queries = new ArrayList<>();
+      // A query run in-process holds the one turn until all six wait for it, so that they all
+      // have to wait, whatever the machine's timing.
+      try (BufferAllocator holderMemory = allocator.newChildAllocator("holder", 0, 1L << 20);
+          SqlQuery holder = server.sql().prepare("SELECT 42 AS answer", "", List.of())) {
+        holder.execute(holderMemory, 1024);
+        for (FlightInfo info : infos) {
+          queries.add(pool.submit(() -> rows(client, info)));
+        }
+        Await.until(
+            () -> server.sql().admission().queued() == 6, "the six queries to wait for a turn");
+        for (int p = 0; p < 2; p++) {
+          FlightDescriptor table = FlightDescriptor.path("m", "put" + p);
+          queries.add(
+              pool.submit(
+                  () -> {
+                    put(client, allocator, table, 1 << 19, 65_536, PAD);
+                    return count(client, table);
+                  }));
+        }
+      }
+      for (int q = 0; q < 8; q++) {
+        assertThat(queries.get(q).get(200, TimeUnit.SECONDS))
+            .as("rows of call %d", q)
+            .isEqualTo(q % 3 == 2 && q < 6 ? 100L : 1L << 19);
+      }
+      JsonNode report = memoryReport(client);
+      assertThat(report.path("sql_queries").path("sql.max-concurrent-queries").asInt())
+          .isEqualTo(1);
+      // The six queries waited; the puts' counts may have waited too.
+      assertThat(report.path("sql_queries").path("waits").asLong()).isBetween(6L, 8L);
+      assertThat(report.path("sql_queries").path("refused").asLong()).isZero();
+      assertThat(report.path("room_waits").path("refused").asLong()).isZero();
+      assertThat(report.path("limit_hits")).isEmpty();
     } finally {
       pool.shutdownNow();
       assertThat(pool.awaitTermination(30, TimeUnit.SECONDS)).isTrue();
@@ -201,7 +265,11 @@ class SmallMemoryTest {
   }
 
   static long count(FlightClient client, FlightDescriptor descriptor) throws Exception {
-    FlightInfo info = client.getInfo(descriptor);
+    return rows(client, client.getInfo(descriptor));
+  }
+
+  /** Rows of every endpoint of {@code info}, read to the end. */
+  static long rows(FlightClient client, FlightInfo info) throws Exception {
     long rows = 0;
     for (FlightEndpoint endpoint : info.getEndpoints()) {
       try (FlightStream stream = client.getStream(endpoint.getTicket())) {
@@ -211,5 +279,14 @@ class SmallMemoryTest {
       }
     }
     return rows;
+  }
+
+  static JsonNode memoryReport(FlightClient client) throws Exception {
+    StringBuilder out = new StringBuilder();
+    Iterator<Result> results = client.doAction(new Action("memory-report", new byte[0]));
+    while (results.hasNext()) {
+      out.append(new String(results.next().getBody(), StandardCharsets.UTF_8));
+    }
+    return new ObjectMapper().readTree(out.toString());
   }
 }

@@ -9,13 +9,18 @@ import dev.quiver.client.QuiverException;
 import dev.quiver.testing.Await;
 import io.netty.buffer.ByteBuf;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.arrow.flight.FlightStatusCode;
 import org.apache.arrow.memory.ArrowBuf;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.BufferLedger;
 import org.apache.arrow.memory.OutOfMemoryException;
+import org.apache.arrow.util.AutoCloseables;
 import org.junit.jupiter.api.Test;
 
 class MemoryGovernorTest {
@@ -160,9 +165,7 @@ class MemoryGovernorTest {
 
   @Test
   void aTransportDecodePastTheReserveWaitsForACallToReleaseMemory() throws Exception {
-    try (MemoryGovernor governor =
-        new MemoryGovernor(
-            16 * MB, 16 * MB, new MemoryGovernor.Admission(0, 0, Duration.ofMinutes(5)), 4 * MB)) {
+    try (MemoryGovernor governor = sixteenWithReserve(Duration.ofMinutes(5))) {
       BufferAllocator call = governor.newCallAllocator("DoGet ns.t");
       ArrowBuf held = call.buffer(8 * MB);
       ArrowBuf more = call.buffer(4 * MB);
@@ -191,12 +194,7 @@ class MemoryGovernorTest {
 
   @Test
   void aTransportDecodeThatFindsNoMemoryInTimeFails() {
-    try (MemoryGovernor governor =
-            new MemoryGovernor(
-                16 * MB,
-                16 * MB,
-                new MemoryGovernor.Admission(0, 0, Duration.ofMillis(50)),
-                4 * MB);
+    try (MemoryGovernor governor = sixteenWithReserve(Duration.ofMillis(50));
         BufferAllocator call = governor.newCallAllocator("DoGet ns.t");
         ArrowBuf held = call.buffer(8 * MB);
         ArrowBuf more = call.buffer(4 * MB);
@@ -204,6 +202,119 @@ class MemoryGovernorTest {
       assertThatThrownBy(() -> governor.transport().buffer(MB))
           .isInstanceOf(OutOfMemoryException.class);
       assertThat(governor.transportWaiters()).isZero();
+    }
+  }
+
+  /** Buffers of {@code sizes} in {@code call}, released when the result is closed. */
+  private static AutoCloseable hold(BufferAllocator call, long... sizes) {
+    List<ArrowBuf> held = new ArrayList<>();
+    for (long size : sizes) {
+      held.add(call.buffer(size));
+    }
+    return () -> AutoCloseables.close(held);
+  }
+
+  /** As {@link #sixteen}, 4 MB of it the transport's reserve. */
+  private static MemoryGovernor sixteenWithReserve(Duration timeout) {
+    return new MemoryGovernor(
+        16 * MB, 16 * MB, new MemoryGovernor.Admission(0, 0, timeout), 4 * MB);
+  }
+
+  /** 16 MB with a 2 MB server margin; a wait for room lasts at most {@code timeout}. */
+  private static MemoryGovernor sixteen(Duration timeout) {
+    return new MemoryGovernor(16 * MB, 16 * MB, new MemoryGovernor.Admission(0, 0, timeout));
+  }
+
+  @Test
+  void aStreamWaitsForRoomBeforeItsNextBatchUntilAnotherCallReleases() throws Exception {
+    try (MemoryGovernor governor = sixteen(Duration.ofMinutes(5));
+        BufferAllocator other = governor.newCallAllocator("DoPut ns.other");
+        AutoCloseable held = hold(other, 8 * MB, 4 * MB, 2 * MB)) {
+      ArrowBuf one = other.buffer(MB);
+      assertThat(governor.hasRoom()).as("1 MB left, under the 2 MB margin").isFalse();
+      CompletableFuture<Void> stream =
+          CompletableFuture.runAsync(() -> governor.awaitRoom("DoGet ns.t", () -> false));
+      Await.until(() -> governor.roomWaits().waiting() == 1, "the stream to wait for room");
+      assertThat(stream).isNotDone();
+
+      one.close();
+
+      stream.get(30, TimeUnit.SECONDS);
+      MemoryWaits.Status waits = governor.roomWaits();
+      assertThat(waits.waiting()).isZero();
+      assertThat(waits.waits()).isEqualTo(1);
+      assertThat(waits.refused()).isZero();
+    }
+  }
+
+  @Test
+  void aStreamThatFindsNoRoomInTimeFailsNamingTheTimeout() throws Exception {
+    try (MemoryGovernor governor = sixteen(Duration.ofMillis(50));
+        BufferAllocator other = governor.newCallAllocator("DoPut ns.other");
+        AutoCloseable held = hold(other, 8 * MB, 4 * MB, 2 * MB, MB)) {
+      assertThatThrownBy(() -> governor.awaitRoom("DoGet ns.t", () -> false))
+          .isInstanceOfSatisfying(
+              QuiverException.class,
+              e -> assertThat(e.code()).isEqualTo(QuiverErrorCode.SERVER_MEMORY_EXHAUSTED))
+          .hasMessage(
+              "DoGet ns.t: the server's Arrow memory is exhausted (15.0 MB of 16.0 MB in use,"
+                  + " memory.total); waited 50 ms (memory.admission-timeout) for 2.0 MB to be"
+                  + " free before its next batch");
+      assertThat(governor.roomWaits().refused()).isEqualTo(1);
+      assertThat(governor.report().recentHits())
+          .extracting(MemoryReport.LimitHit::name, MemoryReport.LimitHit::limitKey)
+          .containsExactly(tuple("DoGet ns.t", "memory.admission-timeout"));
+    }
+  }
+
+  @Test
+  void aStreamWaitingForRoomStopsWhenCancelled() throws Exception {
+    try (MemoryGovernor governor = sixteen(Duration.ofMinutes(5));
+        BufferAllocator other = governor.newCallAllocator("DoPut ns.other");
+        AutoCloseable held = hold(other, 8 * MB, 4 * MB, 2 * MB, MB)) {
+      AtomicBoolean cancelled = new AtomicBoolean();
+      CompletableFuture<Void> stream =
+          CompletableFuture.runAsync(() -> governor.awaitRoom("DoGet ns.t", cancelled::get));
+      Await.until(() -> governor.roomWaits().waiting() == 1, "the stream to wait for room");
+
+      cancelled.set(true);
+      governor.wakeRoomWaiters();
+
+      stream.get(30, TimeUnit.SECONDS);
+      assertThat(governor.roomWaits().refused()).isZero();
+    }
+  }
+
+  @Test
+  void aCallsAllocationThatFindsTheBudgetFullWaitsForAnotherCallToRelease() throws Exception {
+    try (MemoryGovernor governor = sixteen(Duration.ofMinutes(5));
+        BufferAllocator other = governor.newNativeCallAllocator("DoPut ns.other");
+        BufferAllocator call = governor.newNativeCallAllocator("DoGet ns.t");
+        AutoCloseable held = hold(other, 8 * MB, 4 * MB)) {
+      ArrowBuf two = other.buffer(2 * MB);
+      CompletableFuture<ArrowBuf> allocation =
+          CompletableFuture.supplyAsync(() -> call.buffer(4 * MB));
+      Await.until(() -> governor.roomWaits().waiting() == 1, "the allocation to wait for room");
+      assertThat(allocation).isNotDone();
+
+      two.close();
+
+      try (ArrowBuf taken = allocation.get(30, TimeUnit.SECONDS)) {
+        assertThat(taken.capacity()).isEqualTo(4 * MB);
+      }
+      assertThat(governor.roomWaits().waits()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void aCallsAllocationThatCannotFitEvenAloneFailsAtOnce() {
+    try (MemoryGovernor governor = sixteenWithReserve(Duration.ofMinutes(5));
+        BufferAllocator call = governor.newNativeCallAllocator("DoGet ns.t")) {
+      // Calls may hold 12 MB together (the rest is the transport's reserve): 16 MB never fits.
+      assertThatThrownBy(() -> call.buffer(16 * MB))
+          .isInstanceOf(OutOfMemoryException.class)
+          .hasMessageContaining("Unable to allocate buffer of size");
+      assertThat(governor.roomWaits().waits()).isZero();
     }
   }
 

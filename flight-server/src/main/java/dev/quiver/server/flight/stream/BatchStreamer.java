@@ -21,14 +21,17 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The one DoGet streaming loop, shared by table scans and SQL results: admission, a child allocator
- * per call, backpressure, the stall timeout and the per-batch query-limit check.
+ * per call, backpressure, the stall timeout, a wait for room before each batch and the per-batch
+ * query-limit check.
  *
  * <p>The work runs on the server's stream executor, not on the gRPC call thread: gRPC delivers the
  * listener's onReady signal on that thread, so blocking it would starve the very signal the stream
  * waits for. The stream sends a batch only when the client is ready, waiting without spinning, and
  * gives up on a client that stays not ready past the stall timeout. The call's memory comes from
  * its own child allocator, closed on every path (after the source); the query limit is checked
- * after each batch (see {@link MemoryGovernor#newNativeCallAllocator}).
+ * after each batch (see {@link MemoryGovernor#newNativeCallAllocator}). Before it takes each batch
+ * the stream waits for the server to have room ({@link MemoryGovernor#awaitRoom}), holding no batch
+ * of its own meanwhile: an admitted stream slows down, rather than fails, when others take memory.
  */
 public final class BatchStreamer {
   private static final Logger LOG = LoggerFactory.getLogger(BatchStreamer.class);
@@ -126,6 +129,7 @@ public final class BatchStreamer {
             super.cancelCallback();
             onCancel.run();
             memory.admission().wake(); // a call still waiting to be admitted stops waiting
+            memory.wakeRoomWaiters(); // and one waiting for room for its next batch
           }
         };
     backpressure.register(listener);
@@ -169,13 +173,21 @@ public final class BatchStreamer {
       // fresh buffers (imports, transfers or new allocations), never into ones still in flight.
       listener.setUseZeroCopy(true);
       listener.start(source.root(), source.dictionaries());
-      while (source.next()) {
+      while (true) {
+        if (!awaitRoom(call, source, listener)) {
+          clientGone = true;
+          break;
+        }
+        if (!source.next()) {
+          break;
+        }
         if (!awaitWritten(sent, trace)) {
           listener.error(stalled(call));
           clientGone = true;
           break;
         }
-        memory.checkQueryLimit(call, allocator);
+        // The batch is taken: only the call's own limit may stop it now (the room came before).
+        memory.checkPacedLimit(call, allocator.getAllocatedMemory());
         if (!awaitReady(listener, backpressure, call, trace)) {
           clientGone = true;
           break;
@@ -236,6 +248,21 @@ public final class BatchStreamer {
         call,
         allocator.getAllocatedMemory());
     memory.closeWhenReleased(allocator);
+  }
+
+  /**
+   * Waits until the server has room for the next batch ({@link MemoryGovernor#awaitRoom}); false
+   * when the client cancelled meanwhile. The batch sent last is let go first: gRPC holds its own
+   * references to what it has still to write, so the call waits holding nothing it could give back,
+   * and calls waiting together never wait for one another.
+   */
+  private boolean awaitRoom(String call, Source source, ServerStreamListener listener) {
+    if (memory.hasRoom()) {
+      return true;
+    }
+    source.root().clear();
+    memory.awaitRoom(call, listener::isCancelled); // counted in the memory report's room_waits
+    return !listener.isCancelled();
   }
 
   /**

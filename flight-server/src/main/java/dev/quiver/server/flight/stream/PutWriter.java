@@ -85,7 +85,7 @@ public final class PutWriter {
                   }
                   notCancelled.run();
                   trace.received(batchBytes);
-                  memory.checkUploadLimit(name, allocator.getAllocatedMemory() + batchBytes);
+                  memory.checkPacedLimit(name, allocator.getAllocatedMemory() + batchBytes);
                 })) {
       return write.write(reader, allocator, notCancelled);
     }
