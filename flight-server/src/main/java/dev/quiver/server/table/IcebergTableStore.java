@@ -166,6 +166,13 @@ public final class IcebergTableStore implements AutoCloseable {
   private final Set<String> liveUploads = ConcurrentHashMap.newKeySet();
 
   /**
+   * The working tables of open transactions ({@link TableTransaction}), by identity: a commit to
+   * one of them stages its files with the transaction instead of publishing them.
+   */
+  private final Map<Table, TableTransaction> staging =
+      java.util.Collections.synchronizedMap(new java.util.IdentityHashMap<>());
+
+  /**
    * Commits hold the read lock, orphan removal the write lock: while it reads what the tables
    * reference and deletes the rest, no commit can make a file it saw unreferenced a referenced one.
    */
@@ -435,10 +442,7 @@ public final class IcebergTableStore implements AutoCloseable {
     Schema streamSchema = streamSchema(stream);
     Optional<QuiverTable> existing = find(id);
     if (existing.isPresent()) {
-      QuiverTable table = existing.get();
-      Staged staged = writeCompatible(id, table, stream, allocator);
-      return commitOrDelete(
-          id, table.table(), staged, beforeCommit, () -> commitAppend(table.table(), staged));
+      return append(existing.get(), stream, allocator, beforeCommit);
     }
     // A new table: open (but do not commit) its create transaction first, so the files carry
     // the field ids Iceberg assigns, then commit creation and data as one.
@@ -455,6 +459,18 @@ public final class IcebergTableStore implements AutoCloseable {
   }
 
   /**
+   * As {@link #append(TableId, ArrowReader, BufferAllocator, Runnable)} to {@code table} as loaded
+   * (or as a transaction stages it, {@link TableTransaction#stage}).
+   */
+  public PutReceipt append(
+      QuiverTable table, ArrowReader stream, BufferAllocator allocator, Runnable beforeCommit)
+      throws IOException {
+    Staged staged = writeCompatible(table.id(), table, stream, allocator);
+    return commitOrDelete(
+        table.id(), table.table(), staged, beforeCommit, () -> commitAppend(table.table(), staged));
+  }
+
+  /**
    * Replaces every row of an existing table with the rows of {@code stream}, as one atomic snapshot
    * (an Iceberg overwrite). The stream must fit the table's schema, as for an append;
    * TABLE_NOT_FOUND if the table does not exist. Files of earlier snapshots stay until expired.
@@ -468,8 +484,16 @@ public final class IcebergTableStore implements AutoCloseable {
   public PutReceipt replace(
       TableId id, ArrowReader stream, BufferAllocator allocator, Runnable beforeCommit)
       throws IOException {
-    QuiverTable table = load(id);
+    return replace(load(id), stream, allocator, beforeCommit);
+  }
+
+  /** As {@link #replace(TableId, ArrowReader, BufferAllocator)}, of {@code table} as loaded. */
+  public PutReceipt replace(
+      QuiverTable table, ArrowReader stream, BufferAllocator allocator, Runnable beforeCommit)
+      throws IOException {
+    TableId id = table.id();
     Staged staged = writeCompatible(id, table, stream, allocator);
+    staged(table.table()).ifPresent(t -> t.removedRows(Expressions.alwaysTrue()));
     return commitOrDelete(
         id,
         table.table(),
@@ -587,12 +611,20 @@ public final class IcebergTableStore implements AutoCloseable {
       throws IOException {
     boolean committed = false;
     boolean keepFiles = false;
+    boolean stagedInTransaction = false;
+    Optional<TableTransaction> transaction = staged(table);
     commitLock.readLock().lock();
     try {
       beforeCommit.run();
       requireStaged(id, staged);
       PutReceipt receipt = commit.get();
-      committed = true;
+      if (transaction.isPresent()) {
+        // Staged, not published: the transaction keeps the files live until it ends.
+        transaction.get().keep(staged);
+        stagedInTransaction = true;
+      } else {
+        committed = true;
+      }
       return receipt;
     } catch (CommitStateUnknownException e) {
       keepFiles = true;
@@ -624,12 +656,155 @@ public final class IcebergTableStore implements AutoCloseable {
       try {
         if (committed) {
           warehouse.committed(staged);
-        } else if (!keepFiles) {
+        } else if (!keepFiles && !stagedInTransaction) {
           warehouse.discard(table.io(), staged);
         }
       } finally {
-        liveUploads.removeAll(staged.live());
+        if (!stagedInTransaction) {
+          liveUploads.removeAll(staged.live());
+        }
       }
+    }
+  }
+
+  /** A new transaction, named {@code name} in messages; see {@link TableTransaction}. */
+  public TableTransaction newTransaction(String name) {
+    return new TableTransaction(this, name);
+  }
+
+  void registerStaging(Table working, TableTransaction transaction) {
+    staging.put(working, transaction);
+  }
+
+  void unregisterStaging(Table working) {
+    staging.remove(working);
+  }
+
+  /** The transaction whose working table {@code table} is, if any. */
+  private Optional<TableTransaction> staged(Table table) {
+    return Optional.ofNullable(staging.get(table));
+  }
+
+  /**
+   * Commits a transaction's net change to {@code base} as one snapshot: {@code added} data files
+   * in, {@code removed} out, validated from {@code baseSnapshot} (0: the table's whole history)
+   * with {@code conflictFilter} when the transaction removed rows (else a plain append, which
+   * nothing conflicts with). COMMIT_CONFLICT naming the table and transaction when a concurrent
+   * commit changed rows the transaction read; nothing is committed then.
+   */
+  PutReceipt commitStaged(
+      QuiverTable base,
+      long baseSnapshot,
+      List<DataFile> added,
+      List<DataFile> removed,
+      Expression conflictFilter,
+      String transaction) {
+    Table table = base.table();
+    long rows = added.stream().mapToLong(DataFile::recordCount).sum();
+    long bytes = added.stream().mapToLong(DataFile::fileSizeInBytes).sum();
+    if (added.isEmpty() && removed.isEmpty()) {
+      return new PutReceipt(0, 0, 0, baseSnapshot);
+    }
+    commitLock.readLock().lock();
+    try {
+      healMetadataCleanup(table);
+      CommitCapture capture = new CommitCapture();
+      SnapshotUpdate<?> update;
+      if (removed.isEmpty() && conflictFilter.op() == Expression.Operation.FALSE) {
+        AppendFiles append = capture.reporting(table).newAppend();
+        added.forEach(append::appendFile);
+        update = append;
+      } else {
+        OverwriteFiles overwrite =
+            capture
+                .reporting(table)
+                .newOverwrite()
+                .conflictDetectionFilter(conflictFilter)
+                .validateNoConflictingData()
+                .validateNoConflictingDeletes();
+        if (baseSnapshot != 0) {
+          overwrite.validateFromSnapshot(baseSnapshot);
+        }
+        removed.forEach(overwrite::deleteFile);
+        added.forEach(overwrite::addFile);
+        update = overwrite;
+      }
+      long snapshot = commit(table, update);
+      capture.count(commitStats);
+      return new PutReceipt(rows, bytes, added.size(), snapshot);
+    } catch (ValidationException e) {
+      throw new QuiverException(
+          QuiverErrorCode.COMMIT_CONFLICT,
+          e,
+          "Cannot commit transaction %s to table %s: a concurrent commit changed rows it read"
+              + " since snapshot %d (%s); nothing was committed, retry the transaction",
+          transaction,
+          base.id(),
+          baseSnapshot,
+          e.getMessage());
+    } catch (CommitFailedException e) {
+      int attempts = commitAttempts(base.id());
+      commitStats.exhausted(attempts);
+      throw new QuiverException(
+          QuiverErrorCode.COMMIT_CONFLICT,
+          e,
+          "Cannot commit transaction %s to table %s: other writers committed first on each of %d"
+              + " attempts; nothing was committed, retry the transaction",
+          transaction,
+          base.id(),
+          attempts);
+    } catch (CommitStateUnknownException e) {
+      throw new QuiverException(
+          QuiverErrorCode.CATALOG_UNAVAILABLE,
+          e,
+          "Cannot tell whether transaction %s committed to table %s: the catalog database %s"
+              + " failed during the commit (%s); read the table before retrying",
+          transaction,
+          base.id(),
+          catalogUri,
+          CatalogConnection.rootMessage(e));
+    } catch (RuntimeException e) {
+      throw catalogFailure(e, "commit transaction " + transaction + " to table " + base.id());
+    } finally {
+      commitLock.readLock().unlock();
+    }
+  }
+
+  /**
+   * After a transaction ends: its staged files go, but for those at {@code kept} (committed), and
+   * they stop being live uploads.
+   */
+  void endStaging(Table working, List<Staged> files, Set<String> kept) throws IOException {
+    IOException failure = null;
+    for (Staged put : files) {
+      try {
+        boolean anyKept = put.locations().stream().anyMatch(kept::contains);
+        if (!anyKept) {
+          warehouse.discard(working.io(), put);
+          continue;
+        }
+        for (int i = 0; i < put.files().size(); i++) {
+          String location = put.locations().get(i);
+          if (!kept.contains(location)) {
+            working.io().deleteFile(location);
+            if (warehouse.localFolder().isEmpty()) {
+              Files.deleteIfExists(put.files().get(i).path());
+            }
+          }
+        }
+        warehouse.committed(put);
+      } catch (IOException e) {
+        if (failure == null) {
+          failure = e;
+        } else {
+          failure.addSuppressed(e);
+        }
+      } finally {
+        liveUploads.removeAll(put.live());
+      }
+    }
+    if (failure != null) {
+      throw failure;
     }
   }
 
@@ -961,6 +1136,7 @@ public final class IcebergTableStore implements AutoCloseable {
             ? warehouse.stage(iceberg.location(), "put-" + UUID.randomUUID())
             : write(iceberg, rows, allocator, table.arrowSchema(), iceberg.schema());
     long written = staged.files().stream().mapToLong(WrittenFile::rows).sum();
+    staged(iceberg).ifPresent(t -> t.removedRows(conflictFilter));
     List<WrittenFile> added = new ArrayList<>(staged.files());
     if (put != null) {
       added.addAll(put.staged.files());
