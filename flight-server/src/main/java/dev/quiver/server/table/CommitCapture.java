@@ -1,6 +1,7 @@
 package dev.quiver.server.table;
 
 import org.apache.iceberg.BaseTable;
+import org.apache.iceberg.HasTableOperations;
 import org.apache.iceberg.Table;
 import org.apache.iceberg.metrics.CommitReport;
 import org.apache.iceberg.metrics.MetricsReport;
@@ -15,16 +16,12 @@ import org.apache.iceberg.metrics.MetricsReporter;
 final class CommitCapture implements MetricsReporter {
   private volatile CommitReport report;
 
-  /**
-   * {@code table} with this capture as its reporter (same operations, same metadata). Only a
-   * catalog's own table: an Iceberg transaction's table is returned as is, since its updates must
-   * go through the transaction (which applies them again should its commit retry).
-   */
+  /** {@code table} with this capture as its reporter (same operations, same metadata). */
   Table reporting(Table table) {
-    if (!(table instanceof BaseTable base)) {
+    if (!(table instanceof HasTableOperations ops)) {
       return table;
     }
-    return new BaseTable(base.operations(), table.name(), this);
+    return new BaseTable(ops.operations(), table.name(), this);
   }
 
   @Override
