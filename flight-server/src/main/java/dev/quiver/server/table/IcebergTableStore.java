@@ -914,6 +914,10 @@ public final class IcebergTableStore implements AutoCloseable {
           }
         }
       }
+      // Open transactions' working tables reference their staged manifests and data files.
+      synchronized (staging) {
+        tables.addAll(staging.keySet());
+      }
       Set<String> live = new HashSet<>(liveUploads);
       Instant effectiveCutoff = cutoff;
       if (shared) {

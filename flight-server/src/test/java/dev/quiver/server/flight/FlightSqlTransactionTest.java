@@ -203,6 +203,27 @@ class FlightSqlTransactionTest {
   }
 
   @Test
+  void orphanRemovalLeavesAnOpenTransactionsStagedFiles(BufferAllocator allocator)
+      throws Exception {
+    start(allocator);
+    Transaction txn = sql.beginTransaction();
+    sql.executeUpdate("INSERT INTO ns.t VALUES (600, 'staged')", txn);
+    sql.executeUpdate("DELETE FROM ns.t WHERE id = 0", txn);
+    Set<Path> staged = tableFiles();
+
+    java.util.Iterator<org.apache.arrow.flight.Result> results =
+        flight.doAction(
+            new org.apache.arrow.flight.Action(
+                dev.quiver.client.QuiverActions.REMOVE_ORPHAN_FILES,
+                "{\"min_age_seconds\": 0}".getBytes(StandardCharsets.UTF_8)));
+    results.forEachRemaining(r -> {});
+
+    assertThat(tableFiles()).containsAll(staged);
+    sql.commit(txn);
+    assertThat(ids("SELECT id FROM ns.t WHERE id IN (0, 600)")).containsExactly(600L);
+  }
+
+  @Test
   void aConcurrentConflictingChangeFailsTheCommitAndAnAppendOfOtherRowsIsKept(
       BufferAllocator allocator) throws Exception {
     start(allocator);
