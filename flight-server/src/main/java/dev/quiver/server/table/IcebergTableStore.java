@@ -716,16 +716,7 @@ public final class IcebergTableStore implements AutoCloseable {
         update = append;
       } else {
         OverwriteFiles overwrite =
-            capture
-                .reporting(table)
-                .newOverwrite()
-                .conflictDetectionFilter(conflictFilter)
-                .validateNoConflictingData()
-                .validateNoConflictingDeletes();
-        if (baseSnapshot != 0) {
-          overwrite.validateFromSnapshot(baseSnapshot);
-        }
-        removed.forEach(overwrite::deleteFile);
+            validatedOverwrite(capture.reporting(table), baseSnapshot, conflictFilter, removed);
         added.forEach(overwrite::addFile);
         update = overwrite;
       }
@@ -1209,17 +1200,8 @@ public final class IcebergTableStore implements AutoCloseable {
           healMetadataCleanup(iceberg);
           CommitCapture capture = new CommitCapture();
           OverwriteFiles overwrite =
-              capture
-                  .reporting(iceberg)
-                  .newOverwrite()
-                  .conflictDetectionFilter(conflictFilter)
-                  .validateNoConflictingData()
-                  .validateNoConflictingDeletes();
-          if (readSnapshotId != 0) {
-            // 0: the table had no snapshot, so every commit since its creation is checked.
-            overwrite.validateFromSnapshot(readSnapshotId);
-          }
-          removed.forEach(overwrite::deleteFile);
+              validatedOverwrite(
+                  capture.reporting(iceberg), readSnapshotId, conflictFilter, removed);
           staged.dataFiles().forEach(overwrite::addFile);
           if (put != null) {
             put.staged.dataFiles().forEach(overwrite::addFile);
@@ -1239,6 +1221,27 @@ public final class IcebergTableStore implements AutoCloseable {
                 e.getMessage());
           }
         });
+  }
+
+  /**
+   * An overwrite of {@code table} removing {@code removed}, validated from {@code readSnapshotId}
+   * with {@code conflictFilter}: it fails (ValidationException) when a commit since added rows the
+   * filter may match, removed such files or added delete files.
+   */
+  private static OverwriteFiles validatedOverwrite(
+      Table table, long readSnapshotId, Expression conflictFilter, List<DataFile> removed) {
+    OverwriteFiles overwrite =
+        table
+            .newOverwrite()
+            .conflictDetectionFilter(conflictFilter)
+            .validateNoConflictingData()
+            .validateNoConflictingDeletes();
+    if (readSnapshotId != 0) {
+      // 0: the table had no snapshot, so every commit since its creation is checked.
+      overwrite.validateFromSnapshot(readSnapshotId);
+    }
+    removed.forEach(overwrite::deleteFile);
+    return overwrite;
   }
 
   /**
