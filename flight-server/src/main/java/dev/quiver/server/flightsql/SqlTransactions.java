@@ -165,16 +165,17 @@ public final class SqlTransactions implements AutoCloseable {
    */
   public static void refuseReadsOfChanged(
       TableTransaction transaction, java.util.Set<dev.quiver.client.TableId> reads) {
-    Optional<dev.quiver.client.TableId> changed = transaction.changedTable();
-    if (changed.isPresent() && reads.contains(changed.get())) {
-      throw new QuiverException(
-          QuiverErrorCode.UNSUPPORTED_OPERATION,
-          "Transaction %s has changed table %s, and reading a table's staged changes inside its"
-              + " transaction is not supported yet; read %s after COMMIT (other tables may be"
-              + " read inside the transaction)",
-          transaction.name(),
-          changed.get(),
-          changed.get());
+    for (dev.quiver.client.TableId changed : transaction.changedTables()) {
+      if (reads.contains(changed)) {
+        throw new QuiverException(
+            QuiverErrorCode.UNSUPPORTED_OPERATION,
+            "Transaction %s has changed table %s, and reading a table's staged changes inside its"
+                + " transaction is not supported yet; read %s after COMMIT (tables it has not"
+                + " changed may be read inside the transaction)",
+            transaction.name(),
+            changed,
+            changed);
+      }
     }
   }
 

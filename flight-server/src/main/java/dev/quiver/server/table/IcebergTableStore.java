@@ -59,6 +59,7 @@ import org.apache.iceberg.exceptions.ValidationException;
 import org.apache.iceberg.expressions.Expression;
 import org.apache.iceberg.expressions.Expressions;
 import org.apache.iceberg.jdbc.JdbcCatalog;
+import org.apache.iceberg.jdbc.JdbcClientPool;
 import org.apache.iceberg.jdbc.UncheckedSQLException;
 import org.apache.iceberg.mapping.MappingUtil;
 import org.apache.iceberg.mapping.NameMappingParser;
@@ -128,6 +129,10 @@ public final class IcebergTableStore implements AutoCloseable {
   private final Set<String> unserveableWarned = ConcurrentHashMap.newKeySet();
 
   private final JdbcCatalog catalog;
+
+  /** The catalog's connection pool, for commits to several tables at once. */
+  private final JdbcClientPool catalogPool;
+
   private final Warehouse warehouse;
   private final DuckDbParquetWriter writer;
   private final ParquetWriteOptions writeOptions;
@@ -186,6 +191,7 @@ public final class IcebergTableStore implements AutoCloseable {
 
   private IcebergTableStore(
       JdbcCatalog catalog,
+      JdbcClientPool catalogPool,
       Warehouse warehouse,
       DuckDbParquetWriter writer,
       ParquetWriteOptions writeOptions,
@@ -194,6 +200,7 @@ public final class IcebergTableStore implements AutoCloseable {
     this.catalogUri = catalogUri;
     this.shared = shared;
     this.catalog = catalog;
+    this.catalogPool = requireNonNull(catalogPool, "catalogPool is null");
     this.warehouse = warehouse;
     this.writer = writer;
     this.writeOptions = writeOptions;
@@ -252,13 +259,20 @@ public final class IcebergTableStore implements AutoCloseable {
     } else {
       props.putAll(CatalogConnection.properties(settings));
     }
-    // The catalog's FileIO, as the properties choose it, counted into the warehouse's StorageIo.
+    // The catalog's FileIO, as the properties choose it, counted into the warehouse's StorageIo;
+    // its connection pool kept for commits to several tables in one database transaction.
+    java.util.concurrent.atomic.AtomicReference<JdbcClientPool> pool =
+        new java.util.concurrent.atomic.AtomicReference<>();
     JdbcCatalog catalog =
         new JdbcCatalog(
             p ->
                 warehouse.metered(
                     CatalogUtil.loadFileIO(p.get(CatalogProperties.FILE_IO_IMPL), p, null)),
-            null,
+            p -> {
+              JdbcClientPool connections = new JdbcClientPool(p.get(CatalogProperties.URI), p);
+              pool.set(connections);
+              return connections;
+            },
             true);
     try {
       catalog.initialize(settings.name(), props);
@@ -274,6 +288,7 @@ public final class IcebergTableStore implements AutoCloseable {
     }
     return new IcebergTableStore(
         catalog,
+        pool.get(),
         warehouse,
         requireNonNull(writer, "writer is null"),
         writeOptions,
@@ -493,7 +508,7 @@ public final class IcebergTableStore implements AutoCloseable {
       throws IOException {
     TableId id = table.id();
     Staged staged = writeCompatible(id, table, stream, allocator);
-    staged(table.table()).ifPresent(t -> t.removedRows(Expressions.alwaysTrue()));
+    staged(table.table()).ifPresent(t -> t.removedRows(table.table(), Expressions.alwaysTrue()));
     return commitOrDelete(
         id,
         table.table(),
@@ -620,7 +635,7 @@ public final class IcebergTableStore implements AutoCloseable {
       PutReceipt receipt = commit.get();
       if (transaction.isPresent()) {
         // Staged, not published: the transaction keeps the files live until it ends.
-        transaction.get().keep(staged);
+        transaction.get().keep(table, staged);
         stagedInTransaction = true;
       } else {
         committed = true;
@@ -692,13 +707,12 @@ public final class IcebergTableStore implements AutoCloseable {
    * nothing conflicts with). COMMIT_CONFLICT naming the table and transaction when a concurrent
    * commit changed rows the transaction read; nothing is committed then.
    */
-  PutReceipt commitStaged(
-      QuiverTable base,
-      long baseSnapshot,
-      List<DataFile> added,
-      List<DataFile> removed,
-      Expression conflictFilter,
-      String transaction) {
+  PutReceipt commitStaged(TableTransaction.Change change, String transaction) {
+    QuiverTable base = change.base();
+    long baseSnapshot = change.baseSnapshot();
+    List<DataFile> added = change.added();
+    List<DataFile> removed = change.removed();
+    Expression conflictFilter = change.conflictFilter();
     Table table = base.table();
     long rows = added.stream().mapToLong(DataFile::recordCount).sum();
     long bytes = added.stream().mapToLong(DataFile::fileSizeInBytes).sum();
@@ -709,18 +723,7 @@ public final class IcebergTableStore implements AutoCloseable {
     try {
       healMetadataCleanup(table);
       CommitCapture capture = new CommitCapture();
-      SnapshotUpdate<?> update;
-      if (removed.isEmpty() && conflictFilter.op() == Expression.Operation.FALSE) {
-        AppendFiles append = capture.reporting(table).newAppend();
-        added.forEach(append::appendFile);
-        update = append;
-      } else {
-        OverwriteFiles overwrite =
-            validatedOverwrite(capture.reporting(table), baseSnapshot, conflictFilter, removed);
-        added.forEach(overwrite::addFile);
-        update = overwrite;
-      }
-      long snapshot = commit(table, update);
+      long snapshot = commit(table, netChange(capture.reporting(table), change));
       capture.count(commitStats);
       return new PutReceipt(rows, bytes, added.size(), snapshot);
     } catch (ValidationException e) {
@@ -756,6 +759,92 @@ public final class IcebergTableStore implements AutoCloseable {
           CatalogConnection.rootMessage(e));
     } catch (RuntimeException e) {
       throw catalogFailure(e, "commit transaction " + transaction + " to table " + base.id());
+    } finally {
+      commitLock.readLock().unlock();
+    }
+  }
+
+  /**
+   * One table's net change in a transaction as an update of {@code table}: an append when the
+   * transaction only added rows, else an overwrite validated from the snapshot it first read.
+   */
+  private static SnapshotUpdate<?> netChange(Table table, TableTransaction.Change change) {
+    if (change.removed().isEmpty() && change.conflictFilter().op() == Expression.Operation.FALSE) {
+      AppendFiles append = table.newAppend();
+      change.added().forEach(append::appendFile);
+      return append;
+    }
+    OverwriteFiles overwrite =
+        validatedOverwrite(table, change.baseSnapshot(), change.conflictFilter(), change.removed());
+    change.added().forEach(overwrite::addFile);
+    return overwrite;
+  }
+
+  /**
+   * Commits the net changes of a transaction to several tables together or not at all. Iceberg's
+   * JdbcCatalog commits one table at a time (a compare-and-set of the table's {@code
+   * metadata_location} row), so each table's snapshot is made and validated ({@code apply()}:
+   * manifests and manifest list written, nothing committed) and its new metadata file written, then
+   * every table's row is swapped in ONE catalog-database transaction, each with the same
+   * compare-and-set: if any row moved since its table was read, the database transaction rolls back
+   * and nothing is visible (COMMIT_CONFLICT naming the table). Files written for a failed commit
+   * are left to orphan removal.
+   */
+  PutReceipt commitStagedTogether(List<TableTransaction.Change> changes, String transaction) {
+    commitLock.readLock().lock();
+    TableId current = null;
+    try {
+      List<MultiTableCommit.Swap> swaps = new ArrayList<>();
+      long rows = 0;
+      long bytes = 0;
+      int files = 0;
+      long lastSnapshot = 0;
+      for (TableTransaction.Change change : changes) {
+        current = change.base().id();
+        if (change.added().isEmpty() && change.removed().isEmpty()) {
+          continue;
+        }
+        Table table = change.base().table();
+        SnapshotUpdate<?> update = netChange(table, change);
+        tag(update);
+        MultiTableCommit.Swap swap = MultiTableCommit.prepare(change.base().id(), table, update);
+        swaps.add(swap);
+        lastSnapshot = swap.snapshotId();
+        rows += change.added().stream().mapToLong(DataFile::recordCount).sum();
+        bytes += change.added().stream().mapToLong(DataFile::fileSizeInBytes).sum();
+        files += change.added().size();
+      }
+      current = null;
+      if (!swaps.isEmpty()) {
+        catalogPool.run(
+            connection -> {
+              MultiTableCommit.swapAll(connection, catalog.name(), swaps, transaction);
+              return null;
+            });
+        commitStats.committed(1);
+        for (TableTransaction.Change change : changes) {
+          change.base().table().refresh();
+        }
+      }
+      return new PutReceipt(rows, bytes, files, lastSnapshot);
+    } catch (ValidationException e) {
+      throw new QuiverException(
+          QuiverErrorCode.COMMIT_CONFLICT,
+          e,
+          "Cannot commit transaction %s to table %s: a concurrent commit changed rows it read (%s);"
+              + " nothing was committed to any table, retry the transaction",
+          transaction,
+          current,
+          e.getMessage());
+    } catch (java.sql.SQLException e) {
+      throw catalogFailure(
+          new UncheckedSQLException(e, "multi-table commit"), "commit transaction " + transaction);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new QuiverException(
+          QuiverErrorCode.CANCELLED, e, "Commit of transaction %s interrupted", transaction);
+    } catch (RuntimeException e) {
+      throw catalogFailure(e, "commit transaction " + transaction);
     } finally {
       commitLock.readLock().unlock();
     }
@@ -1131,7 +1220,7 @@ public final class IcebergTableStore implements AutoCloseable {
             ? warehouse.stage(iceberg.location(), "put-" + UUID.randomUUID())
             : write(iceberg, rows, allocator, table.arrowSchema(), iceberg.schema());
     long written = staged.files().stream().mapToLong(WrittenFile::rows).sum();
-    staged(iceberg).ifPresent(t -> t.removedRows(conflictFilter));
+    staged(iceberg).ifPresent(t -> t.removedRows(iceberg, conflictFilter));
     List<WrittenFile> added = new ArrayList<>(staged.files());
     if (put != null) {
       added.addAll(put.staged.files());

@@ -29,14 +29,14 @@ import org.apache.iceberg.expressions.Expressions;
 import org.apache.iceberg.io.CloseableIterable;
 
 /**
- * The staged changes of one Flight SQL transaction: statements change a working copy of the table
- * (an Iceberg transaction that is never committed itself), and {@link #commit} applies the net
- * change (data files added, data files removed) to the table as ONE snapshot, validated against the
- * snapshot the transaction first read.
+ * The staged changes of one Flight SQL transaction: statements change a working copy of each table
+ * (an Iceberg transaction that is never committed itself), and {@link #commit} applies each table's
+ * net change (data files added, data files removed) as ONE snapshot, validated against the snapshot
+ * the transaction first read of it; several tables commit together ({@link
+ * IcebergTableStore#commitStagedTogether}).
  *
  * <p>Staged rows live in Parquet files under the table's location, registered as live uploads (so
- * orphan removal leaves them) until the transaction ends; {@link #rollback} deletes them. One table
- * per transaction: a statement that would change a second table is refused before it runs.
+ * orphan removal leaves them) until the transaction ends; {@link #rollback} deletes them.
  * Statements of one transaction are serialised by the caller; the methods here are synchronized.
  */
 @ThreadSafe
@@ -44,24 +44,38 @@ public final class TableTransaction {
   private final IcebergTableStore store;
   private final String name;
 
+  /** What the transaction changes, table by table, in the order it first wrote them. */
   @GuardedBy("this")
-  private QuiverTable base;
-
-  @GuardedBy("this")
-  private Transaction working;
-
-  @GuardedBy("this")
-  private QuiverTable view;
-
-  @GuardedBy("this")
-  private final List<IcebergTableStore.Staged> staged = new ArrayList<>();
-
-  /** The OR of the conflict filters of the statements that removed rows (false: appends only). */
-  @GuardedBy("this")
-  private Expression conflictFilter = Expressions.alwaysFalse();
+  private final Map<TableId, Staging> tables = new LinkedHashMap<>();
 
   @GuardedBy("this")
   private boolean ended;
+
+  /** One table's staged changes. */
+  private static final class Staging {
+    final QuiverTable base;
+    final QuiverTable view;
+    final List<IcebergTableStore.Staged> staged = new ArrayList<>();
+
+    /** The OR of the conflict filters of the statements that removed rows (false: appends). */
+    Expression conflictFilter = Expressions.alwaysFalse();
+
+    Staging(QuiverTable base, QuiverTable view) {
+      this.base = base;
+      this.view = view;
+    }
+  }
+
+  /**
+   * A table's net change at commit: {@code added} and {@code removed} data files against {@code
+   * base} as of {@code baseSnapshot} (0: none), with the conflict filter of its statements.
+   */
+  record Change(
+      QuiverTable base,
+      long baseSnapshot,
+      List<DataFile> added,
+      List<DataFile> removed,
+      Expression conflictFilter) {}
 
   TableTransaction(IcebergTableStore store, String name) {
     this.store = requireNonNull(store, "store is null");
@@ -73,83 +87,90 @@ public final class TableTransaction {
     return name;
   }
 
-  /** The table this transaction changes, if it changed one yet. */
-  public synchronized Optional<TableId> changedTable() {
-    return view == null ? Optional.empty() : Optional.of(view.id());
+  /** The tables this transaction changed so far. */
+  public synchronized Set<TableId> changedTables() {
+    return Set.copyOf(tables.keySet());
   }
 
   /**
    * The table {@code id} as this transaction sees it, to be written: its staged view, made from the
-   * table's current snapshot on the first write. TABLE_NOT_FOUND when it does not exist;
-   * UNSUPPORTED_OPERATION when the transaction already changes another table.
+   * table's current snapshot on the transaction's first write to it. TABLE_NOT_FOUND when it does
+   * not exist.
    */
   public synchronized QuiverTable stage(TableId id) {
     requireOpen();
-    if (view != null) {
-      if (!view.id().equals(id)) {
-        throw new QuiverException(
-            QuiverErrorCode.UNSUPPORTED_OPERATION,
-            "Transaction %s already changes table %s; changing a second table (%s) in one"
-                + " transaction is not supported yet (it could not commit atomically); commit"
-                + " this one first. Nothing was changed",
-            name,
-            view.id(),
-            id);
-      }
-      return view;
+    Staging staging = tables.get(id);
+    if (staging != null) {
+      return staging.view;
     }
-    base = store.load(id);
-    working = base.table().newTransaction();
-    // A table over the transaction's operations: it scans (an Iceberg transaction's own table does
-    // not) and its commits replace the transaction's current metadata. The updates are not listed
-    // with the Iceberg transaction, which is never committed itself: commit() folds their net
-    // change into one snapshot of its own.
+    QuiverTable base = store.load(id);
+    Transaction working = base.table().newTransaction();
+    // A table over the Iceberg transaction's operations: it scans (the transaction's own table
+    // does not) and its commits replace the transaction's current metadata. The updates are not
+    // listed with the Iceberg transaction, which is never committed itself: commit() folds their
+    // net change into one snapshot of its own.
     Table table =
         new BaseTable(((HasTableOperations) working.table()).operations(), base.table().name());
-    view = new QuiverTable(id, table, base.arrowSchema());
+    QuiverTable view = new QuiverTable(id, table, base.arrowSchema());
+    tables.put(id, new Staging(base, view));
     store.registerStaging(table, this);
     return view;
   }
 
-  /** Keeps the files of a statement's staged change until the transaction ends. */
-  synchronized void keep(IcebergTableStore.Staged files) {
-    staged.add(files);
+  /** Keeps the files of a statement's staged change to {@code working} until the end. */
+  synchronized void keep(Table working, IcebergTableStore.Staged files) {
+    staging(working).staged.add(files);
   }
 
-  /** Widens the conflict check of the commit by the rows a statement removed or rewrote. */
-  synchronized void removedRows(Expression filter) {
-    conflictFilter = Expressions.or(conflictFilter, filter);
+  /** Widens the conflict check of {@code working}'s commit by the rows a statement removed. */
+  synchronized void removedRows(Table working, Expression filter) {
+    Staging staging = staging(working);
+    staging.conflictFilter = Expressions.or(staging.conflictFilter, filter);
+  }
+
+  private Staging staging(Table working) {
+    return tables.values().stream()
+        .filter(s -> s.view.table() == working)
+        .findFirst()
+        .orElseThrow(() -> new IllegalStateException("Not a table of transaction " + name));
   }
 
   /**
-   * Applies the staged changes as one snapshot and ends the transaction: the receipt counts the
-   * rows and files added; empty when nothing was changed. On any failure nothing is committed, the
-   * staged files are deleted and the transaction is over (COMMIT_CONFLICT when a concurrent commit
-   * changed rows it read).
+   * Applies the staged changes, one snapshot per table changed, all tables together or none, and
+   * ends the transaction: the receipt counts the rows and files added; empty when nothing was
+   * changed. On any failure nothing is committed, the staged files are deleted and the transaction
+   * is over (COMMIT_CONFLICT when a concurrent commit changed rows it read).
    */
   public synchronized Optional<PutReceipt> commit() throws IOException {
     requireOpen();
     ended = true;
-    if (view == null) {
+    if (tables.isEmpty()) {
       return Optional.empty();
     }
     boolean committed = false;
     try {
-      long baseSnapshot = base.currentSnapshotId().orElse(0L);
-      Map<String, DataFile> before = dataFiles(base.table(), baseSnapshot);
-      Map<String, DataFile> after = dataFiles(view.table(), view.currentSnapshotId().orElse(0L));
-      List<DataFile> added =
-          after.entrySet().stream()
-              .filter(f -> !before.containsKey(f.getKey()))
-              .map(Map.Entry::getValue)
-              .toList();
-      List<DataFile> removed =
-          before.entrySet().stream()
-              .filter(f -> !after.containsKey(f.getKey()))
-              .map(Map.Entry::getValue)
-              .toList();
+      List<Change> changes = new ArrayList<>();
+      for (Staging staging : tables.values()) {
+        long baseSnapshot = staging.base.currentSnapshotId().orElse(0L);
+        Map<String, DataFile> before = dataFiles(staging.base.table(), baseSnapshot);
+        Map<String, DataFile> after =
+            dataFiles(staging.view.table(), staging.view.currentSnapshotId().orElse(0L));
+        List<DataFile> added =
+            after.entrySet().stream()
+                .filter(f -> !before.containsKey(f.getKey()))
+                .map(Map.Entry::getValue)
+                .toList();
+        List<DataFile> removed =
+            before.entrySet().stream()
+                .filter(f -> !after.containsKey(f.getKey()))
+                .map(Map.Entry::getValue)
+                .toList();
+        changes.add(new Change(staging.base, baseSnapshot, added, removed, staging.conflictFilter));
+      }
       PutReceipt receipt =
-          store.commitStaged(base, baseSnapshot, added, removed, conflictFilter, name);
+          changes.size() == 1
+              ? store.commitStaged(changes.get(0), name)
+              : store.commitStagedTogether(changes, name);
       committed = true;
       return Optional.of(receipt);
     } finally {
@@ -179,22 +200,37 @@ public final class TableTransaction {
   }
 
   /**
-   * Deletes what the working copy wrote that the table does not reference: its manifests and
+   * Deletes what the working copies wrote that the tables do not reference: their manifests and
    * manifest lists always, the staged data files unless committed (then only those a later
    * statement of the transaction replaced).
    */
   private void end(boolean committed) throws IOException {
-    if (view == null) {
-      return;
+    IOException failure = null;
+    for (Staging staging : tables.values()) {
+      try {
+        end(staging, committed);
+      } catch (IOException | RuntimeException e) {
+        if (failure == null) {
+          failure = e instanceof IOException io ? io : new IOException(e);
+        } else {
+          failure.addSuppressed(e);
+        }
+      }
     }
+    if (failure != null) {
+      throw failure;
+    }
+  }
+
+  private void end(Staging staging, boolean committed) throws IOException {
+    Table table = staging.view.table();
     try {
       Set<Long> baseSnapshots = new HashSet<>();
-      base.table().snapshots().forEach(s -> baseSnapshots.add(s.snapshotId()));
+      staging.base.table().snapshots().forEach(s -> baseSnapshots.add(s.snapshotId()));
       Set<String> kept = new HashSet<>();
       if (committed) {
-        kept.addAll(dataFiles(view.table(), view.currentSnapshotId().orElse(0L)).keySet());
+        kept.addAll(dataFiles(table, staging.view.currentSnapshotId().orElse(0L)).keySet());
       }
-      Table table = view.table();
       for (Snapshot s : table.snapshots()) {
         if (baseSnapshots.contains(s.snapshotId())) {
           continue;
@@ -206,9 +242,9 @@ public final class TableTransaction {
         }
         table.io().deleteFile(s.manifestListLocation());
       }
-      store.endStaging(table, staged, kept);
+      store.endStaging(table, staging.staged, kept);
     } finally {
-      store.unregisterStaging(view.table());
+      store.unregisterStaging(table);
     }
   }
 
