@@ -125,9 +125,9 @@ public final class SqlMetadataHandler {
         .withSqlMaxStatements(0)
         .withSqlMaxTablesInSelect(0)
         .withSqlMaxUsernameLength(0)
-        // Flight SQL transactions over one table: reads see committed snapshots (a read of the
-        // table the transaction changed is refused), the commit is validated from the snapshot
-        // the transaction first read. CREATE and DROP TABLE are refused inside one.
+        // Flight SQL transactions: reads see committed snapshots (a read of a table the
+        // transaction changed is refused), the commit is validated from the snapshot the
+        // transaction first read of each table. CREATE and DROP TABLE are refused inside one.
         .withSqlDefaultTransactionIsolation(
             SqlTransactionIsolationLevel.SQL_TRANSACTION_READ_COMMITTED.getNumber())
         .withSqlSupportedTransactionsIsolationLevels(
