@@ -310,8 +310,7 @@ class FlightSqlTransactionTest {
   void readsOfAChangedTableAndDdlAreRefusedAndTheTransactionStillCommits(BufferAllocator allocator)
       throws Exception {
     start(allocator);
-    sql.executeUpdate("CREATE TABLE ns.other (id BIGINT)");
-    sql.executeUpdate("INSERT INTO ns.other VALUES (7)");
+    createOther("(7)");
     Transaction txn = sql.beginTransaction();
     // Before the transaction changes ns.t, reading it is fine.
     assertThat(ids("SELECT count(*) FROM ns.t", txn)).containsExactly(30L);
@@ -346,22 +345,21 @@ class FlightSqlTransactionTest {
   @Test
   void twoTablesCommitTogether(BufferAllocator allocator) throws Exception {
     start(allocator);
-    sql.executeUpdate("CREATE TABLE ns.other (id BIGINT)");
-    sql.executeUpdate("INSERT INTO ns.other VALUES (7), (8)");
+    createOther("(7), (8)");
     List<SnapshotInfo> before = snapshots();
-    List<SnapshotInfo> otherBefore = quiver.snapshots(TableId.of("ns", "other"));
+    List<SnapshotInfo> otherBefore = otherSnapshots();
     Transaction txn = sql.beginTransaction();
     sql.executeUpdate("INSERT INTO ns.t VALUES (700, 'both')", txn);
     sql.executeUpdate("DELETE FROM ns.other WHERE id = 7", txn);
     sql.executeUpdate("INSERT INTO ns.other VALUES (9)", txn);
     sql.executeUpdate("DELETE FROM ns.t WHERE id < 10", txn);
     assertThat(snapshots()).isEqualTo(before);
-    assertThat(quiver.snapshots(TableId.of("ns", "other"))).isEqualTo(otherBefore);
+    assertThat(otherSnapshots()).isEqualTo(otherBefore);
 
     sql.commit(txn);
 
     assertThat(snapshots()).hasSize(before.size() + 1);
-    assertThat(quiver.snapshots(TableId.of("ns", "other"))).hasSize(otherBefore.size() + 1);
+    assertThat(otherSnapshots()).hasSize(otherBefore.size() + 1);
     assertThat(ids("SELECT count(*) FROM ns.t")).containsExactly(21L);
     assertThat(ids("SELECT id FROM ns.t WHERE id = 700")).containsExactly(700L);
     assertThat(ids("SELECT id FROM ns.other ORDER BY id")).containsExactly(8L, 9L);
@@ -375,14 +373,13 @@ class FlightSqlTransactionTest {
   @Test
   void aConflictOnOneTableCommitsNoTable(BufferAllocator allocator) throws Exception {
     start(allocator);
-    sql.executeUpdate("CREATE TABLE ns.other (id BIGINT)");
-    sql.executeUpdate("INSERT INTO ns.other VALUES (7)");
+    createOther("(7)");
     Transaction txn = sql.beginTransaction();
     sql.executeUpdate("INSERT INTO ns.other VALUES (8)", txn);
     sql.executeUpdate("DELETE FROM ns.t WHERE id < 5", txn);
     sql.executeUpdate("UPDATE ns.t SET label = 'theirs' WHERE id = 3");
     List<SnapshotInfo> before = snapshots();
-    List<SnapshotInfo> otherBefore = quiver.snapshots(TableId.of("ns", "other"));
+    List<SnapshotInfo> otherBefore = otherSnapshots();
 
     assertFails(
         () -> sql.commit(txn),
@@ -390,7 +387,7 @@ class FlightSqlTransactionTest {
         "Cannot commit transaction " + id(txn) + " to table ns.t: a concurrent commit");
 
     assertThat(snapshots()).isEqualTo(before);
-    assertThat(quiver.snapshots(TableId.of("ns", "other"))).isEqualTo(otherBefore);
+    assertThat(otherSnapshots()).isEqualTo(otherBefore);
     assertThat(ids("SELECT id FROM ns.other")).containsExactly(7L);
     assertThat(ids("SELECT count(*) FROM ns.t")).containsExactly(30L);
   }
@@ -441,6 +438,16 @@ class FlightSqlTransactionTest {
           .filter(p -> p.toString().endsWith(".parquet") || p.toString().endsWith(".avro"))
           .collect(Collectors.toSet());
     }
+  }
+
+  /** Creates table ns.other (id BIGINT) holding {@code values}, as in "(7), (8)". */
+  private void createOther(String values) {
+    sql.executeUpdate("CREATE TABLE ns.other (id BIGINT)");
+    sql.executeUpdate("INSERT INTO ns.other VALUES " + values);
+  }
+
+  private List<SnapshotInfo> otherSnapshots() {
+    return quiver.snapshots(TableId.of("ns", "other"));
   }
 
   private List<SnapshotInfo> snapshots() {
