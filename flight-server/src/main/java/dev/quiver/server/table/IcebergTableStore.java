@@ -823,7 +823,13 @@ public final class IcebergTableStore implements AutoCloseable {
             });
         commitStats.committed(1);
         for (TableTransaction.Change change : changes) {
-          change.base().table().refresh();
+          try {
+            change.base().table().refresh();
+          } catch (RuntimeException e) {
+            // Committed: a table seen stale here is loaded afresh by its next use.
+            LOG.warn(
+                "Table {}: refresh after a committed transaction failed", change.base().id(), e);
+          }
         }
       }
       return new PutReceipt(rows, bytes, files, lastSnapshot);

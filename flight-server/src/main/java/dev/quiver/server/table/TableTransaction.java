@@ -148,6 +148,7 @@ public final class TableTransaction {
       return Optional.empty();
     }
     boolean committed = false;
+    boolean mayBeCommitted = false;
     try {
       List<Change> changes = new ArrayList<>();
       for (Staging staging : tables.values()) {
@@ -173,8 +174,13 @@ public final class TableTransaction {
               : store.commitStagedTogether(changes, name);
       committed = true;
       return Optional.of(receipt);
+    } catch (QuiverException e) {
+      // The catalog database failed during the commit, which may have taken the files: keep the
+      // data files (orphan removal deletes them if no snapshot did).
+      mayBeCommitted = e.code() == QuiverErrorCode.CATALOG_UNAVAILABLE;
+      throw e;
     } finally {
-      end(committed);
+      end(committed || mayBeCommitted);
     }
   }
 
@@ -201,8 +207,8 @@ public final class TableTransaction {
 
   /**
    * Deletes what the working copies wrote that the tables do not reference: their manifests and
-   * manifest lists always, the staged data files unless committed (then only those a later
-   * statement of the transaction replaced).
+   * manifest lists always (a commit writes its own), the staged data files unless {@code committed}
+   * (then only those a later statement of the transaction replaced).
    */
   private void end(boolean committed) throws IOException {
     IOException failure = null;
