@@ -13,6 +13,8 @@ public enum QuiverErrorCode {
   TABLE_NOT_FOUND(FlightStatusCode.NOT_FOUND),
   NAMESPACE_NOT_FOUND(FlightStatusCode.NOT_FOUND),
   SNAPSHOT_NOT_FOUND(FlightStatusCode.NOT_FOUND),
+  /** A Flight SQL transaction id that is not open for the caller (ended, expired, unknown). */
+  TRANSACTION_NOT_FOUND(FlightStatusCode.NOT_FOUND),
   TABLE_ALREADY_EXISTS(FlightStatusCode.ALREADY_EXISTS),
   INVALID_NAME(FlightStatusCode.INVALID_ARGUMENT),
   INVALID_TICKET(FlightStatusCode.INVALID_ARGUMENT),

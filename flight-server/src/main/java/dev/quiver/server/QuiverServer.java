@@ -81,6 +81,7 @@ public final class QuiverServer implements AutoCloseable {
   private final DataFolderLock lock;
   private final ClusterNodes cluster;
   private final Optional<RestCatalogServer> rest;
+  private final QuiverProducer producer;
   private final AtomicBoolean closed = new AtomicBoolean();
 
   private QuiverServer(
@@ -96,7 +97,9 @@ public final class QuiverServer implements AutoCloseable {
       Location location,
       DataFolderLock lock,
       ClusterNodes cluster,
-      Optional<RestCatalogServer> rest) {
+      Optional<RestCatalogServer> rest,
+      QuiverProducer producer) {
+    this.producer = producer;
     this.rest = rest;
     this.lock = lock;
     this.cluster = cluster;
@@ -236,6 +239,7 @@ public final class QuiverServer implements AutoCloseable {
       QuiverProducer producer =
           new QuiverProducer(
               store, sql, memory, config, streams, uri::get, security.access(), calls, cluster);
+      opened.add(0, producer);
       Consumer<NettyServerBuilder> addHealth =
           b -> {
             b.addService(health.getHealthService())
@@ -275,7 +279,8 @@ public final class QuiverServer implements AutoCloseable {
           location,
           lock,
           cluster,
-          rest);
+          rest,
+          producer);
     } catch (IOException | RuntimeException e) {
       try {
         AutoCloseables.close(opened);
@@ -396,7 +401,8 @@ public final class QuiverServer implements AutoCloseable {
     if (!memory.awaitCallsClosed(Duration.ofSeconds(DRAIN_SECONDS))) {
       LOG.warn("Calls still hold Arrow memory {} s after being cancelled", DRAIN_SECONDS);
     }
-    AutoCloseables.close(maintenance, sql, store, writer, telemetry, memory, lock);
+    // The producer rolls back open transactions, which deletes their staged files.
+    AutoCloseables.close(producer, maintenance, sql, store, writer, telemetry, memory, lock);
   }
 
   /** Whether {@code e} is a listening socket that could not bind (the port is taken). */

@@ -38,6 +38,8 @@ import java.util.TreeSet;
  * @param maintenance the {@code maintenance.*} settings: background compaction and snapshot expiry
  * @param rest the {@code catalog.rest-*} settings: the Iceberg REST catalog
  * @param partitions the {@code storage.max-open-partitions} setting: puts to partitioned tables
+ * @param transactions the {@code sql.transaction-timeout} and {@code sql.max-transactions-per-user}
+ *     settings: Flight SQL transactions
  */
 public record ServerConfig(
     Path dataDir,
@@ -53,7 +55,8 @@ public record ServerConfig(
     CatalogSettings catalog,
     MaintenanceSettings maintenance,
     RestSettings rest,
-    PartitionSettings partitions) {
+    PartitionSettings partitions,
+    TransactionSettings transactions) {
 
   /** The least memory either DuckDB may be given: below it DuckDB cannot run a Parquet scan. */
   static final long MIN_DUCKDB_MEMORY = 16L * 1024 * 1024;
@@ -328,6 +331,17 @@ public record ServerConfig(
           "64",
           "The most partition spill files one put to a partitioned table keeps open at once.");
 
+  public static final ConfigKey TRANSACTION_TIMEOUT =
+      new ConfigKey(
+          "sql.transaction-timeout",
+          "5m",
+          "A Flight SQL transaction idle this long is rolled back and its staged files deleted.");
+  public static final ConfigKey MAX_TRANSACTIONS_PER_USER =
+      new ConfigKey(
+          "sql.max-transactions-per-user",
+          "8",
+          "The most Flight SQL transactions one user may have open at once.");
+
   public static final ConfigKey CATALOG_URI =
       new ConfigKey(
           "catalog.uri",
@@ -432,7 +446,9 @@ public record ServerConfig(
           MAINTENANCE_COMPACT_MIN_FILES,
           CATALOG_REST_PORT,
           CATALOG_REST_HOST,
-          MAX_OPEN_PARTITIONS);
+          MAX_OPEN_PARTITIONS,
+          TRANSACTION_TIMEOUT,
+          MAX_TRANSACTIONS_PER_USER);
 
   private static final Set<String> CODECS = Set.of("zstd", "snappy", "gzip", "lz4", "uncompressed");
 
@@ -503,6 +519,7 @@ public record ServerConfig(
     requireNonNull(catalog, "catalog is null");
     requireNonNull(maintenance, "maintenance is null");
     requireNonNull(partitions, "partitions is null");
+    requireNonNull(transactions, "transactions is null");
     memory = memory.boundedBy(arrow);
   }
 
@@ -628,7 +645,8 @@ public record ServerConfig(
         catalog(v),
         maintenance(v),
         rest(v),
-        partitions(v));
+        partitions(v),
+        transactions(v));
   }
 
   private static RestSettings rest(Map<String, String> v) {
@@ -642,6 +660,14 @@ public record ServerConfig(
     String host = v.get(CATALOG_REST_HOST.name());
     check(!host.isBlank(), CATALOG_REST_HOST, host);
     return new RestSettings(number, host);
+  }
+
+  private static TransactionSettings transactions(Map<String, String> v) {
+    Duration timeout = duration(v, TRANSACTION_TIMEOUT);
+    check(timeout.toMillis() > 0, TRANSACTION_TIMEOUT, v.get(TRANSACTION_TIMEOUT.name()));
+    int max = integer(v, MAX_TRANSACTIONS_PER_USER);
+    check(max >= 1, MAX_TRANSACTIONS_PER_USER, max);
+    return new TransactionSettings(timeout, max);
   }
 
   private static PartitionSettings partitions(Map<String, String> v) {

@@ -22,6 +22,7 @@ import dev.quiver.server.flightsql.SqlMetadataHandler;
 import dev.quiver.server.flightsql.SqlQueryHandler;
 import dev.quiver.server.flightsql.SqlSessions;
 import dev.quiver.server.flightsql.SqlTicket;
+import dev.quiver.server.flightsql.SqlTransactions;
 import dev.quiver.server.flightsql.SqlUpdateHandler;
 import dev.quiver.server.memory.MemoryGovernor;
 import dev.quiver.server.memory.ScanBatchSizer;
@@ -33,6 +34,7 @@ import dev.quiver.server.sql.SqlUpdates;
 import dev.quiver.server.table.IcebergTableStore;
 import dev.quiver.server.telemetry.CallTrace;
 import io.opentelemetry.context.Scope;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
@@ -65,8 +67,11 @@ import org.apache.arrow.flight.Ticket;
 import org.apache.arrow.flight.sql.FlightSqlProducer.Schemas;
 import org.apache.arrow.flight.sql.FlightSqlUtils;
 import org.apache.arrow.flight.sql.NoOpFlightSqlProducer;
+import org.apache.arrow.flight.sql.impl.FlightSql.ActionBeginTransactionRequest;
+import org.apache.arrow.flight.sql.impl.FlightSql.ActionBeginTransactionResult;
 import org.apache.arrow.flight.sql.impl.FlightSql.ActionClosePreparedStatementRequest;
 import org.apache.arrow.flight.sql.impl.FlightSql.ActionCreatePreparedStatementRequest;
+import org.apache.arrow.flight.sql.impl.FlightSql.ActionEndTransactionRequest;
 import org.apache.arrow.flight.sql.impl.FlightSql.CommandGetCatalogs;
 import org.apache.arrow.flight.sql.impl.FlightSql.CommandGetCrossReference;
 import org.apache.arrow.flight.sql.impl.FlightSql.CommandGetDbSchemas;
@@ -91,8 +96,8 @@ import org.apache.arrow.flight.sql.impl.FlightSql.TicketStatementQuery;
  * the table handlers; Flight SQL requests (Flight SQL commands, tickets and actions, and plain SQL
  * text as a command) go through Arrow's FlightSqlProducer dispatch to the SQL handlers. This class
  * only dispatches: every handler error goes through {@link FlightErrors}, the one place that picks
- * the Flight status. Flight SQL features Quiver lacks (transactions, savepoints, Substrait plans)
- * answer UNIMPLEMENTED from NoOpFlightSqlProducer.
+ * the Flight status. Flight SQL features Quiver lacks (savepoints, Substrait plans) answer
+ * UNIMPLEMENTED from NoOpFlightSqlProducer.
  */
 public final class QuiverProducer extends NoOpFlightSqlProducer {
   private static final String FLIGHT_SQL_TYPE_PREFIX =
@@ -126,6 +131,7 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
   private final SqlUpdateHandler sqlUpdates;
   private final SqlAccess sqlAccess;
   private final PreparedStatements prepared;
+  private final SqlTransactions transactions;
 
   /**
    * A producer over {@code store} and {@code sql}; streams run on {@code streamExecutor}, which the
@@ -172,6 +178,7 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
     PreparedStatements prepared = new PreparedStatements();
     this.prepared = prepared;
     SqlUpdates updates = new SqlUpdates(sql, store);
+    this.transactions = new SqlTransactions(store, config.transactions());
     this.sqlAccess = new SqlAccess(access, sql, updates, store);
     this.sqlQueries =
         new SqlQueryHandler(
@@ -184,9 +191,13 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
             updates,
             config.flight().endpointTargetBytes(),
             config.flight().maxEndpoints(),
-            cluster::planLocations);
-    this.sqlMetadata = new SqlMetadataHandler(store, memory, config.limits().maxColumns());
-    this.sqlUpdates = new SqlUpdateHandler(store, updates, prepared, putWriter, memory);
+            cluster::planLocations,
+            transactions);
+    this.sqlMetadata =
+        new SqlMetadataHandler(
+            store, memory, config.limits().maxColumns(), config.transactions().timeout());
+    this.sqlUpdates =
+        new SqlUpdateHandler(store, updates, prepared, putWriter, memory, transactions);
   }
 
   /** The SQL session middleware factory (Flight SQL session options: catalog, schema). */
@@ -503,6 +514,50 @@ public final class QuiverProducer extends NoOpFlightSqlProducer {
   public void cancelFlightInfo(
       CancelFlightInfoRequest request, CallContext context, StreamListener<CancelStatus> listener) {
     sqlQueries.cancel(request, listener);
+  }
+
+  // ---- Flight SQL: transactions ----
+
+  @Override
+  public void beginTransaction(
+      ActionBeginTransactionRequest request,
+      CallContext context,
+      StreamListener<ActionBeginTransactionResult> listener) {
+    try {
+      ByteString id = transactions.begin(context.peerIdentity());
+      listener.onNext(ActionBeginTransactionResult.newBuilder().setTransactionId(id).build());
+      listener.onCompleted();
+    } catch (RuntimeException e) {
+      listener.onError(FlightErrors.toFlight("BeginTransaction", e));
+    }
+  }
+
+  @Override
+  public void endTransaction(
+      ActionEndTransactionRequest request, CallContext context, StreamListener<Result> listener) {
+    try {
+      switch (request.getAction()) {
+        case END_TRANSACTION_COMMIT ->
+            transactions.commit(request.getTransactionId(), context.peerIdentity());
+        case END_TRANSACTION_ROLLBACK ->
+            transactions.rollback(request.getTransactionId(), context.peerIdentity());
+        default ->
+            throw new QuiverException(
+                QuiverErrorCode.INVALID_ARGUMENT,
+                "EndTransaction of %s needs an action, COMMIT or ROLLBACK, not %s",
+                request.getTransactionId().toStringUtf8(),
+                request.getAction());
+      }
+      listener.onCompleted();
+    } catch (IOException | RuntimeException e) {
+      listener.onError(FlightErrors.toFlight("EndTransaction", e));
+    }
+  }
+
+  /** Rolls back the open transactions (their staged files go). */
+  @Override
+  public void close() throws Exception {
+    transactions.close();
   }
 
   // ---- Flight SQL: sessions ----

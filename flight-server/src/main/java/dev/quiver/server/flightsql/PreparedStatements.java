@@ -35,14 +35,17 @@ public final class PreparedStatements {
    * @param shape its parameters and results
    * @param query whether it returns rows (else it is an update)
    * @param parameters the parameter rows bound last; empty before any
+   * @param transaction the Flight SQL transaction it runs in; empty for none (each run commits)
    */
   public record Prepared(
       String sql,
       String schema,
       SqlEngine.Shape shape,
       boolean query,
-      List<List<Object>> parameters) {
+      List<List<Object>> parameters,
+      ByteString transaction) {
     public Prepared {
+      requireNonNull(transaction, "transaction is null");
       requireNonNull(sql, "sql is null");
       requireNonNull(schema, "schema is null");
       requireNonNull(shape, "shape is null");
@@ -91,7 +94,9 @@ public final class PreparedStatements {
 
   void bind(ByteString handle, List<List<Object>> parameters) {
     open.computeIfPresent(
-        handle, (h, p) -> new Prepared(p.sql(), p.schema(), p.shape(), p.query(), parameters));
+        handle,
+        (h, p) ->
+            new Prepared(p.sql(), p.schema(), p.shape(), p.query(), parameters, p.transaction()));
     get(handle);
   }
 

@@ -8,6 +8,7 @@ import dev.quiver.server.memory.MemoryGovernor;
 import dev.quiver.server.sql.SqlEngine;
 import dev.quiver.server.table.IcebergTableStore;
 import dev.quiver.server.table.QuiverTable;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -51,23 +52,26 @@ public final class SqlMetadataHandler {
   private final MemoryGovernor memory;
   private final SqlInfoBuilder sqlInfo;
 
-  public SqlMetadataHandler(IcebergTableStore store, MemoryGovernor memory, int maxColumns) {
+  /** {@code transactionTimeout}: how long a transaction may sit idle (sql.transaction-timeout). */
+  public SqlMetadataHandler(
+      IcebergTableStore store, MemoryGovernor memory, int maxColumns, Duration transactionTimeout) {
     this.store = store;
     this.memory = memory;
-    this.sqlInfo = sqlInfo(maxColumns);
+    this.sqlInfo = sqlInfo(maxColumns, transactionTimeout);
   }
 
-  private static SqlInfoBuilder sqlInfo(int maxColumns) {
+  private static SqlInfoBuilder sqlInfo(int maxColumns, Duration transactionTimeout) {
     return new SqlInfoBuilder()
         .withFlightSqlServerName("Quiver")
         .withFlightSqlServerVersion(Versions.of(SqlMetadataHandler.class))
         .withFlightSqlServerArrowVersion(Versions.of(org.apache.arrow.flight.FlightServer.class))
         .withFlightSqlServerSql(true)
         .withFlightSqlServerSubstrait(false)
-        .withFlightSqlServerTransaction(SqlSupportedTransaction.SQL_SUPPORTED_TRANSACTION_NONE)
+        .withFlightSqlServerTransaction(
+            SqlSupportedTransaction.SQL_SUPPORTED_TRANSACTION_TRANSACTION)
         .withFlightSqlServerCancel(true)
         .withFlightSqlServerBulkIngestion(true)
-        .withFlightSqlServerBulkIngestionTransaction(false)
+        .withFlightSqlServerBulkIngestionTransaction(true)
         .withFlightSqlServerReadOnly(false)
         .withSqlIdentifierQuoteChar("\"")
         .withSqlSearchStringEscape("\\")
@@ -91,7 +95,7 @@ public final class SqlMetadataHandler {
         .withSqlSupportsLikeEscapeClause(true)
         .withSqlSupportsNonNullableColumns(false)
         .withSqlCorrelatedSubqueriesSupported(true)
-        .withSqlTransactionsSupported(false)
+        .withSqlTransactionsSupported(true)
         .withSqlBatchUpdatesSupported(false)
         .withSqlSavepointsSupported(false)
         .withSqlNamedParametersSupported(false)
@@ -121,15 +125,19 @@ public final class SqlMetadataHandler {
         .withSqlMaxStatements(0)
         .withSqlMaxTablesInSelect(0)
         .withSqlMaxUsernameLength(0)
-        // No transactions: each statement commits alone.
+        // Flight SQL transactions: reads see committed snapshots (a read of a table the
+        // transaction changed is refused), the commit is validated from the snapshot the
+        // transaction first read of each table. CREATE and DROP TABLE are refused inside one.
         .withSqlDefaultTransactionIsolation(
-            SqlTransactionIsolationLevel.SQL_TRANSACTION_NONE.getNumber())
+            SqlTransactionIsolationLevel.SQL_TRANSACTION_READ_COMMITTED.getNumber())
         .withSqlSupportedTransactionsIsolationLevels(
-            SqlTransactionIsolationLevel.SQL_TRANSACTION_NONE)
+            SqlTransactionIsolationLevel.SQL_TRANSACTION_READ_COMMITTED)
         .withSqlDataDefinitionCausesTransactionCommit(false)
         .withSqlDataDefinitionsInTransactionsIgnored(false)
         .withFlightSqlServerStatementTimeout(0)
-        .withFlightSqlServerTransactionTimeout(0)
+        // Milliseconds an idle transaction lives.
+        .withFlightSqlServerTransactionTimeout(
+            (int) Math.min(Integer.MAX_VALUE, transactionTimeout.toMillis()))
         // Substrait plans are not accepted (FlightSqlServerSubstrait is false).
         .withFlightSqlServerSubstraitMinVersion("")
         .withFlightSqlServerSubstraitMaxVersion("")

@@ -72,6 +72,7 @@ public final class SqlQueryHandler {
   private final long endpointTargetBytes;
   private final int maxEndpoints;
   private final Supplier<List<Location>> nodes;
+  private final SqlTransactions transactions;
 
   /**
    * A split query's endpoints are of about {@code endpointTargetBytes} of files each, at most
@@ -88,7 +89,9 @@ public final class SqlQueryHandler {
       SqlUpdates updates,
       long endpointTargetBytes,
       int maxEndpoints,
-      Supplier<List<Location>> nodes) {
+      Supplier<List<Location>> nodes,
+      SqlTransactions transactions) {
+    this.transactions = transactions;
     this.endpointTargetBytes = endpointTargetBytes;
     this.maxEndpoints = maxEndpoints;
     this.nodes = nodes;
@@ -106,6 +109,10 @@ public final class SqlQueryHandler {
     String schema = SqlSessions.schema(context);
     Schema results = describeQuery(command.getQuery(), schema).results();
     SqlTicket ticket = SqlTicket.ofStatement(command.getQuery(), schema);
+    if (command.hasTransactionId()) {
+      checkInTransaction(command.getTransactionId(), context, command.getQuery(), schema);
+      return info(results, descriptor, ticket);
+    }
     Optional<QuiverTable> table = engine.splittableTable(command.getQuery(), schema);
     if (table.isEmpty()) {
       return info(results, descriptor, ticket);
@@ -161,22 +168,28 @@ public final class SqlQueryHandler {
       ActionCreatePreparedStatementRequest request,
       CallContext context,
       StreamListener<Result> listener) {
-    if (request.hasTransactionId()) {
-      throw new QuiverException(
-          QuiverErrorCode.UNSUPPORTED_OPERATION, "Quiver has no transactions; each put commits");
-    }
     String sql = request.getQuery();
     String schema = SqlSessions.schema(context);
     StatementKind kind = StatementKind.of(sql);
     if (kind == StatementKind.OTHER) {
       throw engine.unsupported(sql);
     }
+    if (request.hasTransactionId() && kind == StatementKind.QUERY) {
+      checkInTransaction(request.getTransactionId(), context, sql, schema);
+    } else if (request.hasTransactionId()) {
+      transactions.check(request.getTransactionId(), context.peerIdentity(), t -> {});
+    }
     SqlEngine.Shape shape =
         kind == StatementKind.QUERY ? engine.describe(sql, schema) : updates.shape(sql, schema);
     ByteString handle =
         prepared.add(
             new PreparedStatements.Prepared(
-                sql, schema, shape, kind == StatementKind.QUERY, List.of()));
+                sql,
+                schema,
+                shape,
+                kind == StatementKind.QUERY,
+                List.of(),
+                request.getTransactionId()));
     ActionCreatePreparedStatementResult result =
         ActionCreatePreparedStatementResult.newBuilder()
             .setPreparedStatementHandle(handle)
@@ -223,6 +236,7 @@ public final class SqlQueryHandler {
     if (run.prepared().isPresent()) {
       PreparedStatements.Prepared statement = prepared.get(run.prepared().get());
       requireQuery(statement);
+      checkInTransaction(statement, call);
       stream(
           run.id(),
           statement.sql(),
@@ -241,6 +255,7 @@ public final class SqlQueryHandler {
       CommandPreparedStatementQuery command, QuiverCall call, ServerStreamListener listener) {
     PreparedStatements.Prepared statement = prepared.get(command.getPreparedStatementHandle());
     requireQuery(statement);
+    checkInTransaction(statement, call);
     stream(
         SqlTicket.ofPrepared(command.getPreparedStatementHandle()).id(),
         statement.sql(),
@@ -309,6 +324,26 @@ public final class SqlQueryHandler {
     // A run whose DoGet has not started is remembered and fails when it does: cancelled too.
     listener.onNext(any ? CancelStatus.CANCELLED : CancelStatus.NOT_CANCELLABLE);
     listener.onCompleted();
+  }
+
+  /**
+   * Checks that query {@code sql} may run in transaction {@code id}: the caller's, open, and not
+   * reading a table the transaction changed ({@link SqlTransactions#refuseReadsOfChanged}).
+   */
+  private void checkInTransaction(ByteString id, CallContext context, String sql, String schema) {
+    checkInTransaction(id, context.peerIdentity(), sql, schema);
+  }
+
+  private void checkInTransaction(ByteString id, String user, String sql, String schema) {
+    transactions.check(
+        id, user, t -> SqlTransactions.refuseReadsOfChanged(t, engine.reads(sql, schema).tables()));
+  }
+
+  /** A prepared query's check at each run, when it was prepared in a transaction. */
+  private void checkInTransaction(PreparedStatements.Prepared statement, QuiverCall call) {
+    if (!statement.transaction().isEmpty()) {
+      checkInTransaction(statement.transaction(), call.user(), statement.sql(), statement.schema());
+    }
   }
 
   private SqlEngine.Shape describeQuery(String sql, String schema) {

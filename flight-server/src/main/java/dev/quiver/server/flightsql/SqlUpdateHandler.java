@@ -1,5 +1,6 @@
 package dev.quiver.server.flightsql;
 
+import com.google.protobuf.ByteString;
 import dev.quiver.client.PutReceipt;
 import dev.quiver.client.QuiverErrorCode;
 import dev.quiver.client.QuiverException;
@@ -13,6 +14,8 @@ import dev.quiver.server.sql.SqlEngine;
 import dev.quiver.server.sql.SqlUpdates;
 import dev.quiver.server.sql.StatementKind;
 import dev.quiver.server.table.IcebergTableStore;
+import dev.quiver.server.table.QuiverTable;
+import dev.quiver.server.table.TableTransaction;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
@@ -52,13 +55,16 @@ public final class SqlUpdateHandler {
   private final PreparedStatements prepared;
   private final PutWriter puts;
   private final MemoryGovernor memory;
+  private final SqlTransactions transactions;
 
   public SqlUpdateHandler(
       IcebergTableStore store,
       SqlUpdates updates,
       PreparedStatements prepared,
       PutWriter puts,
-      MemoryGovernor memory) {
+      MemoryGovernor memory,
+      SqlTransactions transactions) {
+    this.transactions = transactions;
     this.store = store;
     this.updates = updates;
     this.prepared = prepared;
@@ -73,12 +79,13 @@ public final class SqlUpdateHandler {
         ack,
         SqlQueryHandler.callName(command.getQuery()),
         call,
-        name -> {
-          if (command.hasTransactionId()) {
-            throw noTransactions();
-          }
-          return run(name, call, command.getQuery(), schema, List.of());
-        });
+        name ->
+            inTransaction(
+                command.hasTransactionId() ? command.getTransactionId() : ByteString.EMPTY,
+                call,
+                command.getQuery(),
+                schema,
+                u -> run(name, call, u, command.getQuery(), schema, List.of())));
   }
 
   /**
@@ -99,36 +106,71 @@ public final class SqlUpdateHandler {
         ack,
         SqlQueryHandler.callName(statement.sql()),
         call,
-        name -> {
-          Optional<BoundInsert> bound =
-              statement.shape().parameters().getFields().isEmpty()
-                  ? Optional.empty()
-                  : updates.boundInsert(statement.sql(), statement.schema());
-          if (bound.isPresent()) {
-            call.trace().table(bound.get().table());
-            PutReceipt receipt =
-                puts.write(
-                    name,
-                    call,
-                    stream,
-                    (reader, allocator, beforeCommit) -> {
-                      try (ArrowReader rows = bound.get().rows(reader, allocator)) {
-                        return store.append(bound.get().table(), rows, allocator, beforeCommit);
-                      }
-                    });
-            call.trace().committed(receipt);
-            return receipt.rows();
-          }
-          List<List<Object>> rows = parameterRows(statement, stream);
-          if (rows.isEmpty()) {
-            rows = statement.parameters().isEmpty() ? List.of(List.of()) : statement.parameters();
-          }
-          Runnable notCancelled = PutWriter.notCancelled(name, call);
-          if (rows.size() == 1) {
-            notCancelled.run();
-            return run(name, call, statement.sql(), statement.schema(), rows.get(0));
-          }
-          return runEach(name, call, statement, rows, notCancelled);
+        name ->
+            inTransaction(
+                statement.transaction(),
+                call,
+                statement.sql(),
+                statement.schema(),
+                u -> runPrepared(name, call, u, statement, stream)));
+  }
+
+  private long runPrepared(
+      String name,
+      QuiverCall call,
+      SqlUpdates updates,
+      PreparedStatements.Prepared statement,
+      FlightStream stream)
+      throws Exception {
+    Optional<BoundInsert> bound =
+        statement.shape().parameters().getFields().isEmpty()
+            ? Optional.empty()
+            : updates.boundInsert(statement.sql(), statement.schema());
+    if (bound.isPresent()) {
+      call.trace().table(bound.get().table());
+      QuiverTable target = updates.target(bound.get().table());
+      PutReceipt receipt =
+          puts.write(
+              name,
+              call,
+              stream,
+              (reader, allocator, beforeCommit) -> {
+                try (ArrowReader rows = bound.get().rows(reader, allocator)) {
+                  return store.append(target, rows, allocator, beforeCommit);
+                }
+              });
+      call.trace().committed(receipt);
+      return receipt.rows();
+    }
+    List<List<Object>> rows = parameterRows(statement, stream);
+    if (rows.isEmpty()) {
+      rows = statement.parameters().isEmpty() ? List.of(List.of()) : statement.parameters();
+    }
+    Runnable notCancelled = PutWriter.notCancelled(name, call);
+    if (rows.size() == 1) {
+      notCancelled.run();
+      return run(name, call, updates, statement.sql(), statement.schema(), rows.get(0));
+    }
+    return runEach(name, call, updates, statement, rows, notCancelled);
+  }
+
+  /**
+   * Runs {@code update} with the plain updates when {@code transaction} is empty, else inside that
+   * transaction of the caller (TRANSACTION_NOT_FOUND when it is not the caller's open one), after
+   * refusing a statement that reads a table the transaction changed.
+   */
+  private long inTransaction(
+      ByteString transaction, QuiverCall call, String sql, String schema, Update.In update)
+      throws Exception {
+    if (transaction.isEmpty()) {
+      return update.run(updates);
+    }
+    return transactions.run(
+        transaction,
+        call.user(),
+        t -> {
+          SqlTransactions.refuseReadsOfChanged(t, updates.otherReads(sql, schema));
+          return update.run(updates.within(t));
         });
   }
 
@@ -167,6 +209,7 @@ public final class SqlUpdateHandler {
   private long runEach(
       String name,
       QuiverCall call,
+      SqlUpdates updates,
       PreparedStatements.Prepared statement,
       List<List<Object>> rows,
       Runnable notCancelled)
@@ -198,40 +241,69 @@ public final class SqlUpdateHandler {
         "DoPut ingest " + table,
         call,
         name -> {
-          TableDefinitionOptions options = command.getTableDefinitionOptions();
-          PutWriter.Write<PutReceipt> write;
-          if (store.find(table).isPresent()) {
-            TableExistsOption ifExists = options.getIfExists();
-            if (ifExists == TableExistsOption.TABLE_EXISTS_OPTION_APPEND) {
-              write = (reader, a, beforeCommit) -> store.append(table, reader, a, beforeCommit);
-            } else if (ifExists == TableExistsOption.TABLE_EXISTS_OPTION_REPLACE) {
-              write = (reader, a, beforeCommit) -> store.replace(table, reader, a, beforeCommit);
-            } else {
-              throw new QuiverException(
-                  QuiverErrorCode.TABLE_ALREADY_EXISTS,
-                  "Table %s already exists (bulk ingest if_exists is %s)",
-                  table,
-                  ifExists);
-            }
-          } else if (options.getIfNotExist() == TableNotExistOption.TABLE_NOT_EXIST_OPTION_CREATE) {
-            write = (reader, a, beforeCommit) -> store.append(table, reader, a, beforeCommit);
-          } else {
-            throw new QuiverException(
-                QuiverErrorCode.TABLE_NOT_FOUND,
-                "Table %s does not exist (bulk ingest if_not_exist is %s)",
-                table,
-                options.getIfNotExist());
+          if (command.hasTransactionId()) {
+            return transactions.run(
+                command.getTransactionId(),
+                call.user(),
+                t -> ingest(name, call, command, table, stream, Optional.of(t)));
           }
-          PutReceipt receipt = puts.write(name, call, stream, write);
-          call.trace().committed(receipt);
-          return receipt.rows();
+          return ingest(name, call, command, table, stream, Optional.empty());
         });
   }
 
-  public static TableId ingestTable(CommandStatementIngest command, String sessionSchema) {
-    if (command.hasTransactionId()) {
-      throw noTransactions();
+  private long ingest(
+      String name,
+      QuiverCall call,
+      CommandStatementIngest command,
+      TableId table,
+      FlightStream stream,
+      Optional<TableTransaction> transaction)
+      throws Exception {
+    TableDefinitionOptions options = command.getTableDefinitionOptions();
+    PutWriter.Write<PutReceipt> write;
+    if (store.find(table).isPresent()) {
+      TableExistsOption ifExists = options.getIfExists();
+      if (ifExists == TableExistsOption.TABLE_EXISTS_OPTION_APPEND) {
+        write =
+            (reader, a, beforeCommit) ->
+                store.append(target(table, transaction), reader, a, beforeCommit);
+      } else if (ifExists == TableExistsOption.TABLE_EXISTS_OPTION_REPLACE) {
+        write =
+            (reader, a, beforeCommit) ->
+                store.replace(target(table, transaction), reader, a, beforeCommit);
+      } else {
+        throw new QuiverException(
+            QuiverErrorCode.TABLE_ALREADY_EXISTS,
+            "Table %s already exists (bulk ingest if_exists is %s)",
+            table,
+            ifExists);
+      }
+    } else if (transaction.isPresent()) {
+      throw new QuiverException(
+          QuiverErrorCode.UNSUPPORTED_OPERATION,
+          "Bulk ingest cannot create table %s inside transaction %s: creating a table"
+              + " commits on its own; create it outside the transaction",
+          table,
+          transaction.get().name());
+    } else if (options.getIfNotExist() == TableNotExistOption.TABLE_NOT_EXIST_OPTION_CREATE) {
+      write = (reader, a, beforeCommit) -> store.append(table, reader, a, beforeCommit);
+    } else {
+      throw new QuiverException(
+          QuiverErrorCode.TABLE_NOT_FOUND,
+          "Table %s does not exist (bulk ingest if_not_exist is %s)",
+          table,
+          options.getIfNotExist());
     }
+    PutReceipt receipt = puts.write(name, call, stream, write);
+    call.trace().committed(receipt);
+    return receipt.rows();
+  }
+
+  private QuiverTable target(TableId table, Optional<TableTransaction> transaction) {
+    return transaction.isPresent() ? transaction.get().stage(table) : store.load(table);
+  }
+
+  public static TableId ingestTable(CommandStatementIngest command, String sessionSchema) {
     if (command.getTemporary()) {
       throw new QuiverException(
           QuiverErrorCode.UNSUPPORTED_OPERATION, "Quiver has no temporary tables");
@@ -253,7 +325,13 @@ public final class SqlUpdateHandler {
     return TableId.of(schema, command.getTable());
   }
 
-  private long run(String name, QuiverCall call, String sql, String schema, List<Object> parameters)
+  private long run(
+      String name,
+      QuiverCall call,
+      SqlUpdates updates,
+      String sql,
+      String schema,
+      List<Object> parameters)
       throws Exception {
     try (BufferAllocator allocator =
         call.admit(name, EnumSet.of(QuiverCall.Need.NATIVE_MEMORY)).allocator()) {
@@ -264,6 +342,11 @@ public final class SqlUpdateHandler {
 
   private interface Update {
     long run(String name) throws Exception;
+
+    /** An update run with given updates: plain, or within a transaction. */
+    interface In {
+      long run(SqlUpdates updates) throws Exception;
+    }
   }
 
   private Runnable respond(
@@ -278,11 +361,5 @@ public final class SqlUpdateHandler {
         ack.onError(call.trace().failed(FlightErrors.toFlight(name, t, memory)));
       }
     };
-  }
-
-  private static QuiverException noTransactions() {
-    return new QuiverException(
-        QuiverErrorCode.UNSUPPORTED_OPERATION,
-        "Quiver has no transactions; each statement commits");
   }
 }

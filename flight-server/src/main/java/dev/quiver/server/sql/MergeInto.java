@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import java.util.regex.Pattern;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.types.pojo.Field;
@@ -27,10 +28,13 @@ import org.apache.iceberg.expressions.Expressions;
 final class MergeInto {
   private final SqlEngine engine;
   private final IcebergTableStore store;
+  private final Function<TableId, QuiverTable> targets;
 
-  MergeInto(SqlEngine engine, IcebergTableStore store) {
+  /** {@code targets} loads the table a MERGE changes (from the store, or a transaction). */
+  MergeInto(SqlEngine engine, IcebergTableStore store, Function<TableId, QuiverTable> targets) {
     this.engine = requireNonNull(engine, "engine is null");
     this.store = requireNonNull(store, "store is null");
+    this.targets = requireNonNull(targets, "targets is null");
   }
 
   /**
@@ -108,7 +112,7 @@ final class MergeInto {
   long merge(String sql, String schema, BufferAllocator allocator, Runnable afterBatch)
       throws Exception {
     Frame merge = Frame.parse(sql, schema);
-    QuiverTable table = RowChanges.loadRewritable(store, merge.table());
+    QuiverTable table = RowChanges.loadRewritable(targets, merge.table());
     long snapshot = table.currentSnapshotId().orElse(0L);
     List<ScanFile> scanned =
         snapshot == 0

@@ -103,7 +103,7 @@ public final class PutChanges {
         return withCounts(receipt, "overwrite", put.rows(), 0, deleted);
       }
     }
-    QuiverTable table = RowChanges.loadRewritable(store, id);
+    QuiverTable table = RowChanges.loadRewritable(store::load, id);
     ScanFilter translated = FilterTranslator.translate(id, filter.get(), table.arrowSchema());
     SqlFilter where = translated.sql();
     if (where == null) {
@@ -186,7 +186,7 @@ public final class PutChanges {
       Runnable afterBatch,
       Runnable beforeCommit)
       throws Exception {
-    QuiverTable table = RowChanges.loadRewritable(store, id);
+    QuiverTable table = RowChanges.loadRewritable(store::load, id);
     List<Field> keys = keyFields(table, keyColumns);
     long snapshot = table.currentSnapshotId().orElse(0L);
     try (StagedPut put = store.stage(table, rows, allocator)) {

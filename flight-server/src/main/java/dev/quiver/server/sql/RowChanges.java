@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Function;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.BigIntVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
@@ -49,10 +50,13 @@ final class RowChanges {
 
   private final SqlEngine engine;
   private final IcebergTableStore store;
+  private final Function<TableId, QuiverTable> targets;
 
-  RowChanges(SqlEngine engine, IcebergTableStore store) {
+  /** {@code targets} loads the table a statement changes (from the store, or a transaction). */
+  RowChanges(SqlEngine engine, IcebergTableStore store, Function<TableId, QuiverTable> targets) {
     this.engine = requireNonNull(engine, "engine is null");
     this.store = requireNonNull(store, "store is null");
+    this.targets = requireNonNull(targets, "targets is null");
   }
 
   /** A DELETE's frame: the table and the condition, if any. */
@@ -135,7 +139,7 @@ final class RowChanges {
       Runnable afterBatch)
       throws Exception {
     Delete delete = Delete.parse(sql, schema);
-    QuiverTable table = loadRewritable(store, delete.table());
+    QuiverTable table = loadRewritable(targets, delete.table());
     Optional<Long> snapshot = table.currentSnapshotId();
     if (snapshot.isEmpty()) {
       return 0;
@@ -214,7 +218,7 @@ final class RowChanges {
       Runnable afterBatch)
       throws Exception {
     Update update = Update.parse(sql, schema);
-    QuiverTable table = loadRewritable(store, update.table());
+    QuiverTable table = loadRewritable(targets, update.table());
     Map<String, String> set = columnsSet(table, update);
     Optional<Long> snapshot = table.currentSnapshotId();
     if (snapshot.isEmpty()) {
@@ -515,8 +519,8 @@ final class RowChanges {
   }
 
   /** The table, refused (UNSUPPORTED_OPERATION) when a rewrite could not keep its columns. */
-  static QuiverTable loadRewritable(IcebergTableStore store, TableId id) {
-    QuiverTable table = store.load(id);
+  static QuiverTable loadRewritable(Function<TableId, QuiverTable> targets, TableId id) {
+    QuiverTable table = targets.apply(id);
     List<String> dictionaries =
         table.arrowSchema().getFields().stream()
             .filter(f -> f.getDictionary() != null)

@@ -8,6 +8,7 @@ import dev.quiver.client.QuiverException;
 import dev.quiver.client.TableId;
 import dev.quiver.server.table.IcebergTableStore;
 import dev.quiver.server.table.QuiverTable;
+import dev.quiver.server.table.TableTransaction;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -30,14 +31,66 @@ public final class SqlUpdates {
 
   private final SqlEngine engine;
   private final IcebergTableStore store;
+  private final Optional<TableTransaction> transaction;
   private final RowChanges rowChanges;
   private final MergeInto merges;
 
   public SqlUpdates(SqlEngine engine, IcebergTableStore store) {
+    this(engine, store, Optional.empty());
+  }
+
+  private SqlUpdates(
+      SqlEngine engine, IcebergTableStore store, Optional<TableTransaction> transaction) {
     this.engine = requireNonNull(engine, "engine is null");
     this.store = requireNonNull(store, "store is null");
-    this.rowChanges = new RowChanges(engine, store);
-    this.merges = new MergeInto(engine, store);
+    this.transaction = requireNonNull(transaction, "transaction is null");
+    this.rowChanges = new RowChanges(engine, store, this::target);
+    this.merges = new MergeInto(engine, store, this::target);
+  }
+
+  /**
+   * These updates inside {@code transaction}: what they change is staged with it ({@link
+   * TableTransaction#stage}) instead of committed, and CREATE TABLE and DROP TABLE are refused
+   * (UNSUPPORTED_OPERATION: they commit alone).
+   */
+  public SqlUpdates within(TableTransaction transaction) {
+    return new SqlUpdates(engine, store, Optional.of(transaction));
+  }
+
+  /** The table a statement changes: as loaded now, or as its transaction stages it. */
+  public QuiverTable target(TableId id) {
+    return transaction.isPresent() ? transaction.get().stage(id) : store.load(id);
+  }
+
+  /**
+   * The tables update {@code sql} reads besides its target's own rows (in an INSERT's source, the
+   * subqueries of a DELETE's or UPDATE's condition and values, a MERGE's source), for a transaction
+   * to refuse reads of the tables it changed.
+   */
+  public java.util.Set<TableId> otherReads(String sql, String schema) {
+    return otherReadsQuery(sql, schema)
+        .map(q -> engine.reads(q, schema).tables())
+        .orElse(java.util.Set.of());
+  }
+
+  private Optional<String> otherReadsQuery(String sql, String schema) {
+    String text = stripSemicolons(sql);
+    return switch (StatementKind.of(text)) {
+      case INSERT ->
+          BoundInsert.Frame.parse(text, schema).isPresent()
+              ? Optional.empty()
+              : Optional.of(Insert.parse(text, schema).source());
+      case DELETE -> RowChanges.Delete.parse(text, schema).where().map(w -> "SELECT 1 WHERE " + w);
+      case UPDATE -> {
+        RowChanges.Update update = RowChanges.Update.parse(text, schema);
+        yield Optional.of(
+            "SELECT "
+                + String.join(", ", update.set().values())
+                + update.where().map(w -> " WHERE " + w).orElse(""));
+      }
+      case MERGE -> Optional.of("SELECT 1 FROM " + MergeInto.Frame.parse(text, schema).source());
+      case CREATE_TABLE, DROP_TABLE, QUERY, OTHER -> Optional.empty();
+    };
   }
 
   /**
@@ -56,7 +109,17 @@ public final class SqlUpdates {
       Runnable afterBatch)
       throws Exception {
     String text = stripSemicolons(sql);
-    return switch (StatementKind.of(text)) {
+    StatementKind kind = StatementKind.of(text);
+    if (transaction.isPresent()
+        && (kind == StatementKind.CREATE_TABLE || kind == StatementKind.DROP_TABLE)) {
+      throw new QuiverException(
+          QuiverErrorCode.UNSUPPORTED_OPERATION,
+          "%s is not supported inside a transaction (transaction %s): it commits on its own;"
+              + " run it outside the transaction",
+          kind == StatementKind.CREATE_TABLE ? "CREATE TABLE" : "DROP TABLE",
+          transaction.get().name());
+    }
+    return switch (kind) {
       case INSERT -> insert(text, schema, parameters, allocator, afterBatch);
       case CREATE_TABLE -> create(text, schema, parameters, allocator, afterBatch);
       case DROP_TABLE -> drop(text, schema);
@@ -112,7 +175,7 @@ public final class SqlUpdates {
    *     the table's columns
    */
   public Optional<BoundInsert> boundInsert(String sql, String schema) {
-    return BoundInsert.parse(stripSemicolons(sql), schema, engine, store::load);
+    return BoundInsert.parse(stripSemicolons(sql), schema, engine, this::target);
   }
 
   /** An INSERT's frame: the table it writes and the query or VALUES that give the rows. */
@@ -141,7 +204,7 @@ public final class SqlUpdates {
       Runnable afterBatch)
       throws Exception {
     Insert insert = Insert.parse(sql, schema);
-    QuiverTable table = store.load(insert.table());
+    QuiverTable table = target(insert.table());
     try (SqlQuery query =
         engine.prepare(
             typedSource(table, insert.source()),
@@ -177,7 +240,7 @@ public final class SqlUpdates {
           text.length() > 80 ? text.substring(0, 80) + "..." : text);
     }
     Insert insert = Insert.parse(text, schema);
-    QuiverTable table = store.load(insert.table());
+    QuiverTable table = target(insert.table());
     String source = typedSource(table, insert.source());
     try (EachRowReader rows =
         new EachRowReader(
@@ -202,7 +265,7 @@ public final class SqlUpdates {
             insert.table(),
             table.arrowSchema(),
             afterBatch)) {
-      return store.append(insert.table(), rows, allocator, beforeCommit).rows();
+      return store.append(table, rows, allocator, beforeCommit).rows();
     }
   }
 
@@ -226,7 +289,9 @@ public final class SqlUpdates {
         table == null
             ? new SqlQueryReader(allocator, query, afterBatch)
             : new SqlQueryReader(allocator, query, id, table.arrowSchema(), afterBatch)) {
-      return store.append(id, rows, allocator);
+      return table == null
+          ? store.append(id, rows, allocator)
+          : store.append(table, rows, allocator, () -> {});
     }
   }
 

@@ -59,6 +59,7 @@ import org.apache.iceberg.exceptions.ValidationException;
 import org.apache.iceberg.expressions.Expression;
 import org.apache.iceberg.expressions.Expressions;
 import org.apache.iceberg.jdbc.JdbcCatalog;
+import org.apache.iceberg.jdbc.JdbcClientPool;
 import org.apache.iceberg.jdbc.UncheckedSQLException;
 import org.apache.iceberg.mapping.MappingUtil;
 import org.apache.iceberg.mapping.NameMappingParser;
@@ -128,6 +129,10 @@ public final class IcebergTableStore implements AutoCloseable {
   private final Set<String> unserveableWarned = ConcurrentHashMap.newKeySet();
 
   private final JdbcCatalog catalog;
+
+  /** The catalog's connection pool, for commits to several tables at once. */
+  private final JdbcClientPool catalogPool;
+
   private final Warehouse warehouse;
   private final DuckDbParquetWriter writer;
   private final ParquetWriteOptions writeOptions;
@@ -166,6 +171,13 @@ public final class IcebergTableStore implements AutoCloseable {
   private final Set<String> liveUploads = ConcurrentHashMap.newKeySet();
 
   /**
+   * The working tables of open transactions ({@link TableTransaction}), by identity: a commit to
+   * one of them stages its files with the transaction instead of publishing them.
+   */
+  private final Map<Table, TableTransaction> staging =
+      java.util.Collections.synchronizedMap(new java.util.IdentityHashMap<>());
+
+  /**
    * Commits hold the read lock, orphan removal the write lock: while it reads what the tables
    * reference and deletes the rest, no commit can make a file it saw unreferenced a referenced one.
    */
@@ -179,6 +191,7 @@ public final class IcebergTableStore implements AutoCloseable {
 
   private IcebergTableStore(
       JdbcCatalog catalog,
+      JdbcClientPool catalogPool,
       Warehouse warehouse,
       DuckDbParquetWriter writer,
       ParquetWriteOptions writeOptions,
@@ -187,6 +200,7 @@ public final class IcebergTableStore implements AutoCloseable {
     this.catalogUri = catalogUri;
     this.shared = shared;
     this.catalog = catalog;
+    this.catalogPool = requireNonNull(catalogPool, "catalogPool is null");
     this.warehouse = warehouse;
     this.writer = writer;
     this.writeOptions = writeOptions;
@@ -245,13 +259,20 @@ public final class IcebergTableStore implements AutoCloseable {
     } else {
       props.putAll(CatalogConnection.properties(settings));
     }
-    // The catalog's FileIO, as the properties choose it, counted into the warehouse's StorageIo.
+    // The catalog's FileIO, as the properties choose it, counted into the warehouse's StorageIo;
+    // its connection pool kept for commits to several tables in one database transaction.
+    java.util.concurrent.atomic.AtomicReference<JdbcClientPool> pool =
+        new java.util.concurrent.atomic.AtomicReference<>();
     JdbcCatalog catalog =
         new JdbcCatalog(
             p ->
                 warehouse.metered(
                     CatalogUtil.loadFileIO(p.get(CatalogProperties.FILE_IO_IMPL), p, null)),
-            null,
+            p -> {
+              JdbcClientPool connections = new JdbcClientPool(p.get(CatalogProperties.URI), p);
+              pool.set(connections);
+              return connections;
+            },
             true);
     try {
       catalog.initialize(settings.name(), props);
@@ -267,6 +288,7 @@ public final class IcebergTableStore implements AutoCloseable {
     }
     return new IcebergTableStore(
         catalog,
+        pool.get(),
         warehouse,
         requireNonNull(writer, "writer is null"),
         writeOptions,
@@ -435,10 +457,7 @@ public final class IcebergTableStore implements AutoCloseable {
     Schema streamSchema = streamSchema(stream);
     Optional<QuiverTable> existing = find(id);
     if (existing.isPresent()) {
-      QuiverTable table = existing.get();
-      Staged staged = writeCompatible(id, table, stream, allocator);
-      return commitOrDelete(
-          id, table.table(), staged, beforeCommit, () -> commitAppend(table.table(), staged));
+      return append(existing.get(), stream, allocator, beforeCommit);
     }
     // A new table: open (but do not commit) its create transaction first, so the files carry
     // the field ids Iceberg assigns, then commit creation and data as one.
@@ -455,6 +474,18 @@ public final class IcebergTableStore implements AutoCloseable {
   }
 
   /**
+   * As {@link #append(TableId, ArrowReader, BufferAllocator, Runnable)} to {@code table} as loaded
+   * (or as a transaction stages it, {@link TableTransaction#stage}).
+   */
+  public PutReceipt append(
+      QuiverTable table, ArrowReader stream, BufferAllocator allocator, Runnable beforeCommit)
+      throws IOException {
+    Staged staged = writeCompatible(table.id(), table, stream, allocator);
+    return commitOrDelete(
+        table.id(), table.table(), staged, beforeCommit, () -> commitAppend(table.table(), staged));
+  }
+
+  /**
    * Replaces every row of an existing table with the rows of {@code stream}, as one atomic snapshot
    * (an Iceberg overwrite). The stream must fit the table's schema, as for an append;
    * TABLE_NOT_FOUND if the table does not exist. Files of earlier snapshots stay until expired.
@@ -468,8 +499,16 @@ public final class IcebergTableStore implements AutoCloseable {
   public PutReceipt replace(
       TableId id, ArrowReader stream, BufferAllocator allocator, Runnable beforeCommit)
       throws IOException {
-    QuiverTable table = load(id);
+    return replace(load(id), stream, allocator, beforeCommit);
+  }
+
+  /** As {@link #replace(TableId, ArrowReader, BufferAllocator)}, of {@code table} as loaded. */
+  public PutReceipt replace(
+      QuiverTable table, ArrowReader stream, BufferAllocator allocator, Runnable beforeCommit)
+      throws IOException {
+    TableId id = table.id();
     Staged staged = writeCompatible(id, table, stream, allocator);
+    staged(table.table()).ifPresent(t -> t.removedRows(table.table(), Expressions.alwaysTrue()));
     return commitOrDelete(
         id,
         table.table(),
@@ -587,12 +626,20 @@ public final class IcebergTableStore implements AutoCloseable {
       throws IOException {
     boolean committed = false;
     boolean keepFiles = false;
+    boolean stagedInTransaction = false;
+    Optional<TableTransaction> transaction = staged(table);
     commitLock.readLock().lock();
     try {
       beforeCommit.run();
       requireStaged(id, staged);
       PutReceipt receipt = commit.get();
-      committed = true;
+      if (transaction.isPresent()) {
+        // Staged, not published: the transaction keeps the files live until it ends.
+        transaction.get().keep(table, staged);
+        stagedInTransaction = true;
+      } else {
+        committed = true;
+      }
       return receipt;
     } catch (CommitStateUnknownException e) {
       keepFiles = true;
@@ -624,12 +671,226 @@ public final class IcebergTableStore implements AutoCloseable {
       try {
         if (committed) {
           warehouse.committed(staged);
-        } else if (!keepFiles) {
+        } else if (!keepFiles && !stagedInTransaction) {
           warehouse.discard(table.io(), staged);
         }
       } finally {
-        liveUploads.removeAll(staged.live());
+        if (!stagedInTransaction) {
+          liveUploads.removeAll(staged.live());
+        }
       }
+    }
+  }
+
+  /** A new transaction, named {@code name} in messages; see {@link TableTransaction}. */
+  public TableTransaction newTransaction(String name) {
+    return new TableTransaction(this, name);
+  }
+
+  void registerStaging(Table working, TableTransaction transaction) {
+    staging.put(working, transaction);
+  }
+
+  void unregisterStaging(Table working) {
+    staging.remove(working);
+  }
+
+  /** The transaction whose working table {@code table} is, if any. */
+  private Optional<TableTransaction> staged(Table table) {
+    return Optional.ofNullable(staging.get(table));
+  }
+
+  /**
+   * Commits a transaction's net change to {@code base} as one snapshot: {@code added} data files
+   * in, {@code removed} out, validated from {@code baseSnapshot} (0: the table's whole history)
+   * with {@code conflictFilter} when the transaction removed rows (else a plain append, which
+   * nothing conflicts with). COMMIT_CONFLICT naming the table and transaction when a concurrent
+   * commit changed rows the transaction read; nothing is committed then.
+   */
+  PutReceipt commitStaged(TableTransaction.Change change, String transaction) {
+    QuiverTable base = change.base();
+    long baseSnapshot = change.baseSnapshot();
+    List<DataFile> added = change.added();
+    List<DataFile> removed = change.removed();
+    Expression conflictFilter = change.conflictFilter();
+    Table table = base.table();
+    long rows = added.stream().mapToLong(DataFile::recordCount).sum();
+    long bytes = added.stream().mapToLong(DataFile::fileSizeInBytes).sum();
+    if (added.isEmpty() && removed.isEmpty()) {
+      return new PutReceipt(0, 0, 0, baseSnapshot);
+    }
+    commitLock.readLock().lock();
+    try {
+      healMetadataCleanup(table);
+      CommitCapture capture = new CommitCapture();
+      long snapshot = commit(table, netChange(capture.reporting(table), change));
+      capture.count(commitStats);
+      return new PutReceipt(rows, bytes, added.size(), snapshot);
+    } catch (ValidationException e) {
+      throw new QuiverException(
+          QuiverErrorCode.COMMIT_CONFLICT,
+          e,
+          "Cannot commit transaction %s to table %s: a concurrent commit changed rows it read"
+              + " since snapshot %d (%s); nothing was committed, retry the transaction",
+          transaction,
+          base.id(),
+          baseSnapshot,
+          e.getMessage());
+    } catch (CommitFailedException e) {
+      int attempts = commitAttempts(base.id());
+      commitStats.exhausted(attempts);
+      throw new QuiverException(
+          QuiverErrorCode.COMMIT_CONFLICT,
+          e,
+          "Cannot commit transaction %s to table %s: other writers committed first on each of %d"
+              + " attempts; nothing was committed, retry the transaction",
+          transaction,
+          base.id(),
+          attempts);
+    } catch (CommitStateUnknownException e) {
+      throw new QuiverException(
+          QuiverErrorCode.CATALOG_UNAVAILABLE,
+          e,
+          "Cannot tell whether transaction %s committed to table %s: the catalog database %s"
+              + " failed during the commit (%s); read the table before retrying",
+          transaction,
+          base.id(),
+          catalogUri,
+          CatalogConnection.rootMessage(e));
+    } catch (RuntimeException e) {
+      throw catalogFailure(e, "commit transaction " + transaction + " to table " + base.id());
+    } finally {
+      commitLock.readLock().unlock();
+    }
+  }
+
+  /**
+   * One table's net change in a transaction as an update of {@code table}: an append when the
+   * transaction only added rows, else an overwrite validated from the snapshot it first read.
+   */
+  private static SnapshotUpdate<?> netChange(Table table, TableTransaction.Change change) {
+    if (change.removed().isEmpty() && change.conflictFilter().op() == Expression.Operation.FALSE) {
+      AppendFiles append = table.newAppend();
+      change.added().forEach(append::appendFile);
+      return append;
+    }
+    OverwriteFiles overwrite =
+        validatedOverwrite(table, change.baseSnapshot(), change.conflictFilter(), change.removed());
+    change.added().forEach(overwrite::addFile);
+    return overwrite;
+  }
+
+  /**
+   * Commits the net changes of a transaction to several tables together or not at all. Iceberg's
+   * JdbcCatalog commits one table at a time (a compare-and-set of the table's {@code
+   * metadata_location} row), so each table's snapshot is made and validated ({@code apply()}:
+   * manifests and manifest list written, nothing committed) and its new metadata file written, then
+   * every table's row is swapped in ONE catalog-database transaction, each with the same
+   * compare-and-set: if any row moved since its table was read, the database transaction rolls back
+   * and nothing is visible (COMMIT_CONFLICT naming the table). Files written for a failed commit
+   * are left to orphan removal.
+   */
+  PutReceipt commitStagedTogether(List<TableTransaction.Change> changes, String transaction) {
+    commitLock.readLock().lock();
+    TableId current = null;
+    try {
+      List<MultiTableCommit.Swap> swaps = new ArrayList<>();
+      long rows = 0;
+      long bytes = 0;
+      int files = 0;
+      long lastSnapshot = 0;
+      for (TableTransaction.Change change : changes) {
+        current = change.base().id();
+        if (change.added().isEmpty() && change.removed().isEmpty()) {
+          continue;
+        }
+        Table table = change.base().table();
+        SnapshotUpdate<?> update = netChange(table, change);
+        tag(update);
+        MultiTableCommit.Swap swap = MultiTableCommit.prepare(change.base().id(), table, update);
+        swaps.add(swap);
+        lastSnapshot = swap.snapshotId();
+        rows += change.added().stream().mapToLong(DataFile::recordCount).sum();
+        bytes += change.added().stream().mapToLong(DataFile::fileSizeInBytes).sum();
+        files += change.added().size();
+      }
+      current = null;
+      if (!swaps.isEmpty()) {
+        catalogPool.run(
+            connection -> {
+              MultiTableCommit.swapAll(connection, catalog.name(), swaps, transaction);
+              return null;
+            });
+        commitStats.committed(1);
+        for (TableTransaction.Change change : changes) {
+          try {
+            change.base().table().refresh();
+          } catch (RuntimeException e) {
+            // Committed: a table seen stale here is loaded afresh by its next use.
+            LOG.warn(
+                "Table {}: refresh after a committed transaction failed", change.base().id(), e);
+          }
+        }
+      }
+      return new PutReceipt(rows, bytes, files, lastSnapshot);
+    } catch (ValidationException e) {
+      throw new QuiverException(
+          QuiverErrorCode.COMMIT_CONFLICT,
+          e,
+          "Cannot commit transaction %s to table %s: a concurrent commit changed rows it read (%s);"
+              + " nothing was committed to any table, retry the transaction",
+          transaction,
+          current,
+          e.getMessage());
+    } catch (java.sql.SQLException e) {
+      throw catalogFailure(
+          new UncheckedSQLException(e, "multi-table commit"), "commit transaction " + transaction);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new QuiverException(
+          QuiverErrorCode.CANCELLED, e, "Commit of transaction %s interrupted", transaction);
+    } catch (RuntimeException e) {
+      throw catalogFailure(e, "commit transaction " + transaction);
+    } finally {
+      commitLock.readLock().unlock();
+    }
+  }
+
+  /**
+   * After a transaction ends: its staged files go, but for those at {@code kept} (committed), and
+   * they stop being live uploads.
+   */
+  void endStaging(Table working, List<Staged> files, Set<String> kept) throws IOException {
+    IOException failure = null;
+    for (Staged put : files) {
+      try {
+        boolean anyKept = put.locations().stream().anyMatch(kept::contains);
+        if (!anyKept) {
+          warehouse.discard(working.io(), put);
+          continue;
+        }
+        for (int i = 0; i < put.files().size(); i++) {
+          String location = put.locations().get(i);
+          if (!kept.contains(location)) {
+            working.io().deleteFile(location);
+            if (warehouse.localFolder().isEmpty()) {
+              Files.deleteIfExists(put.files().get(i).path());
+            }
+          }
+        }
+        warehouse.committed(put);
+      } catch (IOException e) {
+        if (failure == null) {
+          failure = e;
+        } else {
+          failure.addSuppressed(e);
+        }
+      } finally {
+        liveUploads.removeAll(put.live());
+      }
+    }
+    if (failure != null) {
+      throw failure;
     }
   }
 
@@ -738,6 +999,10 @@ public final class IcebergTableStore implements AutoCloseable {
             // Dropped meanwhile: its folder is gone or going with it.
           }
         }
+      }
+      // Open transactions' working tables reference their staged manifests and data files.
+      synchronized (staging) {
+        tables.addAll(staging.keySet());
       }
       Set<String> live = new HashSet<>(liveUploads);
       Instant effectiveCutoff = cutoff;
@@ -961,6 +1226,7 @@ public final class IcebergTableStore implements AutoCloseable {
             ? warehouse.stage(iceberg.location(), "put-" + UUID.randomUUID())
             : write(iceberg, rows, allocator, table.arrowSchema(), iceberg.schema());
     long written = staged.files().stream().mapToLong(WrittenFile::rows).sum();
+    staged(iceberg).ifPresent(t -> t.removedRows(iceberg, conflictFilter));
     List<WrittenFile> added = new ArrayList<>(staged.files());
     if (put != null) {
       added.addAll(put.staged.files());
@@ -1029,17 +1295,8 @@ public final class IcebergTableStore implements AutoCloseable {
           healMetadataCleanup(iceberg);
           CommitCapture capture = new CommitCapture();
           OverwriteFiles overwrite =
-              capture
-                  .reporting(iceberg)
-                  .newOverwrite()
-                  .conflictDetectionFilter(conflictFilter)
-                  .validateNoConflictingData()
-                  .validateNoConflictingDeletes();
-          if (readSnapshotId != 0) {
-            // 0: the table had no snapshot, so every commit since its creation is checked.
-            overwrite.validateFromSnapshot(readSnapshotId);
-          }
-          removed.forEach(overwrite::deleteFile);
+              validatedOverwrite(
+                  capture.reporting(iceberg), readSnapshotId, conflictFilter, removed);
           staged.dataFiles().forEach(overwrite::addFile);
           if (put != null) {
             put.staged.dataFiles().forEach(overwrite::addFile);
@@ -1059,6 +1316,27 @@ public final class IcebergTableStore implements AutoCloseable {
                 e.getMessage());
           }
         });
+  }
+
+  /**
+   * An overwrite of {@code table} removing {@code removed}, validated from {@code readSnapshotId}
+   * with {@code conflictFilter}: it fails (ValidationException) when a commit since added rows the
+   * filter may match, removed such files or added delete files.
+   */
+  private static OverwriteFiles validatedOverwrite(
+      Table table, long readSnapshotId, Expression conflictFilter, List<DataFile> removed) {
+    OverwriteFiles overwrite =
+        table
+            .newOverwrite()
+            .conflictDetectionFilter(conflictFilter)
+            .validateNoConflictingData()
+            .validateNoConflictingDeletes();
+    if (readSnapshotId != 0) {
+      // 0: the table had no snapshot, so every commit since its creation is checked.
+      overwrite.validateFromSnapshot(readSnapshotId);
+    }
+    removed.forEach(overwrite::deleteFile);
+    return overwrite;
   }
 
   /**

@@ -81,6 +81,8 @@ final class OrphanFiles {
         }
       }
     }
+    // An open transaction's working metadata has not been written to a file.
+    paths.remove(null);
     return paths;
   }
 

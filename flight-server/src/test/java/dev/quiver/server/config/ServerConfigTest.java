@@ -242,7 +242,9 @@ class ServerConfigTest {
             Map.entry("maintenance.compact-min-files", "50"),
             Map.entry("catalog.rest-port", "8181"),
             Map.entry("catalog.rest-host", "0.0.0.0"),
-            Map.entry("storage.max-open-partitions", "8"));
+            Map.entry("storage.max-open-partitions", "8"),
+            Map.entry("sql.transaction-timeout", "90s"),
+            Map.entry("sql.max-transactions-per-user", "3"));
     ServerConfig config = ServerConfig.load(Map.of(), Map.of(), flags);
     assertThat(config)
         .isEqualTo(
@@ -292,7 +294,8 @@ class ServerConfigTest {
                     Duration.ofSeconds(2)),
                 new MaintenanceSettings(false, Duration.ofSeconds(30), Duration.ofHours(2), 3, 50),
                 new RestSettings(OptionalInt.of(8181), "0.0.0.0"),
-                new PartitionSettings(8)));
+                new PartitionSettings(8),
+                new TransactionSettings(Duration.ofSeconds(90), 3)));
     assertThat(flags.keySet())
         .as("every key is covered by this test")
         .containsExactlyInAnyOrderElementsOf(
@@ -498,6 +501,22 @@ class ServerConfigTest {
             () -> ServerConfig.load(Map.of(), Map.of(), Map.of("catalog.rest-port", "on")))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("Invalid value 'on' for catalog.rest-port");
+  }
+
+  @Test
+  void transactionsIdleFiveMinutesAndEightPerUserByDefault() {
+    assertThat(ServerConfig.defaults().transactions()).isEqualTo(TransactionSettings.DEFAULTS);
+    assertThat(ServerConfig.defaults().transactions())
+        .isEqualTo(new TransactionSettings(Duration.ofMinutes(5), 8));
+    assertThatThrownBy(
+            () ->
+                ServerConfig.load(Map.of(), Map.of(), Map.of("sql.max-transactions-per-user", "0")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("Invalid value '0' for sql.max-transactions-per-user");
+    assertThatThrownBy(
+            () -> ServerConfig.load(Map.of(), Map.of(), Map.of("sql.transaction-timeout", "0s")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("Invalid value '0s' for sql.transaction-timeout");
   }
 
   @Test

@@ -128,6 +128,51 @@ public class PostgresCatalogTest {
   }
 
   @Test
+  void aTransactionOverTwoTablesCommitsBothInOneDatabaseTransaction(BufferAllocator allocator)
+      throws Exception {
+    try (FlightClient flight = FlightClient.builder(allocator, server.location()).build();
+        org.apache.arrow.flight.sql.FlightSqlClient sql =
+            new org.apache.arrow.flight.sql.FlightSqlClient(flight)) {
+      sql.executeUpdate("CREATE TABLE ns.a (id BIGINT)");
+      sql.executeUpdate("CREATE TABLE ns.b (id BIGINT)");
+      sql.executeUpdate("INSERT INTO ns.a VALUES (1), (2)");
+      org.apache.arrow.flight.sql.FlightSqlClient.Transaction txn = sql.beginTransaction();
+      sql.executeUpdate("DELETE FROM ns.a WHERE id = 1", txn);
+      sql.executeUpdate("INSERT INTO ns.b VALUES (3)", txn);
+      String before = metadataLocations();
+
+      sql.commit(txn);
+
+      String after = metadataLocations();
+      assertThat(after.split(",")).hasSize(2);
+      assertThat(after.split(",")[0]).isNotEqualTo(before.split(",")[0]);
+      assertThat(after.split(",")[1]).isNotEqualTo(before.split(",")[1]);
+      try (QuiverClient client = QuiverClient.connect(server.location())) {
+        assertThat(client.snapshots(TableId.of("ns", "a"))).hasSize(2);
+        assertThat(client.snapshots(TableId.of("ns", "b"))).hasSize(1);
+        assertThat(client.snapshots(TableId.of("ns", "b")).get(0).totalRecords()).isEqualTo(1);
+        assertThat(client.snapshots(TableId.of("ns", "a")).get(1).totalRecords()).isEqualTo(1);
+      }
+    }
+  }
+
+  /** The metadata_location of tables ns.a and ns.b in the catalog database, comma-separated. */
+  private String metadataLocations() throws Exception {
+    List<String> out = new ArrayList<>();
+    try (Connection connection = DriverManager.getConnection(catalogUri, POSTGRES.user(), "");
+        Statement query = connection.createStatement();
+        ResultSet rows =
+            query.executeQuery(
+                "SELECT metadata_location FROM iceberg_tables WHERE table_namespace = 'ns'"
+                    + " AND table_name IN ('a', 'b') ORDER BY table_name")) {
+      while (rows.next()) {
+        out.add(rows.getString(1));
+      }
+    }
+    return String.join(",", out);
+  }
+
+  @Test
   void eightConcurrentWritersToOneTableLoseNoRow(BufferAllocator allocator) throws Exception {
     int writers = 8;
     int putsEach = 5;
