@@ -464,6 +464,9 @@ public final class IcebergTableStore implements AutoCloseable {
     Transaction create;
     try {
       create = newTableTransaction(id, streamSchema);
+    } catch (AlreadyExistsException raced) {
+      // Another put created the table since find(): append to it as to any existing table.
+      return append(load(id), stream, allocator, beforeCommit);
     } catch (RuntimeException e) {
       throw catalogFailure(e, "create table " + id);
     }
