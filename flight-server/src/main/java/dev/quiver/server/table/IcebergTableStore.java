@@ -49,6 +49,7 @@ import org.apache.iceberg.StructLike;
 import org.apache.iceberg.Table;
 import org.apache.iceberg.TableProperties;
 import org.apache.iceberg.Transaction;
+import org.apache.iceberg.UpdateSchema;
 import org.apache.iceberg.catalog.Namespace;
 import org.apache.iceberg.catalog.TableIdentifier;
 import org.apache.iceberg.exceptions.AlreadyExistsException;
@@ -1403,6 +1404,71 @@ public final class IcebergTableStore implements AutoCloseable {
         commitLock.readLock().unlock();
       }
     }
+  }
+
+  /**
+   * Changes the table's schema as {@code change} says, in one Iceberg schema update that keeps
+   * every column's field id, together with the table's Arrow schema property; returns the table as
+   * it is after the change (unchanged when the change was a no-op). INVALID_ARGUMENT naming the
+   * column for a change the table cannot take (see {@link SchemaEvolution}), TABLE_NOT_FOUND,
+   * COMMIT_CONFLICT after repeated races; nothing is committed on any failure. Puts running
+   * meanwhile commit as before: their files carry field ids, which reads go by once the schema has
+   * changed.
+   */
+  public QuiverTable alterSchema(TableId id, SchemaChange change) {
+    for (int attempt = 1; ; attempt++) {
+      QuiverTable table = load(id);
+      Table iceberg = table.table();
+      Optional<SchemaEvolution.Edit> edit = SchemaEvolution.plan(table, change, hasRows(table));
+      if (edit.isEmpty()) {
+        return table;
+      }
+      commitLock.readLock().lock();
+      try {
+        Transaction transaction = iceberg.newTransaction();
+        UpdateSchema update = transaction.updateSchema();
+        edit.get().update().accept(update);
+        update.commit();
+        if (iceberg.properties().containsKey(ARROW_SCHEMA_PROPERTY)) {
+          transaction
+              .updateProperties()
+              .set(ARROW_SCHEMA_PROPERTY, edit.get().arrowSchema().toJson())
+              .commit();
+        }
+        transaction.commitTransaction();
+        LOG.info("Table {}: schema changed ({})", id, change);
+        return load(id);
+      } catch (CommitFailedException e) {
+        if (attempt >= 5) {
+          throw new QuiverException(
+              QuiverErrorCode.COMMIT_CONFLICT,
+              e,
+              "Cannot change the schema of table %s: other writers committed first on each of %d"
+                  + " attempts; nothing was changed, retry",
+              id,
+              attempt);
+        }
+      } catch (IllegalArgumentException | ValidationException e) {
+        throw new QuiverException(
+            QuiverErrorCode.INVALID_ARGUMENT,
+            e,
+            "Cannot change column %s of table %s: %s",
+            change.column(),
+            id,
+            e.getMessage());
+      } catch (RuntimeException e) {
+        throw catalogFailure(e, "change the schema of table " + id);
+      } finally {
+        commitLock.readLock().unlock();
+      }
+    }
+  }
+
+  private static boolean hasRows(QuiverTable table) {
+    Optional<Long> snapshot = table.currentSnapshotId();
+    return snapshot.isPresent()
+        && table.files(snapshot.get(), Expressions.alwaysTrue()).stream()
+            .anyMatch(f -> f.data().recordCount() > 0);
   }
 
   /**

@@ -44,6 +44,14 @@ public record QuiverTable(TableId id, Table table, Schema arrowSchema) {
     requireNonNull(arrowSchema, "arrowSchema is null");
   }
 
+  /**
+   * True once the table has had more than one schema (ALTER TABLE, or another engine's schema
+   * update): from then on its files' columns must be found by Parquet field id, not by name.
+   */
+  public boolean schemaEvolved() {
+    return table.schemas().size() > 1;
+  }
+
   /** The current snapshot's id, or empty for a table that has no data yet. */
   public Optional<Long> currentSnapshotId() {
     Snapshot current = table.currentSnapshot();
@@ -74,8 +82,14 @@ public record QuiverTable(TableId id, Table table, Schema arrowSchema) {
   public List<ScanFile> files(long snapshotId, Expression filter) {
     snapshot(snapshotId);
     List<ScanFile> files = new ArrayList<>();
-    try (CloseableIterable<FileScanTask> tasks =
-        table.newScan().useSnapshot(snapshotId).filter(filter).planFiles()) {
+    // useSnapshot binds the filter to the schema the snapshot was written with; the current
+    // snapshot is read with the current schema, which an ALTER TABLE may have changed since.
+    Snapshot current = table.currentSnapshot();
+    org.apache.iceberg.TableScan scan =
+        current != null && current.snapshotId() == snapshotId
+            ? table.newScan()
+            : table.newScan().useSnapshot(snapshotId);
+    try (CloseableIterable<FileScanTask> tasks = scan.filter(filter).planFiles()) {
       for (FileScanTask task : tasks) {
         files.add(scanFile(task));
       }

@@ -1,0 +1,376 @@
+package dev.quiver.server.flight;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.quiver.client.QuiverClient;
+import dev.quiver.client.TableId;
+import dev.quiver.server.QuiverServer;
+import dev.quiver.server.QuiverServers;
+import dev.quiver.testing.ArrowAllocatorExtension;
+import java.io.IOException;
+import java.math.BigDecimal;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.apache.arrow.flight.FlightClient;
+import org.apache.arrow.flight.FlightEndpoint;
+import org.apache.arrow.flight.FlightInfo;
+import org.apache.arrow.flight.FlightRuntimeException;
+import org.apache.arrow.flight.FlightStatusCode;
+import org.apache.arrow.flight.FlightStream;
+import org.apache.arrow.flight.sql.FlightSqlClient;
+import org.apache.arrow.memory.BufferAllocator;
+import org.apache.arrow.vector.BigIntVector;
+import org.apache.arrow.vector.DecimalVector;
+import org.apache.arrow.vector.Float4Vector;
+import org.apache.arrow.vector.IntVector;
+import org.apache.arrow.vector.VarCharVector;
+import org.apache.arrow.vector.VectorSchemaRoot;
+import org.apache.arrow.vector.ipc.ArrowReader;
+import org.apache.arrow.vector.types.pojo.ArrowType;
+import org.apache.arrow.vector.types.pojo.Field;
+import org.apache.arrow.vector.types.pojo.Schema;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/** ALTER TABLE through Flight SQL, and reads by field id after it through SQL and DoGet. */
+@ExtendWith(ArrowAllocatorExtension.class)
+class SchemaEvolutionTest {
+  private static final TableId T = TableId.of("ns", "t");
+
+  @RegisterExtension final QuiverServers servers = new QuiverServers();
+
+  @TempDir Path dataDir;
+  private QuiverServer server;
+  private FlightClient flight;
+  private FlightSqlClient sql;
+  private QuiverClient quiver;
+
+  @BeforeEach
+  void start(BufferAllocator allocator) throws Exception {
+    server = FlightSqlTest.startServer(servers, dataDir);
+    flight = FlightClient.builder(allocator, server.location()).build();
+    sql = new FlightSqlClient(flight);
+    quiver = QuiverClient.connect(server.location());
+    sql.executeUpdate(
+        "CREATE TABLE ns.t (id INTEGER, name VARCHAR, ratio REAL, price DECIMAL(10,2))");
+    sql.executeUpdate("INSERT INTO ns.t VALUES (1, 'one', 0.5, 1.25), (2, 'two', 1.5, 2.50)");
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    sql.close();
+    quiver.close();
+  }
+
+  @Test
+  void addedColumnReadsAsNullFromOlderFiles() throws Exception {
+    int snapshots = quiver.snapshots(T).size();
+
+    assertThat(sql.executeUpdate("ALTER TABLE ns.t ADD COLUMN note VARCHAR")).isZero();
+    sql.executeUpdate("INSERT INTO ns.t VALUES (3, 'three', 2.5, 3.75, 'new')");
+
+    assertThat(quiver.snapshots(T)).hasSize(snapshots + 1); // the INSERT's; ALTER adds none
+    assertThat(rows("SELECT id, note FROM ns.t ORDER BY id"))
+        .containsExactly("1|null", "2|null", "3|new");
+    assertThat(scan())
+        .containsExactly("1|one|0.5|1.25|null", "2|two|1.5|2.50|null", "3|three|2.5|3.75|new");
+    assertThat(quiver.schema(T).getFields())
+        .extracting(Field::getName)
+        .containsExactly("id", "name", "ratio", "price", "note");
+  }
+
+  @Test
+  void renamedColumnKeepsItsDataAndTheOldNameIsGone() throws Exception {
+    assertThat(sql.executeUpdate("ALTER TABLE ns.t RENAME COLUMN name TO label")).isZero();
+    sql.executeUpdate("INSERT INTO ns.t VALUES (3, 'three', 2.5, 3.75)");
+
+    assertThat(rows("SELECT id, label FROM ns.t ORDER BY id"))
+        .containsExactly("1|one", "2|two", "3|three");
+    assertThat(scan()).containsExactly("1|one|0.5|1.25", "2|two|1.5|2.50", "3|three|2.5|3.75");
+    assertThat(quiver.schema(T).getFields())
+        .extracting(Field::getName)
+        .containsExactly("id", "label", "ratio", "price");
+    assertThatThrownBy(() -> rows("SELECT name FROM ns.t"))
+        .isInstanceOfSatisfying(
+            FlightRuntimeException.class,
+            e -> assertThat(e.status().code()).isEqualTo(FlightStatusCode.INVALID_ARGUMENT))
+        .hasMessageContaining("name");
+  }
+
+  @Test
+  void droppedColumnIsGoneAndReAddingItsNameGivesNulls() throws Exception {
+    assertThat(sql.executeUpdate("ALTER TABLE ns.t DROP COLUMN ratio")).isZero();
+
+    assertThat(scan()).containsExactly("1|one|1.25", "2|two|2.50");
+    assertThat(rows("SELECT * FROM ns.t ORDER BY id")).containsExactly("1|one|1.25", "2|two|2.50");
+
+    sql.executeUpdate("ALTER TABLE ns.t ADD ratio DOUBLE");
+    sql.executeUpdate("INSERT INTO ns.t VALUES (3, 'three', 3.75, 9.5)");
+
+    assertThat(rows("SELECT id, ratio FROM ns.t ORDER BY id"))
+        .containsExactly("1|null", "2|null", "3|9.5");
+    assertThat(scan()).containsExactly("1|one|1.25|null", "2|two|2.50|null", "3|three|3.75|9.5");
+  }
+
+  @Test
+  void widenedColumnsReadExactlyAsTheirNewTypes() throws Exception {
+    sql.executeUpdate("INSERT INTO ns.t VALUES (2147483647, 'max', 0.25, 99999999.99)");
+
+    sql.executeUpdate("ALTER TABLE ns.t ALTER COLUMN id TYPE BIGINT");
+    sql.executeUpdate("ALTER TABLE ns.t ALTER ratio SET DATA TYPE DOUBLE");
+    sql.executeUpdate("ALTER TABLE ns.t ALTER COLUMN price TYPE DECIMAL(14,2)");
+    sql.executeUpdate("INSERT INTO ns.t VALUES (1099511627776, 'big', 0.1, 123456789012.34)");
+
+    Schema schema = quiver.schema(T);
+    assertThat(schema.findField("id").getType()).isEqualTo(new ArrowType.Int(64, true));
+    assertThat(schema.findField("price").getType()).isEqualTo(new ArrowType.Decimal(14, 2, 128));
+    assertThat(scan())
+        .containsExactly(
+            "1|one|0.5|1.25",
+            "2|two|1.5|2.50",
+            "2147483647|max|0.25|99999999.99",
+            "1099511627776|big|0.1|123456789012.34");
+    assertThat(rows("SELECT id + 1 AS next FROM ns.t WHERE name = 'max'"))
+        .containsExactly("2147483648");
+  }
+
+  @Test
+  void dropNotNullLetsNullsIn(BufferAllocator allocator) throws Exception {
+    Schema strict = new Schema(List.of(Field.notNullable("k", new ArrowType.Int(64, true))));
+    Schema loose = new Schema(List.of(Field.nullable("k", new ArrowType.Int(64, true))));
+    TableId table = TableId.of("ns", "strict");
+    try (VectorSchemaRoot root = VectorSchemaRoot.create(strict, allocator)) {
+      root.allocateNew();
+      ((BigIntVector) root.getVector(0)).setSafe(0, 7);
+      root.setRowCount(1);
+      quiver.put(table, root);
+    }
+    try (VectorSchemaRoot root = VectorSchemaRoot.create(loose, allocator)) {
+      root.allocateNew();
+      root.getVector(0).setNull(0);
+      root.setRowCount(1);
+      assertThatThrownBy(() -> quiver.put(table, root))
+          .hasMessageContaining("column k is nullable in the stream but not null in the table");
+
+      assertThat(sql.executeUpdate("ALTER TABLE ns.strict ALTER COLUMN k DROP NOT NULL")).isZero();
+
+      quiver.put(table, root);
+    }
+    assertThat(rows("SELECT k FROM ns.strict ORDER BY k NULLS LAST")).containsExactly("7", "null");
+  }
+
+  @Test
+  void updatesDeletesAndCompactionAfterAChangeGoByFieldId() throws Exception {
+    sql.executeUpdate("ALTER TABLE ns.t RENAME COLUMN name TO label");
+    sql.executeUpdate("ALTER TABLE ns.t ADD COLUMN note VARCHAR");
+    sql.executeUpdate("INSERT INTO ns.t VALUES (3, 'three', 2.5, 3.75, 'new')");
+
+    assertThat(sql.executeUpdate("UPDATE ns.t SET note = 'was ' || label WHERE id = 1"))
+        .isEqualTo(1);
+    assertThat(sql.executeUpdate("DELETE FROM ns.t WHERE label = 'two'")).isEqualTo(1);
+    PartitioningTest.action(flight, "compact-table", "{\"namespace\": \"ns\", \"table\": \"t\"}");
+
+    // Compaction writes the rewritten rows in a new file, after the untouched one.
+    assertThat(scan()).containsExactlyInAnyOrder("1|one|0.5|1.25|was one", "3|three|2.5|3.75|new");
+    assertThat(rows("SELECT id, label, note FROM ns.t ORDER BY id"))
+        .containsExactly("1|one|was one", "3|three|new");
+  }
+
+  @Test
+  void badChangesAreRefusedNamingTheColumnAndCommitNothing() throws Exception {
+    server.store().setPartitioning(T, List.of("bucket(4, id)"));
+    Schema before = quiver.schema(T);
+    int snapshots = quiver.snapshots(T).size();
+
+    assertInvalid("ALTER TABLE ns.t DROP COLUMN missing", "Table ns.t has no column missing");
+    assertInvalid("ALTER TABLE ns.t RENAME COLUMN missing TO x", "no column missing");
+    assertInvalid("ALTER TABLE ns.t ALTER COLUMN missing TYPE BIGINT", "no column missing");
+    assertInvalid("ALTER TABLE ns.t ALTER COLUMN missing DROP NOT NULL", "no column missing");
+    assertInvalid("ALTER TABLE ns.t ADD COLUMN NAME VARCHAR", "already has a column name");
+    assertInvalid("ALTER TABLE ns.t RENAME COLUMN id TO price", "already has a column price");
+    assertInvalid("ALTER TABLE ns.t ALTER COLUMN name TYPE INTEGER", "Cannot change column name");
+    assertInvalid(
+        "ALTER TABLE ns.t ALTER COLUMN price TYPE DECIMAL(9,2)", "Cannot change column price");
+    assertInvalid("ALTER TABLE ns.t ALTER COLUMN ratio TYPE INTEGER", "Cannot change column ratio");
+    assertInvalid("ALTER TABLE ns.t ADD COLUMN must BIGINT NOT NULL", "Cannot add column must");
+    assertInvalid("ALTER TABLE ns.t DROP COLUMN id", "Cannot drop column id");
+    sql.executeUpdate("ALTER TABLE ns.t ALTER COLUMN id TYPE BIGINT");
+    assertInvalid("ALTER TABLE ns.t ALTER COLUMN id TYPE INTEGER", "Cannot change column id");
+
+    sql.executeUpdate("CREATE TABLE ns.one (solo BIGINT)");
+    assertInvalid("ALTER TABLE ns.one DROP COLUMN solo", "it is the last column of table ns.one");
+
+    assertUnimplemented("ALTER TABLE ns.t RENAME TO u", "RENAME TO");
+    assertUnimplemented("ALTER TABLE ns.t ALTER COLUMN id SET DEFAULT 1", "SET DEFAULT 1");
+    assertUnimplemented("ALTER TABLE ns.t ADD CONSTRAINT c UNIQUE (id)", "ADD CONSTRAINT");
+    assertUnimplemented("ALTER TABLE ns.t ADD COLUMN x INTEGER DEFAULT 3", "DEFAULT");
+    assertUnimplemented("ALTER TABLE ns.t ADD COLUMN x STRUCT(a INTEGER)", "scalar type");
+
+    assertThat(quiver.snapshots(T)).hasSize(snapshots);
+    Schema after = quiver.schema(T);
+    assertThat(after.getFields()).extracting(Field::getName).isEqualTo(names(before));
+    assertThat(rows("SELECT id, name FROM ns.t ORDER BY id")).containsExactly("1|one", "2|two");
+  }
+
+  @Test
+  void aTableWithAFileWithoutFieldIdsIsRefused() throws Exception {
+    sql.executeUpdate("CREATE TABLE ns.foreign (id BIGINT)");
+    try (OtherEngine other = OtherEngine.local(dataDir)) {
+      other.append(other.table("ns", "foreign"), "SELECT 5::BIGINT AS id", "", 1);
+    }
+
+    assertThatThrownBy(() -> sql.executeUpdate("ALTER TABLE ns.foreign ADD COLUMN x BIGINT"))
+        .isInstanceOfSatisfying(
+            FlightRuntimeException.class,
+            e -> assertThat(e.status().code()).isEqualTo(FlightStatusCode.UNIMPLEMENTED))
+        .hasMessageContaining("Cannot change the schema of table ns.foreign")
+        .hasMessageContaining("has no Parquet field ids");
+    assertThat(rows("SELECT * FROM ns.foreign")).containsExactly("5");
+  }
+
+  @Test
+  void aPutRunningDuringAnAlterLands(BufferAllocator allocator) throws Exception {
+    Schema schema = quiver.schema(T);
+    try (SlowReader batches = new SlowReader(allocator, schema)) {
+      Thread put = new Thread(() -> quiver.put(T, batches));
+      put.start();
+      // The server has the put's first batch: it has loaded the table with the old schema.
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (server.store().liveUploads().isEmpty()) {
+        assertThat(System.nanoTime()).as("the put reached the server").isLessThan(deadline);
+        Thread.sleep(10);
+      }
+
+      sql.executeUpdate("ALTER TABLE ns.t ADD COLUMN note VARCHAR");
+      batches.release();
+      put.join(30_000);
+      assertThat(put.isAlive()).isFalse();
+    }
+
+    assertThat(rows("SELECT id, note FROM ns.t ORDER BY id"))
+        .containsExactly("1|null", "2|null", "10|null", "11|null");
+  }
+
+  /** Two batches of the test table's rows, ids 10 and 11; the second waits for release(). */
+  private static final class SlowReader extends ArrowReader {
+    private final Schema schema;
+    private final CountDownLatch released = new CountDownLatch(1);
+    private int batches;
+
+    SlowReader(BufferAllocator allocator, Schema schema) {
+      super(allocator);
+      this.schema = schema;
+    }
+
+    void release() {
+      released.countDown();
+    }
+
+    @Override
+    public boolean loadNextBatch() throws IOException {
+      if (batches == 2) {
+        return false;
+      }
+      if (batches == 1) {
+        try {
+          if (!released.await(30, TimeUnit.SECONDS)) {
+            throw new IOException("Not released within 30 s");
+          }
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new IOException(e);
+        }
+      }
+      prepareLoadNextBatch();
+      VectorSchemaRoot root = getVectorSchemaRoot();
+      root.allocateNew();
+      ((IntVector) root.getVector("id")).setSafe(0, 10 + batches);
+      ((VarCharVector) root.getVector("name")).setSafe(0, "put".getBytes(StandardCharsets.UTF_8));
+      ((Float4Vector) root.getVector("ratio")).setSafe(0, 1f);
+      ((DecimalVector) root.getVector("price")).setSafe(0, new BigDecimal("1.00"));
+      root.setRowCount(1);
+      batches++;
+      return true;
+    }
+
+    @Override
+    public long bytesRead() {
+      return 0;
+    }
+
+    @Override
+    protected void closeReadSource() {}
+
+    @Override
+    protected Schema readSchema() {
+      return schema;
+    }
+  }
+
+  private void assertInvalid(String statement, String message) {
+    assertThatThrownBy(() -> sql.executeUpdate(statement))
+        .as(statement)
+        .isInstanceOfSatisfying(
+            FlightRuntimeException.class,
+            e -> assertThat(e.status().code()).isEqualTo(FlightStatusCode.INVALID_ARGUMENT))
+        .hasMessageContaining(message);
+  }
+
+  private void assertUnimplemented(String statement, String message) {
+    assertThatThrownBy(() -> sql.executeUpdate(statement))
+        .as(statement)
+        .isInstanceOfSatisfying(
+            FlightRuntimeException.class,
+            e -> assertThat(e.status().code()).isEqualTo(FlightStatusCode.UNIMPLEMENTED))
+        .hasMessageContaining(message);
+  }
+
+  private static List<String> names(Schema schema) {
+    return schema.getFields().stream().map(Field::getName).toList();
+  }
+
+  /** The rows of a SQL query, each as its values joined by |. */
+  private List<String> rows(String query) throws Exception {
+    FlightInfo info = sql.execute(query);
+    List<String> rows = new ArrayList<>();
+    for (FlightEndpoint endpoint : info.getEndpoints()) {
+      try (FlightStream stream = flight.getStream(endpoint.getTicket())) {
+        while (stream.next()) {
+          addRows(stream.getRoot(), rows);
+        }
+      }
+    }
+    return rows;
+  }
+
+  /** The rows of the table through DoGet, in table order, each as its values joined by |. */
+  private List<String> scan() throws Exception {
+    List<String> rows = new ArrayList<>();
+    try (ArrowReader reader = quiver.scan(T)) {
+      while (reader.loadNextBatch()) {
+        addRows(reader.getVectorSchemaRoot(), rows);
+      }
+    }
+    return rows;
+  }
+
+  private static void addRows(VectorSchemaRoot root, List<String> rows) {
+    for (int i = 0; i < root.getRowCount(); i++) {
+      List<String> values = new ArrayList<>();
+      for (int c = 0; c < root.getFieldVectors().size(); c++) {
+        values.add(Objects.toString(root.getVector(c).getObject(i)));
+      }
+      rows.add(String.join("|", values));
+    }
+  }
+}
