@@ -3,7 +3,10 @@ package dev.quiver.server.flight;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.quiver.client.Filters;
 import dev.quiver.client.QuiverClient;
+import dev.quiver.client.ScanOptions;
+import dev.quiver.client.SnapshotInfo;
 import dev.quiver.client.TableId;
 import dev.quiver.server.QuiverServer;
 import dev.quiver.server.QuiverServers;
@@ -317,6 +320,56 @@ class SchemaEvolutionTest {
     }
   }
 
+  @Test
+  void filteredProjectedAndIncrementalScansFindColumnsByFieldId() throws Exception {
+    sql.executeUpdate("ALTER TABLE ns.t RENAME COLUMN name TO label");
+    sql.executeUpdate("ALTER TABLE ns.t DROP COLUMN ratio");
+    sql.executeUpdate("ALTER TABLE ns.t ADD COLUMN ratio DOUBLE");
+    long before = last(quiver.snapshots(T)).snapshotId();
+    sql.executeUpdate("INSERT INTO ns.t VALUES (3, 'three', 3.75, 9.5)");
+
+    assertThat(scan(ScanOptions.builder().columns("label", "ratio").build()))
+        .containsExactly("one|null", "two|null", "three|9.5");
+    assertThat(scan(ScanOptions.builder().filter(Filters.eq("label", "two")).build()))
+        .containsExactly("2|two|2.50|null");
+    assertThat(scan(ScanOptions.builder().filter(Filters.isNull("ratio")).build()))
+        .containsExactly("1|one|1.25|null", "2|two|2.50|null");
+    assertThat(scan(ScanOptions.builder().fromSnapshotId(before).build()))
+        .containsExactly("3|three|3.75|9.5");
+  }
+
+  @Test
+  void anArrowDatasetServerScansAChangedTableThroughDuckDb(BufferAllocator allocator)
+      throws Exception {
+    QuiverServer other =
+        servers.start(
+            dataDir.resolve("arrow-dataset"),
+            "memory.total",
+            "256MB",
+            "scan.engine",
+            "arrow-dataset");
+    try (FlightClient otherFlight = FlightClient.builder(allocator, other.location()).build();
+        FlightSqlClient otherSql = new FlightSqlClient(otherFlight);
+        QuiverClient otherQuiver = QuiverClient.connect(other.location())) {
+      otherSql.executeUpdate("CREATE TABLE ns.t (id BIGINT, name VARCHAR)");
+      otherSql.executeUpdate("INSERT INTO ns.t VALUES (1, 'one')");
+      otherSql.executeUpdate("ALTER TABLE ns.t DROP COLUMN name");
+      otherSql.executeUpdate("ALTER TABLE ns.t ADD COLUMN name VARCHAR");
+
+      List<String> rows = new ArrayList<>();
+      try (ArrowReader reader = otherQuiver.scan(T)) {
+        while (reader.loadNextBatch()) {
+          addRows(reader.getVectorSchemaRoot(), rows);
+        }
+      }
+      assertThat(rows).containsExactly("1|null");
+    }
+  }
+
+  private static SnapshotInfo last(List<SnapshotInfo> snapshots) {
+    return snapshots.get(snapshots.size() - 1);
+  }
+
   private void assertInvalid(String statement, String message) {
     assertThatThrownBy(() -> sql.executeUpdate(statement))
         .as(statement)
@@ -355,8 +408,12 @@ class SchemaEvolutionTest {
 
   /** The rows of the table through DoGet, in table order, each as its values joined by |. */
   private List<String> scan() throws Exception {
+    return scan(ScanOptions.all());
+  }
+
+  private List<String> scan(ScanOptions options) throws Exception {
     List<String> rows = new ArrayList<>();
-    try (ArrowReader reader = quiver.scan(T)) {
+    try (ArrowReader reader = quiver.scan(T, options)) {
       while (reader.loadNextBatch()) {
         addRows(reader.getVectorSchemaRoot(), rows);
       }
