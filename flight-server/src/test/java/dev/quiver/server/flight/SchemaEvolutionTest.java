@@ -80,6 +80,9 @@ class SchemaEvolutionTest {
     int snapshots = quiver.snapshots(T).size();
 
     assertThat(sql.executeUpdate("ALTER TABLE ns.t ADD COLUMN note VARCHAR")).isZero();
+    // The current snapshot predates the column; a filter on it still plans.
+    assertThat(scan(ScanOptions.builder().filter(Filters.isNull("note")).build()))
+        .containsExactly("1|one|0.5|1.25|null", "2|two|1.5|2.50|null");
     sql.executeUpdate("INSERT INTO ns.t VALUES (3, 'three', 2.5, 3.75, 'new')");
 
     assertThat(quiver.snapshots(T)).hasSize(snapshots + 1); // the INSERT's; ALTER adds none
@@ -336,6 +339,14 @@ class SchemaEvolutionTest {
         .containsExactly("1|one|1.25|null", "2|two|2.50|null");
     assertThat(scan(ScanOptions.builder().fromSnapshotId(before).build()))
         .containsExactly("3|three|3.75|9.5");
+    // Time travel reads an older snapshot's files with the current schema.
+    assertThat(
+            scan(
+                ScanOptions.builder()
+                    .snapshotId(before)
+                    .filter(Filters.eq("label", "two"))
+                    .build()))
+        .containsExactly("2|two|2.50|null");
   }
 
   @Test
