@@ -184,12 +184,18 @@ class SchemaEvolutionTest {
     assertThat(sql.executeUpdate("UPDATE ns.t SET note = 'was ' || label WHERE id = 1"))
         .isEqualTo(1);
     assertThat(sql.executeUpdate("DELETE FROM ns.t WHERE label = 'two'")).isEqualTo(1);
+    assertThat(
+            sql.executeUpdate(
+                "MERGE INTO ns.t USING (SELECT 3 AS id, 'merged' AS n) s ON t.id = s.id"
+                    + " WHEN MATCHED THEN UPDATE SET note = s.n || ' ' || t.label"))
+        .isEqualTo(1);
     PartitioningTest.action(flight, "compact-table", "{\"namespace\": \"ns\", \"table\": \"t\"}");
 
     // Compaction writes the rewritten rows in a new file, after the untouched one.
-    assertThat(scan()).containsExactlyInAnyOrder("1|one|0.5|1.25|was one", "3|three|2.5|3.75|new");
+    assertThat(scan())
+        .containsExactlyInAnyOrder("1|one|0.5|1.25|was one", "3|three|2.5|3.75|merged three");
     assertThat(rows("SELECT id, label, note FROM ns.t ORDER BY id"))
-        .containsExactly("1|one|was one", "3|three|new");
+        .containsExactly("1|one|was one", "3|three|merged three");
   }
 
   @Test
@@ -226,6 +232,26 @@ class SchemaEvolutionTest {
     Schema after = quiver.schema(T);
     assertThat(after.getFields()).extracting(Field::getName).isEqualTo(names(before));
     assertThat(rows("SELECT id, name FROM ns.t ORDER BY id")).containsExactly("1|one", "2|two");
+  }
+
+  @Test
+  void equalityDeletesOfAnotherEngineStillApplyAfterARename() throws Exception {
+    sql.executeUpdate("CREATE TABLE ns.e (k BIGINT, v VARCHAR)");
+    sql.executeUpdate("INSERT INTO ns.e VALUES (1, 'a'), (2, 'b'), (3, 'c')");
+    try (OtherEngine other = OtherEngine.local(dataDir)) {
+      other.deleteEqual(other.table("ns", "e"), "k", List.of(2L));
+    }
+
+    sql.executeUpdate("ALTER TABLE ns.e RENAME COLUMN k TO key");
+
+    assertThat(rows("SELECT key, v FROM ns.e ORDER BY key")).containsExactly("1|a", "3|c");
+    List<String> scanned = new ArrayList<>();
+    try (ArrowReader reader = quiver.scan(TableId.of("ns", "e"))) {
+      while (reader.loadNextBatch()) {
+        addRows(reader.getVectorSchemaRoot(), scanned);
+      }
+    }
+    assertThat(scanned).containsExactly("1|a", "3|c");
   }
 
   @Test
