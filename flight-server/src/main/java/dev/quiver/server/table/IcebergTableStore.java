@@ -1762,8 +1762,12 @@ public final class IcebergTableStore implements AutoCloseable {
     String json = table.properties().get(ARROW_SCHEMA_PROPERTY);
     Schema arrow;
     try {
-      // A table another engine created: its Arrow schema follows from its Iceberg schema.
-      arrow = json == null ? ArrowSchemas.fromIceberg(id, table.schema()) : Schema.fromJSON(json);
+      // A table another engine created, or whose schema another engine changed since Quiver
+      // wrote the property: its Arrow schema follows from its Iceberg schema.
+      arrow = json == null ? null : Schema.fromJSON(json);
+      if (arrow == null || !ArrowSchemas.fits(arrow, table.schema())) {
+        arrow = ArrowSchemas.fromIceberg(id, table.schema());
+      }
     } catch (IOException e) {
       throw new QuiverException(
           QuiverErrorCode.INTERNAL, e, "Table %s has an unreadable Arrow schema property", id);

@@ -255,6 +255,25 @@ class SchemaEvolutionTest {
   }
 
   @Test
+  void aChangeAnotherEngineCommitsIsReadByFieldId() throws Exception {
+    try (OtherEngine other = OtherEngine.local(dataDir)) {
+      other
+          .table("ns", "t")
+          .updateSchema()
+          .renameColumn("name", "label")
+          .updateColumn("id", org.apache.iceberg.types.Types.LongType.get())
+          .deleteColumn("ratio")
+          .commit();
+    }
+
+    assertThat(quiver.schema(T).getFields())
+        .extracting(Field::getName)
+        .containsExactly("id", "label", "price");
+    assertThat(scan()).containsExactly("1|one|1.25", "2|two|2.50");
+    assertThat(rows("SELECT label FROM ns.t WHERE id = 2")).containsExactly("two");
+  }
+
+  @Test
   void aTableWithAFileWithoutFieldIdsIsRefused() throws Exception {
     sql.executeUpdate("CREATE TABLE ns.foreign (id BIGINT)");
     try (OtherEngine other = OtherEngine.local(dataDir)) {
