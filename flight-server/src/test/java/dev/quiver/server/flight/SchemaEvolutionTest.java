@@ -10,8 +10,8 @@ import dev.quiver.client.SnapshotInfo;
 import dev.quiver.client.TableId;
 import dev.quiver.server.QuiverServer;
 import dev.quiver.server.QuiverServers;
+import dev.quiver.server.table.TestReaders;
 import dev.quiver.testing.ArrowAllocatorExtension;
-import java.io.IOException;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -173,6 +173,11 @@ class SchemaEvolutionTest {
       quiver.put(table, root);
     }
     assertThat(rows("SELECT k FROM ns.strict ORDER BY k NULLS LAST")).containsExactly("7", "null");
+
+    // A NOT NULL column goes only into a table without rows.
+    sql.executeUpdate("CREATE TABLE ns.empty (a BIGINT)");
+    assertThat(sql.executeUpdate("ALTER TABLE ns.empty ADD COLUMN b BIGINT NOT NULL")).isZero();
+    assertThat(quiver.schema(TableId.of("ns", "empty")).findField("b").isNullable()).isFalse();
   }
 
   @Test
@@ -291,81 +296,34 @@ class SchemaEvolutionTest {
 
   @Test
   void aPutRunningDuringAnAlterLands(BufferAllocator allocator) throws Exception {
-    Schema schema = quiver.schema(T);
-    try (SlowReader batches = new SlowReader(allocator, schema)) {
-      Thread put = new Thread(() -> quiver.put(T, batches));
-      put.start();
-      // The server has the put's first batch: it has loaded the table with the old schema.
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-      while (server.store().liveUploads().isEmpty()) {
-        assertThat(System.nanoTime()).as("the put reached the server").isLessThan(deadline);
-        Thread.sleep(10);
-      }
+    CountDownLatch gate = new CountDownLatch(1);
+    try (VectorSchemaRoot batch = VectorSchemaRoot.create(quiver.schema(T), allocator)) {
+      batch.allocateNew();
+      ((IntVector) batch.getVector("id")).setSafe(0, 10);
+      ((VarCharVector) batch.getVector("name")).setSafe(0, "put".getBytes(StandardCharsets.UTF_8));
+      ((Float4Vector) batch.getVector("ratio")).setSafe(0, 1f);
+      ((DecimalVector) batch.getVector("price")).setSafe(0, new BigDecimal("1.00"));
+      batch.setRowCount(1);
+      try (ArrowReader batches = TestReaders.gated(allocator, batch, 2, 1, gate)) {
+        Thread put = new Thread(() -> quiver.put(T, batches));
+        put.start();
+        // The put is writing: it has loaded the table and checked its stream against the old
+        // schema.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (server.store().liveUploads().isEmpty()) {
+          assertThat(System.nanoTime()).as("the put reached the server").isLessThan(deadline);
+          Thread.sleep(10);
+        }
 
-      sql.executeUpdate("ALTER TABLE ns.t ADD COLUMN note VARCHAR");
-      batches.release();
-      put.join(30_000);
-      assertThat(put.isAlive()).isFalse();
+        sql.executeUpdate("ALTER TABLE ns.t ADD COLUMN note VARCHAR");
+        gate.countDown();
+        put.join(30_000);
+        assertThat(put.isAlive()).isFalse();
+      }
     }
 
     assertThat(rows("SELECT id, note FROM ns.t ORDER BY id"))
-        .containsExactly("1|null", "2|null", "10|null", "11|null");
-  }
-
-  /** Two batches of the test table's rows, ids 10 and 11; the second waits for release(). */
-  private static final class SlowReader extends ArrowReader {
-    private final Schema schema;
-    private final CountDownLatch released = new CountDownLatch(1);
-    private int batches;
-
-    SlowReader(BufferAllocator allocator, Schema schema) {
-      super(allocator);
-      this.schema = schema;
-    }
-
-    void release() {
-      released.countDown();
-    }
-
-    @Override
-    public boolean loadNextBatch() throws IOException {
-      if (batches == 2) {
-        return false;
-      }
-      if (batches == 1) {
-        try {
-          if (!released.await(30, TimeUnit.SECONDS)) {
-            throw new IOException("Not released within 30 s");
-          }
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          throw new IOException(e);
-        }
-      }
-      prepareLoadNextBatch();
-      VectorSchemaRoot root = getVectorSchemaRoot();
-      root.allocateNew();
-      ((IntVector) root.getVector("id")).setSafe(0, 10 + batches);
-      ((VarCharVector) root.getVector("name")).setSafe(0, "put".getBytes(StandardCharsets.UTF_8));
-      ((Float4Vector) root.getVector("ratio")).setSafe(0, 1f);
-      ((DecimalVector) root.getVector("price")).setSafe(0, new BigDecimal("1.00"));
-      root.setRowCount(1);
-      batches++;
-      return true;
-    }
-
-    @Override
-    public long bytesRead() {
-      return 0;
-    }
-
-    @Override
-    protected void closeReadSource() {}
-
-    @Override
-    protected Schema readSchema() {
-      return schema;
-    }
+        .containsExactly("1|null", "2|null", "10|null", "10|null");
   }
 
   @Test
