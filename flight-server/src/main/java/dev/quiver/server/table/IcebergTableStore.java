@@ -1352,54 +1352,72 @@ public final class IcebergTableStore implements AutoCloseable {
    * (puts cannot route them yet); nothing is committed on any failure.
    */
   public PartitionSpec setPartitioning(TableId id, List<String> terms) {
+    return commitMetadata(
+        id,
+        "set the partitioning of table " + id,
+        table -> {
+          Table iceberg = table.table();
+          List<PartitionTerms.PartitionTerm> parsed =
+              PartitionTerms.parse(id, iceberg.schema(), table.arrowSchema(), terms);
+          if (!parsed.isEmpty()) {
+            List<String> dictionary =
+                table.arrowSchema().getFields().stream()
+                    .filter(f -> f.getDictionary() != null)
+                    .map(org.apache.arrow.vector.types.pojo.Field::getName)
+                    .toList();
+            if (!dictionary.isEmpty()) {
+              throw new QuiverException(
+                  QuiverErrorCode.UNSUPPORTED_OPERATION,
+                  "Cannot partition table %s: puts cannot route its dictionary-encoded columns"
+                      + " (%s) to partitions yet",
+                  id,
+                  dictionary);
+            }
+          }
+          org.apache.iceberg.UpdatePartitionSpec update = iceberg.updateSpec();
+          if (PartitionTerms.apply(iceberg.spec(), iceberg.schema(), parsed, update)) {
+            update.commit();
+            LOG.info("Table {}: partitioning set to {}", id, terms);
+          }
+          return catalog.loadTable(identifier(id)).spec();
+        },
+        e -> String.format("Cannot partition table %s by %s: %s", id, terms, e.getMessage()));
+  }
+
+  /**
+   * Commits a change of a table's metadata (no data files) under the commit lock: {@code commit}
+   * checks the change against the table as loaded now (a QuiverException refuses it before anything
+   * changes) and commits it. When another writer commits first, it runs again on the table
+   * reloaded, 5 times at most, then COMMIT_CONFLICT naming {@code action}; Iceberg's own refusal
+   * (IllegalArgumentException, ValidationException) is INVALID_ARGUMENT with {@code refused}'s
+   * message.
+   */
+  private <T> T commitMetadata(
+      TableId id,
+      String action,
+      java.util.function.Function<QuiverTable, T> commit,
+      java.util.function.Function<RuntimeException, String> refused) {
     for (int attempt = 1; ; attempt++) {
       QuiverTable table = load(id);
-      Table iceberg = table.table();
-      List<PartitionTerms.PartitionTerm> parsed =
-          PartitionTerms.parse(id, iceberg.schema(), table.arrowSchema(), terms);
-      if (!parsed.isEmpty()) {
-        List<String> dictionary =
-            table.arrowSchema().getFields().stream()
-                .filter(f -> f.getDictionary() != null)
-                .map(org.apache.arrow.vector.types.pojo.Field::getName)
-                .toList();
-        if (!dictionary.isEmpty()) {
-          throw new QuiverException(
-              QuiverErrorCode.UNSUPPORTED_OPERATION,
-              "Cannot partition table %s: puts cannot route its dictionary-encoded columns (%s)"
-                  + " to partitions yet",
-              id,
-              dictionary);
-        }
-      }
       commitLock.readLock().lock();
       try {
-        org.apache.iceberg.UpdatePartitionSpec update = iceberg.updateSpec();
-        if (PartitionTerms.apply(iceberg.spec(), iceberg.schema(), parsed, update)) {
-          update.commit();
-          LOG.info("Table {}: partitioning set to {}", id, terms);
-        }
-        return catalog.loadTable(identifier(id)).spec();
+        return commit.apply(table);
       } catch (CommitFailedException e) {
         if (attempt >= 5) {
           throw new QuiverException(
               QuiverErrorCode.COMMIT_CONFLICT,
               e,
-              "Cannot set the partitioning of table %s: other writers committed first on each of"
-                  + " %d attempts; nothing was changed, retry",
-              id,
+              "Cannot %s: other writers committed first on each of %d attempts; nothing was"
+                  + " changed, retry",
+              action,
               attempt);
         }
+      } catch (QuiverException e) {
+        throw e;
       } catch (IllegalArgumentException | ValidationException e) {
-        throw new QuiverException(
-            QuiverErrorCode.INVALID_ARGUMENT,
-            e,
-            "Cannot partition table %s by %s: %s",
-            id,
-            terms,
-            e.getMessage());
+        throw new QuiverException(QuiverErrorCode.INVALID_ARGUMENT, e, "%s", refused.apply(e));
       } catch (RuntimeException e) {
-        throw catalogFailure(e, "set the partitioning of table " + id);
+        throw catalogFailure(e, action);
       } finally {
         commitLock.readLock().unlock();
       }
@@ -1416,52 +1434,32 @@ public final class IcebergTableStore implements AutoCloseable {
    * changed.
    */
   public QuiverTable alterSchema(TableId id, SchemaChange change) {
-    for (int attempt = 1; ; attempt++) {
-      QuiverTable table = load(id);
-      Table iceberg = table.table();
-      Optional<SchemaEvolution.Edit> edit = SchemaEvolution.plan(table, change, hasRows(table));
-      if (edit.isEmpty()) {
-        return table;
-      }
-      commitLock.readLock().lock();
-      try {
-        Transaction transaction = iceberg.newTransaction();
-        UpdateSchema update = transaction.updateSchema();
-        edit.get().update().accept(update);
-        update.commit();
-        if (iceberg.properties().containsKey(ARROW_SCHEMA_PROPERTY)) {
-          transaction
-              .updateProperties()
-              .set(ARROW_SCHEMA_PROPERTY, edit.get().arrowSchema().toJson())
-              .commit();
-        }
-        transaction.commitTransaction();
-        LOG.info("Table {}: schema changed ({})", id, change);
-        return load(id);
-      } catch (CommitFailedException e) {
-        if (attempt >= 5) {
-          throw new QuiverException(
-              QuiverErrorCode.COMMIT_CONFLICT,
-              e,
-              "Cannot change the schema of table %s: other writers committed first on each of %d"
-                  + " attempts; nothing was changed, retry",
-              id,
-              attempt);
-        }
-      } catch (IllegalArgumentException | ValidationException e) {
-        throw new QuiverException(
-            QuiverErrorCode.INVALID_ARGUMENT,
-            e,
-            "Cannot change column %s of table %s: %s",
-            change.column(),
-            id,
-            e.getMessage());
-      } catch (RuntimeException e) {
-        throw catalogFailure(e, "change the schema of table " + id);
-      } finally {
-        commitLock.readLock().unlock();
-      }
-    }
+    return commitMetadata(
+        id,
+        "change the schema of table " + id,
+        table -> {
+          Table iceberg = table.table();
+          Optional<SchemaEvolution.Edit> edit = SchemaEvolution.plan(table, change, hasRows(table));
+          if (edit.isEmpty()) {
+            return table;
+          }
+          Transaction transaction = iceberg.newTransaction();
+          UpdateSchema update = transaction.updateSchema();
+          edit.get().update().accept(update);
+          update.commit();
+          if (iceberg.properties().containsKey(ARROW_SCHEMA_PROPERTY)) {
+            transaction
+                .updateProperties()
+                .set(ARROW_SCHEMA_PROPERTY, edit.get().arrowSchema().toJson())
+                .commit();
+          }
+          transaction.commitTransaction();
+          LOG.info("Table {}: schema changed ({})", id, change);
+          return load(id);
+        },
+        e ->
+            String.format(
+                "Cannot change column %s of table %s: %s", change.column(), id, e.getMessage()));
   }
 
   private static boolean hasRows(QuiverTable table) {
