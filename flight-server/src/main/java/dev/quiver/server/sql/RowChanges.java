@@ -422,11 +422,24 @@ final class RowChanges {
    * withFile}.
    */
   static String readParquet(QuiverTable table, List<Path> files, String alias, boolean withFile) {
+    return readParquet(files, FieldIdColumns.of(table), alias, withFile);
+  }
+
+  /**
+   * Files a put just staged, written with the table's current schema, as a relation named {@code
+   * alias}: their columns by name.
+   */
+  static String readStaged(List<Path> files, String alias) {
+    return readParquet(files, FieldIdColumns.BY_NAME, alias, false);
+  }
+
+  private static String readParquet(
+      List<Path> files, FieldIdColumns columns, String alias, boolean withFile) {
     StringBuilder sql = new StringBuilder("read_parquet([");
     for (int i = 0; i < files.size(); i++) {
       sql.append(i == 0 ? "" : ", ").append(SqlText.literal(files.get(i).toString()));
     }
-    sql.append(']').append(FieldIdColumns.of(table).option());
+    sql.append(']').append(columns.option());
     if (withFile) {
       sql.append(", filename = ").append(SqlText.literal(FILE));
     }

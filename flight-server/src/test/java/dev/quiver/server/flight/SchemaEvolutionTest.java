@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.quiver.client.Filters;
+import dev.quiver.client.PutOptions;
 import dev.quiver.client.QuiverClient;
 import dev.quiver.client.ScanOptions;
 import dev.quiver.client.SnapshotInfo;
@@ -237,6 +238,24 @@ class SchemaEvolutionTest {
     Schema after = quiver.schema(T);
     assertThat(after.getFields()).extracting(Field::getName).isEqualTo(names(before));
     assertThat(rows("SELECT id, name FROM ns.t ORDER BY id")).containsExactly("1|one", "2|two");
+  }
+
+  @Test
+  void anUpsertAfterARenameMatchesKeysByFieldId(BufferAllocator allocator) throws Exception {
+    sql.executeUpdate("ALTER TABLE ns.t RENAME COLUMN id TO key");
+    try (VectorSchemaRoot batch = VectorSchemaRoot.create(quiver.schema(T), allocator)) {
+      batch.allocateNew();
+      ((IntVector) batch.getVector("key")).setSafe(0, 2);
+      ((VarCharVector) batch.getVector("name")).setSafe(0, "TWO".getBytes(StandardCharsets.UTF_8));
+      ((Float4Vector) batch.getVector("ratio")).setSafe(0, 2f);
+      ((DecimalVector) batch.getVector("price")).setSafe(0, new BigDecimal("2.00"));
+      batch.setRowCount(1);
+      try (ArrowReader rows = TestReaders.repeating(allocator, batch, 1)) {
+        quiver.put(T, rows, PutOptions.upsert("key"));
+      }
+    }
+
+    assertThat(rows("SELECT key, name FROM ns.t ORDER BY key")).containsExactly("1|one", "2|TWO");
   }
 
   @Test
