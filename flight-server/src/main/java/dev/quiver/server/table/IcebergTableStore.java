@@ -22,6 +22,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -1460,6 +1461,49 @@ public final class IcebergTableStore implements AutoCloseable {
         e ->
             String.format(
                 "Cannot change column %s of table %s: %s", change.column(), id, e.getMessage()));
+  }
+
+  /**
+   * A put's add_columns: adds the columns {@code stream} carries and the table lacks (after the
+   * table's columns, in the stream's order) in one schema update, after checking that the stream
+   * then fits the table, so a put that would be refused changes nothing. INVALID_ARGUMENT for a
+   * missing column the stream has as not null. Nothing happens for a table that does not exist yet
+   * (the put creates it) or lacks none of the stream's columns.
+   */
+  public void addMissingColumns(TableId id, ArrowReader stream) throws IOException {
+    Optional<QuiverTable> found = find(id);
+    if (found.isEmpty()) {
+      return;
+    }
+    Schema streamSchema = streamSchema(stream);
+    Set<String> names = new HashSet<>();
+    found
+        .get()
+        .arrowSchema()
+        .getFields()
+        .forEach(f -> names.add(f.getName().toLowerCase(Locale.ROOT)));
+    List<org.apache.arrow.vector.types.pojo.Field> added = new ArrayList<>();
+    for (org.apache.arrow.vector.types.pojo.Field field : streamSchema.getFields()) {
+      if (!names.contains(field.getName().toLowerCase(Locale.ROOT))) {
+        if (!field.isNullable()) {
+          throw new QuiverException(
+              QuiverErrorCode.INVALID_ARGUMENT,
+              "Cannot add column %s to table %s: add_columns adds nullable columns only, and the"
+                  + " put has it not null",
+              field.getName(),
+              id);
+        }
+        added.add(field);
+      }
+    }
+    if (added.isEmpty()) {
+      return;
+    }
+    List<org.apache.arrow.vector.types.pojo.Field> after =
+        new ArrayList<>(found.get().arrowSchema().getFields());
+    after.addAll(added);
+    ArrowSchemas.checkAppendCompatible(id, new Schema(after), streamSchema);
+    alterSchema(id, new SchemaChange.AddColumns(added));
   }
 
   private static boolean hasRows(QuiverTable table) {

@@ -2,6 +2,7 @@ package dev.quiver.server.table;
 
 import static java.util.Objects.requireNonNull;
 
+import java.util.List;
 import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Field;
 
@@ -23,6 +24,21 @@ public sealed interface SchemaChange {
     @Override
     public String column() {
       return field.getName();
+    }
+  }
+
+  /** Adds nullable {@code fields} after the last column, in order (a put's add_columns). */
+  record AddColumns(List<Field> fields) implements SchemaChange {
+    public AddColumns {
+      fields = List.copyOf(fields);
+      if (fields.isEmpty()) {
+        throw new IllegalArgumentException("No columns to add");
+      }
+    }
+
+    @Override
+    public String column() {
+      return fields.get(0).getName();
     }
   }
 

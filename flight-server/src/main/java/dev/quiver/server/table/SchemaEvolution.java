@@ -47,25 +47,10 @@ final class SchemaEvolution {
     Table iceberg = table.table();
     List<Field> fields = new ArrayList<>(table.arrowSchema().getFields());
     if (change instanceof SchemaChange.AddColumn add) {
-      Field field = add.field();
-      refuseTaken(id, fields, field.getName(), "add");
-      if (!field.isNullable() && hasRows) {
-        throw invalid(
-            "Cannot add column %s to table %s as NOT NULL: the table has rows, which would have no"
-                + " value for it; add it nullable",
-            field.getName(), id);
-      }
-      Type type = ArrowSchemas.toIceberg(new Schema(List.of(field))).columns().get(0).type();
-      fields.add(field);
-      return edit(
-          fields,
-          u -> {
-            if (field.isNullable()) {
-              u.addColumn(field.getName(), type);
-            } else {
-              u.allowIncompatibleChanges().addRequiredColumn(field.getName(), type);
-            }
-          });
+      return addColumns(id, fields, List.of(add.field()), hasRows);
+    }
+    if (change instanceof SchemaChange.AddColumns add) {
+      return addColumns(id, fields, add.fields(), hasRows);
     }
     int index = find(id, fields, change.column());
     Field field = fields.get(index);
@@ -124,6 +109,34 @@ final class SchemaEvolution {
       return edit(fields, u -> u.makeColumnOptional(name));
     }
     throw new IllegalArgumentException("Unknown schema change " + change);
+  }
+
+  private static Optional<Edit> addColumns(
+      TableId id, List<Field> fields, List<Field> added, boolean hasRows) {
+    List<Type> types = new ArrayList<>();
+    for (Field field : added) {
+      refuseTaken(id, fields, field.getName(), "add");
+      if (!field.isNullable() && hasRows) {
+        throw invalid(
+            "Cannot add column %s to table %s as NOT NULL: the table has rows, which would have no"
+                + " value for it; add it nullable",
+            field.getName(), id);
+      }
+      types.add(ArrowSchemas.toIceberg(new Schema(List.of(field))).columns().get(0).type());
+      fields.add(field);
+    }
+    return edit(
+        fields,
+        u -> {
+          for (int i = 0; i < added.size(); i++) {
+            Field field = added.get(i);
+            if (field.isNullable()) {
+              u.addColumn(field.getName(), types.get(i));
+            } else {
+              u.allowIncompatibleChanges().addRequiredColumn(field.getName(), types.get(i));
+            }
+          }
+        });
   }
 
   private static Optional<Edit> edit(List<Field> fields, Consumer<UpdateSchema> update) {

@@ -3,12 +3,15 @@ package dev.quiver.server.flight;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.google.protobuf.Any;
 import dev.quiver.client.Filters;
 import dev.quiver.client.PutOptions;
 import dev.quiver.client.QuiverClient;
 import dev.quiver.client.ScanOptions;
 import dev.quiver.client.SnapshotInfo;
 import dev.quiver.client.TableId;
+import dev.quiver.proto.v1.PutCommand;
+import dev.quiver.proto.v1.TableRef;
 import dev.quiver.server.QuiverServer;
 import dev.quiver.server.QuiverServers;
 import dev.quiver.server.table.TestReaders;
@@ -22,20 +25,24 @@ import java.util.Objects;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.apache.arrow.flight.FlightClient;
+import org.apache.arrow.flight.FlightDescriptor;
 import org.apache.arrow.flight.FlightEndpoint;
 import org.apache.arrow.flight.FlightInfo;
 import org.apache.arrow.flight.FlightRuntimeException;
 import org.apache.arrow.flight.FlightStatusCode;
 import org.apache.arrow.flight.FlightStream;
+import org.apache.arrow.flight.SyncPutListener;
 import org.apache.arrow.flight.sql.FlightSqlClient;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.BigIntVector;
 import org.apache.arrow.vector.DecimalVector;
 import org.apache.arrow.vector.Float4Vector;
+import org.apache.arrow.vector.Float8Vector;
 import org.apache.arrow.vector.IntVector;
 import org.apache.arrow.vector.VarCharVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.ipc.ArrowReader;
+import org.apache.arrow.vector.types.FloatingPointPrecision;
 import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
@@ -256,6 +263,73 @@ class SchemaEvolutionTest {
     }
 
     assertThat(rows("SELECT key, name FROM ns.t ORDER BY key")).containsExactly("1|one", "2|TWO");
+  }
+
+  @Test
+  void aPutWithAddColumnsAddsTheNullableColumnsItCarries(BufferAllocator allocator)
+      throws Exception {
+    sql.executeUpdate("CREATE TABLE ns.wide (id BIGINT)");
+    sql.executeUpdate("INSERT INTO ns.wide VALUES (1)");
+    Schema extra =
+        new Schema(
+            List.of(
+                Field.nullable("id", new ArrowType.Int(64, true)),
+                Field.nullable("note", ArrowType.Utf8.INSTANCE),
+                Field.nullable(
+                    "score", new ArrowType.FloatingPoint(FloatingPointPrecision.DOUBLE))));
+    PutCommand.Builder command =
+        PutCommand.newBuilder().setTable(TableRef.newBuilder().setNamespace("ns").setName("wide"));
+
+    // Without add_columns the put is refused as before, and so is a not-null new column.
+    assertThatThrownBy(() -> rawPut(allocator, command.build(), extra))
+        .isInstanceOfSatisfying(
+            FlightRuntimeException.class,
+            e -> assertThat(e.status().code()).isEqualTo(FlightStatusCode.INVALID_ARGUMENT))
+        .hasMessageContaining("column note is in the stream but not in the table");
+    Schema strict =
+        new Schema(
+            List.of(
+                Field.nullable("id", new ArrowType.Int(64, true)),
+                Field.notNullable("must", ArrowType.Utf8.INSTANCE)));
+    assertThatThrownBy(() -> rawPut(allocator, command.clone().setAddColumns(true).build(), strict))
+        .isInstanceOfSatisfying(
+            FlightRuntimeException.class,
+            e -> assertThat(e.status().code()).isEqualTo(FlightStatusCode.INVALID_ARGUMENT))
+        .hasMessageContaining("Cannot add column must to table ns.wide");
+    assertThat(quiver.schema(TableId.of("ns", "wide")).getFields()).hasSize(1);
+
+    rawPut(allocator, command.clone().setAddColumns(true).build(), extra);
+
+    assertThat(quiver.schema(TableId.of("ns", "wide")).getFields())
+        .extracting(Field::getName)
+        .containsExactly("id", "note", "score");
+    assertThat(rows("SELECT * FROM ns.wide ORDER BY id"))
+        .containsExactly("1|null|null", "2|two|2.5");
+  }
+
+  /** Puts one row (id 2, then "two" and 2.5 in the columns that take them) with {@code command}. */
+  private void rawPut(BufferAllocator allocator, PutCommand command, Schema schema)
+      throws Exception {
+    try (VectorSchemaRoot root = VectorSchemaRoot.create(schema, allocator);
+        SyncPutListener listener = new SyncPutListener()) {
+      root.allocateNew();
+      ((BigIntVector) root.getVector("id")).setSafe(0, 2);
+      for (Field field : schema.getFields()) {
+        if (field.getType() instanceof ArrowType.Utf8) {
+          ((VarCharVector) root.getVector(field.getName()))
+              .setSafe(0, "two".getBytes(StandardCharsets.UTF_8));
+        } else if (field.getType() instanceof ArrowType.FloatingPoint) {
+          ((Float8Vector) root.getVector(field.getName())).setSafe(0, 2.5);
+        }
+      }
+      root.setRowCount(1);
+      FlightClient.ClientStreamListener stream =
+          flight.startPut(
+              FlightDescriptor.command(Any.pack(command).toByteArray()), root, listener);
+      stream.putNext();
+      stream.completed();
+      stream.getResult();
+    }
   }
 
   @Test
