@@ -372,6 +372,27 @@ class SchemaEvolutionTest {
   }
 
   @Test
+  void alterInsideATransactionIsRefused() throws Exception {
+    FlightSqlClient.Transaction transaction = sql.beginTransaction();
+    assertUnimplementedIn(
+        transaction,
+        "ALTER TABLE ns.t ADD COLUMN note VARCHAR",
+        "ALTER TABLE is not supported inside a transaction");
+    sql.rollback(transaction);
+
+    assertThat(names(quiver.schema(T))).containsExactly("id", "name", "ratio", "price");
+  }
+
+  private void assertUnimplementedIn(
+      FlightSqlClient.Transaction transaction, String statement, String message) {
+    assertThatThrownBy(() -> sql.executeUpdate(statement, transaction))
+        .isInstanceOfSatisfying(
+            FlightRuntimeException.class,
+            e -> assertThat(e.status().code()).isEqualTo(FlightStatusCode.UNIMPLEMENTED))
+        .hasMessageContaining(message);
+  }
+
+  @Test
   void aTableWithAFileWithoutFieldIdsIsRefused() throws Exception {
     sql.executeUpdate("CREATE TABLE ns.foreign (id BIGINT)");
     try (OtherEngine other = OtherEngine.local(dataDir)) {
