@@ -46,6 +46,7 @@ import org.apache.arrow.vector.types.FloatingPointPrecision;
 import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.Schema;
+import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -385,11 +386,11 @@ class SchemaEvolutionTest {
 
   private void assertUnimplementedIn(
       FlightSqlClient.Transaction transaction, String statement, String message) {
-    assertThatThrownBy(() -> sql.executeUpdate(statement, transaction))
-        .isInstanceOfSatisfying(
-            FlightRuntimeException.class,
-            e -> assertThat(e.status().code()).isEqualTo(FlightStatusCode.UNIMPLEMENTED))
-        .hasMessageContaining(message);
+    assertRefused(
+        () -> sql.executeUpdate(statement, transaction),
+        statement,
+        FlightStatusCode.UNIMPLEMENTED,
+        message);
   }
 
   @Test
@@ -499,20 +500,21 @@ class SchemaEvolutionTest {
   }
 
   private void assertInvalid(String statement, String message) {
-    assertThatThrownBy(() -> sql.executeUpdate(statement))
-        .as(statement)
-        .isInstanceOfSatisfying(
-            FlightRuntimeException.class,
-            e -> assertThat(e.status().code()).isEqualTo(FlightStatusCode.INVALID_ARGUMENT))
-        .hasMessageContaining(message);
+    assertRefused(
+        () -> sql.executeUpdate(statement), statement, FlightStatusCode.INVALID_ARGUMENT, message);
   }
 
   private void assertUnimplemented(String statement, String message) {
-    assertThatThrownBy(() -> sql.executeUpdate(statement))
+    assertRefused(
+        () -> sql.executeUpdate(statement), statement, FlightStatusCode.UNIMPLEMENTED, message);
+  }
+
+  private static void assertRefused(
+      ThrowingCallable call, String statement, FlightStatusCode code, String message) {
+    assertThatThrownBy(call)
         .as(statement)
         .isInstanceOfSatisfying(
-            FlightRuntimeException.class,
-            e -> assertThat(e.status().code()).isEqualTo(FlightStatusCode.UNIMPLEMENTED))
+            FlightRuntimeException.class, e -> assertThat(e.status().code()).isEqualTo(code))
         .hasMessageContaining(message);
   }
 
