@@ -69,19 +69,22 @@ final class DoGetHandler {
     List<ScanFile> share =
         ScanShares.share(plan.files(), parsed.getShareIndex(), parsed.getShareCount());
     call.trace().read(fileBytes(share));
-    // arrow-dataset does not apply delete files: a share with deletes always runs in DuckDB.
+    // arrow-dataset does not apply delete files, nor find columns by field id after a schema
+    // change: such a share always runs in DuckDB.
     boolean deletes = share.stream().anyMatch(ScanFile::hasDeletes);
+    boolean evolved = plan.table().schemaEvolved();
     boolean sqlFilter = plan.filter() == null || plan.filter().sql() != null;
-    if (deletes && !sqlFilter) {
+    if ((deletes || evolved) && !sqlFilter) {
       throw new QuiverException(
           QuiverErrorCode.UNSUPPORTED_OPERATION,
-          "Cannot scan table %s with this Substrait filter: the table has row-level deletes,"
-              + " which only the DuckDB scan applies, and DuckDB cannot run this filter (only"
-              + " arrow-dataset can, which does not apply deletes)",
-          request.table());
+          "Cannot scan table %s with this Substrait filter: the table has %s, which only the"
+              + " DuckDB scan reads right, and DuckDB cannot run this filter (only arrow-dataset"
+              + " can)",
+          request.table(),
+          deletes ? "row-level deletes" : "a changed schema (columns found by field id)");
     }
     // A DuckDB scan waits for its memory and its SQL turn together; arrow-dataset needs no turn.
-    boolean duckdb = sqlFilter && (!arrowDataset || deletes);
+    boolean duckdb = sqlFilter && (!arrowDataset || deletes || evolved);
     Set<QuiverCall.Need> needs =
         duckdb
             ? EnumSet.of(QuiverCall.Need.NATIVE_MEMORY, QuiverCall.Need.SQL_TURN)
@@ -147,6 +150,7 @@ final class DoGetHandler {
               sql,
               allocator,
               admitted.turn(),
+              plan.table(),
               files,
               plan.schema(),
               plan.filter() == null ? null : plan.filter().sql(),

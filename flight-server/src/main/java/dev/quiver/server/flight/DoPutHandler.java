@@ -51,21 +51,20 @@ final class DoPutHandler {
                 call,
                 stream,
                 // beforeCommit is the call's cancellation check: rewrites also run it per batch.
-                (reader, allocator, beforeCommit) ->
-                    switch (put.mode()) {
-                      case PUT_MODE_OVERWRITE ->
-                          changes.overwrite(
-                              table, put.filter(), reader, allocator, beforeCommit, beforeCommit);
-                      case PUT_MODE_UPSERT ->
-                          changes.upsert(
-                              table,
-                              put.keyColumns(),
-                              reader,
-                              allocator,
-                              beforeCommit,
-                              beforeCommit);
-                      default -> store.append(table, reader, allocator, beforeCommit);
-                    });
+                (reader, allocator, beforeCommit) -> {
+                  if (put.addColumns()) {
+                    store.addMissingColumns(table, reader);
+                  }
+                  return switch (put.mode()) {
+                    case PUT_MODE_OVERWRITE ->
+                        changes.overwrite(
+                            table, put.filter(), reader, allocator, beforeCommit, beforeCommit);
+                    case PUT_MODE_UPSERT ->
+                        changes.upsert(
+                            table, put.keyColumns(), reader, allocator, beforeCommit, beforeCommit);
+                    default -> store.append(table, reader, allocator, beforeCommit);
+                  };
+                });
         trace.committed(receipt);
         writer.reply(ack, receipt.toJson());
         ack.onCompleted();

@@ -22,8 +22,14 @@ import org.apache.arrow.flight.FlightDescriptor;
  * @param mode append, overwrite or upsert
  * @param filter for an overwrite, the rows it replaces; empty means every row
  * @param keyColumns for an upsert, the columns identifying a row
+ * @param addColumns whether nullable columns the put carries and the table lacks are added first
  */
-record PutRequest(TableId table, PutMode mode, Optional<Filter> filter, List<String> keyColumns) {
+record PutRequest(
+    TableId table,
+    PutMode mode,
+    Optional<Filter> filter,
+    List<String> keyColumns,
+    boolean addColumns) {
   PutRequest {
     requireNonNull(table, "table is null");
     requireNonNull(mode, "mode is null");
@@ -41,7 +47,8 @@ record PutRequest(TableId table, PutMode mode, Optional<Filter> filter, List<Str
           TableId.fromPath(descriptor.getPath()),
           PutMode.PUT_MODE_APPEND,
           Optional.empty(),
-          List.of());
+          List.of(),
+          false);
     }
     Any any = DescriptorCommands.parse(descriptor.getCommand());
     if (any == null || !any.is(PutCommand.class)) {
@@ -93,7 +100,8 @@ record PutRequest(TableId table, PutMode mode, Optional<Filter> filter, List<Str
         table,
         mode,
         command.hasFilter() ? Optional.of(command.getFilter()) : Optional.empty(),
-        command.getKeyColumnsList());
+        command.getKeyColumnsList(),
+        command.getAddColumns());
   }
 
   /**

@@ -132,7 +132,7 @@ public final class TableCompactor {
         BufferAllocator allocator = memory.newNativeCallAllocator(call);
         SqlTableScan scan =
             SqlTableScan.open(
-                sql, allocator, null, files, table.arrowSchema(), null, -1, batchRows);
+                sql, allocator, null, table, files, table.arrowSchema(), null, -1, batchRows);
         ScanReader rows =
             new ScanReader(
                 allocator,

@@ -195,7 +195,7 @@ final class MergeInto {
             + "."
             + RowChanges.FILE
             + " FROM "
-            + RowChanges.readParquet(paths, merge.alias(), true)
+            + RowChanges.readParquet(table, paths, merge.alias(), true)
             + " JOIN "
             + merge.source()
             + " ON "
@@ -233,7 +233,7 @@ final class MergeInto {
       return sql.append(" WHERE false").toString();
     }
     return sql.append(" FROM ")
-        .append(RowChanges.readParquet(files, "quiver_rows", false))
+        .append(RowChanges.readParquet(table, files, "quiver_rows", false))
         .toString();
   }
 }

@@ -122,7 +122,7 @@ public final class PutChanges {
         long outside =
             count(
                 "SELECT count(*) FROM "
-                    + RowChanges.readParquet(put.paths(), PUT, false)
+                    + RowChanges.readStaged(put.paths(), PUT)
                     + " WHERE NOT "
                     + matches,
                 where.parameters(),
@@ -146,6 +146,7 @@ public final class PutChanges {
       try (LocalFiles local = store.localFiles(table, scanned)) {
         List<FileCount> counts =
             fileCounts(
+                table,
                 scanned,
                 local.paths(),
                 "count(*) FILTER (WHERE " + matches + ")",
@@ -203,6 +204,7 @@ public final class PutChanges {
         String putKeys = putKeys(keys, put);
         List<FileCount> counts =
             fileCounts(
+                table,
                 scanned,
                 local.paths(),
                 "count(" + PUT + "." + SqlText.identifier(keys.get(0).getName()) + ")",
@@ -217,7 +219,7 @@ public final class PutChanges {
                     "SELECT count(*) FROM "
                         + putKeys
                         + " SEMI JOIN "
-                        + RowChanges.readParquet(rewrite.removedPaths(), TARGET, false)
+                        + RowChanges.readParquet(table, rewrite.removedPaths(), TARGET, false)
                         + " ON "
                         + keyJoin(keys),
                     List.of(),
@@ -317,6 +319,7 @@ public final class PutChanges {
    * order, those without rows left out.
    */
   private List<FileCount> fileCounts(
+      QuiverTable table,
       List<ScanFile> files,
       List<Path> paths,
       String matchedCount,
@@ -335,7 +338,7 @@ public final class PutChanges {
             + ", count(*), "
             + matchedCount
             + " FROM "
-            + RowChanges.readParquet(paths, TARGET, true)
+            + RowChanges.readParquet(table, paths, TARGET, true)
             + join
             + " GROUP BY 1";
     Map<String, Integer> byPath = new HashMap<>();
@@ -434,7 +437,7 @@ public final class PutChanges {
   private void checkKeys(
       QuiverTable table, List<Field> keys, StagedPut put, BufferAllocator allocator)
       throws Exception {
-    String rows = RowChanges.readParquet(put.paths(), PUT, false);
+    String rows = RowChanges.readStaged(put.paths(), PUT);
     StringBuilder nulls = new StringBuilder("SELECT ");
     for (int i = 0; i < keys.size(); i++) {
       nulls.append(i == 0 ? "" : ", ").append("count(*) FILTER (WHERE ");
@@ -549,7 +552,7 @@ public final class PutChanges {
     return "(SELECT "
         + keyList(keys, null)
         + " FROM "
-        + RowChanges.readParquet(put.paths(), "quiver_put_rows", false)
+        + RowChanges.readStaged(put.paths(), "quiver_put_rows")
         + ") AS "
         + PUT;
   }
@@ -588,7 +591,7 @@ public final class PutChanges {
     }
     return select(table, TARGET)
         + " FROM "
-        + RowChanges.readParquet(rewrite.paths(), TARGET, false)
+        + RowChanges.readParquet(table, rewrite.paths(), TARGET, false)
         + rest;
   }
 

@@ -192,7 +192,7 @@ final class RowChanges {
       for (int i = 0; i < fields.size(); i++) {
         select.append(i == 0 ? "" : ", ").append(SqlText.identifier(fields.get(i).getName()));
       }
-      select.append(" FROM ").append(readParquet(rewritten, delete.alias(), false));
+      select.append(" FROM ").append(readParquet(table, rewritten, delete.alias(), false));
       select.append(" WHERE NOT coalesce((").append(delete.where().get()).append("), false)");
       rewrite(
           table,
@@ -396,7 +396,7 @@ final class RowChanges {
       sql.append(", CASE WHEN ").append(MATCH).append(" THEN ");
       sql.append(cast(value.getValue(), column)).append(" END AS ").append(NEW_VALUE + i++);
     }
-    sql.append(" FROM ").append(matching(files, alias, condition.orElse("true"), withFile));
+    sql.append(" FROM ").append(matching(table, files, alias, condition.orElse("true"), withFile));
     return sql.toString();
   }
 
@@ -405,23 +405,41 @@ final class RowChanges {
    * NULL as false) and, when {@code withFile}, each row's file as {@value #FILE}.
    */
   private static String matching(
-      List<Path> files, String alias, String condition, boolean withFile) {
+      QuiverTable table, List<Path> files, String alias, String condition, boolean withFile) {
     return "(SELECT *, coalesce(("
         + condition
         + "), false) AS "
         + MATCH
         + " FROM "
-        + readParquet(files, alias, withFile)
+        + readParquet(table, files, alias, withFile)
         + ") AS "
         + SqlText.identifier(alias);
   }
 
-  static String readParquet(List<Path> files, String alias, boolean withFile) {
+  /**
+   * {@code files}, some of {@code table}'s data files, as a relation named {@code alias} (columns
+   * found as {@link FieldIdColumns} says), with each row's file as {@value #FILE} when {@code
+   * withFile}.
+   */
+  static String readParquet(QuiverTable table, List<Path> files, String alias, boolean withFile) {
+    return readParquet(files, FieldIdColumns.of(table), alias, withFile);
+  }
+
+  /**
+   * Files a put just staged, written with the table's current schema, as a relation named {@code
+   * alias}: their columns by name.
+   */
+  static String readStaged(List<Path> files, String alias) {
+    return readParquet(files, FieldIdColumns.BY_NAME, alias, false);
+  }
+
+  private static String readParquet(
+      List<Path> files, FieldIdColumns columns, String alias, boolean withFile) {
     StringBuilder sql = new StringBuilder("read_parquet([");
     for (int i = 0; i < files.size(); i++) {
       sql.append(i == 0 ? "" : ", ").append(SqlText.literal(files.get(i).toString()));
     }
-    sql.append(']');
+    sql.append(']').append(columns.option());
     if (withFile) {
       sql.append(", filename = ").append(SqlText.literal(FILE));
     }

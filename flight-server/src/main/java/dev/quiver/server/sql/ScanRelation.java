@@ -26,21 +26,32 @@ final class ScanRelation {
 
   /** The relation of plain data files, none with deletes: {@code read_parquet([...])}. */
   static String of(List<Path> files) {
-    StringBuilder sql = new StringBuilder("read_parquet([");
+    return of(files, FieldIdColumns.BY_NAME);
+  }
+
+  /** The relation of plain data files, their columns found as {@code columns} says. */
+  static String of(List<Path> files, FieldIdColumns columns) {
+    return "read_parquet(" + list(files) + columns.option() + ")";
+  }
+
+  /** {@code files} as a DuckDB list of string literals. */
+  static String list(List<Path> files) {
+    StringBuilder sql = new StringBuilder("[");
     for (int i = 0; i < files.size(); i++) {
       sql.append(i == 0 ? "" : ", ").append(SqlText.literal(files.get(i).toString()));
     }
-    return sql.append("])").toString();
+    return sql.append("]").toString();
   }
 
   /**
    * The relation of {@code local}'s data files with their deletes applied, in file order then row
-   * order; exactly {@link #of(List)} when no file has deletes.
+   * order; exactly {@link #of(List, FieldIdColumns)} when no file has deletes. The data files and
+   * the equality delete files are read as {@code columns} says.
    */
-  static String of(LocalFiles local) {
+  static String of(LocalFiles local, FieldIdColumns columns) {
     List<ScanFile> files = local.files();
     if (files.stream().noneMatch(ScanFile::hasDeletes)) {
-      return of(local.paths());
+      return of(local.paths(), columns);
     }
     List<String> parts = new ArrayList<>();
     List<Path> run = new ArrayList<>();
@@ -50,18 +61,18 @@ final class ScanRelation {
         continue;
       }
       if (!run.isEmpty()) {
-        parts.add("SELECT * FROM " + of(run));
+        parts.add("SELECT * FROM " + of(run, columns));
         run = new ArrayList<>();
       }
-      parts.add(withDeletes(file, local));
+      parts.add(withDeletes(file, local, columns));
     }
     if (!run.isEmpty()) {
-      parts.add("SELECT * FROM " + of(run));
+      parts.add("SELECT * FROM " + of(run, columns));
     }
     return "(" + String.join(" UNION ALL BY NAME ", parts) + ")";
   }
 
-  private static String withDeletes(ScanFile file, LocalFiles local) {
+  private static String withDeletes(ScanFile file, LocalFiles local, FieldIdColumns columns) {
     String data = SqlText.literal(local.path(file.data().location()).toString());
     long rows = file.data().recordCount();
     List<String> deleted = new ArrayList<>();
@@ -85,10 +96,10 @@ final class ScanRelation {
               + (rows - 1));
     }
     equality.forEach(
-        (columns, paths) -> {
+        (matched, paths) -> {
           StringBuilder on = new StringBuilder();
           StringBuilder select = new StringBuilder();
-          for (String column : columns) {
+          for (String column : matched) {
             String c = SqlText.identifier(column);
             select.append(select.length() == 0 ? "" : ", ").append(c);
             on.append(on.length() == 0 ? "" : " AND ")
@@ -100,16 +111,20 @@ final class ScanRelation {
           deleted.add(
               "SELECT d.file_row_number AS p FROM read_parquet("
                   + data
-                  + ", file_row_number = true) AS d SEMI JOIN (SELECT "
+                  + ", file_row_number = true"
+                  + columns.option()
+                  + ") AS d SEMI JOIN (SELECT "
                   + select
                   + " FROM "
-                  + of(paths)
+                  + of(paths, columns)
                   + ") AS e ON "
                   + on);
         });
     return "SELECT * EXCLUDE (file_row_number) FROM read_parquet("
         + data
-        + ", file_row_number = true) WHERE coalesce(get_bit((SELECT bitstring_agg(p, 0, "
+        + ", file_row_number = true"
+        + columns.option()
+        + ") WHERE coalesce(get_bit((SELECT bitstring_agg(p, 0, "
         + (rows - 1)
         + ") FROM ("
         + String.join(" UNION ALL ", deleted)

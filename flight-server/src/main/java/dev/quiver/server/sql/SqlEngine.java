@@ -276,8 +276,8 @@ public final class SqlEngine implements AutoCloseable {
     }
     return new QuiverException(
         QuiverErrorCode.UNSUPPORTED_OPERATION,
-        "Quiver's SQL runs queries, CREATE TABLE, DROP TABLE, INSERT INTO, DELETE, UPDATE and"
-            + " MERGE INTO; '%s' is not supported",
+        "Quiver's SQL runs queries, CREATE TABLE, DROP TABLE, INSERT INTO, DELETE, UPDATE, MERGE"
+            + " INTO and ALTER TABLE; '%s' is not supported",
         sql.strip().length() > 80 ? sql.strip().substring(0, 80) + "..." : sql.strip());
   }
 

@@ -3,6 +3,7 @@ package dev.quiver.server.sql;
 import static java.util.Objects.requireNonNull;
 
 import dev.quiver.server.table.LocalFiles;
+import dev.quiver.server.table.QuiverTable;
 import dev.quiver.server.table.filter.SqlFilter;
 import dev.quiver.server.table.parquet.ReadConformer;
 import dev.quiver.server.table.parquet.ReadDictionaries;
@@ -99,12 +100,14 @@ public final class SqlTableScan implements AutoCloseable {
    * Opens a scan of {@code files}' data files with the Iceberg deletes that apply to them removed
    * (see {@link ScanRelation}), rows in file order then row order; otherwise as {@link
    * #open(SqlEngine, BufferAllocator, SqlTurns.Turn, List, Schema, SqlFilter, long, int)}. The
-   * caller keeps {@code files} open until the scan is closed.
+   * files are {@code table}'s, their columns found by field id once its schema has changed ({@link
+   * FieldIdColumns}). The caller keeps {@code files} open until the scan is closed.
    */
   public static SqlTableScan open(
       SqlEngine engine,
       BufferAllocator allocator,
       SqlTurns.Turn turn,
+      QuiverTable table,
       LocalFiles files,
       Schema projectedSchema,
       SqlFilter filter,
@@ -115,7 +118,7 @@ public final class SqlTableScan implements AutoCloseable {
         engine,
         allocator,
         turn,
-        files.files().isEmpty() ? null : ScanRelation.of(files),
+        files.files().isEmpty() ? null : ScanRelation.of(files, FieldIdColumns.of(table)),
         projectedSchema,
         filter,
         limit,

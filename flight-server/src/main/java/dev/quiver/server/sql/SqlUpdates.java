@@ -19,9 +19,10 @@ import org.apache.arrow.vector.types.pojo.Schema;
 
 /**
  * SQL statements that change tables: CREATE TABLE (columns, or AS a query), DROP TABLE, INSERT INTO
- * (VALUES or a query), DELETE and UPDATE ({@link RowChanges}), each through the table layer like
- * DoPut: an INSERT, CREATE TABLE AS, DELETE or UPDATE is one atomic Iceberg commit, and a statement
- * that fails commits nothing.
+ * (VALUES or a query), DELETE and UPDATE ({@link RowChanges}), MERGE INTO ({@link MergeInto}) and
+ * ALTER TABLE ({@link AlterTable}), each through the table layer like DoPut: an INSERT, CREATE
+ * TABLE AS, DELETE, UPDATE, MERGE or ALTER TABLE is one atomic Iceberg commit, and a statement that
+ * fails commits nothing.
  *
  * <p>Only the statement's frame is read here (the keywords and the table's name); the columns,
  * values and queries are DuckDB's to parse. Thread-safe.
@@ -34,6 +35,7 @@ public final class SqlUpdates {
   private final Optional<TableTransaction> transaction;
   private final RowChanges rowChanges;
   private final MergeInto merges;
+  private final AlterTable alters;
 
   public SqlUpdates(SqlEngine engine, IcebergTableStore store) {
     this(engine, store, Optional.empty());
@@ -46,12 +48,13 @@ public final class SqlUpdates {
     this.transaction = requireNonNull(transaction, "transaction is null");
     this.rowChanges = new RowChanges(engine, store, this::target);
     this.merges = new MergeInto(engine, store, this::target);
+    this.alters = new AlterTable(engine, store);
   }
 
   /**
    * These updates inside {@code transaction}: what they change is staged with it ({@link
-   * TableTransaction#stage}) instead of committed, and CREATE TABLE and DROP TABLE are refused
-   * (UNSUPPORTED_OPERATION: they commit alone).
+   * TableTransaction#stage}) instead of committed, and CREATE TABLE, DROP TABLE and ALTER TABLE are
+   * refused (UNSUPPORTED_OPERATION: they commit alone).
    */
   public SqlUpdates within(TableTransaction transaction) {
     return new SqlUpdates(engine, store, Optional.of(transaction));
@@ -89,12 +92,13 @@ public final class SqlUpdates {
                 + update.where().map(w -> " WHERE " + w).orElse(""));
       }
       case MERGE -> Optional.of("SELECT 1 FROM " + MergeInto.Frame.parse(text, schema).source());
-      case CREATE_TABLE, DROP_TABLE, QUERY, OTHER -> Optional.empty();
+      case CREATE_TABLE, DROP_TABLE, ALTER_TABLE, QUERY, OTHER -> Optional.empty();
     };
   }
 
   /**
-   * Runs {@code sql} and returns how many rows it wrote (0 for CREATE TABLE and DROP TABLE).
+   * Runs {@code sql} and returns how many rows it wrote (0 for CREATE TABLE, DROP TABLE and ALTER
+   * TABLE).
    *
    * @param schema the namespace unqualified table names resolve in ("" for none)
    * @param parameters the statement's parameter values (JDBC values)
@@ -111,12 +115,18 @@ public final class SqlUpdates {
     String text = stripSemicolons(sql);
     StatementKind kind = StatementKind.of(text);
     if (transaction.isPresent()
-        && (kind == StatementKind.CREATE_TABLE || kind == StatementKind.DROP_TABLE)) {
+        && (kind == StatementKind.CREATE_TABLE
+            || kind == StatementKind.DROP_TABLE
+            || kind == StatementKind.ALTER_TABLE)) {
       throw new QuiverException(
           QuiverErrorCode.UNSUPPORTED_OPERATION,
           "%s is not supported inside a transaction (transaction %s): it commits on its own;"
               + " run it outside the transaction",
-          kind == StatementKind.CREATE_TABLE ? "CREATE TABLE" : "DROP TABLE",
+          switch (kind) {
+            case CREATE_TABLE -> "CREATE TABLE";
+            case DROP_TABLE -> "DROP TABLE";
+            default -> "ALTER TABLE";
+          },
           transaction.get().name());
     }
     return switch (kind) {
@@ -126,6 +136,10 @@ public final class SqlUpdates {
       case DELETE -> rowChanges.delete(text, schema, parameters, allocator, afterBatch);
       case UPDATE -> rowChanges.update(text, schema, parameters, allocator, afterBatch);
       case MERGE -> merges.merge(text, schema, allocator, afterBatch);
+      case ALTER_TABLE -> {
+        alters.alter(text, schema, allocator);
+        yield 0;
+      }
       case QUERY ->
           throw new QuiverException(
               QuiverErrorCode.INVALID_SQL, "A query is not an update; run it as a query");
@@ -428,6 +442,7 @@ public final class SqlUpdates {
         MergeInto.Frame merge = MergeInto.Frame.parse(text, schema);
         yield Optional.of(new Writes(merge.table(), Optional.of(merge.reads())));
       }
+      case ALTER_TABLE -> Optional.of(new Writes(AlterTable.table(text, schema), Optional.empty()));
       case QUERY, OTHER -> Optional.empty();
     };
   }

@@ -18,7 +18,9 @@ public enum StatementKind {
   UPDATE,
   /** MERGE INTO table USING source ON condition WHEN ... */
   MERGE,
-  /** Anything else, which Quiver refuses (ALTER, SET, ATTACH, COPY, ...). */
+  /** ALTER TABLE table ADD | DROP | RENAME | ALTER COLUMN ... ({@link AlterTable}) */
+  ALTER_TABLE,
+  /** Anything else, which Quiver refuses (SET, ATTACH, COPY, ...). */
   OTHER;
 
   private static final Set<String> QUERY_KEYWORDS =
@@ -49,6 +51,7 @@ public enum StatementKind {
       case "DELETE" -> SqlText.firstKeyword(rest).equals("FROM") ? DELETE : OTHER;
       case "UPDATE" -> UPDATE;
       case "MERGE" -> SqlText.firstKeyword(rest).equals("INTO") ? MERGE : OTHER;
+      case "ALTER" -> SqlText.firstKeyword(rest).equals("TABLE") ? ALTER_TABLE : OTHER;
       default -> OTHER;
     };
   }

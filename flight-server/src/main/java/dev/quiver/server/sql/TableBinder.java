@@ -48,9 +48,11 @@ final class TableBinder {
   private final IcebergTableStore store;
   private final Connection database;
 
-  // The snapshot (0: no data) each view reads.
+  // The snapshot (0: no data) and schema each view reads: ALTER TABLE changes the schema only.
   @GuardedBy("this")
-  private final Map<TableId, Long> views = new HashMap<>();
+  private final Map<TableId, ViewState> views = new HashMap<>();
+
+  private record ViewState(long snapshot, int schemaId) {}
 
   private final Set<String> schemas = new LinkedHashSet<>();
 
@@ -215,8 +217,8 @@ final class TableBinder {
 
   private synchronized void refresh(QuiverTable table, LocalFiles local) {
     long snapshot = table.currentSnapshotId().orElse(0L);
-    Long current = views.get(table.id());
-    if (current != null && current == snapshot) {
+    ViewState state = new ViewState(snapshot, table.table().schema().schemaId());
+    if (state.equals(views.get(table.id()))) {
       return;
     }
     ensureSchema(table.id().namespace());
@@ -226,7 +228,7 @@ final class TableBinder {
               + viewName(table.id())
               + " AS "
               + select(table, snapshot, local));
-      views.put(table.id(), snapshot);
+      views.put(table.id(), state);
     } catch (SQLException e) {
       throw new QuiverException(
           QuiverErrorCode.INTERNAL,
@@ -303,6 +305,6 @@ final class TableBinder {
     if (empty) {
       return sql.append(" WHERE false").toString();
     }
-    return sql.append(" FROM ").append(ScanRelation.of(files)).toString();
+    return sql.append(" FROM ").append(ScanRelation.of(files, FieldIdColumns.of(table))).toString();
   }
 }

@@ -22,6 +22,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -49,6 +50,7 @@ import org.apache.iceberg.StructLike;
 import org.apache.iceberg.Table;
 import org.apache.iceberg.TableProperties;
 import org.apache.iceberg.Transaction;
+import org.apache.iceberg.UpdateSchema;
 import org.apache.iceberg.catalog.Namespace;
 import org.apache.iceberg.catalog.TableIdentifier;
 import org.apache.iceberg.exceptions.AlreadyExistsException;
@@ -1351,58 +1353,164 @@ public final class IcebergTableStore implements AutoCloseable {
    * (puts cannot route them yet); nothing is committed on any failure.
    */
   public PartitionSpec setPartitioning(TableId id, List<String> terms) {
+    return commitMetadata(
+        id,
+        "set the partitioning of table " + id,
+        table -> {
+          Table iceberg = table.table();
+          List<PartitionTerms.PartitionTerm> parsed =
+              PartitionTerms.parse(id, iceberg.schema(), table.arrowSchema(), terms);
+          if (!parsed.isEmpty()) {
+            List<String> dictionary =
+                table.arrowSchema().getFields().stream()
+                    .filter(f -> f.getDictionary() != null)
+                    .map(org.apache.arrow.vector.types.pojo.Field::getName)
+                    .toList();
+            if (!dictionary.isEmpty()) {
+              throw new QuiverException(
+                  QuiverErrorCode.UNSUPPORTED_OPERATION,
+                  "Cannot partition table %s: puts cannot route its dictionary-encoded columns"
+                      + " (%s) to partitions yet",
+                  id,
+                  dictionary);
+            }
+          }
+          org.apache.iceberg.UpdatePartitionSpec update = iceberg.updateSpec();
+          if (PartitionTerms.apply(iceberg.spec(), iceberg.schema(), parsed, update)) {
+            update.commit();
+            LOG.info("Table {}: partitioning set to {}", id, terms);
+          }
+          return catalog.loadTable(identifier(id)).spec();
+        },
+        e -> String.format("Cannot partition table %s by %s: %s", id, terms, e.getMessage()));
+  }
+
+  /**
+   * Commits a change of a table's metadata (no data files) under the commit lock: {@code commit}
+   * checks the change against the table as loaded now (a QuiverException refuses it before anything
+   * changes) and commits it. When another writer commits first, it runs again on the table
+   * reloaded, 5 times at most, then COMMIT_CONFLICT naming {@code action}; Iceberg's own refusal
+   * (IllegalArgumentException, ValidationException) is INVALID_ARGUMENT with {@code refused}'s
+   * message.
+   */
+  private <T> T commitMetadata(
+      TableId id,
+      String action,
+      java.util.function.Function<QuiverTable, T> commit,
+      java.util.function.Function<RuntimeException, String> refused) {
     for (int attempt = 1; ; attempt++) {
       QuiverTable table = load(id);
-      Table iceberg = table.table();
-      List<PartitionTerms.PartitionTerm> parsed =
-          PartitionTerms.parse(id, iceberg.schema(), table.arrowSchema(), terms);
-      if (!parsed.isEmpty()) {
-        List<String> dictionary =
-            table.arrowSchema().getFields().stream()
-                .filter(f -> f.getDictionary() != null)
-                .map(org.apache.arrow.vector.types.pojo.Field::getName)
-                .toList();
-        if (!dictionary.isEmpty()) {
-          throw new QuiverException(
-              QuiverErrorCode.UNSUPPORTED_OPERATION,
-              "Cannot partition table %s: puts cannot route its dictionary-encoded columns (%s)"
-                  + " to partitions yet",
-              id,
-              dictionary);
-        }
-      }
       commitLock.readLock().lock();
       try {
-        org.apache.iceberg.UpdatePartitionSpec update = iceberg.updateSpec();
-        if (PartitionTerms.apply(iceberg.spec(), iceberg.schema(), parsed, update)) {
-          update.commit();
-          LOG.info("Table {}: partitioning set to {}", id, terms);
-        }
-        return catalog.loadTable(identifier(id)).spec();
+        return commit.apply(table);
       } catch (CommitFailedException e) {
         if (attempt >= 5) {
           throw new QuiverException(
               QuiverErrorCode.COMMIT_CONFLICT,
               e,
-              "Cannot set the partitioning of table %s: other writers committed first on each of"
-                  + " %d attempts; nothing was changed, retry",
-              id,
+              "Cannot %s: other writers committed first on each of %d attempts; nothing was"
+                  + " changed, retry",
+              action,
               attempt);
         }
+      } catch (QuiverException e) {
+        throw e;
       } catch (IllegalArgumentException | ValidationException e) {
-        throw new QuiverException(
-            QuiverErrorCode.INVALID_ARGUMENT,
-            e,
-            "Cannot partition table %s by %s: %s",
-            id,
-            terms,
-            e.getMessage());
+        throw new QuiverException(QuiverErrorCode.INVALID_ARGUMENT, e, "%s", refused.apply(e));
       } catch (RuntimeException e) {
-        throw catalogFailure(e, "set the partitioning of table " + id);
+        throw catalogFailure(e, action);
       } finally {
         commitLock.readLock().unlock();
       }
     }
+  }
+
+  /**
+   * Changes the table's schema as {@code change} says, in one Iceberg schema update that keeps
+   * every column's field id, together with the table's Arrow schema property; returns the table as
+   * it is after the change (unchanged when the change was a no-op). INVALID_ARGUMENT naming the
+   * column for a change the table cannot take (see {@link SchemaEvolution}), TABLE_NOT_FOUND,
+   * COMMIT_CONFLICT after repeated races; nothing is committed on any failure. Puts running
+   * meanwhile commit as before: their files carry field ids, which reads go by once the schema has
+   * changed.
+   */
+  public QuiverTable alterSchema(TableId id, SchemaChange change) {
+    return commitMetadata(
+        id,
+        "change the schema of table " + id,
+        table -> {
+          Table iceberg = table.table();
+          Optional<SchemaEvolution.Edit> edit = SchemaEvolution.plan(table, change, hasRows(table));
+          if (edit.isEmpty()) {
+            return table;
+          }
+          Transaction transaction = iceberg.newTransaction();
+          UpdateSchema update = transaction.updateSchema();
+          edit.get().update().accept(update);
+          update.commit();
+          if (iceberg.properties().containsKey(ARROW_SCHEMA_PROPERTY)) {
+            transaction
+                .updateProperties()
+                .set(ARROW_SCHEMA_PROPERTY, edit.get().arrowSchema().toJson())
+                .commit();
+          }
+          transaction.commitTransaction();
+          LOG.info("Table {}: schema changed ({})", id, change);
+          return load(id);
+        },
+        e ->
+            String.format(
+                "Cannot change column %s of table %s: %s", change.column(), id, e.getMessage()));
+  }
+
+  /**
+   * A put's add_columns: adds the columns {@code stream} carries and the table lacks (after the
+   * table's columns, in the stream's order) in one schema update, after checking that the stream
+   * then fits the table, so a put that would be refused changes nothing. INVALID_ARGUMENT for a
+   * missing column the stream has as not null. Nothing happens for a table that does not exist yet
+   * (the put creates it) or lacks none of the stream's columns.
+   */
+  public void addMissingColumns(TableId id, ArrowReader stream) throws IOException {
+    Optional<QuiverTable> found = find(id);
+    if (found.isEmpty()) {
+      return;
+    }
+    Schema streamSchema = streamSchema(stream);
+    Set<String> names = new HashSet<>();
+    found
+        .get()
+        .arrowSchema()
+        .getFields()
+        .forEach(f -> names.add(f.getName().toLowerCase(Locale.ROOT)));
+    List<org.apache.arrow.vector.types.pojo.Field> added = new ArrayList<>();
+    for (org.apache.arrow.vector.types.pojo.Field field : streamSchema.getFields()) {
+      if (!names.contains(field.getName().toLowerCase(Locale.ROOT))) {
+        if (!field.isNullable()) {
+          throw new QuiverException(
+              QuiverErrorCode.INVALID_ARGUMENT,
+              "Cannot add column %s to table %s: add_columns adds nullable columns only, and the"
+                  + " put has it not null",
+              field.getName(),
+              id);
+        }
+        added.add(field);
+      }
+    }
+    if (added.isEmpty()) {
+      return;
+    }
+    List<org.apache.arrow.vector.types.pojo.Field> after =
+        new ArrayList<>(found.get().arrowSchema().getFields());
+    after.addAll(added);
+    ArrowSchemas.checkAppendCompatible(id, new Schema(after), streamSchema);
+    alterSchema(id, new SchemaChange.AddColumns(added));
+  }
+
+  private static boolean hasRows(QuiverTable table) {
+    Optional<Long> snapshot = table.currentSnapshotId();
+    return snapshot.isPresent()
+        && table.files(snapshot.get(), Expressions.alwaysTrue()).stream()
+            .anyMatch(f -> f.data().recordCount() > 0);
   }
 
   /**
@@ -1696,8 +1804,12 @@ public final class IcebergTableStore implements AutoCloseable {
     String json = table.properties().get(ARROW_SCHEMA_PROPERTY);
     Schema arrow;
     try {
-      // A table another engine created: its Arrow schema follows from its Iceberg schema.
-      arrow = json == null ? ArrowSchemas.fromIceberg(id, table.schema()) : Schema.fromJSON(json);
+      // A table another engine created, or whose schema another engine changed since Quiver
+      // wrote the property: its Arrow schema follows from its Iceberg schema.
+      arrow = json == null ? null : Schema.fromJSON(json);
+      if (arrow == null || !ArrowSchemas.fits(arrow, table.schema())) {
+        arrow = ArrowSchemas.fromIceberg(id, table.schema());
+      }
     } catch (IOException e) {
       throw new QuiverException(
           QuiverErrorCode.INTERNAL, e, "Table %s has an unreadable Arrow schema property", id);

@@ -22,7 +22,9 @@ import org.apache.iceberg.FileFormat;
 import org.apache.iceberg.FileScanTask;
 import org.apache.iceberg.Snapshot;
 import org.apache.iceberg.Table;
+import org.apache.iceberg.expressions.Binder;
 import org.apache.iceberg.expressions.Expression;
+import org.apache.iceberg.expressions.Expressions;
 import org.apache.iceberg.io.CloseableIterable;
 
 /**
@@ -42,6 +44,14 @@ public record QuiverTable(TableId id, Table table, Schema arrowSchema) {
     requireNonNull(id, "id is null");
     requireNonNull(table, "table is null");
     requireNonNull(arrowSchema, "arrowSchema is null");
+  }
+
+  /**
+   * True once the table has had more than one schema (ALTER TABLE, or another engine's schema
+   * update): from then on its files' columns must be found by Parquet field id, not by name.
+   */
+  public boolean schemaEvolved() {
+    return table.schemas().size() > 1;
   }
 
   /** The current snapshot's id, or empty for a table that has no data yet. */
@@ -74,8 +84,14 @@ public record QuiverTable(TableId id, Table table, Schema arrowSchema) {
   public List<ScanFile> files(long snapshotId, Expression filter) {
     snapshot(snapshotId);
     List<ScanFile> files = new ArrayList<>();
-    try (CloseableIterable<FileScanTask> tasks =
-        table.newScan().useSnapshot(snapshotId).filter(filter).planFiles()) {
+    // useSnapshot binds the filter to the schema the snapshot was written with, while Quiver
+    // reads every snapshot with the current schema, which an ALTER TABLE may have changed since.
+    Snapshot current = table.currentSnapshot();
+    org.apache.iceberg.TableScan scan =
+        current != null && current.snapshotId() == snapshotId
+            ? table.newScan().filter(filter)
+            : table.newScan().useSnapshot(snapshotId).filter(forSnapshot(filter, snapshotId));
+    try (CloseableIterable<FileScanTask> tasks = scan.planFiles()) {
       for (FileScanTask task : tasks) {
         files.add(scanFile(task));
       }
@@ -84,6 +100,27 @@ public record QuiverTable(TableId id, Table table, Schema arrowSchema) {
     }
     files.sort(Comparator.comparing(ScanFile::data, PUT_ORDER));
     return files;
+  }
+
+  /**
+   * {@code filter}, written against the current schema, for planning snapshot {@code snapshotId}:
+   * unchanged when every column it names has the same field id and name in the snapshot's schema,
+   * else no pruning at all (the scan still applies the filter to the rows it reads).
+   */
+  private Expression forSnapshot(Expression filter, long snapshotId) {
+    Integer schemaId = table.snapshot(snapshotId).schemaId();
+    org.apache.iceberg.Schema old = schemaId == null ? null : table.schemas().get(schemaId);
+    if (old == null || old.schemaId() == table.schema().schemaId()) {
+      return filter;
+    }
+    org.apache.iceberg.Schema now = table.schema();
+    for (int fieldId : Binder.boundReferences(now.asStruct(), List.of(filter), true)) {
+      String name = now.findColumnName(fieldId);
+      if (name == null || !name.equals(old.findColumnName(fieldId))) {
+        return Expressions.alwaysTrue();
+      }
+    }
+    return filter;
   }
 
   private ScanFile scanFile(FileScanTask task) {

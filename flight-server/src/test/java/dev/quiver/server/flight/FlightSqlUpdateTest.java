@@ -89,7 +89,7 @@ class FlightSqlUpdateTest {
     try (FlightClient flight = FlightClient.builder(allocator, server.location()).build();
         FlightSqlClient sql = new FlightSqlClient(flight)) {
       sql.executeUpdate("CREATE TABLE ns.u (id BIGINT)");
-      for (String statement : List.of("ALTER TABLE ns.u ADD x INT", "TRUNCATE ns.u")) {
+      for (String statement : List.of("ALTER VIEW ns.u RENAME TO v", "TRUNCATE ns.u")) {
         assertThatThrownBy(() -> sql.executeUpdate(statement))
             .isInstanceOfSatisfying(
                 FlightRuntimeException.class,

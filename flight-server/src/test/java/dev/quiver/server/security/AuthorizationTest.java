@@ -213,7 +213,8 @@ class AuthorizationTest {
             "DELETE FROM sales.orders WHERE id = 1",
             "UPDATE sales.orders SET id = 7",
             "MERGE INTO sales.orders USING sales.orders s ON orders.id = s.id"
-                + " WHEN MATCHED THEN DELETE")) {
+                + " WHEN MATCHED THEN DELETE",
+            "ALTER TABLE sales.orders ADD COLUMN note VARCHAR")) {
       assertDenied(
           () -> sql.executeUpdate(statement, bob), "User bob lacks write on namespace sales");
     }

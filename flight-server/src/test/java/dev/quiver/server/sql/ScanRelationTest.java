@@ -23,7 +23,17 @@ class ScanRelationTest {
         LocalFiles.inPlace(
             List.of(ScanFile.of(data("/w/a.parquet")), ScanFile.of(data("/w/b.parquet"))));
 
-    assertThat(ScanRelation.of(files)).isEqualTo("read_parquet(['/w/a.parquet', '/w/b.parquet'])");
+    assertThat(ScanRelation.of(files, FieldIdColumns.BY_NAME))
+        .isEqualTo("read_parquet(['/w/a.parquet', '/w/b.parquet'])");
+  }
+
+  @Test
+  void filesOfAChangedSchemaAreReadByFieldId() {
+    LocalFiles files = LocalFiles.inPlace(List.of(ScanFile.of(data("/w/a.parquet"))));
+    FieldIdColumns ids = new FieldIdColumns(", schema = MAP {1: {name: 'x'}}");
+
+    assertThat(ScanRelation.of(files, ids))
+        .isEqualTo("read_parquet(['/w/a.parquet'], schema = MAP {1: {name: 'x'}})");
   }
 
   @Test
@@ -44,7 +54,7 @@ class ScanRelationTest {
                 new ScanFile(data("/w/c.parquet"), List.of(new ScanFile.Delete(delete, List.of()))),
                 ScanFile.of(data("/w/d.parquet"))));
 
-    String sql = ScanRelation.of(files);
+    String sql = ScanRelation.of(files, FieldIdColumns.BY_NAME);
 
     assertThat(sql)
         .startsWith(

@@ -20,7 +20,8 @@ class SqlTextTest {
     assertThat(StatementKind.of("delete from a.b")).isEqualTo(StatementKind.DELETE);
     assertThat(StatementKind.of("MERGE INTO a.b USING c ON true WHEN MATCHED THEN DELETE"))
         .isEqualTo(StatementKind.MERGE);
-    assertThat(StatementKind.of("ALTER TABLE a.b ADD x INT")).isEqualTo(StatementKind.OTHER);
+    assertThat(StatementKind.of("ALTER TABLE a.b ADD x INT")).isEqualTo(StatementKind.ALTER_TABLE);
+    assertThat(StatementKind.of("ALTER VIEW a.b RENAME TO c")).isEqualTo(StatementKind.OTHER);
     assertThat(StatementKind.of("SET threads = 1")).isEqualTo(StatementKind.OTHER);
   }
 

@@ -4,6 +4,8 @@ import java.io.IOException;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.vector.BigIntVector;
@@ -41,6 +43,34 @@ public final class TestReaders {
       int failAt,
       Supplier<? extends RuntimeException> error) {
     return new Repeating(allocator, batch, Integer.MAX_VALUE, failAt, error);
+  }
+
+  /**
+   * A reader that serves {@code batches} copies of {@code batch}, waiting (30 s at most) for {@code
+   * gate} before batch {@code waitAt}: an upload that stays open until the test lets it finish.
+   */
+  public static ArrowReader gated(
+      BufferAllocator allocator,
+      VectorSchemaRoot batch,
+      int batches,
+      int waitAt,
+      CountDownLatch gate) {
+    return new Repeating(
+        allocator,
+        batch,
+        batches,
+        waitAt,
+        () -> {
+          try {
+            if (!gate.await(30, TimeUnit.SECONDS)) {
+              throw new IllegalStateException("The gate stayed closed for 30 s");
+            }
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+          }
+          return null;
+        });
   }
 
   /**
@@ -132,7 +162,10 @@ public final class TestReaders {
     @Override
     public boolean loadNextBatch() throws IOException {
       if (served == failAt) {
-        throw error.get();
+        RuntimeException failure = error.get();
+        if (failure != null) {
+          throw failure;
+        }
       }
       if (served == batches) {
         return false;

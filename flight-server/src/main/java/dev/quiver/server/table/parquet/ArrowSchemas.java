@@ -278,6 +278,35 @@ public final class ArrowSchemas {
   }
 
   /**
+   * Whether {@code arrow}, a table's stored Arrow schema, still describes {@code iceberg}: the same
+   * top-level column names in the same order, each of the Iceberg type Quiver stores it as. False
+   * once another engine has added, dropped, renamed or widened a column through the catalog.
+   */
+  public static boolean fits(Schema arrow, org.apache.iceberg.Schema iceberg) {
+    List<Field> fields = arrow.getFields();
+    List<Types.NestedField> columns = iceberg.columns();
+    if (fields.size() != columns.size()) {
+      return false;
+    }
+    for (int i = 0; i < fields.size(); i++) {
+      Field field = fields.get(i);
+      Type type = columns.get(i).type();
+      if (!field.getName().equals(columns.get(i).name())) {
+        return false;
+      }
+      try {
+        Type stored = icebergType(field, field.getName(), true, new AtomicInteger());
+        if (type.isPrimitiveType() ? !stored.equals(type) : stored.typeId() != type.typeId()) {
+          return false;
+        }
+      } catch (QuiverException e) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
    * The Arrow schema with {@value #FIELD_ID_KEY} metadata on every field, nested ones included,
    * taken from the Iceberg schema's ids (matched by position and name).
    */
