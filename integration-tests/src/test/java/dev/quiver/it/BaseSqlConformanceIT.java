@@ -123,9 +123,13 @@ abstract class BaseSqlConformanceIT {
       assertThat(client.update("UPDATE " + table + " SET id = 3 WHERE id = 1")).isEqualTo(1);
       assertThat(client.update("DELETE FROM " + table + " WHERE id = 2")).isEqualTo(1);
       assertThat(client.query("SELECT sum(id)::BIGINT FROM " + table)).containsExactly(List.of(3L));
-      assertThatThrownBy(() -> client.update("ALTER TABLE " + table + " ADD x INT"))
+      assertThat(client.update("ALTER TABLE " + table + " ADD COLUMN x INT")).isZero();
+      assertThat(client.query("SELECT count(*)::BIGINT, count(x)::BIGINT FROM " + table))
+          .as("the row written before the column was added reads null for it")
+          .containsExactly(List.of(1L, 0L));
+      assertThatThrownBy(() -> client.update("ALTER TABLE " + table + " RENAME TO v"))
           .satisfies(e -> assertThat(client.status(e)).isEqualTo("UNIMPLEMENTED"))
-          .hasMessageContaining("is not supported");
+          .hasMessageContaining("RENAME TO (renaming a table) is not supported");
     }
   }
 

@@ -431,10 +431,17 @@ class SqlJdbcIT {
               List.of(11L, "ONE", new BigDecimal("3.00")),
               java.util.Arrays.asList(12L, "two", null),
               List.of(100L, "HUNDRED", new BigDecimal("200.50")));
-      assertThatThrownBy(() -> statement.executeUpdate("ALTER TABLE " + table + " ADD x INT"))
+      assertThat(statement.executeUpdate("ALTER TABLE " + table + " ADD COLUMN x INT")).isZero();
+      assertThat(
+              rows(
+                  statement.executeQuery(
+                      "SELECT count(*)::BIGINT, count(x)::BIGINT FROM " + table)))
+          .as("rows written before the column was added read null for it")
+          .containsExactly(List.of(3L, 0L));
+      assertThatThrownBy(() -> statement.executeUpdate("ALTER TABLE " + table + " RENAME TO v"))
           .isInstanceOf(SQLException.class)
           .hasStackTraceContaining("UNIMPLEMENTED")
-          .hasMessageContaining("is not supported");
+          .hasMessageContaining("RENAME TO (renaming a table) is not supported");
     }
   }
 
