@@ -16,6 +16,7 @@ import dev.quiver.server.QuiverServer;
 import dev.quiver.server.QuiverServers;
 import dev.quiver.server.table.TestReaders;
 import dev.quiver.testing.ArrowAllocatorExtension;
+import dev.quiver.testing.Await;
 import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -23,7 +24,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import org.apache.arrow.flight.FlightClient;
 import org.apache.arrow.flight.FlightDescriptor;
 import org.apache.arrow.flight.FlightEndpoint;
@@ -424,16 +424,11 @@ class SchemaEvolutionTest {
         put.start();
         // The put is writing: it has loaded the table and checked its stream against the old
         // schema.
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (server.store().liveUploads().isEmpty()) {
-          assertThat(System.nanoTime()).as("the put reached the server").isLessThan(deadline);
-          Thread.sleep(10);
-        }
+        Await.until(() -> !server.store().liveUploads().isEmpty(), "the put to reach the server");
 
         sql.executeUpdate("ALTER TABLE ns.t ADD COLUMN note VARCHAR");
         gate.countDown();
-        put.join(30_000);
-        assertThat(put.isAlive()).isFalse();
+        Await.join(put);
       }
     }
 
